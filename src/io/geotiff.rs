@@ -1,0 +1,796 @@
+//! GeoTIFF reading and writing (pure Rust on the `tiff` crate; GDAL not needed).
+//!
+//! Reading: stripped or tiled, uncompressed, LZW, Deflate, PackBits or ZSTD, predictors 1-3,
+//! classic TIFF or BigTIFF, one band of u8/i8/u16/i16/u32/i32/f32/f64. Georeferencing from
+//! ModelPixelScale + ModelTiepoint (PixelIsPoint shifted by half a cell, as GDAL does) or from
+//! a ModelTransformation without rotation; the CRS from the GeoKeyDirectory (EPSG code,
+//! projected or geographic, linear unit); nodata from the GDAL_NODATA tag.
+//!
+//! Writing: one band of u8/u16/u32/f32, Deflate with a horizontal predictor for integers,
+//! strips of about 256 KiB, BigTIFF past 3.5 GiB, with ModelPixelScale, ModelTiepoint, a
+//! GeoKeyDirectory (GeoTIFF 1.1, PixelIsArea, EPSG code) and GDAL_NODATA, so GDAL reads back the
+//! CRS, transform and nodata exactly. The file is written under a temporary name and renamed.
+
+use std::fs::File;
+use std::io::{BufReader, Seek, Write};
+use std::path::{Path, PathBuf};
+
+use tiff::decoder::{ifd::Value, ChunkType, Decoder, DecodingResult, Limits};
+use tiff::encoder::{colortype, compression::DeflateLevel, Compression, TiffEncoder, TiffKind};
+use tiff::tags::{Predictor, Tag};
+
+use crate::grid::{epsg_kind, Crs, CrsKind, Grid};
+
+use super::raster::{value_error, RasterError, RasterHeader, SampleType};
+
+// GeoKey ids (GeoTIFF 1.1, OGC 19-008r4).
+const GT_MODEL_TYPE: u16 = 1024;
+const GT_RASTER_TYPE: u16 = 1025;
+const GEOGRAPHIC_TYPE: u16 = 2048;
+const PROJECTED_CS_TYPE: u16 = 3072;
+const PROJ_LINEAR_UNITS: u16 = 3076;
+const GT_CITATION: u16 = 1026;
+const USER_DEFINED: u16 = 32767;
+const LINEAR_METER: u16 = 9001;
+
+/// A GeoTIFF whose header has been read and checked.
+pub struct GeoTiffReader {
+    header: RasterHeader,
+    decoder: Decoder<BufReader<File>>,
+}
+
+fn tiff_err(path: &Path) -> impl Fn(tiff::TiffError) -> RasterError + '_ {
+    move |source| RasterError::Tiff {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn unsupported(path: &Path, what: impl Into<String>, hint: impl Into<String>) -> RasterError {
+    RasterError::Unsupported {
+        path: path.to_path_buf(),
+        what: what.into(),
+        hint: hint.into(),
+    }
+}
+
+fn georef(path: &Path, what: impl Into<String>, hint: impl Into<String>) -> RasterError {
+    RasterError::Georef {
+        path: path.to_path_buf(),
+        what: what.into(),
+        hint: hint.into(),
+    }
+}
+
+fn value_to_f64s(v: Value) -> Option<Vec<f64>> {
+    match v {
+        Value::List(items) => items
+            .into_iter()
+            .map(|i| value_to_f64s(i).and_then(|x| x.first().copied()))
+            .collect(),
+        Value::Double(d) => Some(vec![d]),
+        Value::Float(f) => Some(vec![f as f64]),
+        Value::Short(s) => Some(vec![s as f64]),
+        Value::Unsigned(u) => Some(vec![u as f64]),
+        Value::UnsignedBig(u) => Some(vec![u as f64]),
+        Value::Signed(s) => Some(vec![s as f64]),
+        Value::SignedBig(s) => Some(vec![s as f64]),
+        Value::Byte(b) => Some(vec![b as f64]),
+        _ => None,
+    }
+}
+
+fn value_to_string(v: Value) -> Option<String> {
+    match v {
+        Value::Ascii(s) => Some(s),
+        Value::List(items) => {
+            let bytes: Option<Vec<u8>> = items
+                .into_iter()
+                .map(|i| match i {
+                    Value::Byte(b) => Some(b),
+                    Value::Ascii(s) => s.bytes().next(),
+                    _ => None,
+                })
+                .collect();
+            bytes.map(|b| String::from_utf8_lossy(&b).into_owned())
+        }
+        _ => None,
+    }
+}
+
+impl GeoTiffReader {
+    /// Opens a GeoTIFF and reads and checks its header.
+    pub fn open(path: &Path) -> Result<GeoTiffReader, RasterError> {
+        let file = File::open(path).map_err(|source| RasterError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut decoder =
+            Decoder::new(BufReader::with_capacity(1 << 16, file)).map_err(tiff_err(path))?;
+        let (width, height) = decoder.dimensions().map_err(tiff_err(path))?;
+
+        let spp: u16 = decoder
+            .find_tag_unsigned(Tag::SamplesPerPixel)
+            .map_err(tiff_err(path))?
+            .unwrap_or(1);
+        if spp != 1 {
+            return Err(unsupported(
+                path,
+                format!("has {spp} bands; ecocorridor reads single-band rasters"),
+                format!(
+                    "extract the band you need: `gdal_translate -b 1 {} band1.tif`",
+                    path.display()
+                ),
+            ));
+        }
+        let compression: u16 = decoder
+            .find_tag_unsigned(Tag::Compression)
+            .map_err(tiff_err(path))?
+            .unwrap_or(1);
+        let recompress = format!(
+            "`gdal_translate -co COMPRESS=DEFLATE {} out.tif`",
+            path.display()
+        );
+        match compression {
+            1 | 5 | 8 | 32946 | 32773 | 50000 => {}
+            6 | 7 => {
+                return Err(unsupported(
+                    path,
+                    "is JPEG-compressed: JPEG is lossy and would corrupt class codes and resistance values",
+                    format!("rewrite it losslessly: {recompress}"),
+                ))
+            }
+            34887 => return Err(unsupported(path, "uses LERC compression, which ecocorridor does not decode", format!("rewrite it: {recompress}"))),
+            34925 => return Err(unsupported(path, "uses LZMA compression, which ecocorridor does not decode", format!("rewrite it: {recompress}"))),
+            other => return Err(unsupported(path, format!("uses TIFF compression code {other}, which ecocorridor does not decode"), format!("rewrite it: {recompress}"))),
+        }
+        let bits: u16 = decoder
+            .find_tag_unsigned(Tag::BitsPerSample)
+            .map_err(tiff_err(path))?
+            .unwrap_or(1);
+        let format: u16 = decoder
+            .find_tag_unsigned(Tag::SampleFormat)
+            .map_err(tiff_err(path))?
+            .unwrap_or(1);
+        let sample = match (format, bits) {
+            (1, 8) => SampleType::U8,
+            (2, 8) => SampleType::I8,
+            (1, 16) => SampleType::U16,
+            (2, 16) => SampleType::I16,
+            (1, 32) => SampleType::U32,
+            (2, 32) => SampleType::I32,
+            (3, 32) => SampleType::F32,
+            (3, 64) => SampleType::F64,
+            (f, b) => {
+                let kind = match f {
+                    1 => "unsigned integer",
+                    2 => "signed integer",
+                    3 => "float",
+                    _ => "unknown",
+                };
+                return Err(unsupported(
+                    path,
+                    format!("stores {b}-bit {kind} samples; ecocorridor reads 8/16/32-bit integers and 32/64-bit floats"),
+                    format!("convert it: `gdal_translate -ot Float32 {} out.tif` (or -ot UInt16 for class codes)", path.display()),
+                ));
+            }
+        };
+
+        let crs = read_crs(&mut decoder, path)?;
+        let pixel_is_point = read_geokeys(&mut decoder, path)?
+            .iter()
+            .any(|&(k, v)| k == GT_RASTER_TYPE && v == 2);
+        let (sx, sy, x0, y0) = read_transform(&mut decoder, path, pixel_is_point)?;
+        if ((sx - sy) / sx).abs() > 1e-6 {
+            return Err(georef(
+                path,
+                format!("has rectangular cells ({sx} x {sy}); ecocorridor needs square cells"),
+                format!(
+                    "resample it: `gdalwarp -tr {sx} {sx} -r near {} square.tif`",
+                    path.display()
+                ),
+            ));
+        }
+        let nodata = match decoder.find_tag(Tag::GdalNodata).map_err(tiff_err(path))? {
+            None => None,
+            Some(v) => {
+                let text = value_to_string(v).unwrap_or_default();
+                let t = text.trim_matches(|c: char| c == '\0' || c.is_whitespace());
+                match t.to_ascii_lowercase().as_str() {
+                    "nan" | "-nan" => Some(f64::NAN),
+                    _ => Some(t.parse::<f64>().map_err(|_| {
+                        georef(
+                            path,
+                            format!("has a GDAL_NODATA tag {t:?} that is not a number"),
+                            "set it again: `gdal_edit.py -a_nodata <value> FILE`",
+                        )
+                    })?),
+                }
+            }
+        };
+        let grid = Grid::new(height as u64, width as u64, sx, x0, y0, crs).map_err(|source| {
+            RasterError::Grid {
+                path: path.to_path_buf(),
+                source,
+            }
+        })?;
+
+        // Chunks are bounded by the whole image, which Grid::new has already bounded.
+        let mut limits = Limits::default();
+        let image_bytes = grid.len().saturating_mul(sample.bytes());
+        limits.decoding_buffer_size = limits.decoding_buffer_size.max(image_bytes);
+        limits.intermediate_buffer_size = limits
+            .intermediate_buffer_size
+            .max(image_bytes.saturating_mul(2));
+        limits.ifd_value_size = limits.ifd_value_size.max(64 << 20);
+        let decoder = decoder.with_limits(limits);
+        Ok(GeoTiffReader {
+            header: RasterHeader {
+                path: path.to_path_buf(),
+                grid,
+                nodata,
+                sample,
+            },
+            decoder,
+        })
+    }
+
+    /// The checked header.
+    pub fn header(&self) -> &RasterHeader {
+        &self.header
+    }
+
+    /// Decodes all chunks into a row-major vector through `convert`.
+    pub fn read_with<T, F>(mut self, mut convert: F) -> Result<Vec<T>, RasterError>
+    where
+        T: Copy + Default,
+        F: FnMut(f64, usize) -> Result<T, String>,
+    {
+        let path = self.header.path.clone();
+        let grid = self.header.grid.clone();
+        let cols = grid.cols();
+        let mut out = vec![T::default(); grid.len()];
+        let (chunk_w, chunk_h) = self.decoder.chunk_dimensions();
+        let (chunk_w, chunk_h) = (chunk_w as usize, chunk_h as usize);
+        let (n_chunks, across) = match self.decoder.get_chunk_type() {
+            ChunkType::Strip => (
+                self.decoder.strip_count().map_err(tiff_err(&path))? as usize,
+                1,
+            ),
+            ChunkType::Tile => (
+                self.decoder.tile_count().map_err(tiff_err(&path))? as usize,
+                cols.div_ceil(chunk_w.max(1)),
+            ),
+        };
+        for chunk in 0..n_chunks {
+            let (row0, col0) = (chunk / across * chunk_h, chunk % across * chunk_w);
+            let (w, h) = self
+                .decoder
+                .image_chunk_data_dims(chunk as u32)
+                .map_err(tiff_err(&path))?;
+            let decoded = self
+                .decoder
+                .read_chunk(chunk as u32)
+                .map_err(tiff_err(&path))?;
+            macro_rules! copy {
+                ($v:expr) => {{
+                    let v = $v;
+                    if v.len() < w * h {
+                        return Err(unsupported(
+                            &path,
+                            format!(
+                                "has a chunk of {} values where {} were expected",
+                                v.len(),
+                                w * h
+                            ),
+                            "rewrite it with `gdal_translate`",
+                        ));
+                    }
+                    for r in 0..h {
+                        let src = &v[r * w..(r + 1) * w];
+                        let base = (row0 + r) * cols + col0;
+                        for (c, &x) in src.iter().enumerate() {
+                            let idx = base + c;
+                            out[idx] = convert(x as f64, idx)
+                                .map_err(|what| value_error(&path, &grid, idx, what))?;
+                        }
+                    }
+                }};
+            }
+            match decoded {
+                DecodingResult::U8(v) => copy!(v),
+                DecodingResult::I8(v) => copy!(v),
+                DecodingResult::U16(v) => copy!(v),
+                DecodingResult::I16(v) => copy!(v),
+                DecodingResult::U32(v) => copy!(v),
+                DecodingResult::I32(v) => copy!(v),
+                DecodingResult::F32(v) => copy!(v),
+                DecodingResult::F64(v) => copy!(v),
+                _ => {
+                    return Err(unsupported(
+                        &path,
+                        "has a sample type ecocorridor does not read",
+                        "convert it: `gdal_translate -ot Float32 FILE out.tif`",
+                    ))
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+trait ChunkDims {
+    fn image_chunk_data_dims(&mut self, chunk: u32) -> Result<(usize, usize), tiff::TiffError>;
+}
+
+impl ChunkDims for Decoder<BufReader<File>> {
+    /// Data dimensions of a chunk (edge chunks are cropped), checked against the chunk count so
+    /// a corrupt offset table gives an error instead of a panic.
+    fn image_chunk_data_dims(&mut self, chunk: u32) -> Result<(usize, usize), tiff::TiffError> {
+        let count = match self.get_chunk_type() {
+            ChunkType::Strip => self.strip_count()?,
+            ChunkType::Tile => self.tile_count()?,
+        };
+        if chunk >= count {
+            return Err(tiff::TiffError::FormatError(
+                tiff::TiffFormatError::InconsistentSizesEncountered,
+            ));
+        }
+        let (w, h) = self.chunk_data_dimensions(chunk);
+        Ok((w as usize, h as usize))
+    }
+}
+
+fn read_geokeys(
+    decoder: &mut Decoder<BufReader<File>>,
+    path: &Path,
+) -> Result<Vec<(u16, u16)>, RasterError> {
+    let Some(v) = decoder
+        .find_tag(Tag::GeoKeyDirectoryTag)
+        .map_err(tiff_err(path))?
+    else {
+        return Ok(Vec::new());
+    };
+    let raw: Vec<u16> = value_to_f64s(v)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|x| x as u16)
+        .collect();
+    if raw.len() < 4 {
+        return Ok(Vec::new());
+    }
+    let n = raw[3] as usize;
+    let mut keys = Vec::with_capacity(n);
+    for k in 0..n {
+        let Some(entry) = raw.get(4 + 4 * k..8 + 4 * k) else {
+            break;
+        };
+        // Only keys stored inline (location 0) are short values we need.
+        if entry[1] == 0 {
+            keys.push((entry[0], entry[3]));
+        } else {
+            keys.push((entry[0], u16::MAX));
+        }
+    }
+    Ok(keys)
+}
+
+fn read_crs(decoder: &mut Decoder<BufReader<File>>, path: &Path) -> Result<Crs, RasterError> {
+    let keys = read_geokeys(decoder, path)?;
+    let get = |id: u16| keys.iter().find(|(k, _)| *k == id).map(|(_, v)| *v);
+    let citation = match decoder
+        .find_tag(Tag::GeoAsciiParamsTag)
+        .map_err(tiff_err(path))?
+    {
+        Some(v) => value_to_string(v)
+            .unwrap_or_default()
+            .split('|')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_string(),
+        None => String::new(),
+    };
+    let _ = get(GT_CITATION);
+    let model = get(GT_MODEL_TYPE);
+    let linear_ok = get(PROJ_LINEAR_UNITS).is_none_or(|u| u == LINEAR_METER);
+    let crs = match model {
+        Some(1) => match get(PROJECTED_CS_TYPE) {
+            Some(code) if code != USER_DEFINED && code != u16::MAX => {
+                let mut c = Crs::projected_epsg(code as u32);
+                if !linear_ok {
+                    c.kind = CrsKind::ProjectedOther;
+                }
+                c
+            }
+            _ => Crs {
+                epsg: None,
+                kind: if linear_ok {
+                    CrsKind::ProjectedMetres
+                } else {
+                    CrsKind::ProjectedOther
+                },
+                name: if citation.is_empty() {
+                    "user-defined projected CRS".into()
+                } else {
+                    citation
+                },
+            },
+        },
+        Some(2) => match get(GEOGRAPHIC_TYPE) {
+            Some(code) if code != USER_DEFINED && code != u16::MAX => {
+                Crs::geographic_epsg(code as u32)
+            }
+            _ => Crs {
+                epsg: None,
+                kind: CrsKind::Geographic,
+                name: "user-defined geographic CRS".into(),
+            },
+        },
+        _ => match get(PROJECTED_CS_TYPE) {
+            Some(code) if code != USER_DEFINED && code != u16::MAX => {
+                let mut c = Crs::projected_epsg(code as u32);
+                c.kind = epsg_kind(code as u32);
+                if c.kind == CrsKind::Unknown {
+                    c.kind = CrsKind::ProjectedMetres;
+                }
+                c
+            }
+            _ => Crs::unknown(),
+        },
+    };
+    Ok(crs)
+}
+
+/// Returns (cell width, cell height, x of left edge, y of top edge).
+fn read_transform(
+    decoder: &mut Decoder<BufReader<File>>,
+    path: &Path,
+    pixel_is_point: bool,
+) -> Result<(f64, f64, f64, f64), RasterError> {
+    let shift = if pixel_is_point { 0.5 } else { 0.0 };
+    let fix = format!(
+        "assign it, e.g. `gdal_translate -a_srs EPSG:4545 -a_ullr <ulx> <uly> <lrx> <lry> {} out.tif`",
+        path.display()
+    );
+    if let Some(v) = decoder
+        .find_tag(Tag::ModelTransformationTag)
+        .map_err(tiff_err(path))?
+    {
+        let m = value_to_f64s(v).unwrap_or_default();
+        if m.len() < 16 {
+            return Err(georef(path, "has a malformed ModelTransformation tag", fix));
+        }
+        if m[1] != 0.0 || m[4] != 0.0 {
+            return Err(georef(
+                path,
+                format!("is rotated (ModelTransformation terms {} and {}); ecocorridor needs north-up rasters", m[1], m[4]),
+                format!("warp it north-up first: `gdalwarp -r near {} northup.tif`", path.display()),
+            ));
+        }
+        let (sx, sy) = (m[0], -m[5]);
+        if !(sx > 0.0 && sy > 0.0) {
+            return Err(georef(
+                path,
+                format!("has cell size {sx} x {} (not north-up)", m[5]),
+                format!(
+                    "warp it north-up first: `gdalwarp -r near {} northup.tif`",
+                    path.display()
+                ),
+            ));
+        }
+        return Ok((sx, sy, m[3] - shift * sx, m[7] + shift * sy));
+    }
+    let scale = decoder
+        .find_tag(Tag::ModelPixelScaleTag)
+        .map_err(tiff_err(path))?
+        .and_then(value_to_f64s);
+    let tie = decoder
+        .find_tag(Tag::ModelTiepointTag)
+        .map_err(tiff_err(path))?
+        .and_then(value_to_f64s);
+    match (scale, tie) {
+        (Some(s), Some(t)) if s.len() >= 2 && t.len() >= 6 => {
+            if t.len() > 6 {
+                return Err(georef(
+                    path,
+                    format!(
+                        "has {} tie points (ground control points) instead of one transform",
+                        t.len() / 6
+                    ),
+                    format!(
+                        "rectify it first: `gdalwarp -r near {} rectified.tif`",
+                        path.display()
+                    ),
+                ));
+            }
+            let (sx, sy) = (s[0], s[1]);
+            if !(sx > 0.0 && sy > 0.0) {
+                return Err(georef(
+                    path,
+                    format!("has cell size {sx} x {sy} (not north-up)"),
+                    format!(
+                        "warp it north-up first: `gdalwarp -r near {} northup.tif`",
+                        path.display()
+                    ),
+                ));
+            }
+            let (i, j, x, y) = (t[0], t[1], t[3], t[4]);
+            Ok((sx, sy, x - i * sx - shift * sx, y + j * sy + shift * sy))
+        }
+        _ => Err(georef(
+            path,
+            "has no georeferencing (no ModelPixelScale/ModelTiepoint or ModelTransformation tags)",
+            fix,
+        )),
+    }
+}
+
+/// Cell types ecocorridor writes to GeoTIFF.
+pub trait WriteSample: Copy + Send + Sync + 'static {
+    /// The `tiff` colour type.
+    type Color: colortype::ColorType<Inner = Self>;
+    /// Whether to use the horizontal predictor (integers only).
+    const PREDICT: bool;
+}
+
+impl WriteSample for u8 {
+    type Color = colortype::Gray8;
+    const PREDICT: bool = true;
+}
+impl WriteSample for u16 {
+    type Color = colortype::Gray16;
+    const PREDICT: bool = true;
+}
+impl WriteSample for u32 {
+    type Color = colortype::Gray32;
+    const PREDICT: bool = true;
+}
+impl WriteSample for f32 {
+    type Color = colortype::Gray32Float;
+    const PREDICT: bool = false;
+}
+
+/// Formats a nodata value as GDAL writes it in GDAL_NODATA.
+fn nodata_text(nd: f64) -> String {
+    if nd.is_nan() {
+        "nan".into()
+    } else if nd.fract() == 0.0 && nd.abs() < 1e15 {
+        format!("{}", nd as i64)
+    } else {
+        format!("{nd:e}").replace('e', "e+").replace("e+-", "e-")
+    }
+}
+
+/// Writes one band as a Deflate-compressed GeoTIFF, atomically.
+///
+/// # Errors
+/// [`RasterError::Write`] naming the file.
+pub fn write_geotiff<T: WriteSample>(
+    path: &Path,
+    grid: &Grid,
+    data: &[T],
+    nodata: Option<f64>,
+) -> Result<(), RasterError>
+where
+    [T]: tiff::encoder::TiffValue,
+{
+    assert_eq!(
+        data.len(),
+        grid.len(),
+        "write_geotiff: data does not match the grid"
+    );
+    let big = std::mem::size_of_val(data) as u64 > 3_500_000_000;
+    super::atomic::write_atomic(path, |w| {
+        let r = if big {
+            encode::<T, _, tiff::encoder::TiffKindBig>(
+                TiffEncoder::new_big(w).map_err(to_io)?,
+                grid,
+                data,
+                nodata,
+            )
+        } else {
+            encode::<T, _, tiff::encoder::TiffKindStandard>(
+                TiffEncoder::new(w).map_err(to_io)?,
+                grid,
+                data,
+                nodata,
+            )
+        };
+        r.map_err(to_io)
+    })
+    .map_err(|source| RasterError::Write {
+        path: PathBuf::from(path),
+        source,
+    })
+}
+
+fn to_io(e: tiff::TiffError) -> std::io::Error {
+    match e {
+        tiff::TiffError::IoError(e) => e,
+        other => std::io::Error::other(other.to_string()),
+    }
+}
+
+fn encode<T: WriteSample, W: Write + Seek, K: TiffKind>(
+    enc: TiffEncoder<W, K>,
+    grid: &Grid,
+    data: &[T],
+    nodata: Option<f64>,
+) -> Result<(), tiff::TiffError>
+where
+    [T]: tiff::encoder::TiffValue,
+{
+    let mut enc = enc.with_compression(Compression::Deflate(DeflateLevel::Fast));
+    if T::PREDICT {
+        enc = enc.with_predictor(Predictor::Horizontal);
+    }
+    let cols = grid.cols();
+    let mut image = enc.new_image::<T::Color>(cols as u32, grid.rows() as u32)?;
+    let row_bytes = cols * std::mem::size_of::<T>();
+    let rows_per_strip = (256 * 1024 / row_bytes.max(1)).clamp(1, grid.rows());
+    image.rows_per_strip(rows_per_strip as u32)?;
+    {
+        let dir = image.encoder();
+        dir.write_tag(
+            Tag::ModelPixelScaleTag,
+            &[grid.cell_size_m(), grid.cell_size_m(), 0.0][..],
+        )?;
+        dir.write_tag(
+            Tag::ModelTiepointTag,
+            &[0.0, 0.0, 0.0, grid.origin_x(), grid.origin_y(), 0.0][..],
+        )?;
+        let crs = grid.crs();
+        let mut keys: Vec<u16> = vec![1, 1, 0, 0];
+        let mut push = |id: u16, v: u16| keys.extend_from_slice(&[id, 0, 1, v]);
+        match (crs.kind, crs.epsg) {
+            (CrsKind::Geographic, Some(e)) if e <= u16::MAX as u32 => {
+                push(GT_MODEL_TYPE, 2);
+                push(GT_RASTER_TYPE, 1);
+                push(GEOGRAPHIC_TYPE, e as u16);
+            }
+            (_, Some(e)) if e <= u16::MAX as u32 => {
+                push(GT_MODEL_TYPE, 1);
+                push(GT_RASTER_TYPE, 1);
+                push(PROJECTED_CS_TYPE, e as u16);
+            }
+            _ => push(GT_RASTER_TYPE, 1),
+        }
+        keys[3] = ((keys.len() - 4) / 4) as u16;
+        dir.write_tag(Tag::GeoKeyDirectoryTag, &keys[..])?;
+        if let Some(nd) = nodata {
+            dir.write_tag(Tag::GdalNodata, nodata_text(nd).as_str())?;
+        }
+    }
+    // `write_data` (not `write_strip`) is what switches the compressor on in tiff 0.11:
+    // strips written one by one are stored raw under a Deflate tag.
+    image.write_data(data)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::io::raster::{open_raster, read_f32};
+
+    fn grid(rows: u64, cols: u64) -> Grid {
+        Grid::new(
+            rows,
+            cols,
+            30.0,
+            512340.0,
+            4201260.0,
+            Crs::projected_epsg(4545),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn f32_raster_round_trips_with_grid_and_nodata() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.tif");
+        let g = grid(37, 53);
+        let data: Vec<f32> = (0..g.len())
+            .map(|i| if i % 7 == 0 { -9999.0 } else { i as f32 * 0.5 })
+            .collect();
+        write_geotiff(&path, &g, &data, Some(-9999.0)).unwrap();
+        let r = open_raster(&path).unwrap();
+        assert_eq!(r.header().grid, g);
+        assert_eq!(r.header().nodata, Some(-9999.0));
+        assert_eq!(r.header().sample, SampleType::F32);
+        let back = read_f32(&path).unwrap();
+        for (i, (&a, &b)) in data.iter().zip(back.data()).enumerate() {
+            if i % 7 == 0 {
+                assert!(b.is_nan());
+            } else {
+                assert_eq!(a, b);
+            }
+        }
+    }
+
+    #[test]
+    fn integer_rasters_round_trip_through_the_predictor() {
+        let dir = tempfile::tempdir().unwrap();
+        let g = grid(300, 17);
+        let d8: Vec<u8> = (0..g.len()).map(|i| (i * 31 % 251) as u8).collect();
+        let d16: Vec<u16> = (0..g.len()).map(|i| (i * 7919 % 65521) as u16).collect();
+        let d32: Vec<u32> = (0..g.len())
+            .map(|i| (i as u32).wrapping_mul(2654435761))
+            .collect();
+        let p8 = dir.path().join("a.tif");
+        let p16 = dir.path().join("b.tif");
+        let p32 = dir.path().join("c.tif");
+        write_geotiff(&p8, &g, &d8, Some(255.0)).unwrap();
+        write_geotiff(&p16, &g, &d16, None).unwrap();
+        write_geotiff(&p32, &g, &d32, Some(0.0)).unwrap();
+        let back8: Vec<u8> = open_raster(&p8)
+            .unwrap()
+            .read_with(|v, _| Ok(v as u8))
+            .unwrap();
+        let back16: Vec<u16> = open_raster(&p16)
+            .unwrap()
+            .read_with(|v, _| Ok(v as u16))
+            .unwrap();
+        let back32: Vec<u32> = open_raster(&p32)
+            .unwrap()
+            .read_with(|v, _| Ok(v as u32))
+            .unwrap();
+        assert_eq!(back8, d8);
+        assert_eq!(back16, d16);
+        assert_eq!(back32, d32);
+        assert_eq!(open_raster(&p16).unwrap().header().nodata, None);
+    }
+
+    #[test]
+    fn a_truncated_file_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.tif");
+        let g = grid(200, 200);
+        let data: Vec<f32> = (0..g.len()).map(|i| (i % 97) as f32).collect();
+        write_geotiff(&path, &g, &data, None).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        // Keep the header but cut the image data short.
+        std::fs::write(&path, &bytes[..bytes.len() / 3]).unwrap();
+        let err = match open_raster(&path) {
+            Err(e) => e,
+            Ok(r) => r.read_with(|v, _| Ok(v as f32)).unwrap_err(),
+        };
+        assert!(err.to_string().contains("r.tif"), "{err}");
+    }
+
+    #[test]
+    fn a_conversion_error_names_row_and_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.tif");
+        let g = grid(4, 5);
+        let mut data = vec![1u16; 20];
+        data[13] = 999;
+        write_geotiff(&path, &g, &data, None).unwrap();
+        let err = open_raster(&path)
+            .unwrap()
+            .read_with(|v, _| {
+                if v == 999.0 {
+                    Err("code 999 is unknown".to_string())
+                } else {
+                    Ok(v as u16)
+                }
+            })
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "raster `{}`, row 2, column 3: code 999 is unknown",
+                path.display()
+            )
+        );
+    }
+
+    #[test]
+    fn nodata_text_matches_gdal_spelling() {
+        assert_eq!(nodata_text(-9999.0), "-9999");
+        assert_eq!(nodata_text(f64::NAN), "nan");
+        assert_eq!(
+            nodata_text(-3.4028234663852886e38),
+            "-3.4028234663852886e+38"
+        );
+    }
+}

@@ -1,0 +1,11 @@
+//! Everything that touches files: rasters (GeoTIFF, ESRI/GRASS ASCII grids), vector layers
+//! (GeoJSON), tables (CSV) and atomic output writing. Stages never read files themselves.
+
+pub mod ascii;
+pub mod atomic;
+pub mod geotiff;
+pub mod prj;
+pub mod raster;
+pub mod vector;
+
+pub use raster::{open_raster, read_f32, RasterError, RasterHeader, RasterReader, SampleType};

@@ -1,0 +1,14 @@
+//! ecocorridor: ecological sources, resistance, least-cost corridors, connectivity, carbon
+//! accounting and restoration optimization on land-cover rasters.
+//!
+//! The library is organised as the pipeline in `DESIGN.md`: `io` reads and writes files;
+//! every other module is a pure stage (typed values in, typed values out).
+#![warn(missing_docs)]
+
+pub mod classes;
+pub mod grid;
+pub mod io;
+pub mod raster;
+
+pub use grid::{Crs, CrsKind, Grid};
+pub use raster::Raster;
