@@ -8,7 +8,11 @@
 pub mod classes;
 pub mod grid;
 pub mod io;
+pub mod landscape;
+pub mod polygonize;
 pub mod raster;
+pub mod scenario;
+pub mod synth;
 
 pub use grid::{Crs, CrsKind, Grid};
 pub use raster::Raster;

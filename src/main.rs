@@ -1,1 +1,20 @@
-fn main() {}
+//! The `ecocorridor` command. `main` only turns the result of [`cli::run`] into an exit code:
+//! 0 done, 1 no feasible plan, 2 bad input or failure.
+
+use std::process::ExitCode;
+
+mod cli;
+
+fn main() -> ExitCode {
+    match cli::run() {
+        Ok(code) => code,
+        Err(err) => {
+            let mut msg = format!("error: {err}");
+            for cause in err.chain().skip(1) {
+                msg.push_str(&format!("\n  caused by: {cause}"));
+            }
+            eprintln!("{msg}");
+            ExitCode::from(2)
+        }
+    }
+}

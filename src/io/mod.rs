@@ -3,6 +3,7 @@
 
 pub mod ascii;
 pub mod atomic;
+pub mod geojson_out;
 pub mod geotiff;
 pub mod prj;
 pub mod raster;

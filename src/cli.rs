@@ -1,0 +1,274 @@
+//! Command-line parsing and the commands' thin edges: read inputs through `io`, call the pure
+//! stages, print and write results.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use ecocorridor::io::geojson_out::write_polygons;
+use ecocorridor::io::geotiff::write_geotiff;
+use ecocorridor::landscape::{self, AreaRow, Severity};
+use ecocorridor::scenario::Scenario;
+use ecocorridor::synth::{self, SynthOptions};
+
+/// The bundled class table, written by `synth` beside its rasters.
+const CLASS_TABLE: &str = include_str!("../models/landcover_classes.csv");
+
+#[derive(Parser)]
+#[command(name = "ecocorridor", version, about = "Ecological corridors, carbon sinks and restoration planning on land-cover rasters", long_about = None)]
+struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args)]
+struct Global {
+    /// Print nothing but errors.
+    #[arg(long, short, global = true)]
+    quiet: bool,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long, global = true, value_name = "N")]
+    threads: Option<usize>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Load every input of a scenario, check it and print a summary (grid, area by class,
+    /// zones, districts) and every problem found.
+    Validate {
+        /// Scenario file (TOML).
+        scenario: PathBuf,
+    },
+    /// Write a deterministic synthetic landscape as a complete scenario folder (rasters,
+    /// zone polygons, class table, scenario.toml).
+    Synth {
+        /// Rows.
+        #[arg(long, default_value_t = 600)]
+        rows: u32,
+        /// Columns.
+        #[arg(long, default_value_t = 600)]
+        cols: u32,
+        /// Seed of the generator.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Cell size in metres.
+        #[arg(long = "cell-size-m", default_value_t = 30.0)]
+        cell_size_m: f64,
+        /// Output folder (created; existing files of the same names are replaced).
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+/// Parses the command line and runs the command.
+pub fn run() -> Result<ExitCode> {
+    let cli = Cli::parse();
+    if let Some(n) = cli.global.threads {
+        if n == 0 {
+            bail!("--threads 0: give at least 1 thread (or leave it out to use all cores)");
+        }
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global()
+            .context("cannot set up the thread pool")?;
+    }
+    match cli.command {
+        Command::Validate { scenario } => validate(&scenario, cli.global.quiet),
+        Command::Synth {
+            rows,
+            cols,
+            seed,
+            cell_size_m,
+            out,
+        } => synth_cmd(
+            &SynthOptions {
+                rows,
+                cols,
+                seed,
+                cell_size_m,
+                ..Default::default()
+            },
+            &out,
+            cli.global.quiet,
+        ),
+    }
+}
+
+fn print_areas(title: &str, rows: &[AreaRow], total_ha: f64) {
+    println!("{title}");
+    for r in rows {
+        let pct = if total_ha > 0.0 {
+            100.0 * r.area_ha / total_ha
+        } else {
+            0.0
+        };
+        println!("  {:<44} {:>12.1} ha  {:>5.1} %", r.label, r.area_ha, pct);
+    }
+}
+
+fn validate(path: &Path, quiet: bool) -> Result<ExitCode> {
+    let scenario = Scenario::read(path)?;
+    let report = landscape::load(&scenario);
+    if !quiet {
+        if let Some(l) = &report.landscape {
+            let total = l.study_cells() as f64 * l.grid.cell_area_ha();
+            println!("scenario {} ({})", scenario.name, path.display());
+            println!("grid: {}", l.grid);
+            println!("study area: {:.1} ha ({} cells)", total, l.study_cells());
+            let (present, absent): (Vec<AreaRow>, Vec<AreaRow>) =
+                l.class_areas().into_iter().partition(|r| r.cells > 0);
+            print_areas("area by land-cover class:", &present, total);
+            if !absent.is_empty() {
+                println!("  ({} classes of the table do not occur)", absent.len());
+            }
+            if !l.zones.is_empty() {
+                print_areas("zones:", &l.zone_areas(), total);
+            }
+            if l.districts.is_some() {
+                print_areas("districts:", &l.district_areas(), total);
+            }
+            for f in &l.factors {
+                println!(
+                    "factor {}: {} cells with data",
+                    f.name,
+                    f.values.iter().filter(|v| !v.is_nan()).count()
+                );
+            }
+        }
+    }
+    for p in &report.problems {
+        if p.severity == Severity::Fatal || !quiet {
+            eprintln!("{p}");
+        }
+    }
+    let fatal = report
+        .problems
+        .iter()
+        .filter(|p| p.severity == Severity::Fatal)
+        .count();
+    if fatal > 0 {
+        eprintln!("{fatal} fatal problem(s) in scenario `{}`", path.display());
+        return Ok(ExitCode::from(2));
+    }
+    if !quiet {
+        println!(
+            "ok: scenario `{}` is valid ({} warning(s))",
+            path.display(),
+            report.problems.len()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn synth_cmd(opts: &SynthOptions, out: &Path, quiet: bool) -> Result<ExitCode> {
+    if opts.rows == 0 || opts.cols == 0 {
+        bail!(
+            "--rows and --cols must be at least 1 (got {} x {})",
+            opts.rows,
+            opts.cols
+        );
+    }
+    if !(opts.cell_size_m.is_finite() && opts.cell_size_m > 0.0) {
+        bail!(
+            "--cell-size-m must be a positive number of metres (got {})",
+            opts.cell_size_m
+        );
+    }
+    let cells = opts.rows as u64 * opts.cols as u64;
+    if cells > ecocorridor::grid::MAX_CELLS {
+        bail!("{} x {} = {cells} cells is more than ecocorridor can address ({}); use fewer rows or columns", opts.rows, opts.cols, ecocorridor::grid::MAX_CELLS);
+    }
+    std::fs::create_dir_all(out)
+        .with_context(|| format!("cannot create output folder `{}`", out.display()))?;
+    let t0 = Instant::now();
+    let s = synth::generate(opts);
+    let crs = s.grid.crs().clone();
+    write_geotiff(&out.join("landcover.tif"), &s.grid, &s.landcover, Some(0.0))?;
+    write_geotiff(&out.join("slope.tif"), &s.grid, &s.slope_deg, Some(-9999.0))?;
+    let layer = |name: &str, polys: &[synth::NamedPolygon]| -> Result<()> {
+        let feats: Vec<_> = polys
+            .iter()
+            .map(|p| {
+                let mut props = serde_json::Map::new();
+                props.insert("name".into(), p.name.clone().into());
+                (p.geometry.clone(), props)
+            })
+            .collect();
+        let path = out.join(name);
+        write_polygons(&path, &crs, &feats)
+            .with_context(|| format!("cannot write `{}`", path.display()))
+    };
+    layer("ecological_redline.geojson", &s.redline)?;
+    layer("permanent_farmland.geojson", &s.farmland)?;
+    layer("urban_boundary.geojson", &s.urban_boundary)?;
+    layer("districts.geojson", &s.districts)?;
+    let write_text = |name: &str, text: &str| -> Result<()> {
+        let path = out.join(name);
+        ecocorridor::io::atomic::write_atomic(&path, |w| {
+            std::io::Write::write_all(w, text.as_bytes())
+        })
+        .with_context(|| format!("cannot write `{}`", path.display()))
+    };
+    write_text("landcover_classes.csv", CLASS_TABLE)?;
+    write_text("scenario.toml", &synth_scenario(opts))?;
+    if !quiet {
+        eprintln!(
+            "wrote a {} x {} synthetic landscape (seed {}) to `{}` in {:.1} s\n  check it with: ecocorridor validate {}",
+            opts.cols,
+            opts.rows,
+            opts.seed,
+            out.display(),
+            t0.elapsed().as_secs_f64(),
+            out.join("scenario.toml").display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn synth_scenario(o: &SynthOptions) -> String {
+    format!(
+        r#"# Synthetic landscape written by `ecocorridor synth --rows {rows} --cols {cols} --seed {seed}`.
+# Paths are relative to this file. See models/demo.toml for every option.
+name = "synth_{rows}x{cols}_s{seed}"
+description = "Synthetic neutral landscape, {cols} x {rows} cells of {cs} m, seed {seed}"
+
+[landscape]
+landcover = "landcover.tif"
+classes = "landcover_classes.csv"
+
+[[factors]]
+name = "slope"
+path = "slope.tif"
+breaks = [8.0, 15.0, 25.0]
+scores = [1.0, 10.0, 30.0, 60.0]
+weight = 0.3
+
+[[zones]]
+name = "ecological_redline"
+kind = "ecological_redline"
+path = "ecological_redline.geojson"
+
+[[zones]]
+name = "permanent_farmland"
+kind = "permanent_farmland"
+path = "permanent_farmland.geojson"
+
+[[zones]]
+name = "urban_boundary"
+kind = "urban_boundary"
+path = "urban_boundary.geojson"
+
+[districts]
+path = "districts.geojson"
+name_field = "name"
+"#,
+        rows = o.rows,
+        cols = o.cols,
+        seed = o.seed,
+        cs = o.cell_size_m
+    )
+}

@@ -1,0 +1,489 @@
+//! Loading a scenario's inputs onto one grid: land cover (as dense class indices), factor
+//! rasters, zone layers and districts. Every later stage may assume the layers line up.
+//!
+//! [`load`] checks everything it can and collects every problem instead of stopping at the
+//! first, so `ecocorridor validate` can list them all. A [`Problem`] is fatal when the run
+//! cannot go on.
+//!
+//! # Memory
+//! 1 byte per cell for land cover, 1 for zone membership (one bit per zone, up to 8 zones),
+//! 2 for districts when given, 4 per factor raster.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+
+use crate::classes::{ClassIdx, ClassTable, OUTSIDE};
+use crate::grid::{CrsKind, Grid};
+use crate::io::raster::{open_raster, read_f32};
+use crate::io::vector::{burn_polygons, read_geojson};
+use crate::scenario::{Scenario, ZoneKind};
+
+/// How serious a problem is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    /// The run cannot go on.
+    Fatal,
+    /// Worth a look; the run goes on.
+    Warning,
+}
+
+/// One problem found while loading.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    /// Fatal or warning.
+    pub severity: Severity,
+    /// What is wrong, with the file, the value and the fix.
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let tag = match self.severity {
+            Severity::Fatal => "error",
+            Severity::Warning => "warning",
+        };
+        write!(f, "{tag}: {}", self.message)
+    }
+}
+
+/// A zone layer burned onto the grid.
+#[derive(Debug, Clone)]
+pub struct Zone {
+    /// Name for tables.
+    pub name: String,
+    /// Kind.
+    pub kind: ZoneKind,
+    /// Bit of this zone in [`Landscape::zone_bits`].
+    pub bit: u8,
+    /// Source file.
+    pub path: PathBuf,
+}
+
+/// Districts burned onto the grid.
+#[derive(Debug, Clone)]
+pub struct Districts {
+    /// Names; district id `k` (1-based) is `names[k - 1]`.
+    pub names: Vec<String>,
+    /// District id per cell, 0 where no district covers it.
+    pub ids: Vec<u16>,
+}
+
+/// A factor raster on the grid (NaN = nodata).
+#[derive(Debug, Clone)]
+pub struct Factor {
+    /// Name.
+    pub name: String,
+    /// Values.
+    pub values: Vec<f32>,
+}
+
+/// All inputs of a scenario on one grid.
+#[derive(Debug, Clone)]
+pub struct Landscape {
+    /// The shared grid.
+    pub grid: Grid,
+    /// The class table.
+    pub classes: ClassTable,
+    /// Class index per cell; [`OUTSIDE`] outside the study area.
+    pub landcover: Vec<ClassIdx>,
+    /// Zone layers.
+    pub zones: Vec<Zone>,
+    /// Zone membership per cell, one bit per zone.
+    pub zone_bits: Vec<u8>,
+    /// Districts, when given.
+    pub districts: Option<Districts>,
+    /// Factor rasters.
+    pub factors: Vec<Factor>,
+}
+
+/// What [`load`] produced: the landscape when nothing fatal was found, and all problems.
+#[derive(Debug)]
+pub struct LoadReport {
+    /// The landscape, unless a fatal problem prevented it.
+    pub landscape: Option<Landscape>,
+    /// Every problem found.
+    pub problems: Vec<Problem>,
+}
+
+impl LoadReport {
+    /// Whether any problem is fatal.
+    pub fn has_fatal(&self) -> bool {
+        self.problems.iter().any(|p| p.severity == Severity::Fatal)
+    }
+}
+
+fn fatal(message: impl Into<String>) -> Problem {
+    Problem {
+        severity: Severity::Fatal,
+        message: message.into(),
+    }
+}
+
+fn warning(message: impl Into<String>) -> Problem {
+    Problem {
+        severity: Severity::Warning,
+        message: message.into(),
+    }
+}
+
+/// The error text for two rasters on different grids (both grids and the gdalwarp fix).
+pub fn grid_mismatch_message(
+    a: &std::path::Path,
+    ga: &Grid,
+    b: &std::path::Path,
+    gb: &Grid,
+) -> String {
+    format!(
+        "raster `{}` does not line up with `{}`\n  {}: {}\n  {}: {}\n  hint: resample it onto the same grid first, e.g.\n    gdalwarp {} -r near {} aligned.tif",
+        b.display(),
+        a.display(),
+        a.file_name().map(|s| s.to_string_lossy()).unwrap_or_default(),
+        ga,
+        b.file_name().map(|s| s.to_string_lossy()).unwrap_or_default(),
+        gb,
+        ga.gdalwarp_args(),
+        b.display()
+    )
+}
+
+/// Loads and checks every input of a scenario.
+pub fn load(scenario: &Scenario) -> LoadReport {
+    let mut problems = Vec::new();
+    let spec = &scenario.file;
+
+    let classes = match ClassTable::read(&spec.landscape.classes) {
+        Ok(t) => Some(t),
+        Err(e) => {
+            problems.push(fatal(e.to_string()));
+            None
+        }
+    };
+
+    // Land cover: codes mapped to class indices while decoding; unknown codes counted.
+    let lc_path = &spec.landscape.landcover;
+    let mut grid = None;
+    let mut landcover = None;
+    match open_raster(lc_path) {
+        Err(e) => problems.push(fatal(e.to_string())),
+        Ok(reader) => {
+            let header = reader.header().clone();
+            let g = header.grid.clone();
+            match g.crs().kind {
+                CrsKind::Geographic => problems.push(fatal(format!(
+                    "land cover `{}` is in a geographic CRS ({}, degrees); distances and areas need a projected CRS in metres\n  hint: reproject it, e.g. to CGCS2000 / 3-degree Gauss-Kruger (EPSG:4513-4554): `gdalwarp -t_srs EPSG:4545 -tr 30 30 -r near {} projected.tif`",
+                    lc_path.display(), g.crs(), lc_path.display()
+                ))),
+                CrsKind::ProjectedOther => problems.push(fatal(format!(
+                    "land cover `{}` is in {} whose unit is not the metre; ecocorridor reports m, ha and resistance x m\n  hint: reproject it to a metre-based CRS, e.g. `gdalwarp -t_srs EPSG:4545 -tr 30 30 -r near {} metres.tif`",
+                    lc_path.display(), g.crs(), lc_path.display()
+                ))),
+                CrsKind::Unknown => problems.push(warning(format!(
+                    "land cover `{}` declares no CRS; coordinates are taken as metres\n  hint: assign it: `gdal_edit.py -a_srs EPSG:4545 {}`",
+                    lc_path.display(), lc_path.display()
+                ))),
+                CrsKind::ProjectedMetres => {}
+            }
+            if !header.sample.is_integer() {
+                problems.push(warning(format!(
+                    "land cover `{}` stores floating-point values; each must be a whole class code",
+                    lc_path.display()
+                )));
+            }
+            if let Some(table) = &classes {
+                let lut = table.code_lookup();
+                let mut unknown: BTreeMap<i64, u64> = BTreeMap::new();
+                let result = reader.read_with(|v, _| {
+                    if header.is_nodata(v) {
+                        return Ok(OUTSIDE);
+                    }
+                    if v.fract() != 0.0 || !(0.0..=65535.0).contains(&v) {
+                        return Err(format!("land-cover value {v} is not a class code (whole number 0-65535)\n  hint: land cover must hold integer codes; set nodata with `gdal_edit.py -a_nodata <value>` if {v} marks missing data"));
+                    }
+                    let idx = lut[v as usize];
+                    if idx == OUTSIDE {
+                        *unknown.entry(v as i64).or_default() += 1;
+                    }
+                    Ok(idx)
+                });
+                match result {
+                    Err(e) => problems.push(fatal(e.to_string())),
+                    Ok(data) => {
+                        if !unknown.is_empty() {
+                            let list: Vec<String> = unknown
+                                .iter()
+                                .map(|(c, n)| {
+                                    format!(
+                                        "{c} ({n} cells, {:.1} ha)",
+                                        *n as f64 * g.cell_area_ha()
+                                    )
+                                })
+                                .collect();
+                            problems.push(fatal(format!(
+                                "land cover `{}` has {} code(s) missing from the class table `{}`: {}\n  hint: add a row for each code to the class table, or set the raster's nodata if they mark missing data",
+                                lc_path.display(), unknown.len(), spec.landscape.classes.display(), list.join(", ")
+                            )));
+                        } else if data.iter().all(|&c| c == OUTSIDE) {
+                            problems.push(fatal(format!(
+                                "land cover `{}` has no data cell: the whole grid is nodata",
+                                lc_path.display()
+                            )));
+                        }
+                        landcover = Some(data);
+                    }
+                }
+            }
+            grid = Some(g);
+        }
+    }
+    if let Some(table) = &classes {
+        if !table.classes().iter().any(|c| c.habitat) {
+            problems.push(warning(format!("class table `{}` marks no class as habitat (habitat = 1); sources must then come from polygons or a patch raster", spec.landscape.classes.display())));
+        }
+    }
+
+    // Factor rasters: same grid, breaks ascending, one more score than breaks.
+    let mut factors = Vec::new();
+    for f in &spec.factors {
+        if f.breaks
+            .windows(2)
+            .any(|w| w[0].partial_cmp(&w[1]) != Some(std::cmp::Ordering::Less))
+            || f.breaks.iter().any(|b| !b.is_finite())
+        {
+            problems.push(fatal(format!("factor `{}`: breaks {:?} must be finite and strictly ascending (no gaps or overlaps between classes)", f.name, f.breaks)));
+        }
+        if f.scores.len() != f.breaks.len() + 1 {
+            problems.push(fatal(format!(
+                "factor `{}`: {} breaks make {} classes, but {} scores are given",
+                f.name,
+                f.breaks.len(),
+                f.breaks.len() + 1,
+                f.scores.len()
+            )));
+        }
+        if !(f.weight.is_finite() && f.weight >= 0.0)
+            || f.scores.iter().any(|s| !s.is_finite() || *s < 0.0)
+        {
+            problems.push(fatal(format!("factor `{}`: weight and scores must be finite numbers >= 0 (weight {}, scores {:?})", f.name, f.weight, f.scores)));
+        }
+        match read_f32(&f.path) {
+            Err(e) => problems.push(fatal(e.to_string())),
+            Ok(r) => {
+                if let Some(g) = &grid {
+                    if !g.aligned_with(r.grid()) {
+                        problems.push(fatal(grid_mismatch_message(lc_path, g, &f.path, r.grid())));
+                        continue;
+                    }
+                    if let Some(lc) = &landcover {
+                        let holes = r
+                            .data()
+                            .iter()
+                            .zip(lc)
+                            .filter(|(v, &c)| v.is_nan() && c != OUTSIDE)
+                            .count();
+                        if holes > 0 {
+                            problems.push(warning(format!("factor `{}` (`{}`) is nodata on {holes} cells inside the study area; they get the lowest score", f.name, f.path.display())));
+                        }
+                    }
+                }
+                factors.push(crate::landscape::Factor {
+                    name: f.name.clone(),
+                    values: r.into_parts().1,
+                });
+            }
+        }
+    }
+
+    // Zones and districts.
+    let mut zones = Vec::new();
+    let mut zone_bits = grid.as_ref().map(|g| vec![0u8; g.len()]);
+    if spec.zones.len() > 8 {
+        problems.push(fatal(format!("{} zone layers are given; ecocorridor supports at most 8 (merge layers of the same kind)", spec.zones.len())));
+    }
+    for (k, z) in spec.zones.iter().enumerate().take(8) {
+        let name = z
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("{:?}", z.kind).to_lowercase());
+        match read_geojson(&z.path) {
+            Err(e) => problems.push(fatal(e.to_string())),
+            Ok(layer) => {
+                if layer.features.is_empty() {
+                    problems.push(warning(format!(
+                        "zone layer `{}` ({name}) has no polygon",
+                        z.path.display()
+                    )));
+                }
+                if let (Some(g), Some(bits)) = (&grid, zone_bits.as_mut()) {
+                    if let Err(e) = layer.check_against(g) {
+                        problems.push(fatal(e.to_string()));
+                        continue;
+                    }
+                    let bit = 1u8 << k;
+                    for f in &layer.features {
+                        burn_polygons(g, &f.geometry, |i| bits[i] |= bit);
+                    }
+                    zones.push(Zone {
+                        name,
+                        kind: z.kind,
+                        bit: k as u8,
+                        path: z.path.clone(),
+                    });
+                }
+            }
+        }
+    }
+    let mut districts = None;
+    if let Some(d) = &spec.districts {
+        match read_geojson(&d.path) {
+            Err(e) => problems.push(fatal(e.to_string())),
+            Ok(layer) => {
+                if let Some(g) = &grid {
+                    if let Err(e) = layer.check_against(g) {
+                        problems.push(fatal(e.to_string()));
+                    } else if layer.features.len() > u16::MAX as usize - 1 {
+                        problems.push(fatal(format!(
+                            "district layer `{}` has {} polygons; at most 65534 are supported",
+                            d.path.display(),
+                            layer.features.len()
+                        )));
+                    } else {
+                        let mut ids = vec![0u16; g.len()];
+                        let mut names = Vec::new();
+                        for (k, f) in layer.features.iter().enumerate() {
+                            let name = match f.properties.get(&d.name_field) {
+                                Some(serde_json::Value::String(s)) => s.clone(),
+                                Some(v) if !v.is_null() => v.to_string(),
+                                _ => {
+                                    let fields: Vec<&String> = f.properties.keys().collect();
+                                    problems.push(fatal(format!(
+                                        "district layer `{}`, feature {k}: no `{}` property\n  hint: set `name_field` in [districts] to one of: {}",
+                                        d.path.display(), d.name_field, fields.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                                    )));
+                                    format!("district {}", k + 1)
+                                }
+                            };
+                            names.push(name);
+                            let id = (k + 1) as u16;
+                            burn_polygons(g, &f.geometry, |i| ids[i] = id);
+                        }
+                        districts = Some(Districts { names, ids });
+                    }
+                }
+            }
+        }
+    }
+
+    let fatal_found = problems.iter().any(|p| p.severity == Severity::Fatal);
+    let landscape = match (fatal_found, grid, classes, landcover, zone_bits) {
+        (false, Some(grid), Some(classes), Some(landcover), Some(zone_bits)) => Some(Landscape {
+            grid,
+            classes,
+            landcover,
+            zones,
+            zone_bits,
+            districts,
+            factors,
+        }),
+        _ => None,
+    };
+    LoadReport {
+        landscape,
+        problems,
+    }
+}
+
+/// Area of one class, zone or district.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AreaRow {
+    /// Label.
+    pub label: String,
+    /// Cells.
+    pub cells: u64,
+    /// Hectares.
+    pub area_ha: f64,
+}
+
+impl Landscape {
+    /// Cells inside the study area.
+    pub fn study_cells(&self) -> u64 {
+        self.landcover.iter().filter(|&&c| c != OUTSIDE).count() as u64
+    }
+
+    /// Area by class (table order; classes absent from the raster included with 0).
+    pub fn class_areas(&self) -> Vec<AreaRow> {
+        let mut counts = vec![0u64; self.classes.len()];
+        for &c in &self.landcover {
+            if c != OUTSIDE {
+                counts[c as usize] += 1;
+            }
+        }
+        let ha = self.grid.cell_area_ha();
+        self.classes
+            .classes()
+            .iter()
+            .zip(counts)
+            .map(|(c, n)| AreaRow {
+                label: format!("{} {} {}", c.code, c.name, c.name_zh)
+                    .trim()
+                    .to_string(),
+                cells: n,
+                area_ha: n as f64 * ha,
+            })
+            .collect()
+    }
+
+    /// Area inside each zone (study area only).
+    pub fn zone_areas(&self) -> Vec<AreaRow> {
+        let ha = self.grid.cell_area_ha();
+        self.zones
+            .iter()
+            .map(|z| {
+                let bit = 1u8 << z.bit;
+                let n = self
+                    .zone_bits
+                    .iter()
+                    .zip(&self.landcover)
+                    .filter(|(&b, &c)| b & bit != 0 && c != OUTSIDE)
+                    .count() as u64;
+                AreaRow {
+                    label: format!("{} ({})", z.name, z.kind.name_zh()),
+                    cells: n,
+                    area_ha: n as f64 * ha,
+                }
+            })
+            .collect()
+    }
+
+    /// Area of each district (study area only).
+    pub fn district_areas(&self) -> Vec<AreaRow> {
+        let Some(d) = &self.districts else {
+            return Vec::new();
+        };
+        let mut counts = vec![0u64; d.names.len() + 1];
+        for (&id, &c) in d.ids.iter().zip(&self.landcover) {
+            if c != OUTSIDE {
+                counts[id as usize] += 1;
+            }
+        }
+        let ha = self.grid.cell_area_ha();
+        let mut rows: Vec<AreaRow> = d
+            .names
+            .iter()
+            .enumerate()
+            .map(|(k, n)| AreaRow {
+                label: n.clone(),
+                cells: counts[k + 1],
+                area_ha: counts[k + 1] as f64 * ha,
+            })
+            .collect();
+        if counts[0] > 0 {
+            rows.push(AreaRow {
+                label: "(no district)".into(),
+                cells: counts[0],
+                area_ha: counts[0] as f64 * ha,
+            });
+        }
+        rows
+    }
+}

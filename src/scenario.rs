@@ -1,0 +1,311 @@
+//! Scenario files (TOML): which inputs a run uses and every option, each with a documented
+//! default (`models/demo.toml` is the commented example of all of them).
+//!
+//! Every path is relative to the scenario file's folder. Unknown keys are errors, answered with
+//! the closest valid key ("did you mean `landcover`?"), so a typo never silently falls back to a
+//! default.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// A scenario as written in the file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioFile {
+    /// Name used for the output folder (`outputs/<name>/`). Default: the file's stem.
+    pub name: Option<String>,
+    /// Free text shown in reports.
+    #[serde(default)]
+    pub description: String,
+    /// Land cover and class table.
+    pub landscape: LandscapeSection,
+    /// Factor rasters (slope, night light...) for the resistance surface.
+    #[serde(default)]
+    pub factors: Vec<FactorSpec>,
+    /// Zone layers (ecological protection redline, permanent basic farmland, urban
+    /// development boundary, other protected areas).
+    #[serde(default)]
+    pub zones: Vec<ZoneSpec>,
+    /// Administrative districts (for per-district tables and budget caps).
+    pub districts: Option<DistrictSpec>,
+}
+
+/// `[landscape]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LandscapeSection {
+    /// Land-cover raster (GeoTIFF or ASCII grid) with integer class codes.
+    pub landcover: PathBuf,
+    /// Class table CSV (see `models/landcover_classes.csv`).
+    pub classes: PathBuf,
+}
+
+/// `[[factors]]`: a raster reclassified by breaks into scores.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FactorSpec {
+    /// Name used in tables (e.g. "slope").
+    pub name: String,
+    /// The raster; must share the land cover's grid exactly.
+    pub path: PathBuf,
+    /// Ascending class breaks: value < breaks[0] scores scores[0], and so on.
+    pub breaks: Vec<f64>,
+    /// One score more than breaks.
+    pub scores: Vec<f64>,
+    /// Weight in the weighted sum. Default 1.
+    #[serde(default = "one")]
+    pub weight: f64,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+/// The kinds of zone ecocorridor knows ("three zones, three lines" and protected areas).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ZoneKind {
+    /// 生态保护红线.
+    EcologicalRedline,
+    /// 永久基本农田.
+    PermanentFarmland,
+    /// 城镇开发边界.
+    UrbanBoundary,
+    /// Nature reserves, forest parks... (自然保护地).
+    ProtectedArea,
+    /// Any other zone.
+    Other,
+}
+
+impl ZoneKind {
+    /// Chinese name for reports.
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            ZoneKind::EcologicalRedline => "生态保护红线",
+            ZoneKind::PermanentFarmland => "永久基本农田",
+            ZoneKind::UrbanBoundary => "城镇开发边界",
+            ZoneKind::ProtectedArea => "自然保护地",
+            ZoneKind::Other => "其他分区",
+        }
+    }
+}
+
+/// `[[zones]]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ZoneSpec {
+    /// Name used in tables. Default: the kind.
+    pub name: Option<String>,
+    /// What the zone is.
+    pub kind: ZoneKind,
+    /// GeoJSON polygon layer.
+    pub path: PathBuf,
+}
+
+/// `[districts]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DistrictSpec {
+    /// GeoJSON polygon layer.
+    pub path: PathBuf,
+    /// Property holding the district name. Default "name".
+    #[serde(default = "default_name_field")]
+    pub name_field: String,
+}
+
+fn default_name_field() -> String {
+    "name".into()
+}
+
+/// A scenario read from disk, with paths resolved against its folder.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// The scenario file.
+    pub path: PathBuf,
+    /// Its name (explicit or the file stem).
+    pub name: String,
+    /// Its content, paths resolved.
+    pub file: ScenarioFile,
+}
+
+/// Why a scenario file cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    /// Unreadable.
+    #[error("cannot read scenario `{path}`: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// Not valid, with position and a suggestion.
+    #[error("scenario `{path}`{position}: {what}{hint}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// ", line L, column C" when known.
+        position: String,
+        /// What is wrong.
+        what: String,
+        /// "\n  hint: ..." when there is one.
+        hint: String,
+    },
+}
+
+impl Scenario {
+    /// Reads a scenario file and resolves its paths.
+    ///
+    /// # Errors
+    /// [`ScenarioError`] with the line and column of a TOML or schema error, and for an unknown
+    /// key the closest valid one.
+    pub fn read(path: &Path) -> Result<Scenario, ScenarioError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Scenario::parse(path, &text)
+    }
+
+    /// Parses scenario text; `path` locates relative inputs and names the file in messages.
+    pub fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
+        let mut file: ScenarioFile = toml::from_str(text).map_err(|e| {
+            let position = e
+                .span()
+                .map(|s| {
+                    let before = &text[..s.start.min(text.len())];
+                    let line = before.matches('\n').count() + 1;
+                    let col = before.len() - before.rfind('\n').map(|i| i + 1).unwrap_or(0) + 1;
+                    format!(", line {line}, column {col}")
+                })
+                .unwrap_or_default();
+            let what = e.message().trim().to_string();
+            let hint = suggest(&what)
+                .map(|s| format!("\n  hint: {s}"))
+                .unwrap_or_default();
+            ScenarioError::Invalid {
+                path: path.to_path_buf(),
+                position,
+                what,
+                hint,
+            }
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        let resolve = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        resolve(&mut file.landscape.landcover);
+        resolve(&mut file.landscape.classes);
+        for f in &mut file.factors {
+            resolve(&mut f.path);
+        }
+        for z in &mut file.zones {
+            resolve(&mut z.path);
+        }
+        if let Some(d) = &mut file.districts {
+            resolve(&mut d.path);
+        }
+        let name = file.name.clone().unwrap_or_else(|| {
+            path.file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "scenario".into())
+        });
+        Ok(Scenario {
+            path: path.to_path_buf(),
+            name,
+            file,
+        })
+    }
+}
+
+/// For serde's "unknown field `x`, expected one of `a`, `b`" (or "unknown variant"), the
+/// closest expected name.
+fn suggest(message: &str) -> Option<String> {
+    let unknown = message.split('`').nth(1)?;
+    if !(message.starts_with("unknown field") || message.starts_with("unknown variant")) {
+        return None;
+    }
+    let expected: Vec<&str> = message
+        .split("expected")
+        .nth(1)?
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .collect();
+    let best = expected.iter().min_by_key(|e| edit_distance(unknown, e))?;
+    let d = edit_distance(unknown, best);
+    if d <= best.len().max(3) / 2 {
+        Some(format!("did you mean `{best}`?"))
+    } else {
+        Some(format!("valid names here: {}", expected.join(", ")))
+    }
+}
+
+/// Levenshtein distance (characters).
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, &cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = "[landscape]\nlandcover = \"lc.tif\"\nclasses = \"classes.csv\"\n";
+
+    #[test]
+    fn paths_resolve_against_the_scenario_folder() {
+        let s = Scenario::parse(Path::new("models/a.toml"), MINIMAL).unwrap();
+        assert_eq!(s.file.landscape.landcover, Path::new("models/lc.tif"));
+        assert_eq!(s.name, "a");
+    }
+
+    #[test]
+    fn a_misspelled_key_gets_the_right_one_suggested() {
+        let text = "[landscape]\nlandcovr = \"lc.tif\"\nclasses = \"c.csv\"\n";
+        let err = Scenario::parse(Path::new("s.toml"), text)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("line 2, column 1"), "{err}");
+        assert!(err.contains("unknown field `landcovr`"), "{err}");
+        assert!(err.contains("did you mean `landcover`?"), "{err}");
+    }
+
+    #[test]
+    fn a_misspelled_zone_kind_gets_the_right_one_suggested() {
+        let text =
+            format!("{MINIMAL}[[zones]]\nkind = \"ecological_redlin\"\npath = \"z.geojson\"\n");
+        let err = Scenario::parse(Path::new("s.toml"), &text)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("did you mean `ecological_redline`?"), "{err}");
+    }
+
+    #[test]
+    fn a_missing_section_is_named() {
+        let err = Scenario::parse(Path::new("s.toml"), "name = \"x\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("missing field `landscape`"), "{err}");
+    }
+
+    #[test]
+    fn edit_distance_counts_single_edits() {
+        assert_eq!(edit_distance("landcovr", "landcover"), 1);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+    }
+}
