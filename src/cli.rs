@@ -13,6 +13,20 @@ use ecocorridor::landscape::{self, AreaRow, Severity};
 use ecocorridor::scenario::Scenario;
 use ecocorridor::synth::{self, SynthOptions};
 
+/// Prints a line to stdout; a closed pipe (`ecocorridor validate s.toml | head`) ends the
+/// program quietly instead of panicking.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let mut stdout = std::io::stdout().lock();
+        if let Err(e) = writeln!(stdout, $($arg)*) {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                std::process::exit(0);
+            }
+        }
+    }};
+}
+
 /// The bundled class table, written by `synth` beside its rasters.
 const CLASS_TABLE: &str = include_str!("../models/landcover_classes.csv");
 
@@ -99,14 +113,14 @@ pub fn run() -> Result<ExitCode> {
 }
 
 fn print_areas(title: &str, rows: &[AreaRow], total_ha: f64) {
-    println!("{title}");
+    out!("{title}");
     for r in rows {
         let pct = if total_ha > 0.0 {
             100.0 * r.area_ha / total_ha
         } else {
             0.0
         };
-        println!("  {:<44} {:>12.1} ha  {:>5.1} %", r.label, r.area_ha, pct);
+        out!("  {:<44} {:>12.1} ha  {:>5.1} %", r.label, r.area_ha, pct);
     }
 }
 
@@ -116,14 +130,14 @@ fn validate(path: &Path, quiet: bool) -> Result<ExitCode> {
     if !quiet {
         if let Some(l) = &report.landscape {
             let total = l.study_cells() as f64 * l.grid.cell_area_ha();
-            println!("scenario {} ({})", scenario.name, path.display());
-            println!("grid: {}", l.grid);
-            println!("study area: {:.1} ha ({} cells)", total, l.study_cells());
+            out!("scenario {} ({})", scenario.name, path.display());
+            out!("grid: {}", l.grid);
+            out!("study area: {:.1} ha ({} cells)", total, l.study_cells());
             let (present, absent): (Vec<AreaRow>, Vec<AreaRow>) =
                 l.class_areas().into_iter().partition(|r| r.cells > 0);
             print_areas("area by land-cover class:", &present, total);
             if !absent.is_empty() {
-                println!("  ({} classes of the table do not occur)", absent.len());
+                out!("  ({} classes of the table do not occur)", absent.len());
             }
             if !l.zones.is_empty() {
                 print_areas("zones:", &l.zone_areas(), total);
@@ -132,7 +146,7 @@ fn validate(path: &Path, quiet: bool) -> Result<ExitCode> {
                 print_areas("districts:", &l.district_areas(), total);
             }
             for f in &l.factors {
-                println!(
+                out!(
                     "factor {}: {} cells with data",
                     f.name,
                     f.values.iter().filter(|v| !v.is_nan()).count()
@@ -155,7 +169,7 @@ fn validate(path: &Path, quiet: bool) -> Result<ExitCode> {
         return Ok(ExitCode::from(2));
     }
     if !quiet {
-        println!(
+        out!(
             "ok: scenario `{}` is valid ({} warning(s))",
             path.display(),
             report.problems.len()

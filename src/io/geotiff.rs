@@ -37,6 +37,8 @@ const LINEAR_METER: u16 = 9001;
 pub struct GeoTiffReader {
     header: RasterHeader,
     decoder: Decoder<BufReader<File>>,
+    compression: u16,
+    predictor: u16,
 }
 
 fn tiff_err(path: &Path) -> impl Fn(tiff::TiffError) -> RasterError + '_ {
@@ -223,6 +225,10 @@ impl GeoTiffReader {
             .intermediate_buffer_size
             .max(image_bytes.saturating_mul(2));
         limits.ifd_value_size = limits.ifd_value_size.max(64 << 20);
+        let predictor: u16 = decoder
+            .find_tag_unsigned(Tag::Predictor)
+            .map_err(tiff_err(path))?
+            .unwrap_or(1);
         let decoder = decoder.with_limits(limits);
         Ok(GeoTiffReader {
             header: RasterHeader {
@@ -232,6 +238,8 @@ impl GeoTiffReader {
                 sample,
             },
             decoder,
+            compression,
+            predictor,
         })
     }
 
@@ -268,10 +276,15 @@ impl GeoTiffReader {
                 .decoder
                 .image_chunk_data_dims(chunk as u32)
                 .map_err(tiff_err(&path))?;
-            let decoded = self
-                .decoder
-                .read_chunk(chunk as u32)
-                .map_err(tiff_err(&path))?;
+            let decoded = match self.decoder.read_chunk(chunk as u32) {
+                Ok(d) => d,
+                // tiff 0.11 fails on some valid LZW tiles (image-rs/image-tiff#395); decode
+                // those the way libtiff does.
+                Err(_) if self.compression == 5 => {
+                    DecodingResult::F64(self.decode_lzw_chunk(chunk, w, h)?)
+                }
+                Err(e) => return Err(tiff_err(&path)(e)),
+            };
             macro_rules! copy {
                 ($v:expr) => {{
                     let v = $v;
@@ -317,6 +330,178 @@ impl GeoTiffReader {
         }
         Ok(out)
     }
+}
+
+impl GeoTiffReader {
+    /// Decodes one LZW chunk from its raw bytes, stopping once the chunk's samples are
+    /// complete (libtiff's behaviour: a missing end code or trailing bytes are tolerated), then
+    /// undoes the predictor and returns the `w x h` data samples as `f64`.
+    fn decode_lzw_chunk(
+        &mut self,
+        chunk: usize,
+        w: usize,
+        h: usize,
+    ) -> Result<Vec<f64>, RasterError> {
+        let path = self.header.path.clone();
+        let bad = |what: String| {
+            unsupported(
+                &path,
+                what,
+                "rewrite it with `gdal_translate -co COMPRESS=DEFLATE FILE out.tif`",
+            )
+        };
+        let tiled = self.decoder.get_chunk_type() == ChunkType::Tile;
+        let (offsets_tag, counts_tag) = if tiled {
+            (Tag::TileOffsets, Tag::TileByteCounts)
+        } else {
+            (Tag::StripOffsets, Tag::StripByteCounts)
+        };
+        let offsets = self
+            .decoder
+            .get_tag_u64_vec(offsets_tag)
+            .map_err(tiff_err(&path))?;
+        let counts = self
+            .decoder
+            .get_tag_u64_vec(counts_tag)
+            .map_err(tiff_err(&path))?;
+        let (&offset, &count) = offsets
+            .get(chunk)
+            .zip(counts.get(chunk))
+            .ok_or_else(|| bad(format!("has no offset for chunk {chunk}")))?;
+        let stored_w = if tiled {
+            self.decoder.chunk_dimensions().0 as usize
+        } else {
+            w
+        };
+        let bps = self.header.sample.bytes();
+        let need = stored_w * h * bps;
+        let mut raw = vec![
+            0u8;
+            usize::try_from(count)
+                .map_err(|_| bad("has an impossible chunk size".into()))?
+        ];
+        {
+            use std::io::{Read, Seek, SeekFrom};
+            let mut f = File::open(&path).map_err(|source| RasterError::Io {
+                path: path.clone(),
+                source,
+            })?;
+            f.seek(SeekFrom::Start(offset))
+                .and_then(|_| f.read_exact(&mut raw))
+                .map_err(|source| RasterError::Io {
+                    path: path.clone(),
+                    source,
+                })?;
+        }
+        let mut out = vec![0u8; need];
+        let mut dec =
+            weezl::decode::Configuration::with_tiff_size_switch(weezl::BitOrder::Msb, 8).build();
+        let (mut inp, mut produced) = (0usize, 0usize);
+        while produced < need {
+            let r = dec.decode_bytes(&raw[inp..], &mut out[produced..]);
+            inp += r.consumed_in;
+            produced += r.consumed_out;
+            match r.status {
+                Ok(weezl::LzwStatus::Ok) => {}
+                Ok(_) => break,
+                Err(e) => return Err(bad(format!("has a corrupt LZW chunk {chunk}: {e}"))),
+            }
+        }
+        if produced < need {
+            return Err(bad(format!(
+                "has an LZW chunk {chunk} with {produced} of its {need} bytes"
+            )));
+        }
+        let big_endian = matches!(self.decoder.byte_order(), tiff::tags::ByteOrder::BigEndian);
+        Ok(unpredict(
+            &out,
+            &ChunkLayout {
+                stored_w,
+                w,
+                h,
+                bps,
+                sample: self.header.sample,
+                predictor: self.predictor,
+                big_endian,
+            },
+        ))
+    }
+}
+
+/// Turns decompressed chunk bytes into sample values: undoes the horizontal (2) or
+/// floating-point (3) predictor of TIFF Technical Note 3 and crops rows to `w` samples.
+/// How a decompressed chunk is laid out.
+struct ChunkLayout {
+    /// Samples per stored row (tile width, or image width for strips).
+    stored_w: usize,
+    /// Data samples per row to keep.
+    w: usize,
+    /// Rows.
+    h: usize,
+    /// Bytes per sample.
+    bps: usize,
+    /// Sample type.
+    sample: SampleType,
+    /// TIFF predictor (1 none, 2 horizontal, 3 floating point).
+    predictor: u16,
+    /// File byte order.
+    big_endian: bool,
+}
+
+fn unpredict(bytes: &[u8], l: &ChunkLayout) -> Vec<f64> {
+    let ChunkLayout {
+        stored_w,
+        w,
+        h,
+        bps,
+        sample,
+        predictor,
+        big_endian,
+    } = *l;
+    let row_bytes = stored_w * bps;
+    let mut out = Vec::with_capacity(w * h);
+    let mut row = vec![0u8; row_bytes];
+    let mut bits = vec![0u64; stored_w];
+    let mask = if bps == 8 {
+        u64::MAX
+    } else {
+        (1u64 << (8 * bps)) - 1
+    };
+    for r in 0..h {
+        row.copy_from_slice(&bytes[r * row_bytes..(r + 1) * row_bytes]);
+        if predictor == 3 {
+            for i in 1..row_bytes {
+                row[i] = row[i].wrapping_add(row[i - 1]);
+            }
+            // Bytes are stored most significant first, grouped by byte significance.
+            for (j, b) in bits.iter_mut().enumerate() {
+                *b = (0..bps).fold(0u64, |acc, k| (acc << 8) | row[k * stored_w + j] as u64);
+            }
+        } else {
+            for (j, b) in bits.iter_mut().enumerate() {
+                let s = &row[j * bps..(j + 1) * bps];
+                *b = if big_endian {
+                    s.iter().fold(0u64, |a, &x| (a << 8) | x as u64)
+                } else {
+                    s.iter().rev().fold(0u64, |a, &x| (a << 8) | x as u64)
+                };
+            }
+            if predictor == 2 {
+                for j in 1..stored_w {
+                    bits[j] = bits[j].wrapping_add(bits[j - 1]) & mask;
+                }
+            }
+        }
+        out.extend(bits[..w].iter().map(|&b| match sample {
+            SampleType::U8 | SampleType::U16 | SampleType::U32 => b as f64,
+            SampleType::I8 => b as u8 as i8 as f64,
+            SampleType::I16 => b as u16 as i16 as f64,
+            SampleType::I32 => b as u32 as i32 as f64,
+            SampleType::F32 => f32::from_bits(b as u32) as f64,
+            SampleType::F64 => f64::from_bits(b),
+        }));
+    }
+    out
 }
 
 trait ChunkDims {
@@ -781,6 +966,74 @@ mod tests {
                 "raster `{}`, row 2, column 3: code 999 is unknown",
                 path.display()
             )
+        );
+    }
+
+    #[test]
+    fn floating_point_predictor_is_undone() {
+        // Encode a row as TIFF Technical Note 3 does: bytes grouped by significance (most
+        // significant first), then byte-wise differenced.
+        let vals = [1.5f32, -2.25, 1e-7, 3.4e38, 0.0];
+        let w = vals.len();
+        let mut shuffled = vec![0u8; w * 4];
+        for (j, v) in vals.iter().enumerate() {
+            for (k, b) in v.to_bits().to_be_bytes().iter().enumerate() {
+                shuffled[k * w + j] = *b;
+            }
+        }
+        let mut diff = shuffled.clone();
+        for i in (1..diff.len()).rev() {
+            diff[i] = diff[i].wrapping_sub(diff[i - 1]);
+        }
+        let back = unpredict(
+            &diff,
+            &ChunkLayout {
+                stored_w: w,
+                w: 3,
+                h: 1,
+                bps: 4,
+                sample: SampleType::F32,
+                predictor: 3,
+                big_endian: false,
+            },
+        );
+        assert_eq!(back, vec![1.5, -2.25, 1e-7f32 as f64]);
+    }
+
+    #[test]
+    fn horizontal_predictor_wraps_in_the_sample_width() {
+        // Little-endian u16 samples 65535, 1 (stored as +2 wrapping), 3 (+2).
+        let bytes = [0xFF, 0xFF, 0x02, 0x00, 0x02, 0x00];
+        assert_eq!(
+            unpredict(
+                &bytes,
+                &ChunkLayout {
+                    stored_w: 3,
+                    w: 3,
+                    h: 1,
+                    bps: 2,
+                    sample: SampleType::U16,
+                    predictor: 2,
+                    big_endian: false
+                }
+            ),
+            vec![65535.0, 1.0, 3.0]
+        );
+        let be = [0xFF, 0xFE, 0x00, 0x03];
+        assert_eq!(
+            unpredict(
+                &be,
+                &ChunkLayout {
+                    stored_w: 2,
+                    w: 2,
+                    h: 1,
+                    bps: 2,
+                    sample: SampleType::I16,
+                    predictor: 2,
+                    big_endian: true
+                }
+            ),
+            vec![-2.0, 1.0]
         );
     }
 

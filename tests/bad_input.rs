@@ -1,0 +1,201 @@
+//! Each case makes a small valid scenario, breaks one thing, runs `validate` and checks the
+//! exit code and the key words of the message: the file, the value and the fix.
+
+use std::fs;
+use std::path::Path;
+
+use ecocorridor::grid::{Crs, Grid};
+use ecocorridor::io::geotiff::write_geotiff;
+use ecocorridor::io::raster::open_raster;
+use tiff::encoder::{colortype, TiffEncoder};
+use tiff::tags::Tag;
+
+use crate::util::{run, synth};
+
+fn check(mutate: impl FnOnce(&Path), needles: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = synth(dir.path(), 30, 30, 1);
+    mutate(dir.path());
+    let r = run(&["validate", scenario.to_str().unwrap()]);
+    assert_eq!(r.code, 2, "expected exit 2; stderr:\n{}", r.stderr);
+    assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+    for n in needles {
+        assert!(r.stderr.contains(n), "missing {n:?} in:\n{}", r.stderr);
+    }
+}
+
+fn land_cover(dir: &Path) -> (Grid, Vec<u16>) {
+    let r = open_raster(&dir.join("landcover.tif")).unwrap();
+    let grid = r.header().grid.clone();
+    (grid, r.read_with(|v, _| Ok(v as u16)).unwrap())
+}
+
+fn edit(path: &Path, from: &str, to: &str) {
+    let text = fs::read_to_string(path).unwrap();
+    assert!(text.contains(from), "{from:?} not in {}", path.display());
+    fs::write(path, text.replacen(from, to, 1)).unwrap();
+}
+
+macro_rules! bad_input {
+    ($($name:ident: $mutate:expr => [$($needle:expr),+ $(,)?];)+) => {
+        $(#[test] fn $name() { check($mutate, &[$($needle),+]); })+
+    };
+}
+
+bad_input! {
+    truncated_land_cover: |d: &Path| {
+        let p = d.join("landcover.tif");
+        let b = fs::read(&p).unwrap();
+        fs::write(&p, &b[..b.len() / 2]).unwrap();
+    } => ["landcover.tif", "damaged or truncated", "gdalinfo -checksum"];
+
+    land_cover_that_is_not_a_raster: |d: &Path| fs::write(d.join("landcover.tif"), "code,name\n301,forest\n").unwrap()
+        => ["landcover.tif", "is not a raster ecocorridor reads", "gdal_translate"];
+
+    missing_land_cover: |d: &Path| fs::remove_file(d.join("landcover.tif")).unwrap()
+        => ["cannot read raster", "landcover.tif"];
+
+    rotated_geotiff: |d: &Path| {
+        let mut f = fs::File::create(d.join("landcover.tif")).unwrap();
+        let mut enc = TiffEncoder::new(&mut f).unwrap();
+        let mut img = enc.new_image::<colortype::Gray16>(30, 30).unwrap();
+        let m = [30.0, 5.0, 0.0, 500000.0, 5.0, -30.0, 0.0, 3300000.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0];
+        img.encoder().write_tag(Tag::ModelTransformationTag, &m[..]).unwrap();
+        img.write_data(&[301u16; 900]).unwrap();
+    } => ["landcover.tif", "is rotated", "north-up", "gdalwarp"];
+
+    geotiff_without_georeferencing: |d: &Path| {
+        let mut f = fs::File::create(d.join("landcover.tif")).unwrap();
+        TiffEncoder::new(&mut f).unwrap().write_image::<colortype::Gray16>(30, 30, &[301u16; 900]).unwrap();
+    } => ["landcover.tif", "has no georeferencing", "gdal_translate -a_srs"];
+
+    multi_band_geotiff: |d: &Path| {
+        let mut f = fs::File::create(d.join("landcover.tif")).unwrap();
+        TiffEncoder::new(&mut f).unwrap().write_image::<colortype::RGB8>(30, 30, &[1u8; 2700]).unwrap();
+    } => ["landcover.tif", "has 3 bands", "gdal_translate -b 1"];
+
+    geographic_land_cover: |d: &Path| {
+        let (_, data) = land_cover(d);
+        let g = Grid::new(30, 30, 0.0003, 107.9, 29.8, Crs::geographic_epsg(4490)).unwrap();
+        write_geotiff(&d.join("landcover.tif"), &g, &data, Some(0.0)).unwrap();
+    } => ["geographic CRS", "EPSG:4490", "projected CRS in metres", "gdalwarp -t_srs EPSG:4545"];
+
+    factor_on_another_grid: |d: &Path| {
+        let (g, _) = land_cover(d);
+        let shifted = Grid::new(30, 30, 30.0, g.origin_x() + 30.0, g.origin_y(), g.crs().clone()).unwrap();
+        write_geotiff(&d.join("slope.tif"), &shifted, &vec![1.0f32; 900], None).unwrap();
+    } => ["slope.tif", "does not line up with", "landcover.tif: 30 x 30 cells (cols x rows), 30 m, origin (499550, 3300450), EPSG:4545",
+        "slope.tif: 30 x 30 cells (cols x rows), 30 m, origin (499580, 3300450)", "gdalwarp -te 499550 3299550 500450 3300450 -tr 30 30 -t_srs EPSG:4545"];
+
+    land_cover_codes_missing_from_the_table: |d: &Path| {
+        let (g, mut data) = land_cover(d);
+        data[400] = 9999;
+        data[401] = 9999;
+        data[402] = 8888;
+        write_geotiff(&d.join("landcover.tif"), &g, &data, Some(0.0)).unwrap();
+    } => ["2 code(s) missing from the class table", "8888 (1 cells, 0.1 ha)", "9999 (2 cells, 0.2 ha)", "add a row"];
+
+    fractional_land_cover_values: |d: &Path| {
+        let (g, data) = land_cover(d);
+        let mut f: Vec<f32> = data.iter().map(|&v| v as f32).collect();
+        f[31] = 301.5;
+        write_geotiff(&d.join("landcover.tif"), &g, &f, Some(0.0)).unwrap();
+    } => ["row 1, column 1", "301.5 is not a class code"];
+
+    all_nodata_land_cover: |d: &Path| {
+        let (g, _) = land_cover(d);
+        write_geotiff(&d.join("landcover.tif"), &g, &vec![0u16; 900], Some(0.0)).unwrap();
+    } => ["landcover.tif", "no data cell"];
+
+    header_claiming_a_trillion_cells: |d: &Path| {
+        fs::write(d.join("landcover.asc"), "ncols 1000000\nnrows 1000000\nxllcorner 0\nyllcorner 0\ncellsize 30\n1 2 3\n").unwrap();
+        edit(&d.join("scenario.toml"), "landcover.tif", "landcover.asc");
+    } => ["landcover.asc", "1000000000000 cells", "coarser cell size"];
+
+    duplicate_class_codes: |d: &Path| {
+        let p = d.join("landcover_classes.csv");
+        let mut t = fs::read_to_string(&p).unwrap();
+        t.push_str("301,0301,forest again,乔木林地,1,1,1,1,1,1,0,0,,0\n");
+        fs::write(&p, t).unwrap();
+    } => ["landcover_classes.csv", "code 301 is listed twice"];
+
+    negative_resistance: |d: &Path| edit(&d.join("landcover_classes.csv"), "301,0301,arbor forest,乔木林地,1,", "301,0301,arbor forest,乔木林地,-1,")
+        => ["landcover_classes.csv", "class 301 has resistance -1", "> 0"];
+
+    nan_resistance: |d: &Path| edit(&d.join("landcover_classes.csv"), "301,0301,arbor forest,乔木林地,1,", "301,0301,arbor forest,乔木林地,NaN,")
+        => ["class 301 has resistance NaN"];
+
+    class_table_missing_columns: |d: &Path| {
+        let p = d.join("landcover_classes.csv");
+        let t = fs::read_to_string(&p).unwrap();
+        fs::write(&p, t.replacen("c_soil", "soil_carbon", 1)).unwrap();
+    } => ["landcover_classes.csv", "lacks the column(s) c_soil", "columns found"];
+
+    restoration_target_not_in_the_table: |d: &Path| edit(&d.join("landcover_classes.csv"), "103,0103,dry land,旱地,100,0,5.0,0,60.7,0,0.422,0,301,", "103,0103,dry land,旱地,100,0,5.0,0,60.7,0,0.422,0,3010,")
+        => ["restorable_to 3010, which is not a code"];
+
+    malformed_geojson: |d: &Path| fs::write(d.join("ecological_redline.geojson"), "{\"type\": \"FeatureCollection\", \"features\": [").unwrap()
+        => ["ecological_redline.geojson", "not valid GeoJSON", "ogrinfo"];
+
+    zone_layer_in_another_crs: |d: &Path| edit(&d.join("urban_boundary.geojson"), "EPSG::4545", "EPSG::4546")
+        => ["urban_boundary.geojson", "EPSG:4546", "ogr2ogr -t_srs EPSG:4545"];
+
+    zone_layer_in_degrees_without_crs: |d: &Path| fs::write(d.join("urban_boundary.geojson"),
+        r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{},"geometry":{"type":"Polygon","coordinates":[[[107.9,29.8],[108.0,29.8],[108.0,29.9],[107.9,29.8]]]}}]}"#).unwrap()
+        => ["urban_boundary.geojson", "overlaps the study area", "longitude/latitude"];
+
+    zone_layer_of_lines: |d: &Path| fs::write(d.join("urban_boundary.geojson"),
+        r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{},"geometry":{"type":"LineString","coordinates":[[491000,3300000],[491500,3300500]]}}]}"#).unwrap()
+        => ["urban_boundary.geojson", "feature 0", "LineString", "buffer"];
+
+    misspelled_scenario_key: |d: &Path| edit(&d.join("scenario.toml"), "landcover = ", "landcovr = ")
+        => ["scenario.toml", "line 7", "unknown field `landcovr`", "did you mean `landcover`?"];
+
+    misspelled_zone_kind: |d: &Path| edit(&d.join("scenario.toml"), "kind = \"ecological_redline\"", "kind = \"ecological_redlin\"")
+        => ["unknown variant `ecological_redlin`", "did you mean `ecological_redline`?"];
+
+    factor_breaks_not_ascending: |d: &Path| edit(&d.join("scenario.toml"), "breaks = [8.0, 15.0, 25.0]", "breaks = [15.0, 8.0, 25.0]")
+        => ["factor `slope`", "strictly ascending"];
+
+    factor_with_too_few_scores: |d: &Path| edit(&d.join("scenario.toml"), "scores = [1.0, 10.0, 30.0, 60.0]", "scores = [1.0, 10.0, 30.0]")
+        => ["factor `slope`", "3 breaks make 4 classes, but 3 scores"];
+
+    factor_with_nan_weight: |d: &Path| edit(&d.join("scenario.toml"), "weight = 0.3", "weight = nan")
+        => ["factor `slope`", "weight and scores must be finite"];
+
+    district_name_field_missing: |d: &Path| edit(&d.join("scenario.toml"), "name_field = \"name\"", "name_field = \"NAME99\"")
+        => ["districts.geojson", "no `NAME99` property", "set `name_field`", "name"];
+}
+
+#[test]
+fn a_missing_scenario_file_is_named() {
+    let r = run(&["validate", "/nonexistent/scenario.toml"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr
+            .contains("cannot read scenario `/nonexistent/scenario.toml`"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn every_problem_is_listed_not_just_the_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = synth(dir.path(), 30, 30, 1);
+    edit(
+        &dir.path().join("urban_boundary.geojson"),
+        "EPSG::4545",
+        "EPSG::4546",
+    );
+    fs::write(dir.path().join("ecological_redline.geojson"), "not json").unwrap();
+    let r = run(&["validate", scenario.to_str().unwrap()]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("urban_boundary.geojson")
+            && r.stderr.contains("ecological_redline.geojson"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("2 fatal problem(s)"), "{}", r.stderr);
+}

@@ -1,0 +1,13 @@
+//! Integration tests: the `ecocorridor` binary run on fixtures made in temporary folders.
+//! One module per concern.
+
+mod util;
+
+/// `synth` output is accepted by `validate`, and is deterministic.
+mod synth_validate;
+
+/// Our GeoTIFFs as GDAL reads them, and GDAL's GeoTIFFs as we read them.
+mod gdal;
+
+/// Every bad input gets one clear message and exit code 2.
+mod bad_input;
