@@ -6,12 +6,16 @@
 #![warn(missing_docs)]
 
 pub mod classes;
+pub mod edt;
 pub mod grid;
 pub mod io;
+pub mod label;
 pub mod landscape;
 pub mod polygonize;
 pub mod raster;
+pub mod resistance;
 pub mod scenario;
+pub mod sources;
 pub mod synth;
 
 pub use grid::{Crs, CrsKind, Grid};

@@ -1,0 +1,335 @@
+//! Resistance surface: the cost per metre of moving through each cell.
+//!
+//! # Input
+//! Land cover (class indices), the class table's base resistance per class, factor rasters
+//! with their reclassification (breaks → scores) and weights, zone membership and per-zone
+//! multipliers.
+//!
+//! # Output
+//! [`Resistance`]: per cell a finite value > 0, `+∞` for a barrier (impassable class), or NaN
+//! outside the study area (also impassable).
+//!
+//! # Method
+//! As in Chinese minimum-cumulative-resistance (MCR) studies (Yu 1996; `DESIGN.md`):
+//! - weighted sum: `R = w_class · r_class + Σ_k w_k · score_k(factor_k)`;
+//! - product: `R = r_class · Π_k score_k(factor_k)`;
+//!
+//! then multiplied by the multiplier of every zone the cell lies in (e.g. ×2 inside the urban
+//! development boundary). A factor value `v` scores `scores[i]` for the first `i` with
+//! `v < breaks[i]`, and the last score when `v` is at or above every break; a nodata factor cell
+//! scores the lowest class, `scores[0]`.
+//!
+//! # Memory
+//! 4 bytes per cell (`f32`).
+
+use rayon::prelude::*;
+
+use crate::classes::{ClassResistance, OUTSIDE};
+use crate::landscape::Landscape;
+
+/// How factors combine with the class resistance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Combine {
+    /// `w_class · r_class + Σ w_k · score_k`.
+    #[default]
+    WeightedSum,
+    /// `r_class · Π score_k`.
+    Product,
+}
+
+/// A factor's reclassification, checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reclass {
+    breaks: Vec<f32>,
+    scores: Vec<f32>,
+    /// Weight in the weighted sum.
+    pub weight: f64,
+}
+
+/// Why a reclassification or resistance options are unusable.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ResistanceError {
+    /// Breaks not strictly ascending, or scores not one more than breaks.
+    #[error("factor `{name}`: {what}")]
+    Reclass {
+        /// Factor name.
+        name: String,
+        /// What is wrong.
+        what: String,
+    },
+    /// The combination gave a value that is not a usable resistance.
+    #[error("resistance is {value} at row {row}, column {col} (x {x:.1}, y {y:.1}): {why}\n  hint: resistance must be finite and > 0; {hint}")]
+    NotPositive {
+        /// Resulting value.
+        value: f64,
+        /// Row.
+        row: usize,
+        /// Column.
+        col: usize,
+        /// Cell centre x.
+        x: f64,
+        /// Cell centre y.
+        y: f64,
+        /// The terms that produced it.
+        why: String,
+        /// The fix.
+        hint: String,
+    },
+    /// A zone multiplier that is not finite and > 0.
+    #[error("zone multiplier for `{zone}` is {value}; it must be a finite number > 0")]
+    Multiplier {
+        /// Zone name.
+        zone: String,
+        /// Value.
+        value: f64,
+    },
+    /// A multiplier names a zone the scenario does not have.
+    #[error("[resistance.zone_multipliers] names zone `{zone}`, which is not a zone of the scenario\n  hint: zones are: {known}")]
+    UnknownZone {
+        /// Name given.
+        zone: String,
+        /// Names available.
+        known: String,
+    },
+}
+
+impl Reclass {
+    /// Checks breaks (finite, strictly ascending: no gaps or overlaps) and scores (one more
+    /// than breaks, finite, >= 0) and the weight (finite, >= 0).
+    pub fn new(
+        name: &str,
+        breaks: &[f64],
+        scores: &[f64],
+        weight: f64,
+    ) -> Result<Reclass, ResistanceError> {
+        let err = |what: String| ResistanceError::Reclass {
+            name: name.to_string(),
+            what,
+        };
+        if breaks.iter().any(|b| !b.is_finite())
+            || breaks
+                .windows(2)
+                .any(|w| w[0].partial_cmp(&w[1]) != Some(std::cmp::Ordering::Less))
+        {
+            return Err(err(format!("breaks {breaks:?} must be finite and strictly ascending (no gaps or overlaps between classes)")));
+        }
+        if scores.len() != breaks.len() + 1 {
+            return Err(err(format!(
+                "{} breaks make {} classes, but {} scores are given",
+                breaks.len(),
+                breaks.len() + 1,
+                scores.len()
+            )));
+        }
+        if scores.iter().any(|s| !s.is_finite() || *s < 0.0)
+            || !(weight.is_finite() && weight >= 0.0)
+        {
+            return Err(err(format!("weight and scores must be finite numbers >= 0 (weight {weight}, scores {scores:?})")));
+        }
+        Ok(Reclass {
+            breaks: breaks.iter().map(|&b| b as f32).collect(),
+            scores: scores.iter().map(|&s| s as f32).collect(),
+            weight,
+        })
+    }
+
+    /// The score of a factor value (NaN scores the lowest class).
+    pub fn score(&self, v: f32) -> f32 {
+        if v.is_nan() {
+            return self.scores[0];
+        }
+        let i = self.breaks.partition_point(|&b| b <= v);
+        self.scores[i]
+    }
+}
+
+/// Options of the resistance stage (checked).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResistanceOptions {
+    /// How to combine.
+    pub combine: Combine,
+    /// Weight of the class resistance in the weighted sum.
+    pub class_weight: f64,
+    /// One reclassification per landscape factor, in the same order.
+    pub factors: Vec<Reclass>,
+    /// Multiplier per zone bit (1.0 when not given).
+    pub zone_multipliers: [f64; 8],
+}
+
+/// A resistance surface: per cell finite > 0, `+∞` (barrier) or NaN (outside).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resistance {
+    values: Vec<f32>,
+}
+
+impl Resistance {
+    /// Checks and wraps values: each must be finite and > 0, `+∞` or NaN.
+    pub fn from_values(values: Vec<f32>) -> Result<Resistance, (usize, f32)> {
+        if let Some((i, &v)) = values
+            .iter()
+            .enumerate()
+            .find(|(_, v)| !(v.is_nan() || **v > 0.0))
+        {
+            return Err((i, v));
+        }
+        Ok(Resistance { values })
+    }
+
+    /// Values per cell.
+    pub fn values(&self) -> &[f32] {
+        &self.values
+    }
+
+    /// Whether the cell can be entered.
+    pub fn passable(&self, i: usize) -> bool {
+        self.values[i].is_finite()
+    }
+}
+
+/// Builds the resistance surface.
+///
+/// # Errors
+/// [`ResistanceError::NotPositive`] for the first cell (row-major) whose resistance is not
+/// finite and > 0, naming the class, the factor scores and the multipliers that produced it.
+///
+/// # Complexity
+/// O(cells × factors), parallel over rows.
+pub fn build(land: &Landscape, opts: &ResistanceOptions) -> Result<Resistance, ResistanceError> {
+    let classes = land.classes.classes();
+    let base: Vec<Option<f64>> = classes
+        .iter()
+        .map(|c| match c.resistance {
+            ClassResistance::Finite(r) => Some(r),
+            ClassResistance::Barrier => None,
+        })
+        .collect();
+    let mult: Vec<f64> = (0..256usize)
+        .map(|bits| {
+            (0..8)
+                .filter(|b| bits & (1 << b) != 0)
+                .map(|b| opts.zone_multipliers[b])
+                .product()
+        })
+        .collect();
+    let cols = land.grid.cols();
+    let mut values = vec![0f32; land.grid.len()];
+    values
+        .par_chunks_mut(cols)
+        .enumerate()
+        .for_each(|(r, row)| {
+            for (c, out) in row.iter_mut().enumerate() {
+                let i = r * cols + c;
+                let cls = land.landcover[i];
+                *out = if cls == OUTSIDE {
+                    f32::NAN
+                } else if let Some(rc) = base[cls as usize] {
+                    let v = match opts.combine {
+                        Combine::WeightedSum => {
+                            opts.class_weight * rc
+                                + land
+                                    .factors
+                                    .iter()
+                                    .zip(&opts.factors)
+                                    .map(|(f, rc)| rc.weight * rc.score(f.values[i]) as f64)
+                                    .sum::<f64>()
+                        }
+                        Combine::Product => {
+                            rc * land
+                                .factors
+                                .iter()
+                                .zip(&opts.factors)
+                                .map(|(f, rc)| rc.score(f.values[i]) as f64)
+                                .product::<f64>()
+                        }
+                    };
+                    (v * mult[land.zone_bits[i] as usize]) as f32
+                } else {
+                    f32::INFINITY
+                };
+            }
+        });
+    // Inside the study area, a passable class must give a finite value > 0 (a huge product can
+    // overflow f32 to +inf, a zero score or weight can give 0).
+    let bad = values.iter().enumerate().position(|(i, &v)| {
+        let cls = land.landcover[i];
+        cls != OUTSIDE && base[cls as usize].is_some() && !(v.is_finite() && v > 0.0)
+    });
+    if let Some(i) = bad {
+        let (row, col) = (i / cols, i % cols);
+        let (x, y) = land.grid.cell_center(row, col);
+        let class = &classes[land.landcover[i] as usize];
+        let mut terms = vec![format!(
+            "class {} ({}) resistance {:?}",
+            class.code,
+            class.name,
+            base[land.landcover[i] as usize].unwrap_or(f64::INFINITY)
+        )];
+        for (f, rc) in land.factors.iter().zip(&opts.factors) {
+            terms.push(format!(
+                "{} = {} scores {} (weight {})",
+                f.name,
+                f.values[i],
+                rc.score(f.values[i]),
+                rc.weight
+            ));
+        }
+        terms.push(format!(
+            "zone multiplier {}",
+            mult[land.zone_bits[i] as usize]
+        ));
+        let hint = match opts.combine {
+            Combine::Product => {
+                "in a product any score of 0 makes the resistance 0: give every class a score > 0"
+                    .to_string()
+            }
+            Combine::WeightedSum => "give the class weight or the scores values > 0".to_string(),
+        };
+        return Err(ResistanceError::NotPositive {
+            value: values[i] as f64,
+            row,
+            col,
+            x,
+            y,
+            why: terms.join(", "),
+            hint,
+        });
+    }
+    Ok(Resistance { values })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scores_follow_half_open_breaks() {
+        let r = Reclass::new("slope", &[8.0, 15.0, 25.0], &[1.0, 10.0, 30.0, 60.0], 0.3).unwrap();
+        assert_eq!(r.score(0.0), 1.0);
+        assert_eq!(r.score(7.99), 1.0);
+        assert_eq!(r.score(8.0), 10.0);
+        assert_eq!(r.score(24.9), 30.0);
+        assert_eq!(r.score(25.0), 60.0);
+        assert_eq!(r.score(89.0), 60.0);
+        assert_eq!(r.score(f32::NAN), 1.0);
+    }
+
+    #[test]
+    fn overlapping_or_gapped_breaks_are_refused() {
+        assert!(Reclass::new("s", &[8.0, 8.0], &[1.0, 2.0, 3.0], 1.0).is_err());
+        assert!(Reclass::new("s", &[15.0, 8.0], &[1.0, 2.0, 3.0], 1.0).is_err());
+        assert!(Reclass::new("s", &[8.0], &[1.0], 1.0)
+            .unwrap_err()
+            .to_string()
+            .contains("1 breaks make 2 classes, but 1 scores"));
+        assert!(Reclass::new("s", &[8.0], &[1.0, 2.0], f64::NAN).is_err());
+    }
+
+    #[test]
+    fn resistance_values_cannot_be_zero_negative_or_minus_infinity() {
+        assert!(Resistance::from_values(vec![1.0, f32::INFINITY, f32::NAN]).is_ok());
+        assert_eq!(Resistance::from_values(vec![1.0, 0.0]), Err((1, 0.0)));
+        assert!(Resistance::from_values(vec![-1.0]).is_err());
+        assert!(Resistance::from_values(vec![f32::NEG_INFINITY]).is_err());
+    }
+}
