@@ -32,26 +32,25 @@ pub fn squared_distance(
     const FAR: u32 = u32::MAX / 4;
     let mut g = vec![FAR; rows * cols];
     let mut last = vec![FAR; cols];
-    for r in 0..rows {
-        for c in 0..cols {
+    for (r, grow) in g.chunks_mut(cols).enumerate() {
+        for (c, (l, out)) in last.iter_mut().zip(grow.iter_mut()).enumerate() {
             if feature(r * cols + c) {
-                last[c] = 0;
-            } else if last[c] != FAR {
-                last[c] += 1;
+                *l = 0;
+            } else if *l != FAR {
+                *l += 1;
             }
-            g[r * cols + c] = last[c];
+            *out = *l;
         }
     }
     last.fill(FAR);
-    for r in (0..rows).rev() {
-        for c in 0..cols {
-            let i = r * cols + c;
-            if g[i] == 0 {
-                last[c] = 0;
-            } else if last[c] != FAR {
-                last[c] += 1;
+    for grow in g.chunks_mut(cols).rev() {
+        for (l, out) in last.iter_mut().zip(grow.iter_mut()) {
+            if *out == 0 {
+                *l = 0;
+            } else if *l != FAR {
+                *l += 1;
             }
-            g[i] = g[i].min(last[c]);
+            *out = (*out).min(*l);
         }
     }
     // Row pass: lower envelope of parabolas.

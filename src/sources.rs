@@ -144,108 +144,102 @@ pub fn build(
         let c = land.landcover[i];
         c != OUTSIDE && habitat[c as usize]
     };
-    let (ids, core_mask_for_area): (Vec<u32>, Option<Box<dyn Fn(usize) -> bool + Sync>>) =
-        match method {
-            SourceMethod::Habitat {
-                min_area_ha,
-                eight,
-                edge_width_m,
-                core_only,
-                largest,
-            } => {
-                if !(min_area_ha.is_finite() && *min_area_ha >= 0.0) {
-                    return Err(SourcesError::Option(format!(
-                        "min_area_ha = {min_area_ha}; give an area >= 0 in hectares"
-                    )));
+    let (ids, core): (Vec<u32>, Option<Vec<bool>>) = match method {
+        SourceMethod::Habitat {
+            min_area_ha,
+            eight,
+            edge_width_m,
+            core_only,
+            largest,
+        } => {
+            if !(min_area_ha.is_finite() && *min_area_ha >= 0.0) {
+                return Err(SourcesError::Option(format!(
+                    "min_area_ha = {min_area_ha}; give an area >= 0 in hectares"
+                )));
+            }
+            if !(edge_width_m.is_finite() && *edge_width_m >= 0.0) {
+                return Err(SourcesError::Option(format!(
+                    "edge_width_m = {edge_width_m}; give a width >= 0 in metres"
+                )));
+            }
+            if !habitat.iter().any(|&h| h) {
+                return Err(SourcesError::NoHabitatClass);
+            }
+            let core = core_mask(land, &is_habitat, *edge_width_m);
+            let member = |i: usize| {
+                if *core_only {
+                    core.as_ref().map_or(is_habitat(i), |c| c[i])
+                } else {
+                    is_habitat(i)
                 }
-                if !(edge_width_m.is_finite() && *edge_width_m >= 0.0) {
-                    return Err(SourcesError::Option(format!(
-                        "edge_width_m = {edge_width_m}; give a width >= 0 in metres"
-                    )));
-                }
-                if !habitat.iter().any(|&h| h) {
-                    return Err(SourcesError::NoHabitatClass);
-                }
-                let core = core_mask(land, &is_habitat, *edge_width_m);
-                let member = |i: usize| {
-                    if *core_only {
-                        core.as_ref().map_or(is_habitat(i), |c| c[i])
+            };
+            let lab = label(rows, cols, member, *eight);
+            if lab.count == 0 {
+                return Err(SourcesError::NoHabitatCell {
+                    core: if *core_only && *edge_width_m > 0.0 {
+                        format!(" farther than {edge_width_m} m from non-habitat")
                     } else {
-                        is_habitat(i)
-                    }
-                };
-                let lab = label(rows, cols, member, *eight);
-                if lab.count == 0 {
-                    return Err(SourcesError::NoHabitatCell {
-                        core: if *core_only && *edge_width_m > 0.0 {
-                            format!(" farther than {edge_width_m} m from non-habitat")
-                        } else {
-                            String::new()
-                        },
-                        fix: if *core_only {
-                            ", or lower edge_width_m".into()
-                        } else {
-                            String::new()
-                        },
-                    });
-                }
-                let mut sizes = vec![0u64; lab.count as usize + 1];
-                for &id in &lab.ids {
-                    sizes[id as usize] += 1;
-                }
-                // Keep patches reaching the area (in cells, so "exactly at the limit" is exact).
-                let min_cells = (min_area_ha / cell_ha - 1e-9).ceil().max(1.0) as u64;
-                let mut kept: Vec<u32> = (1..=lab.count)
-                    .filter(|&id| sizes[id as usize] >= min_cells)
-                    .collect();
-                if kept.is_empty() {
-                    let largest_cells = sizes[1..].iter().copied().max().unwrap_or(0);
-                    return Err(SourcesError::TooSmall {
-                        min_area_ha: *min_area_ha,
-                        largest_ha: largest_cells as f64 * cell_ha,
-                        n: lab.count,
-                    });
-                }
-                if *largest > 0 && kept.len() > *largest {
-                    let mut by_size = kept.clone();
-                    by_size
-                        .sort_by(|a, b| sizes[*b as usize].cmp(&sizes[*a as usize]).then(a.cmp(b)));
-                    by_size.truncate(*largest);
-                    by_size.sort_unstable();
-                    kept = by_size;
-                }
-                let mut remap = vec![0u32; lab.count as usize + 1];
-                for (new, &old) in kept.iter().enumerate() {
-                    remap[old as usize] = new as u32 + 1;
-                }
-                let ids: Vec<u32> = lab.ids.iter().map(|&l| remap[l as usize]).collect();
-                let core_for_area: Option<Box<dyn Fn(usize) -> bool + Sync>> = core
-                    .map(|c| Box::new(move |i: usize| c[i]) as Box<dyn Fn(usize) -> bool + Sync>);
-                (ids, core_for_area)
+                        String::new()
+                    },
+                    fix: if *core_only {
+                        ", or lower edge_width_m".into()
+                    } else {
+                        String::new()
+                    },
+                });
             }
-            SourceMethod::Given {
-                ids,
-                edge_width_m,
-                origin,
-            } => {
-                let ids: Vec<u32> = ids
-                    .iter()
-                    .zip(&land.landcover)
-                    .map(|(&id, &c)| if c == OUTSIDE { 0 } else { id })
-                    .collect();
-                if ids.iter().all(|&id| id == 0) {
-                    return Err(SourcesError::Empty {
-                        origin: origin.clone(),
-                    });
-                }
-                let in_patch = |i: usize| ids[i] != 0;
-                let core = core_mask(land, &in_patch, *edge_width_m);
-                let core_for_area: Option<Box<dyn Fn(usize) -> bool + Sync>> = core
-                    .map(|c| Box::new(move |i: usize| c[i]) as Box<dyn Fn(usize) -> bool + Sync>);
-                (ids, core_for_area)
+            let mut sizes = vec![0u64; lab.count as usize + 1];
+            for &id in &lab.ids {
+                sizes[id as usize] += 1;
             }
-        };
-    let patches = patch_table(land, res, &ids, core_mask_for_area.as_deref());
+            // Keep patches reaching the area (in cells, so "exactly at the limit" is exact).
+            let min_cells = (min_area_ha / cell_ha - 1e-9).ceil().max(1.0) as u64;
+            let mut kept: Vec<u32> = (1..=lab.count)
+                .filter(|&id| sizes[id as usize] >= min_cells)
+                .collect();
+            if kept.is_empty() {
+                let largest_cells = sizes[1..].iter().copied().max().unwrap_or(0);
+                return Err(SourcesError::TooSmall {
+                    min_area_ha: *min_area_ha,
+                    largest_ha: largest_cells as f64 * cell_ha,
+                    n: lab.count,
+                });
+            }
+            if *largest > 0 && kept.len() > *largest {
+                let mut by_size = kept.clone();
+                by_size.sort_by(|a, b| sizes[*b as usize].cmp(&sizes[*a as usize]).then(a.cmp(b)));
+                by_size.truncate(*largest);
+                by_size.sort_unstable();
+                kept = by_size;
+            }
+            let mut remap = vec![0u32; lab.count as usize + 1];
+            for (new, &old) in kept.iter().enumerate() {
+                remap[old as usize] = new as u32 + 1;
+            }
+            let ids: Vec<u32> = lab.ids.iter().map(|&l| remap[l as usize]).collect();
+            (ids, core)
+        }
+        SourceMethod::Given {
+            ids,
+            edge_width_m,
+            origin,
+        } => {
+            let ids: Vec<u32> = ids
+                .iter()
+                .zip(&land.landcover)
+                .map(|(&id, &c)| if c == OUTSIDE { 0 } else { id })
+                .collect();
+            if ids.iter().all(|&id| id == 0) {
+                return Err(SourcesError::Empty {
+                    origin: origin.clone(),
+                });
+            }
+            let in_patch = |i: usize| ids[i] != 0;
+            let core = core_mask(land, &in_patch, *edge_width_m);
+            (ids, core)
+        }
+    };
+    let patches = patch_table(land, res, &ids, core.as_deref());
     Ok(Sources { ids, patches })
 }
 
@@ -274,7 +268,7 @@ fn patch_table(
     land: &Landscape,
     res: &Resistance,
     ids: &[u32],
-    core: Option<&(dyn Fn(usize) -> bool + Sync)>,
+    core: Option<&[bool]>,
 ) -> Vec<Patch> {
     let (rows, cols) = (land.grid.rows(), land.grid.cols());
     let cs = land.grid.cell_size_m();
@@ -308,7 +302,7 @@ fn patch_table(
             }
             let a = &mut acc[id as usize];
             a.cells += 1;
-            if core.is_none_or(|f| f(i)) {
+            if core.is_none_or(|c| c[i]) {
                 a.core += 1;
             }
             let same = |rr: isize, cc: isize| {
