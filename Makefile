@@ -11,6 +11,8 @@ setup:
 demo: setup
 	$(CARGO) build --release
 	./target/release/ecocorridor validate models/demo.toml
+	./target/release/ecocorridor resistance models/demo.toml
+	./target/release/ecocorridor sources models/demo.toml
 
 test: setup
 	$(CARGO) test

@@ -9,8 +9,13 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use ecocorridor::io::geojson_out::write_polygons;
 use ecocorridor::io::geotiff::write_geotiff;
+use ecocorridor::io::table::write_csv;
 use ecocorridor::landscape::{self, AreaRow, Severity};
+use ecocorridor::report;
+use ecocorridor::resistance::{self, Resistance};
 use ecocorridor::scenario::Scenario;
+use ecocorridor::settings;
+use ecocorridor::sources::{self, Sources};
 use ecocorridor::synth::{self, SynthOptions};
 
 /// Prints a line to stdout; a closed pipe (`ecocorridor validate s.toml | head`) ends the
@@ -57,6 +62,24 @@ enum Command {
         /// Scenario file (TOML).
         scenario: PathBuf,
     },
+    /// Build the resistance surface: writes resistance.tif (f32; barriers and cells outside
+    /// the study area are nodata) and resistance_stats.csv (per class and zone).
+    Resistance {
+        /// Scenario file (TOML).
+        scenario: PathBuf,
+        /// Output folder (default: [output] dir, else outputs/<scenario name>/).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Make the ecological sources: writes sources.tif (u32 patch ids, 0 = none) and
+    /// patches.csv (area, core area, perimeter, centroid, mean resistance, carbon per patch).
+    Sources {
+        /// Scenario file (TOML).
+        scenario: PathBuf,
+        /// Output folder (default: [output] dir, else outputs/<scenario name>/).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Write a deterministic synthetic landscape as a complete scenario folder (rasters,
     /// zone polygons, class table, scenario.toml).
     Synth {
@@ -92,6 +115,12 @@ pub fn run() -> Result<ExitCode> {
     }
     match cli.command {
         Command::Validate { scenario } => validate(&scenario, cli.global.quiet),
+        Command::Resistance { scenario, out } => {
+            resistance_cmd(&scenario, out.as_deref(), cli.global.quiet)
+        }
+        Command::Sources { scenario, out } => {
+            sources_cmd(&scenario, out.as_deref(), cli.global.quiet)
+        }
         Command::Synth {
             rows,
             cols,
@@ -159,11 +188,27 @@ fn validate(path: &Path, quiet: bool) -> Result<ExitCode> {
             eprintln!("{p}");
         }
     }
-    let fatal = report
+    let mut fatal = report
         .problems
         .iter()
         .filter(|p| p.severity == Severity::Fatal)
         .count();
+    // The stages' own checks: resistance values, source options and sizes.
+    if let Some(land) = &report.landscape {
+        let checked = build_resistance(&scenario, land, quiet)
+            .and_then(|res| build_sources(&scenario, land, &res));
+        match checked {
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                fatal += 1;
+            }
+            Ok(src) if !quiet => {
+                let area: f64 = src.patches.iter().map(|p| p.area_ha).sum();
+                out!("sources: {} patches, {:.1} ha", src.patches.len(), area);
+            }
+            Ok(_) => {}
+        }
+    }
     if fatal > 0 {
         eprintln!("{fatal} fatal problem(s) in scenario `{}`", path.display());
         return Ok(ExitCode::from(2));
@@ -173,6 +218,159 @@ fn validate(path: &Path, quiet: bool) -> Result<ExitCode> {
             "ok: scenario `{}` is valid ({} warning(s))",
             path.display(),
             report.problems.len()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Loads the landscape, printing every problem; fatal problems end the command (exit 2).
+fn load_landscape(scenario: &Scenario, quiet: bool) -> Result<landscape::Landscape> {
+    let report = landscape::load(scenario);
+    for p in &report.problems {
+        if p.severity == Severity::Fatal || !quiet {
+            eprintln!("{p}");
+        }
+    }
+    match report.landscape {
+        Some(l) => Ok(l),
+        None => {
+            let n = report
+                .problems
+                .iter()
+                .filter(|p| p.severity == Severity::Fatal)
+                .count();
+            bail!(
+                "{n} fatal problem(s) in scenario `{}`; nothing was written",
+                scenario.path.display()
+            )
+        }
+    }
+}
+
+fn build_resistance(
+    scenario: &Scenario,
+    land: &landscape::Landscape,
+    quiet: bool,
+) -> Result<Resistance> {
+    let (opts, warnings) = settings::resistance_options(scenario, land)
+        .with_context(|| format!("scenario `{}`", scenario.path.display()))?;
+    if !quiet {
+        for w in warnings {
+            eprintln!("warning: {w}");
+        }
+    }
+    resistance::build(land, &opts).with_context(|| {
+        format!(
+            "scenario `{}`: the resistance surface is not usable",
+            scenario.path.display()
+        )
+    })
+}
+
+fn build_sources(
+    scenario: &Scenario,
+    land: &landscape::Landscape,
+    res: &Resistance,
+) -> Result<Sources> {
+    let given = landscape::read_given_sources(scenario, &land.grid).map_err(anyhow::Error::msg)?;
+    let method = settings::source_method(scenario, given).map_err(anyhow::Error::msg)?;
+    sources::build(land, res, &method).with_context(|| {
+        format!(
+            "scenario `{}`: no usable ecological sources",
+            scenario.path.display()
+        )
+    })
+}
+
+fn prepare_out(scenario: &Scenario, out: Option<&Path>) -> Result<PathBuf> {
+    let dir = scenario.output_dir(out);
+    std::fs::create_dir_all(&dir).with_context(|| {
+        format!(
+            "cannot create output folder `{}`
+  hint: check the path and your write permission, or pass --out DIR",
+            dir.display()
+        )
+    })?;
+    Ok(dir)
+}
+
+fn timed<T>(quiet: bool, what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    let t0 = Instant::now();
+    let r = f()?;
+    if !quiet {
+        eprintln!("{what}: {:.2} s", t0.elapsed().as_secs_f64());
+    }
+    Ok(r)
+}
+
+fn write_table(
+    dir: &Path,
+    name: &str,
+    table: &ecocorridor::io::table::Table,
+    bom: bool,
+) -> Result<()> {
+    let path = dir.join(name);
+    write_csv(&path, table, bom).with_context(|| format!("cannot write `{}`", path.display()))
+}
+
+/// Resistance as written to GeoTIFF: barriers and outside cells become nodata.
+const RESISTANCE_NODATA: f32 = -9999.0;
+
+fn resistance_cmd(path: &Path, out: Option<&Path>, quiet: bool) -> Result<ExitCode> {
+    let scenario = Scenario::read(path)?;
+    let land = timed(quiet, "load", || load_landscape(&scenario, quiet))?;
+    let res = timed(quiet, "resistance", || {
+        build_resistance(&scenario, &land, quiet)
+    })?;
+    let dir = prepare_out(&scenario, out)?;
+    let data: Vec<f32> = res
+        .values()
+        .iter()
+        .map(|&v| if v.is_finite() { v } else { RESISTANCE_NODATA })
+        .collect();
+    write_geotiff(
+        &dir.join("resistance.tif"),
+        &land.grid,
+        &data,
+        Some(RESISTANCE_NODATA as f64),
+    )?;
+    write_table(
+        &dir,
+        "resistance_stats.csv",
+        &report::resistance_stats(&land, &res),
+        scenario.file.output.csv_bom,
+    )?;
+    if !quiet {
+        eprintln!(
+            "wrote resistance.tif and resistance_stats.csv to `{}`",
+            dir.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn sources_cmd(path: &Path, out: Option<&Path>, quiet: bool) -> Result<ExitCode> {
+    let scenario = Scenario::read(path)?;
+    let land = timed(quiet, "load", || load_landscape(&scenario, quiet))?;
+    let res = timed(quiet, "resistance", || {
+        build_resistance(&scenario, &land, quiet)
+    })?;
+    let src = timed(quiet, "sources", || build_sources(&scenario, &land, &res))?;
+    let dir = prepare_out(&scenario, out)?;
+    write_geotiff(&dir.join("sources.tif"), &land.grid, &src.ids, Some(0.0))?;
+    write_table(
+        &dir,
+        "patches.csv",
+        &report::patches(&land, &src),
+        scenario.file.output.csv_bom,
+    )?;
+    if !quiet {
+        let area: f64 = src.patches.iter().map(|p| p.area_ha).sum();
+        eprintln!(
+            "{} ecological source patches, {:.1} ha; wrote sources.tif and patches.csv to `{}`",
+            src.patches.len(),
+            area,
+            dir.display()
         );
     }
     Ok(ExitCode::SUCCESS)
@@ -243,6 +441,16 @@ fn synth_cmd(opts: &SynthOptions, out: &Path, quiet: bool) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// A source size that suits a synthetic landscape: 0.2 % of its area, rounded down to a
+/// round number of hectares between 1 and 100.
+fn synth_min_area_ha(o: &SynthOptions) -> f64 {
+    let area_ha = o.rows as f64 * o.cols as f64 * o.cell_size_m * o.cell_size_m / 10_000.0;
+    [100.0, 50.0, 20.0, 10.0, 5.0, 2.0, 1.0]
+        .into_iter()
+        .find(|&a| a <= area_ha * 0.002)
+        .unwrap_or(1.0)
+}
+
 fn synth_scenario(o: &SynthOptions) -> String {
     format!(
         r#"# Synthetic landscape written by `ecocorridor synth --rows {rows} --cols {cols} --seed {seed}`.
@@ -279,10 +487,15 @@ path = "urban_boundary.geojson"
 [districts]
 path = "districts.geojson"
 name_field = "name"
+
+[sources]
+# Scaled to the landscape: 0.2 % of its area, rounded down to 1, 2, 5, 10, 20, 50 or 100 ha.
+min_area_ha = {min_area}
 "#,
         rows = o.rows,
         cols = o.cols,
         seed = o.seed,
-        cs = o.cell_size_m
+        cs = o.cell_size_m,
+        min_area = synth_min_area_ha(o)
     )
 }

@@ -487,3 +487,79 @@ impl Landscape {
         rows
     }
 }
+
+/// Reads the patch ids of `[sources] method = "polygons"` or `"raster"` onto the grid
+/// (None for the habitat method).
+///
+/// # Errors
+/// A message naming the file: unreadable, on another grid, in another CRS, a non-integer or
+/// negative id, an id field missing or not a positive integer.
+pub fn read_given_sources(
+    scenario: &Scenario,
+    grid: &Grid,
+) -> Result<Option<(Vec<u32>, String)>, String> {
+    use crate::scenario::SourceKind;
+    let s = &scenario.file.sources;
+    let path = match (s.method, &s.path) {
+        (SourceKind::Habitat, _) => return Ok(None),
+        (_, Some(p)) => p,
+        (m, None) => {
+            return Err(format!(
+                "[sources] method = \"{}\" needs `path`, the file of the sources",
+                format!("{m:?}").to_lowercase()
+            ))
+        }
+    };
+    let origin = path.display().to_string();
+    match s.method {
+        SourceKind::Raster => {
+            let reader = open_raster(path).map_err(|e| e.to_string())?;
+            let header = reader.header().clone();
+            if !grid.aligned_with(&header.grid) {
+                return Err(grid_mismatch_message(
+                    &scenario.file.landscape.landcover,
+                    grid,
+                    path,
+                    &header.grid,
+                ));
+            }
+            let ids = reader
+                .read_with(|v, _| {
+                    if header.is_nodata(v) {
+                        Ok(0u32)
+                    } else if v >= 0.0 && v.fract() == 0.0 && v <= u32::MAX as f64 {
+                        Ok(v as u32)
+                    } else {
+                        Err(format!(
+                            "patch id {v} is not a whole number >= 0 (0 = no patch)"
+                        ))
+                    }
+                })
+                .map_err(|e| e.to_string())?;
+            Ok(Some((ids, origin)))
+        }
+        SourceKind::Polygons => {
+            let layer = read_geojson(path).map_err(|e| e.to_string())?;
+            layer.check_against(grid).map_err(|e| e.to_string())?;
+            let mut ids = vec![0u32; grid.len()];
+            for (k, f) in layer.features.iter().enumerate() {
+                let id = match &s.id_field {
+                    None => (k + 1) as u32,
+                    Some(field) => match f.properties.get(field).and_then(|v| v.as_u64()) {
+                        Some(v) if v >= 1 && v <= u32::MAX as u64 => v as u32,
+                        _ => {
+                            return Err(format!(
+                                "sources layer `{}`, feature {k}: `{field}` is {} where a whole number >= 1 is expected\n  hint: set `id_field` in [sources] to a field of positive integer ids, or leave it out to number features 1, 2, ...",
+                                path.display(),
+                                f.properties.get(field).map(|v| v.to_string()).unwrap_or_else(|| "missing".into())
+                            ))
+                        }
+                    },
+                };
+                burn_polygons(grid, &f.geometry, |i| ids[i] = id);
+            }
+            Ok(Some((ids, origin)))
+        }
+        SourceKind::Habitat => Ok(None),
+    }
+}

@@ -13,8 +13,10 @@ pub mod label;
 pub mod landscape;
 pub mod polygonize;
 pub mod raster;
+pub mod report;
 pub mod resistance;
 pub mod scenario;
+pub mod settings;
 pub mod sources;
 pub mod synth;
 

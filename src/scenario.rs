@@ -29,6 +29,121 @@ pub struct ScenarioFile {
     pub zones: Vec<ZoneSpec>,
     /// Administrative districts (for per-district tables and budget caps).
     pub districts: Option<DistrictSpec>,
+    /// How the resistance surface is built.
+    #[serde(default)]
+    pub resistance: ResistanceSection,
+    /// How ecological sources are made.
+    #[serde(default)]
+    pub sources: SourcesSection,
+    /// Where and how outputs are written.
+    #[serde(default)]
+    pub output: OutputSection,
+}
+
+/// `[resistance]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResistanceSection {
+    /// `weighted_sum` (default) or `product`.
+    #[serde(default)]
+    pub method: crate::resistance::Combine,
+    /// Weight of the class resistance in the weighted sum. Default: 1 - sum of factor weights
+    /// (1 when there are no factors).
+    pub class_weight: Option<f64>,
+    /// Multiplier per zone name (e.g. `urban_boundary = 2.0`). Default: none.
+    #[serde(default)]
+    pub zone_multipliers: std::collections::BTreeMap<String, f64>,
+}
+
+/// Where sources come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceKind {
+    /// Derived from habitat classes (default).
+    #[default]
+    Habitat,
+    /// A GeoJSON polygon layer, one patch per feature.
+    Polygons,
+    /// A patch-id raster on the land cover's grid.
+    Raster,
+}
+
+/// `[sources]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourcesSection {
+    /// `habitat` (default), `polygons` or `raster`.
+    #[serde(default)]
+    pub method: SourceKind,
+    /// Smallest patch kept (habitat method), ha. Default 100.
+    #[serde(default = "default_min_area_ha")]
+    pub min_area_ha: f64,
+    /// 8 (default) or 4: which neighbours join habitat cells into one patch.
+    #[serde(default = "default_connectivity")]
+    pub connectivity: u8,
+    /// Edge width for core areas, m. Default 0 (no edge).
+    #[serde(default)]
+    pub edge_width_m: f64,
+    /// Patches are only their core (cells farther than edge_width_m from non-habitat).
+    /// Default false.
+    #[serde(default)]
+    pub core_only: bool,
+    /// Keep only the N largest patches. Default 0 (all).
+    #[serde(default)]
+    pub largest: usize,
+    /// Layer or raster for the polygons and raster methods.
+    pub path: Option<PathBuf>,
+    /// Property holding a positive integer patch id (polygons method). Default: feature
+    /// order, 1-based.
+    pub id_field: Option<String>,
+}
+
+fn default_min_area_ha() -> f64 {
+    100.0
+}
+
+fn default_connectivity() -> u8 {
+    8
+}
+
+impl Default for SourcesSection {
+    fn default() -> Self {
+        SourcesSection {
+            method: SourceKind::Habitat,
+            min_area_ha: default_min_area_ha(),
+            connectivity: default_connectivity(),
+            edge_width_m: 0.0,
+            core_only: false,
+            largest: 0,
+            path: None,
+            id_field: None,
+        }
+    }
+}
+
+/// `[output]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutputSection {
+    /// Output folder. Default `outputs/<name>/` in the current folder; `--out` overrides.
+    pub dir: Option<PathBuf>,
+    /// Write CSV files with a UTF-8 byte-order mark so Excel opens them correctly. Default
+    /// true.
+    #[serde(default = "yes")]
+    pub csv_bom: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for OutputSection {
+    fn default() -> Self {
+        OutputSection {
+            dir: None,
+            csv_bom: true,
+        }
+    }
 }
 
 /// `[landscape]`.
@@ -208,6 +323,12 @@ impl Scenario {
         if let Some(d) = &mut file.districts {
             resolve(&mut d.path);
         }
+        if let Some(p) = &mut file.sources.path {
+            resolve(p);
+        }
+        if let Some(p) = &mut file.output.dir {
+            resolve(p);
+        }
         let name = file.name.clone().unwrap_or_else(|| {
             path.file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
@@ -218,6 +339,17 @@ impl Scenario {
             name,
             file,
         })
+    }
+}
+
+impl Scenario {
+    /// The output folder: `--out` if given, else `[output] dir`, else `outputs/<name>/`.
+    pub fn output_dir(&self, out: Option<&Path>) -> PathBuf {
+        match (out, &self.file.output.dir) {
+            (Some(o), _) => o.to_path_buf(),
+            (None, Some(d)) => d.clone(),
+            (None, None) => Path::new("outputs").join(&self.name),
+        }
     }
 }
 

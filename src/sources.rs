@@ -97,8 +97,10 @@ pub enum SourcesError {
     #[error("no class of the class table is marked as habitat (habitat = 1), so no source can be derived\n  hint: mark the habitat classes in the class table, or give sources as polygons or a patch raster ([sources] method = \"polygons\" or \"raster\")")]
     NoHabitatClass,
     /// No patch is large enough.
-    #[error("no habitat patch reaches min_area_ha = {min_area_ha} ha; the largest has {largest_ha:.2} ha ({n} patches in all)\n  hint: lower [sources] min_area_ha to at most {largest_ha:.2}, or use 8-connectivity")]
+    #[error("no habitat patch reaches min_area_ha = {min_area_ha} ha; the largest has {largest_ha:.2} ha ({n} patches in all)\n  hint: lower [sources] min_area_ha to at most {largest_ha:.2}{}", if *eight { "" } else { ", or join diagonal neighbours with connectivity = 8" })]
     TooSmall {
+        /// Whether 8-connectivity was used.
+        eight: bool,
         /// Threshold.
         min_area_ha: f64,
         /// Largest patch area.
@@ -200,6 +202,7 @@ pub fn build(
             if kept.is_empty() {
                 let largest_cells = sizes[1..].iter().copied().max().unwrap_or(0);
                 return Err(SourcesError::TooSmall {
+                    eight: *eight,
                     min_area_ha: *min_area_ha,
                     largest_ha: largest_cells as f64 * cell_ha,
                     n: lab.count,
@@ -255,7 +258,7 @@ fn core_mask(
     }
     let (rows, cols) = (land.grid.rows(), land.grid.cols());
     let d2 = squared_distance(rows, cols, |i| !member(i));
-    let limit = (edge_width_m / land.grid.cell_size_m()).powi(2);
+    let limit = sq(edge_width_m / land.grid.cell_size_m());
     Some(
         d2.iter()
             .enumerate()
@@ -356,6 +359,12 @@ fn patch_table(
                 .unwrap_or(0),
         })
         .collect()
+}
+
+/// `v²` by one multiplication: `powi` is lowered differently by optimisation level, which
+/// would make debug and release builds disagree in the last bit.
+fn sq(v: f64) -> f64 {
+    v * v
 }
 
 #[cfg(test)]

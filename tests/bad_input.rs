@@ -30,6 +30,19 @@ fn land_cover(dir: &Path) -> (Grid, Vec<u16>) {
     (grid, r.read_with(|v, _| Ok(v as u16)).unwrap())
 }
 
+fn append(dir: &Path, text: &str) {
+    let p = dir.join("scenario.toml");
+    let mut t = fs::read_to_string(&p).unwrap();
+    // synth writes a [sources] table last; a test's own [sources] replaces it.
+    if text.contains("[sources]") {
+        if let Some(at) = t.find("\n[sources]") {
+            t.truncate(at + 1);
+        }
+    }
+    t.push_str(text);
+    fs::write(p, t).unwrap();
+}
+
 fn edit(path: &Path, from: &str, to: &str) {
     let text = fs::read_to_string(path).unwrap();
     assert!(text.contains(from), "{from:?} not in {}", path.display());
@@ -162,6 +175,29 @@ bad_input! {
 
     factor_with_nan_weight: |d: &Path| edit(&d.join("scenario.toml"), "weight = 0.3", "weight = nan")
         => ["factor `slope`", "weight and scores must be finite"];
+
+    no_patch_reaches_the_minimum_area: |d: &Path| append(d, "\n[sources]\nmin_area_ha = 1000000\n")
+        => ["no habitat patch reaches min_area_ha = 1000000 ha; the largest has", "lower [sources] min_area_ha"];
+
+    connectivity_other_than_four_or_eight: |d: &Path| append(d, "\n[sources]\nconnectivity = 6\n")
+        => ["connectivity = 6", "use 8"];
+
+    polygon_sources_without_a_path: |d: &Path| append(d, "\n[sources]\nmethod = \"polygons\"\n")
+        => ["method = \"polygons\" needs `path`"];
+
+    multiplier_for_an_unknown_zone: |d: &Path| append(d, "\n[resistance.zone_multipliers]\nurban = 2.0\n")
+        => ["names zone `urban`", "zones are: ecological_redline, permanent_farmland, urban_boundary"];
+
+    zero_zone_multiplier: |d: &Path| append(d, "\n[resistance.zone_multipliers]\nurban_boundary = 0.0\n")
+        => ["zone multiplier for `urban_boundary` is 0"];
+
+    product_with_a_zero_score: |d: &Path| {
+        edit(&d.join("scenario.toml"), "scores = [1.0, 10.0, 30.0, 60.0]", "scores = [0.0, 10.0, 30.0, 60.0]");
+        append(d, "\n[resistance]\nmethod = \"product\"\n");
+    } => ["resistance is 0 at row", "slope =", "scores 0", "any score of 0 makes the resistance 0"];
+
+    misspelled_sources_key: |d: &Path| append(d, "\n[sources]\nmin_area = 5\n")
+        => ["unknown field `min_area`", "did you mean `min_area_ha`?"];
 
     district_name_field_missing: |d: &Path| edit(&d.join("scenario.toml"), "name_field = \"name\"", "name_field = \"NAME99\"")
         => ["districts.geojson", "no `NAME99` property", "set `name_field`", "name"];

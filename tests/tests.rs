@@ -9,5 +9,8 @@ mod synth_validate;
 /// Our GeoTIFFs as GDAL reads them, and GDAL's GeoTIFFs as we read them.
 mod gdal;
 
+/// The stage commands: values, tables and determinism.
+mod stages;
+
 /// Every bad input gets one clear message and exit code 2.
 mod bad_input;

@@ -7,6 +7,7 @@ pub mod geojson_out;
 pub mod geotiff;
 pub mod prj;
 pub mod raster;
+pub mod table;
 pub mod vector;
 
 pub use raster::{open_raster, read_f32, RasterError, RasterHeader, RasterReader, SampleType};

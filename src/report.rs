@@ -1,0 +1,155 @@
+//! The tables written for bureaus (pure: values in, [`Table`]s out; `io::table` writes them).
+
+use crate::classes::OUTSIDE;
+use crate::io::table::{num, Table};
+use crate::landscape::Landscape;
+use crate::resistance::Resistance;
+use crate::sources::Sources;
+
+/// CO2 per carbon by mass (44/12).
+pub const CO2_PER_C: f64 = 44.0 / 12.0;
+
+#[derive(Clone, Copy)]
+struct Stats {
+    cells: u64,
+    barrier: u64,
+    n: u64,
+    sum: f64,
+    min: f64,
+    max: f64,
+}
+
+impl Stats {
+    fn new() -> Stats {
+        Stats {
+            cells: 0,
+            barrier: 0,
+            n: 0,
+            sum: 0.0,
+            min: f64::INFINITY,
+            max: f64::NEG_INFINITY,
+        }
+    }
+    fn add(&mut self, v: f32) {
+        self.cells += 1;
+        if v.is_finite() {
+            let v = v as f64;
+            self.n += 1;
+            self.sum += v;
+            self.min = self.min.min(v);
+            self.max = self.max.max(v);
+        } else {
+            self.barrier += 1;
+        }
+    }
+    fn row(
+        &self,
+        group: &str,
+        code: String,
+        name: &str,
+        name_zh: &str,
+        cell_ha: f64,
+    ) -> Vec<String> {
+        let (min, mean, max) = if self.n > 0 {
+            (self.min, self.sum / self.n as f64, self.max)
+        } else {
+            (f64::NAN, f64::NAN, f64::NAN)
+        };
+        vec![
+            group.into(),
+            code,
+            name.into(),
+            name_zh.into(),
+            self.cells.to_string(),
+            num(self.cells as f64 * cell_ha, 4),
+            self.barrier.to_string(),
+            num(min, 4),
+            num(mean, 4),
+            num(max, 4),
+        ]
+    }
+}
+
+/// `resistance_stats.csv`: resistance per land-cover class present and per zone (study area
+/// only; barriers counted apart).
+pub fn resistance_stats(land: &Landscape, res: &Resistance) -> Table {
+    let mut t = Table::new(&[
+        "group",
+        "code",
+        "name",
+        "name_zh",
+        "cells",
+        "area_ha",
+        "barrier_cells",
+        "min_resistance",
+        "mean_resistance",
+        "max_resistance",
+    ]);
+    let mut by_class = vec![Stats::new(); land.classes.len()];
+    let mut by_zone = vec![Stats::new(); land.zones.len()];
+    for (i, &cls) in land.landcover.iter().enumerate() {
+        if cls == OUTSIDE {
+            continue;
+        }
+        let v = res.values()[i];
+        by_class[cls as usize].add(v);
+        for (k, z) in land.zones.iter().enumerate() {
+            if land.zone_bits[i] & (1 << z.bit) != 0 {
+                by_zone[k].add(v);
+            }
+        }
+    }
+    let ha = land.grid.cell_area_ha();
+    for (c, s) in land.classes.classes().iter().zip(&by_class) {
+        if s.cells > 0 {
+            t.rows
+                .push(s.row("class", c.code.to_string(), &c.name, &c.name_zh, ha));
+        }
+    }
+    for (z, s) in land.zones.iter().zip(&by_zone) {
+        t.rows.push(s.row(
+            "zone",
+            format!("{:?}", z.kind).to_lowercase(),
+            &z.name,
+            z.kind.name_zh(),
+            ha,
+        ));
+    }
+    t
+}
+
+/// `patches.csv`: one row per ecological source patch.
+pub fn patches(land: &Landscape, sources: &Sources) -> Table {
+    let mut t = Table::new(&[
+        "patch_id",
+        "area_ha",
+        "core_area_ha",
+        "perimeter_m",
+        "centroid_x",
+        "centroid_y",
+        "mean_resistance",
+        "carbon_stock_tc",
+        "carbon_stock_tco2e",
+        "dominant_class",
+        "dominant_class_name",
+        "dominant_class_name_zh",
+    ]);
+    for p in &sources.patches {
+        let c = land.classes.get(p.dominant_class);
+        t.rows.push(vec![
+            p.id.to_string(),
+            num(p.area_ha, 4),
+            num(p.core_area_ha, 4),
+            num(p.perimeter_m, 2),
+            num(p.centroid_x, 2),
+            num(p.centroid_y, 2),
+            num(p.mean_resistance, 4),
+            num(p.carbon_stock_tc, 3),
+            num(p.carbon_stock_tc * CO2_PER_C, 3),
+            c.code.to_string(),
+            c.name.clone(),
+            c.name_zh.clone(),
+        ]);
+    }
+    t
+}

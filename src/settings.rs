@@ -1,0 +1,113 @@
+//! Turning a scenario's sections into checked options for the stages, in one place.
+
+use crate::landscape::Landscape;
+use crate::resistance::{Combine, Reclass, ResistanceError, ResistanceOptions};
+use crate::scenario::{Scenario, SourceKind};
+use crate::sources::SourceMethod;
+
+/// Resistance options from `[resistance]` and `[[factors]]`, with warnings for the planner
+/// (weights that do not sum to 1).
+///
+/// # Errors
+/// A bad reclassification, a multiplier that is not > 0, or one naming an unknown zone.
+pub fn resistance_options(
+    scenario: &Scenario,
+    land: &Landscape,
+) -> Result<(ResistanceOptions, Vec<String>), ResistanceError> {
+    let spec = &scenario.file;
+    let mut warnings = Vec::new();
+    let factors = spec
+        .factors
+        .iter()
+        .map(|f| Reclass::new(&f.name, &f.breaks, &f.scores, f.weight))
+        .collect::<Result<Vec<_>, _>>()?;
+    let factor_weights: f64 = factors.iter().map(|f| f.weight).sum();
+    let class_weight = spec
+        .resistance
+        .class_weight
+        .unwrap_or((1.0 - factor_weights).max(0.0));
+    if !(class_weight.is_finite() && class_weight >= 0.0) {
+        return Err(ResistanceError::Reclass {
+            name: "class resistance".into(),
+            what: format!("class_weight = {class_weight}; give a finite weight >= 0"),
+        });
+    }
+    if spec.resistance.method == Combine::WeightedSum && !factors.is_empty() {
+        let total = class_weight + factor_weights;
+        if (total - 1.0).abs() > 1e-6 {
+            warnings.push(format!(
+                "resistance weights sum to {total} (class {class_weight} + factors {factor_weights}), not 1: the weighted sum is scaled by {total}"
+            ));
+        }
+    }
+    if spec.resistance.method == Combine::Product && spec.resistance.class_weight.is_some() {
+        warnings.push("[resistance] class_weight is ignored by method = \"product\"".into());
+    }
+    let mut zone_multipliers = [1.0; 8];
+    for (name, &m) in &spec.resistance.zone_multipliers {
+        let Some(zone) = land.zones.iter().find(|z| &z.name == name) else {
+            return Err(ResistanceError::UnknownZone {
+                zone: name.clone(),
+                known: land
+                    .zones
+                    .iter()
+                    .map(|z| z.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        };
+        if !(m.is_finite() && m > 0.0) {
+            return Err(ResistanceError::Multiplier {
+                zone: name.clone(),
+                value: m,
+            });
+        }
+        zone_multipliers[zone.bit as usize] = m;
+    }
+    Ok((
+        ResistanceOptions {
+            combine: spec.resistance.method,
+            class_weight,
+            factors,
+            zone_multipliers,
+        },
+        warnings,
+    ))
+}
+
+/// The source method from `[sources]`; `given` are the patch ids read from the layer or
+/// raster for the polygons and raster methods.
+///
+/// # Errors
+/// A message for a bad option (connectivity not 4 or 8, a path missing for the method).
+pub fn source_method(
+    scenario: &Scenario,
+    given: Option<(Vec<u32>, String)>,
+) -> Result<SourceMethod, String> {
+    let s = &scenario.file.sources;
+    if s.connectivity != 4 && s.connectivity != 8 {
+        return Err(format!(
+            "[sources] connectivity = {}; use 8 (diagonal neighbours join patches) or 4",
+            s.connectivity
+        ));
+    }
+    Ok(match s.method {
+        SourceKind::Habitat => SourceMethod::Habitat {
+            min_area_ha: s.min_area_ha,
+            eight: s.connectivity == 8,
+            edge_width_m: s.edge_width_m,
+            core_only: s.core_only,
+            largest: s.largest,
+        },
+        SourceKind::Polygons | SourceKind::Raster => {
+            let (ids, origin) = given.ok_or_else(|| {
+                format!("[sources] method = \"{:?}\" needs `path`", s.method).to_lowercase()
+            })?;
+            SourceMethod::Given {
+                ids,
+                edge_width_m: s.edge_width_m,
+                origin,
+            }
+        }
+    })
+}
