@@ -21,8 +21,6 @@
 //! 4 bytes per cell for the ids, plus 4 for the labelling and 4 for the distance transform
 //! while deriving.
 
-use std::collections::BTreeMap;
-
 use crate::classes::{ClassIdx, OUTSIDE};
 use crate::edt::squared_distance;
 use crate::label::label;
@@ -267,6 +265,51 @@ fn core_mask(
     )
 }
 
+/// Dense slots for patch ids (ids from a raster may be any u32, so accumulators are indexed by
+/// the rank of the id among the ids present, not by the id).
+enum IdIndex {
+    /// Slot per id value (ids up to 2^24).
+    Direct(Vec<u32>),
+    /// Slot per id through a hash map (larger ids).
+    Hashed(std::collections::HashMap<u32, u32>),
+}
+
+impl IdIndex {
+    /// The ids present (ascending) and their index.
+    fn build(ids: &[u32]) -> (Vec<u32>, IdIndex) {
+        let max = ids.iter().copied().max().unwrap_or(0);
+        if max < 1 << 24 {
+            let mut seen = vec![false; max as usize + 1];
+            for &id in ids {
+                seen[id as usize] = true;
+            }
+            let present: Vec<u32> = (1..=max).filter(|&id| seen[id as usize]).collect();
+            let mut slot = vec![u32::MAX; max as usize + 1];
+            for (k, &id) in present.iter().enumerate() {
+                slot[id as usize] = k as u32;
+            }
+            (present, IdIndex::Direct(slot))
+        } else {
+            let set: std::collections::BTreeSet<u32> =
+                ids.iter().copied().filter(|&id| id != 0).collect();
+            let present: Vec<u32> = set.into_iter().collect();
+            let map = present
+                .iter()
+                .enumerate()
+                .map(|(k, &id)| (id, k as u32))
+                .collect();
+            (present, IdIndex::Hashed(map))
+        }
+    }
+
+    fn slot(&self, id: u32) -> usize {
+        match self {
+            IdIndex::Direct(v) => v[id as usize] as usize,
+            IdIndex::Hashed(m) => m[&id] as usize,
+        }
+    }
+}
+
 fn patch_table(
     land: &Landscape,
     res: &Resistance,
@@ -286,10 +329,11 @@ fn patch_table(
         sr: f64,
         nr: u64,
         carbon: f64,
-        hist: BTreeMap<ClassIdx, u64>,
+        /// Cells per class; patches hold few classes, so a short list beats a map.
+        hist: Vec<(ClassIdx, u64)>,
     }
-    let n = ids.iter().copied().max().unwrap_or(0) as usize;
-    let mut acc = vec![Acc::default(); n + 1];
+    let (present, index) = IdIndex::build(ids);
+    let mut acc = vec![Acc::default(); present.len()];
     let stock: Vec<f64> = land
         .classes
         .classes()
@@ -303,22 +347,19 @@ fn patch_table(
             if id == 0 {
                 continue;
             }
-            let a = &mut acc[id as usize];
+            let a = &mut acc[index.slot(id)];
             a.cells += 1;
             if core.is_none_or(|c| c[i]) {
                 a.core += 1;
             }
-            let same = |rr: isize, cc: isize| {
-                rr >= 0
-                    && cc >= 0
-                    && (rr as usize) < rows
-                    && (cc as usize) < cols
-                    && ids[rr as usize * cols + cc as usize] == id
-            };
-            let (ri, ci) = (r as isize, c as isize);
-            a.edges += [(ri - 1, ci), (ri + 1, ci), (ri, ci - 1), (ri, ci + 1)]
+            // Sides facing another id, no patch or the grid border.
+            let up = r > 0 && ids[i - cols] == id;
+            let down = r + 1 < rows && ids[i + cols] == id;
+            let left = c > 0 && ids[i - 1] == id;
+            let right = c + 1 < cols && ids[i + 1] == id;
+            a.edges += [up, down, left, right]
                 .iter()
-                .filter(|&&(rr, cc)| !same(rr, cc))
+                .filter(|&&same| !same)
                 .count() as u64;
             let (x, y) = land.grid.cell_center(r, c);
             a.sx += x;
@@ -330,15 +371,17 @@ fn patch_table(
             }
             let cls = land.landcover[i];
             a.carbon += stock[cls as usize];
-            *a.hist.entry(cls).or_default() += 1;
+            match a.hist.iter_mut().find(|(k, _)| *k == cls) {
+                Some((_, n)) => *n += 1,
+                None => a.hist.push((cls, 1)),
+            }
         }
     }
-    acc.into_iter()
-        .enumerate()
-        .skip(1)
-        .filter(|(_, a)| a.cells > 0)
+    present
+        .into_iter()
+        .zip(acc)
         .map(|(id, a)| Patch {
-            id: id as u32,
+            id,
             cells: a.cells,
             area_ha: a.cells as f64 * cell_ha,
             core_area_ha: a.core as f64 * cell_ha,
@@ -354,8 +397,8 @@ fn patch_table(
             dominant_class: a
                 .hist
                 .iter()
-                .max_by(|x, y| x.1.cmp(y.1).then(y.0.cmp(x.0)))
-                .map(|(&k, _)| k)
+                .max_by(|x, y| x.1.cmp(&y.1).then(y.0.cmp(&x.0)))
+                .map(|&(k, _)| k)
                 .unwrap_or(0),
         })
         .collect()
@@ -515,6 +558,24 @@ mod tests {
         assert_eq!(
             build(&l, &res(&l), &habitat(0.0, true)).unwrap_err(),
             SourcesError::NoHabitatClass
+        );
+    }
+
+    #[test]
+    fn huge_patch_ids_from_a_raster_do_not_allocate_per_id() {
+        let l = land(&["##.#"]);
+        let m = SourceMethod::Given {
+            ids: vec![4_000_000_000, 4_000_000_000, 0, 7],
+            edge_width_m: 0.0,
+            origin: "p.tif".into(),
+        };
+        let s = build(&l, &res(&l), &m).unwrap();
+        assert_eq!(
+            s.patches
+                .iter()
+                .map(|p| (p.id, p.cells))
+                .collect::<Vec<_>>(),
+            vec![(7, 1), (4_000_000_000, 2)]
         );
     }
 

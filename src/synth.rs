@@ -186,7 +186,14 @@ struct City {
 struct Fields {
     seed: u64,
     cities: Vec<City>,
+    /// City lattice: cell size (m) and, per lattice cell, the index of its city.
+    lattice: (f64, f64, usize, usize),
+    city_at: Vec<Option<usize>>,
 }
+
+/// Roads run this far from their city (m); with a 45 km city lattice, a cell only ever needs
+/// the cities of its own and the 8 surrounding lattice cells.
+const ROAD_LENGTH_M: f64 = 40_000.0;
 
 impl Fields {
     fn elevation(&self, x: f64, y: f64) -> f64 {
@@ -214,12 +221,27 @@ impl Fields {
         fbm(self.seed.wrapping_add(100 + k), x / scale, y / scale, 2)
     }
 
+    /// Indices of the cities in the 3 x 3 lattice cells around (x, y), ascending.
+    fn nearby_cities(&self, x: f64, y: f64) -> impl Iterator<Item = usize> + '_ {
+        let (cw, ch, nx, ny) = self.lattice;
+        let (li, lj) = ((x / cw).floor() as i64, (y / ch).floor() as i64);
+        let mut out: Vec<usize> = (-1..=1i64)
+            .flat_map(|dj| (-1..=1i64).map(move |di| (li + di, lj + dj)))
+            .filter(|&(i, j)| i >= 0 && j >= 0 && (i as usize) < nx && (j as usize) < ny)
+            .filter_map(|(i, j)| self.city_at[j as usize * nx + i as usize])
+            .collect();
+        out.sort_unstable();
+        out.into_iter()
+    }
+
     /// Urban intensity of the nearest city (> 0.5 is built-up) and that city's index.
     fn urban(&self, x: f64, y: f64) -> (f64, usize) {
         let mut best = (f64::NEG_INFINITY, 0);
-        for (i, c) in self.cities.iter().enumerate() {
+        let texture = 0.45 * (self.spot(1, x, y, 700.0) - 0.5);
+        for i in self.nearby_cities(x, y) {
+            let c = &self.cities[i];
             let d = (sq(x - c.x) + sq(y - c.y)).sqrt();
-            let u = 1.0 - d / c.radius + 0.45 * (self.spot(1, x, y, 700.0) - 0.5);
+            let u = 1.0 - d / c.radius + texture;
             if u > best.0 {
                 best = (u, i);
             }
@@ -227,15 +249,28 @@ impl Fields {
         best
     }
 
-    /// Distance (m) to the nearest highway, railway (flag) of any city.
+    /// Distance (m) to the nearest highway and railway of the nearby cities; exact below
+    /// 100 m, and some value of at least 100 m beyond (all the classification needs).
     fn road_distance(&self, x: f64, y: f64) -> (f64, f64) {
         let (mut road, mut rail) = (f64::INFINITY, f64::INFINITY);
-        for (ci, c) in self.cities.iter().enumerate() {
+        for ci in self.nearby_cities(x, y) {
+            let c = &self.cities[ci];
             for (k, &a) in c.road_angles.iter().enumerate() {
                 let (dx, dy) = (a.cos(), a.sin());
                 let (px, py) = (x - c.x, y - c.y);
                 let t = px * dx + py * dy;
-                if t < 0.0 {
+                if !(0.0..=ROAD_LENGTH_M).contains(&t) {
+                    continue;
+                }
+                // The wiggle moves the road by at most 200 m: far cells skip the noise.
+                let straight = (px * -dy + py * dx).abs();
+                if straight > 300.0 {
+                    let far = straight - 200.0;
+                    if k == 0 {
+                        rail = rail.min(far);
+                    } else {
+                        road = road.min(far);
+                    }
                     continue;
                 }
                 let wiggle = 400.0
@@ -256,13 +291,18 @@ impl Fields {
     }
 }
 
-/// One city per 45 km lattice cell, at the lowest of 16 candidate spots (cities grow on plains).
-fn place_cities(terrain: &Fields, seed: u64, width_m: f64, height_m: f64) -> Vec<City> {
+/// One city per 45 km lattice cell, at the lowest of 16 candidate spots (cities grow on
+/// plains). Returns the cities, the lattice (cell width, height, columns, rows) and the city
+/// index of each lattice cell.
+type CityLattice = (Vec<City>, (f64, f64, usize, usize), Vec<Option<usize>>);
+
+fn place_cities(terrain: &Fields, seed: u64, width_m: f64, height_m: f64) -> CityLattice {
     let spacing = 45_000.0_f64;
     let mut cities = Vec::new();
     let (cw, ch) = (spacing.min(width_m), spacing.min(height_m));
     let nx = (width_m / cw).ceil() as i64;
     let ny = (height_m / ch).ceil() as i64;
+    let mut city_at = vec![None; (nx * ny) as usize];
     for j in 0..ny {
         for i in 0..nx {
             let best = (0..16)
@@ -275,10 +315,11 @@ fn place_cities(terrain: &Fields, seed: u64, width_m: f64, height_m: f64) -> Vec
                 .min_by(|a, b| a.0.total_cmp(&b.0));
             if let Some((_, x, y)) = best {
                 cities.push((x, y, hash01(seed ^ 0xC19, i, j)));
+                city_at[j as usize * nx as usize + i as usize] = Some(cities.len() - 1);
             }
         }
     }
-    cities
+    let list = cities
         .into_iter()
         .enumerate()
         .map(|(k, (x, y, h))| {
@@ -297,7 +338,8 @@ fn place_cities(terrain: &Fields, seed: u64, width_m: f64, height_m: f64) -> Vec
                 road_angles,
             }
         })
-        .collect()
+        .collect();
+    (list, (cw, ch, nx as usize, ny as usize), city_at)
 }
 
 /// Generates a landscape.
@@ -323,8 +365,11 @@ pub fn generate(opts: &SynthOptions) -> SynthLandscape {
     let mut f = Fields {
         seed: opts.seed,
         cities: Vec::new(),
+        lattice: (1.0, 1.0, 0, 0),
+        city_at: Vec::new(),
     };
-    f.cities = place_cities(&f, opts.seed, width_m, height_m);
+    let (cities, lattice, city_at) = place_cities(&f, opts.seed, width_m, height_m);
+    (f.cities, f.lattice, f.city_at) = (cities, lattice, city_at);
 
     // Elevation (m) at cell centres, with a one-cell border for the slope stencil.
     let relief = 700.0;
@@ -452,10 +497,10 @@ pub fn generate(opts: &SynthOptions) -> SynthLandscape {
             (bc as f64 + 0.5) * block as f64 * cs,
             (br as f64 + 0.5) * block as f64 * cs,
         );
-        *u = f
-            .cities
-            .iter()
-            .any(|c| (sq(x - c.x) + sq(y - c.y)).sqrt() < c.radius * 1.35);
+        *u = f.nearby_cities(x, y).any(|i| {
+            let c = &f.cities[i];
+            (sq(x - c.x) + sq(y - c.y)).sqrt() < c.radius * 1.35
+        });
     }
     let eco = fraction(&is_eco);
     let farm = fraction(&is_farm);

@@ -12,5 +12,8 @@ mod gdal;
 /// The stage commands: values, tables and determinism.
 mod stages;
 
+/// Known answers of GRASS r.cost and other reference tools.
+mod known_answers;
+
 /// Every bad input gets one clear message and exit code 2.
 mod bad_input;
