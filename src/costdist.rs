@@ -105,34 +105,110 @@ pub fn accumulate_cost(
     seeds: impl IntoIterator<Item = (usize, u32)>,
     opts: &CostOptions,
 ) -> CostSurface {
+    let n = rows * cols;
+    let mut store = FullStore {
+        cost: vec![f32::INFINITY; n],
+        alloc: vec![0u32; n],
+    };
+    dijkstra(
+        Shape {
+            rows,
+            cols,
+            cell_size_m,
+        },
+        res,
+        seeds,
+        opts.max_cwd.unwrap_or(f64::INFINITY),
+        opts.corner_cutting,
+        &mut store,
+    );
+    CostSurface {
+        cost: store.cost,
+        alloc: store.alloc,
+    }
+}
+
+/// The size of the grid a run works on.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Shape {
+    /// Rows.
+    pub rows: usize,
+    /// Columns.
+    pub cols: usize,
+    /// Cell size, m.
+    pub cell_size_m: f64,
+}
+
+/// Where a Dijkstra run keeps its costs (and allocation).
+pub(crate) trait CostStore {
+    /// Cost of a cell (`+∞` if not reached).
+    fn cost(&self, cell: usize) -> f32;
+    /// Allocation of a cell.
+    fn alloc(&self, cell: usize) -> u32;
+    /// Sets both.
+    fn set(&mut self, cell: usize, cost: f32, alloc: u32);
+}
+
+/// Whole-grid arrays (multi-source runs).
+struct FullStore {
+    cost: Vec<f32>,
+    alloc: Vec<u32>,
+}
+
+impl CostStore for FullStore {
+    fn cost(&self, cell: usize) -> f32 {
+        self.cost[cell]
+    }
+    fn alloc(&self, cell: usize) -> u32 {
+        self.alloc[cell]
+    }
+    fn set(&mut self, cell: usize, cost: f32, alloc: u32) {
+        self.cost[cell] = cost;
+        self.alloc[cell] = alloc;
+    }
+}
+
+/// The Dijkstra core shared by whole-grid and per-source runs: expands from `seeds` through
+/// passable cells, leaving cells beyond `limit` unreached.
+pub(crate) fn dijkstra<S: CostStore>(
+    shape: Shape,
+    res: &Resistance,
+    seeds: impl IntoIterator<Item = (usize, u32)>,
+    limit: f64,
+    corner_cutting: bool,
+    store: &mut S,
+) {
+    let Shape {
+        rows,
+        cols,
+        cell_size_m,
+    } = shape;
     let r = res.values();
     assert_eq!(r.len(), rows * cols, "resistance does not match the grid");
-    let n = rows * cols;
-    let mut cost = vec![f32::INFINITY; n];
-    let mut alloc = vec![0u32; n];
     let mut heap: BinaryHeap<Reverse<Entry>> = BinaryHeap::new();
     for (cell, id) in seeds {
-        if r[cell].is_finite() && cost[cell] > 0.0 {
-            cost[cell] = 0.0;
-            alloc[cell] = id;
+        if !r[cell].is_finite() {
+            continue;
+        }
+        if store.cost(cell) > 0.0 {
+            store.set(cell, 0.0, id);
             heap.push(Reverse(Entry::new(0.0, cell)));
-        } else if r[cell].is_finite() && alloc[cell] > id {
+        } else if store.alloc(cell) > id {
             // A cell seeded by two sources goes to the smaller id, whatever the seed order.
-            alloc[cell] = id;
+            store.set(cell, 0.0, id);
         }
     }
-    let limit = opts.max_cwd.unwrap_or(f64::INFINITY);
     let rook = cell_size_m;
     let diag = cell_size_m * std::f64::consts::SQRT_2;
     while let Some(Reverse(e)) = heap.pop() {
         let c = e.cell as usize;
         let d = e.cost();
-        if (d as f32) > cost[c] {
+        if (d as f32) > store.cost(c) {
             continue; // stale entry
         }
         let (row, col) = ((c / cols) as isize, (c % cols) as isize);
         let rc = r[c] as f64;
-        let id = alloc[c];
+        let id = store.alloc(c);
         for &(dr, dc, is_diag) in &NEIGHBOURS {
             let (nr, nc) = (row + dr, col + dc);
             if nr < 0 || nc < 0 || nr >= rows as isize || nc >= cols as isize {
@@ -143,7 +219,7 @@ pub fn accumulate_cost(
             if !rn.is_finite() {
                 continue;
             }
-            if is_diag && !opts.corner_cutting {
+            if is_diag && !corner_cutting {
                 let a = row as usize * cols + nc as usize;
                 let b = nr as usize * cols + col as usize;
                 if !r[a].is_finite() || !r[b].is_finite() {
@@ -156,14 +232,28 @@ pub fn accumulate_cost(
                 continue;
             }
             let nd32 = nd as f32;
-            if nd32 < cost[nb] || (nd32 == cost[nb] && id < alloc[nb]) {
-                cost[nb] = nd32;
-                alloc[nb] = id;
+            let old = store.cost(nb);
+            if nd32 < old || (nd32 == old && id < store.alloc(nb)) {
+                store.set(nb, nd32, id);
                 heap.push(Reverse(Entry::new(nd, nb)));
             }
         }
     }
-    CostSurface { cost, alloc }
+}
+
+/// Step cost between two neighbouring cells (the move rule), for path checks.
+pub fn step_cost(cell_size_m: f64, diagonal: bool, ra: f32, rb: f32) -> f64 {
+    let d = if diagonal {
+        cell_size_m * std::f64::consts::SQRT_2
+    } else {
+        cell_size_m
+    };
+    d * (ra as f64 + rb as f64) * 0.5
+}
+
+/// The 8 neighbour offsets as (d_row, d_col, diagonal), for callers tracing paths.
+pub(crate) fn neighbours() -> &'static [(isize, isize, bool); 8] {
+    &NEIGHBOURS
 }
 
 #[cfg(test)]

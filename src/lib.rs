@@ -6,6 +6,7 @@
 #![warn(missing_docs)]
 
 pub mod classes;
+pub mod corridors;
 pub mod costdist;
 pub mod edt;
 pub mod grid;

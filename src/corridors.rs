@@ -1,0 +1,727 @@
+//! Least-cost corridors between ecological sources, as Linkage Mapper builds them.
+//!
+//! # Input
+//! The resistance surface, the sources (patch id per cell) and [`CorridorOptions`].
+//!
+//! # Output
+//! [`CorridorNetwork`]: the multi-source cost distance and allocation, the corridor raster
+//! (minimum normalized least-cost corridor value, `+∞` outside every corridor) and one
+//! [`Corridor`] per linked pair with its least-cost distance, path and ratios.
+//!
+//! # Method
+//! 1. One multi-source run gives the cost distance to the nearest source and the allocation.
+//! 2. Candidate pairs: patches whose allocation zones touch (8-neighbours; Linkage Mapper's
+//!    cost-distance adjacency), or all pairs within `max_cwd`. For touching zones the
+//!    cheapest crossing `CWD(a) + step(a, b) + CWD(b)` bounds the pair's LCD from above.
+//! 3. One cost-distance run per patch, stopped at (largest LCD bound of its pairs + corridor
+//!    width), stored in 64 × 64 tiles allocated only where reached.
+//! 4. `LCD_ij = min over cells c of patch j of CWD_i(c)` (equal to `min_c CWD_i + CWD_j`
+//!    because moves cost the same both ways). The least-cost path is traced back from that
+//!    cell by always stepping to the neighbour `p` minimising `CWD_i(p) + step(p, c)`.
+//! 5. `NLCC_ij(c) = CWD_i(c) + CWD_j(c) - LCD_ij`; a cell is in the corridor when
+//!    `NLCC_ij ≤ width`; the corridor raster is the minimum over corridors.
+//!
+//! # Memory
+//! 8 bytes per cell for the multi-source run and 4 for the corridor raster, plus 4 bytes per
+//! cell reached by each per-patch run (the tiles), not 4 × patches × cells.
+
+use std::collections::BTreeMap;
+
+use rayon::prelude::*;
+
+use crate::costdist::{
+    accumulate_cost, dijkstra, neighbours, step_cost, CostOptions, CostStore, Shape,
+};
+use crate::grid::Grid;
+use crate::resistance::Resistance;
+use crate::sources::Sources;
+
+/// Which pairs of patches get a corridor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PairRule {
+    /// Patches whose cost allocation zones touch (Linkage Mapper's default).
+    #[default]
+    AllocationTouch,
+    /// Every pair whose least-cost distance is within `max_cwd`.
+    WithinMaxCwd,
+}
+
+/// Options of the corridor stage.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CorridorOptions {
+    /// Cost-distance options (cut-off, corner cutting).
+    pub cost: CostOptions,
+    /// Corridor width: cells with NLCC ≤ width are in the corridor (cost units).
+    pub width: f64,
+    /// Which pairs get a corridor.
+    pub pairs: PairRule,
+    /// Drop corridors whose least-cost path crosses a third patch.
+    pub drop_crossing: bool,
+}
+
+/// One corridor between two patches.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Corridor {
+    /// Id, 1-based in (from, to) order.
+    pub id: u32,
+    /// Patch id at one end (the smaller).
+    pub from: u32,
+    /// Patch id at the other end.
+    pub to: u32,
+    /// Least-cost distance (resistance × m).
+    pub lcd: f64,
+    /// Cells of the least-cost path from a cell of `from` to a cell of `to`.
+    pub path: Vec<usize>,
+    /// Length of the path through cell centres, m.
+    pub path_length_m: f64,
+    /// Edge-to-edge Euclidean distance between the patches, m.
+    pub euclid_m: f64,
+    /// Whether the path crosses a third patch.
+    pub crosses_patch: bool,
+}
+
+/// The corridor stage's results.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CorridorNetwork {
+    /// Cost distance to the nearest source (resistance × m; `+∞` unreached).
+    pub cost: Vec<f32>,
+    /// Nearest source per cell (0 unreached).
+    pub alloc: Vec<u32>,
+    /// Minimum NLCC over corridors where ≤ width, `+∞` elsewhere.
+    pub nlcc: Vec<f32>,
+    /// Corridors in (from, to) order.
+    pub corridors: Vec<Corridor>,
+    /// Patches without any corridor (isolated, unreachable or all dropped).
+    pub isolated: Vec<u32>,
+}
+
+/// Why corridors cannot be built.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CorridorError {
+    /// Bad option.
+    #[error("[corridors] {0}")]
+    Option(String),
+    /// A path could not be traced (would indicate inconsistent costs).
+    #[error("the least-cost path from patch {from} to patch {to} could not be traced back (stopped at row {row}, column {col})")]
+    Trace {
+        /// Patch.
+        from: u32,
+        /// Patch.
+        to: u32,
+        /// Row.
+        row: usize,
+        /// Column.
+        col: usize,
+    },
+}
+
+const TILE: usize = 64;
+
+/// Costs of one per-patch run, in 64 × 64 tiles allocated where reached.
+struct TiledCost {
+    cols: usize,
+    tiles_x: usize,
+    tiles: Vec<Option<Box<[f32]>>>,
+}
+
+impl TiledCost {
+    fn new(rows: usize, cols: usize) -> TiledCost {
+        let tiles_x = cols.div_ceil(TILE);
+        TiledCost {
+            cols,
+            tiles_x,
+            tiles: (0..tiles_x * rows.div_ceil(TILE)).map(|_| None).collect(),
+        }
+    }
+    fn locate(&self, cell: usize) -> (usize, usize) {
+        let (r, c) = (cell / self.cols, cell % self.cols);
+        (
+            (r / TILE) * self.tiles_x + c / TILE,
+            (r % TILE) * TILE + c % TILE,
+        )
+    }
+}
+
+impl CostStore for TiledCost {
+    fn cost(&self, cell: usize) -> f32 {
+        let (t, o) = self.locate(cell);
+        self.tiles[t].as_ref().map_or(f32::INFINITY, |tile| tile[o])
+    }
+    fn alloc(&self, _cell: usize) -> u32 {
+        1
+    }
+    fn set(&mut self, cell: usize, cost: f32, _alloc: u32) {
+        let (t, o) = self.locate(cell);
+        self.tiles[t].get_or_insert_with(|| vec![f32::INFINITY; TILE * TILE].into_boxed_slice())
+            [o] = cost;
+    }
+}
+
+/// Builds the corridors.
+///
+/// # Errors
+/// [`CorridorError`] for inconsistent options (`within_max_cwd` without `max_cwd`, a width
+/// that is negative or NaN).
+///
+/// # Complexity
+/// One multi-source Dijkstra plus one bounded Dijkstra per patch (parallel over patches),
+/// plus O(boundary_i × boundary_j) per pair for the edge-to-edge distance.
+pub fn build(
+    grid: &Grid,
+    res: &Resistance,
+    sources: &Sources,
+    opts: &CorridorOptions,
+) -> Result<CorridorNetwork, CorridorError> {
+    if !(opts.width.is_finite() && opts.width >= 0.0) {
+        return Err(CorridorError::Option(format!(
+            "width = {}; give a corridor width >= 0 in cost units (resistance x m)",
+            opts.width
+        )));
+    }
+    if let Some(m) = opts.cost.max_cwd {
+        if m.is_nan() || m <= 0.0 {
+            return Err(CorridorError::Option(format!(
+                "max_cwd = {m}; give a cut-off > 0 in cost units, or leave it out"
+            )));
+        }
+    }
+    if opts.pairs == PairRule::WithinMaxCwd && opts.cost.max_cwd.is_none() {
+        return Err(CorridorError::Option(
+            "pairs = \"within_max_cwd\" needs max_cwd".into(),
+        ));
+    }
+    let (rows, cols, cs) = (grid.rows(), grid.cols(), grid.cell_size_m());
+    let r = res.values();
+    let limit = opts.cost.max_cwd.unwrap_or(f64::INFINITY);
+    let ids: Vec<u32> = sources.patches.iter().map(|p| p.id).collect();
+    let slot = |id: u32| ids.binary_search(&id).ok();
+    // Cells and boundary cells of each patch.
+    let mut cells: Vec<Vec<usize>> = vec![Vec::new(); ids.len()];
+    let mut boundary: Vec<Vec<usize>> = vec![Vec::new(); ids.len()];
+    for (i, &id) in sources.ids.iter().enumerate() {
+        if id == 0 {
+            continue;
+        }
+        let Some(k) = slot(id) else { continue };
+        cells[k].push(i);
+        let (row, col) = (i / cols, i % cols);
+        let edge = row == 0
+            || col == 0
+            || row + 1 == rows
+            || col + 1 == cols
+            || sources.ids[i - 1] != id
+            || sources.ids[i + 1] != id
+            || sources.ids[i - cols] != id
+            || sources.ids[i + cols] != id;
+        if edge {
+            boundary[k].push(i);
+        }
+    }
+
+    // 1. Multi-source run.
+    let seeds = sources
+        .ids
+        .iter()
+        .enumerate()
+        .filter(|(_, &id)| id != 0)
+        .map(|(i, &id)| (i, id));
+    let multi = accumulate_cost(rows, cols, cs, res, seeds, &opts.cost);
+
+    // 2. Candidate pairs with LCD upper bounds (slots, smaller first).
+    let mut bound: BTreeMap<(usize, usize), f64> = BTreeMap::new();
+    if opts.pairs == PairRule::AllocationTouch {
+        for a in 0..rows * cols {
+            let ia = multi.alloc[a];
+            if ia == 0 {
+                continue;
+            }
+            let (row, col) = ((a / cols) as isize, (a % cols) as isize);
+            for &(dr, dc, diag) in &[
+                (0isize, 1isize, false),
+                (1, 0, false),
+                (1, 1, true),
+                (1, -1, true),
+            ] {
+                let (nr, nc) = (row + dr, col + dc);
+                if nr >= rows as isize || nc < 0 || nc >= cols as isize {
+                    continue;
+                }
+                let b = nr as usize * cols + nc as usize;
+                let ib = multi.alloc[b];
+                if ib == 0 || ib == ia {
+                    continue;
+                }
+                if diag
+                    && !opts.cost.corner_cutting
+                    && (!r[row as usize * cols + nc as usize].is_finite()
+                        || !r[nr as usize * cols + col as usize].is_finite())
+                {
+                    continue;
+                }
+                let (Some(sa), Some(sb)) = (slot(ia), slot(ib)) else {
+                    continue;
+                };
+                let ub =
+                    multi.cost[a] as f64 + step_cost(cs, diag, r[a], r[b]) + multi.cost[b] as f64;
+                let key = (sa.min(sb), sa.max(sb));
+                let e = bound.entry(key).or_insert(f64::INFINITY);
+                *e = e.min(ub);
+            }
+        }
+    }
+
+    // 3. Per-patch runs, bounded.
+    let run_limit: Vec<f64> = (0..ids.len())
+        .map(|k| match opts.pairs {
+            PairRule::WithinMaxCwd => limit,
+            PairRule::AllocationTouch => {
+                let b = bound
+                    .iter()
+                    .filter(|((a, b), _)| *a == k || *b == k)
+                    .map(|(_, &ub)| ub)
+                    .fold(f64::NEG_INFINITY, f64::max);
+                // Slack for f32 storage of the bound's terms.
+                // Pairs beyond max_cwd are dropped, so kept corridors need costs up to
+                // min(bound, max_cwd) + width; the slack covers f32 storage of the bound.
+                if b.is_finite() {
+                    (b.min(limit) + opts.width) * (1.0 + 1e-6)
+                } else {
+                    f64::NEG_INFINITY
+                }
+            }
+        })
+        .collect();
+    let runs: Vec<Option<TiledCost>> = (0..ids.len())
+        .into_par_iter()
+        .map(|k| {
+            if run_limit[k] == f64::NEG_INFINITY {
+                return None;
+            }
+            let mut store = TiledCost::new(rows, cols);
+            dijkstra(
+                Shape {
+                    rows,
+                    cols,
+                    cell_size_m: cs,
+                },
+                res,
+                cells[k].iter().map(|&c| (c, 1)),
+                run_limit[k],
+                opts.cost.corner_cutting,
+                &mut store,
+            );
+            Some(store)
+        })
+        .collect();
+
+    // Pairs for the within-max-cwd rule: every other patch reached by a run.
+    let pairs: Vec<(usize, usize)> = match opts.pairs {
+        PairRule::AllocationTouch => bound.keys().copied().collect(),
+        PairRule::WithinMaxCwd => (0..ids.len())
+            .flat_map(|a| (a + 1..ids.len()).map(move |b| (a, b)))
+            .filter(|&(a, b)| {
+                runs[a]
+                    .as_ref()
+                    .is_some_and(|run| cells[b].iter().any(|&c| run.cost(c).is_finite()))
+            })
+            .collect(),
+    };
+
+    // 4. LCD, path and ratios per pair.
+    let mut corridors = Vec::new();
+    for (a, b) in pairs {
+        let Some(run) = runs[a].as_ref() else {
+            continue;
+        };
+        let Some((lcd32, end)) = cells[b]
+            .iter()
+            .map(|&c| (run.cost(c), c))
+            .filter(|(v, _)| v.is_finite())
+            .min_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)))
+        else {
+            continue;
+        };
+        let lcd = lcd32 as f64;
+        if lcd > limit {
+            continue;
+        }
+        let path =
+            trace(run, r, rows, cols, cs, end, opts.cost.corner_cutting).ok_or_else(|| {
+                CorridorError::Trace {
+                    from: ids[a],
+                    to: ids[b],
+                    row: end / cols,
+                    col: end % cols,
+                }
+            })?;
+        let path_length_m: f64 = path
+            .windows(2)
+            .map(|w| {
+                if w[0] % cols != w[1] % cols && w[0] / cols != w[1] / cols {
+                    cs * std::f64::consts::SQRT_2
+                } else {
+                    cs
+                }
+            })
+            .sum();
+        let crosses_patch = path.iter().any(|&c| {
+            let id = sources.ids[c];
+            id != 0 && id != ids[a] && id != ids[b]
+        });
+        if crosses_patch && opts.drop_crossing {
+            continue;
+        }
+        let euclid_m = edge_to_edge(&boundary[a], &boundary[b], cols) * cs;
+        corridors.push((
+            a,
+            b,
+            Corridor {
+                id: 0,
+                from: ids[a],
+                to: ids[b],
+                lcd,
+                path,
+                path_length_m,
+                euclid_m,
+                crosses_patch,
+            },
+        ));
+    }
+
+    // 5. Corridor zones.
+    let mut nlcc = vec![f32::INFINITY; rows * cols];
+    for (a, b, c) in &corridors {
+        let (Some(ra), Some(rb)) = (runs[*a].as_ref(), runs[*b].as_ref()) else {
+            continue;
+        };
+        for (t, (ta, tb)) in ra.tiles.iter().zip(&rb.tiles).enumerate() {
+            let (Some(ta), Some(tb)) = (ta, tb) else {
+                continue;
+            };
+            let (tr, tc) = (t / ra.tiles_x, t % ra.tiles_x);
+            for (o, (&va, &vb)) in ta.iter().zip(tb.iter()).enumerate() {
+                if !(va.is_finite() && vb.is_finite()) {
+                    continue;
+                }
+                let v = va as f64 + vb as f64 - c.lcd;
+                if v <= opts.width {
+                    let (row, col) = (tr * TILE + o / TILE, tc * TILE + o % TILE);
+                    let cell = row * cols + col;
+                    let v = v.max(0.0) as f32;
+                    if v < nlcc[cell] {
+                        nlcc[cell] = v;
+                    }
+                }
+            }
+        }
+    }
+    let corridors: Vec<Corridor> = corridors
+        .into_iter()
+        .enumerate()
+        .map(|(k, (_, _, mut c))| {
+            c.id = k as u32 + 1;
+            c
+        })
+        .collect();
+    let linked: std::collections::BTreeSet<u32> =
+        corridors.iter().flat_map(|c| [c.from, c.to]).collect();
+    let isolated = ids
+        .iter()
+        .copied()
+        .filter(|id| !linked.contains(id))
+        .collect();
+    Ok(CorridorNetwork {
+        cost: multi.cost,
+        alloc: multi.alloc,
+        nlcc,
+        corridors,
+        isolated,
+    })
+}
+
+/// Traces the least-cost path back from `end` to a cell of cost 0, always stepping to the
+/// neighbour `p` with the smallest `cost(p) + step(p, c)` among those cheaper than `c`
+/// (smallest index on ties). Returns the cells from the source side to `end`.
+fn trace(
+    run: &TiledCost,
+    r: &[f32],
+    rows: usize,
+    cols: usize,
+    cs: f64,
+    end: usize,
+    corner_cutting: bool,
+) -> Option<Vec<usize>> {
+    let mut path = vec![end];
+    let mut c = end;
+    let mut guard = rows * cols;
+    while run.cost(c) > 0.0 {
+        guard = guard.checked_sub(1)?;
+        let (row, col) = ((c / cols) as isize, (c % cols) as isize);
+        let here = run.cost(c);
+        let mut best: Option<(f64, usize)> = None;
+        for &(dr, dc, diag) in neighbours() {
+            let (nr, nc) = (row + dr, col + dc);
+            if nr < 0 || nc < 0 || nr >= rows as isize || nc >= cols as isize {
+                continue;
+            }
+            let p = nr as usize * cols + nc as usize;
+            let cp = run.cost(p);
+            if !(cp.is_finite() && cp < here && r[p].is_finite()) {
+                continue;
+            }
+            if diag
+                && !corner_cutting
+                && (!r[row as usize * cols + nc as usize].is_finite()
+                    || !r[nr as usize * cols + col as usize].is_finite())
+            {
+                continue;
+            }
+            let via = cp as f64 + step_cost(cs, diag, r[p], r[c]);
+            if best.is_none_or(|(v, q)| via < v || (via == v && p < q)) {
+                best = Some((via, p));
+            }
+        }
+        c = best?.1;
+        path.push(c);
+    }
+    path.reverse();
+    Some(path)
+}
+
+/// Edge-to-edge distance in cells between two sets of cells (squares): for cells offset by
+/// (dr, dc) the gap is `sqrt(max(0, |dr| - 1)² + max(0, |dc| - 1)²)`. `b` must be in
+/// row-major order (it is searched by row).
+fn edge_to_edge(a: &[usize], b: &[usize], cols: usize) -> f64 {
+    let mut best = f64::INFINITY;
+    for &ca in a {
+        let (ra, cca) = ((ca / cols) as i64, (ca % cols) as i64);
+        // Only rows within the current best can improve it.
+        let span = if best.is_finite() {
+            best.ceil() as i64 + 1
+        } else {
+            i64::MAX / 4
+        };
+        let lo = b.partition_point(|&cb| ((cb / cols) as i64) < ra - span);
+        for &cb in &b[lo..] {
+            let (rb, ccb) = ((cb / cols) as i64, (cb % cols) as i64);
+            if rb > ra + span {
+                break;
+            }
+            let dy = ((ra - rb).abs() - 1).max(0) as f64;
+            let dx = ((cca - ccb).abs() - 1).max(0) as f64;
+            let d = (dx * dx + dy * dy).sqrt();
+            if d < best {
+                best = d;
+                if best == 0.0 {
+                    return 0.0;
+                }
+            }
+        }
+    }
+    best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::grid::Crs;
+    use crate::sources::Patch;
+    use proptest::prelude::*;
+
+    fn grid(rows: usize, cols: usize) -> Grid {
+        Grid::new(
+            rows as u64,
+            cols as u64,
+            10.0,
+            0.0,
+            rows as f64 * 10.0,
+            Crs::projected_epsg(4545),
+        )
+        .unwrap()
+    }
+
+    fn sources(ids: Vec<u32>) -> Sources {
+        let mut present: Vec<u32> = ids.iter().copied().filter(|&i| i != 0).collect();
+        present.sort_unstable();
+        present.dedup();
+        let patches = present
+            .into_iter()
+            .map(|id| Patch {
+                id,
+                cells: 0,
+                area_ha: 0.0,
+                core_area_ha: 0.0,
+                perimeter_m: 0.0,
+                centroid_x: 0.0,
+                centroid_y: 0.0,
+                mean_resistance: 0.0,
+                carbon_stock_tc: 0.0,
+                dominant_class: 0,
+            })
+            .collect();
+        Sources { ids, patches }
+    }
+
+    fn opts(width: f64) -> CorridorOptions {
+        CorridorOptions {
+            cost: CostOptions::default(),
+            width,
+            pairs: PairRule::AllocationTouch,
+            drop_crossing: false,
+        }
+    }
+
+    fn res(v: Vec<f32>) -> Resistance {
+        Resistance::from_values(v).unwrap()
+    }
+
+    #[test]
+    fn a_strip_between_two_patches_has_the_hand_computed_corridor() {
+        // Patches at both ends of a 1 x 6 strip, resistances 1 2 3 4 5 6, cells of 10 m.
+        let g = grid(1, 6);
+        let r = res(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+        let s = sources(vec![1, 0, 0, 0, 0, 2]);
+        let net = build(&g, &r, &s, &opts(0.0)).unwrap();
+        assert_eq!(net.corridors.len(), 1);
+        let c = &net.corridors[0];
+        // LCD = 10 * ((1+2) + (2+3) + (3+4) + (4+5) + (5+6)) / 2 = 175.
+        assert!((c.lcd - 175.0).abs() < 1e-4, "{}", c.lcd);
+        assert_eq!(c.path, vec![0, 1, 2, 3, 4, 5]);
+        assert_eq!(c.path_length_m, 50.0);
+        assert_eq!(c.euclid_m, 40.0);
+        assert!(!c.crosses_patch);
+        assert!(net.nlcc.iter().all(|&v| v.abs() < 1e-3), "{:?}", net.nlcc);
+        assert!(net.isolated.is_empty());
+    }
+
+    #[test]
+    fn a_full_barrier_leaves_both_patches_isolated() {
+        let inf = f32::INFINITY;
+        let g = grid(2, 5);
+        let r = res(vec![1.0, 1.0, inf, 1.0, 1.0, 1.0, 1.0, inf, 1.0, 1.0]);
+        let s = sources(vec![1, 0, 0, 0, 2, 0, 0, 0, 0, 0]);
+        let net = build(&g, &r, &s, &opts(100.0)).unwrap();
+        assert!(net.corridors.is_empty());
+        assert_eq!(net.isolated, vec![1, 2]);
+        assert!(net.nlcc.iter().all(|v| v.is_infinite()));
+    }
+
+    #[test]
+    fn a_path_through_a_third_patch_is_flagged_and_can_be_dropped() {
+        let g = grid(1, 7);
+        let r = res(vec![1.0; 7]);
+        let s = sources(vec![1, 0, 0, 2, 0, 0, 3]);
+        let mut o = opts(0.0);
+        o.pairs = PairRule::WithinMaxCwd;
+        o.cost.max_cwd = Some(1000.0);
+        let net = build(&g, &r, &s, &o).unwrap();
+        let pairs: Vec<(u32, u32, bool)> = net
+            .corridors
+            .iter()
+            .map(|c| (c.from, c.to, c.crosses_patch))
+            .collect();
+        assert_eq!(pairs, vec![(1, 2, false), (1, 3, true), (2, 3, false)]);
+        o.drop_crossing = true;
+        let net = build(&g, &r, &s, &o).unwrap();
+        assert_eq!(net.corridors.len(), 2);
+        // With allocation adjacency, 1 and 3 never touch.
+        let net = build(&g, &r, &s, &opts(0.0)).unwrap();
+        assert_eq!(
+            net.corridors
+                .iter()
+                .map(|c| (c.from, c.to))
+                .collect::<Vec<_>>(),
+            vec![(1, 2), (2, 3)]
+        );
+    }
+
+    #[test]
+    fn within_max_cwd_needs_a_cut_off() {
+        let mut o = opts(0.0);
+        o.pairs = PairRule::WithinMaxCwd;
+        let err = build(&grid(1, 2), &res(vec![1.0, 1.0]), &sources(vec![1, 2]), &o).unwrap_err();
+        assert!(err.to_string().contains("needs max_cwd"));
+    }
+
+    /// Bellman-Ford cost from a set of cells.
+    fn brute(rows: usize, cols: usize, cs: f64, r: &[f32], from: &[usize]) -> Vec<f64> {
+        let mut d = vec![f64::INFINITY; rows * cols];
+        for &c in from {
+            if r[c].is_finite() {
+                d[c] = 0.0;
+            }
+        }
+        loop {
+            let mut changed = false;
+            for c in 0..rows * cols {
+                if !d[c].is_finite() {
+                    continue;
+                }
+                let (row, col) = ((c / cols) as isize, (c % cols) as isize);
+                for &(dr, dc, diag) in neighbours() {
+                    let (nr, nc) = (row + dr, col + dc);
+                    if nr < 0 || nc < 0 || nr >= rows as isize || nc >= cols as isize {
+                        continue;
+                    }
+                    let p = nr as usize * cols + nc as usize;
+                    if !r[p].is_finite() {
+                        continue;
+                    }
+                    let nd = d[c] + step_cost(cs, diag, r[c], r[p]);
+                    if nd < d[p] - 1e-9 * nd {
+                        d[p] = nd;
+                        changed = true;
+                    }
+                }
+            }
+            if !changed {
+                return d;
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn corridors_agree_with_brute_force(
+            cells in proptest::collection::vec(prop_oneof![9 => 0.5f32..30.0, 1 => Just(f32::INFINITY)], 4..=100),
+            cols in 2usize..11,
+            patch_of in proptest::collection::vec(prop_oneof![6 => Just(0u32), 1 => 1u32..5], 100),
+        ) {
+            let rows = cells.len() / cols;
+            prop_assume!(rows >= 1);
+            let n = rows * cols;
+            let r: Vec<f32> = cells[..n].to_vec();
+            let ids: Vec<u32> = patch_of[..n].to_vec();
+            let g = grid(rows, cols);
+            let s = sources(ids.clone());
+            let net = build(&g, &res(r.clone()), &s, &opts(50.0)).unwrap();
+            for c in &net.corridors {
+                let from: Vec<usize> = (0..n).filter(|&i| ids[i] == c.from).collect();
+                let to: Vec<usize> = (0..n).filter(|&i| ids[i] == c.to).collect();
+                let d = brute(rows, cols, 10.0, &r, &from);
+                let want = to.iter().map(|&i| d[i]).fold(f64::INFINITY, f64::min);
+                prop_assert!((c.lcd - want).abs() <= 1e-5 * want.max(1.0), "LCD {} vs brute force {}", c.lcd, want);
+                // Symmetric: from the other side.
+                let back = brute(rows, cols, 10.0, &r, &to);
+                let want_back = from.iter().map(|&i| back[i]).fold(f64::INFINITY, f64::min);
+                prop_assert!((want - want_back).abs() <= 1e-9 * want.max(1.0));
+                // The path runs from `from` to `to` through neighbours, and costs the LCD.
+                prop_assert_eq!(ids[c.path[0]], c.from);
+                prop_assert_eq!(ids[*c.path.last().unwrap()], c.to);
+                let mut sum = 0.0;
+                for w in c.path.windows(2) {
+                    let (ra, ca, rb, cb) = ((w[0] / cols) as i64, (w[0] % cols) as i64, (w[1] / cols) as i64, (w[1] % cols) as i64);
+                    prop_assert!((ra - rb).abs() <= 1 && (ca - cb).abs() <= 1 && w[0] != w[1]);
+                    sum += step_cost(10.0, ra != rb && ca != cb, r[w[0]], r[w[1]]);
+                }
+                prop_assert!((sum - c.lcd).abs() <= 1e-4 * c.lcd.max(1.0), "path sums to {} but LCD is {}", sum, c.lcd);
+                // Every cell of the path lies in the corridor, at NLCC ~ 0.
+                for &p in &c.path {
+                    prop_assert!(net.nlcc[p] <= 1e-3 * c.lcd.max(1.0) as f32, "path cell {} has NLCC {}", p, net.nlcc[p]);
+                }
+            }
+            prop_assert!(net.nlcc.iter().all(|&v| v >= 0.0 && (v.is_infinite() || v <= 50.0)));
+        }
+    }
+}
