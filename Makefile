@@ -12,7 +12,7 @@ demo: setup
 	$(CARGO) build --release
 	./target/release/ecocorridor validate models/demo.toml
 	./target/release/ecocorridor resistance models/demo.toml
-	./target/release/ecocorridor sources models/demo.toml
+	./target/release/ecocorridor corridors models/demo.toml
 
 test: setup
 	$(CARGO) test

@@ -7,8 +7,12 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
+use ecocorridor::corridors;
+use ecocorridor::costdist::{accumulate_cost, CostOptions};
+use ecocorridor::io::geojson_out::write_lines;
 use ecocorridor::io::geojson_out::write_polygons;
 use ecocorridor::io::geotiff::write_geotiff;
+use ecocorridor::io::raster::{open_raster, read_f32};
 use ecocorridor::io::table::write_csv;
 use ecocorridor::landscape::{self, AreaRow, Severity};
 use ecocorridor::report;
@@ -80,6 +84,38 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Build least-cost corridors between the sources: writes cost_distance.tif,
+    /// corridors.tif (minimum normalized least-cost corridor value within the width),
+    /// corridors.csv, corridors.geojson, and the sources (sources.tif, patches.csv).
+    Corridors {
+        /// Scenario file (TOML).
+        scenario: PathBuf,
+        /// Output folder (default: [output] dir, else outputs/<scenario name>/).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Cost distance for your own rasters: minimum cumulative resistance from the source
+    /// cells (non-zero values = source ids) over an 8-connected grid.
+    Costdist {
+        /// Resistance raster (GeoTIFF or ASCII grid); nodata and +inf cells are impassable.
+        #[arg(long)]
+        resistance: PathBuf,
+        /// Source raster on the same grid: non-zero cells are sources, the value their id.
+        #[arg(long)]
+        sources: PathBuf,
+        /// Output cost-distance GeoTIFF (resistance x m; nodata where unreached).
+        #[arg(long)]
+        out: PathBuf,
+        /// Also write the allocation (id of the cheapest source per cell) to this GeoTIFF.
+        #[arg(long)]
+        allocation: Option<PathBuf>,
+        /// Cut-off: cells costlier than this are left unreached (cost units).
+        #[arg(long = "max-cwd", allow_negative_numbers = true)]
+        max_cwd: Option<f64>,
+        /// Forbid diagonal moves past impassable corners.
+        #[arg(long = "no-corner-cutting")]
+        no_corner_cutting: bool,
+    },
     /// Write a deterministic synthetic landscape as a complete scenario folder (rasters,
     /// zone polygons, class table, scenario.toml).
     Synth {
@@ -121,6 +157,27 @@ pub fn run() -> Result<ExitCode> {
         Command::Sources { scenario, out } => {
             sources_cmd(&scenario, out.as_deref(), cli.global.quiet)
         }
+        Command::Corridors { scenario, out } => {
+            corridors_cmd(&scenario, out.as_deref(), cli.global.quiet)
+        }
+        Command::Costdist {
+            resistance,
+            sources,
+            out,
+            allocation,
+            max_cwd,
+            no_corner_cutting,
+        } => costdist_cmd(
+            &resistance,
+            &sources,
+            &out,
+            allocation.as_deref(),
+            CostOptions {
+                max_cwd,
+                corner_cutting: !no_corner_cutting,
+            },
+            cli.global.quiet,
+        ),
         Command::Synth {
             rows,
             cols,
@@ -371,6 +428,190 @@ fn sources_cmd(path: &Path, out: Option<&Path>, quiet: bool) -> Result<ExitCode>
             src.patches.len(),
             area,
             dir.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn corridors_cmd(path: &Path, out: Option<&Path>, quiet: bool) -> Result<ExitCode> {
+    let scenario = Scenario::read(path)?;
+    let land = timed(quiet, "load", || load_landscape(&scenario, quiet))?;
+    let res = timed(quiet, "resistance", || {
+        build_resistance(&scenario, &land, quiet)
+    })?;
+    let src = timed(quiet, "sources", || build_sources(&scenario, &land, &res))?;
+    let opts = settings::corridor_options(&scenario);
+    let net = timed(quiet, "corridors", || {
+        corridors::build(&land.grid, &res, &src, &opts)
+            .with_context(|| format!("scenario `{}`", scenario.path.display()))
+    })?;
+    let dir = prepare_out(&scenario, out)?;
+    let bom = scenario.file.output.csv_bom;
+    let finite_or = |v: &[f32]| -> Vec<f32> {
+        v.iter()
+            .map(|&x| if x.is_finite() { x } else { RESISTANCE_NODATA })
+            .collect()
+    };
+    write_geotiff(
+        &dir.join("cost_distance.tif"),
+        &land.grid,
+        &finite_or(&net.cost),
+        Some(RESISTANCE_NODATA as f64),
+    )?;
+    write_geotiff(
+        &dir.join("corridors.tif"),
+        &land.grid,
+        &finite_or(&net.nlcc),
+        Some(RESISTANCE_NODATA as f64),
+    )?;
+    write_geotiff(&dir.join("sources.tif"), &land.grid, &src.ids, Some(0.0))?;
+    write_table(&dir, "patches.csv", &report::patches(&land, &src), bom)?;
+    write_table(&dir, "corridors.csv", &report::corridors(&net), bom)?;
+    let lines: Vec<_> = net
+        .corridors
+        .iter()
+        .map(|c| {
+            let mut p = serde_json::Map::new();
+            p.insert("corridor_id".into(), c.id.into());
+            p.insert("from_patch".into(), c.from.into());
+            p.insert("to_patch".into(), c.to.into());
+            p.insert(
+                "lcd".into(),
+                serde_json::json!((c.lcd * 1000.0).round() / 1000.0),
+            );
+            p.insert(
+                "path_length_m".into(),
+                serde_json::json!((c.path_length_m * 100.0).round() / 100.0),
+            );
+            p.insert(
+                "euclid_m".into(),
+                serde_json::json!((c.euclid_m * 100.0).round() / 100.0),
+            );
+            p.insert("crosses_patch".into(), c.crosses_patch.into());
+            (report::path_polyline(&land.grid, &c.path), p)
+        })
+        .collect();
+    let gj = dir.join("corridors.geojson");
+    write_lines(&gj, land.grid.crs(), &lines)
+        .with_context(|| format!("cannot write `{}`", gj.display()))?;
+    if !quiet {
+        eprintln!(
+            "{} corridors between {} patches",
+            net.corridors.len(),
+            src.patches.len()
+        );
+        if !net.isolated.is_empty() {
+            eprintln!(
+                "warning: {} patch(es) have no corridor (isolated by barriers, beyond max_cwd, or every path crossed another patch): {}",
+                net.isolated.len(),
+                net.isolated.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", ")
+            );
+        }
+        eprintln!("wrote cost_distance.tif, corridors.tif, corridors.csv, corridors.geojson, sources.tif and patches.csv to `{}`", dir.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn costdist_cmd(
+    res_path: &Path,
+    src_path: &Path,
+    out: &Path,
+    alloc_path: Option<&Path>,
+    opts: CostOptions,
+    quiet: bool,
+) -> Result<ExitCode> {
+    if let Some(m) = opts.max_cwd {
+        if m.is_nan() || m <= 0.0 {
+            bail!(
+                "--max-cwd {m}: give a cut-off > 0 in cost units (resistance x m), or leave it out"
+            );
+        }
+    }
+    let r = read_f32(res_path)?;
+    let grid = r.grid().clone();
+    if let Some((i, v)) = r
+        .data()
+        .iter()
+        .enumerate()
+        .find(|(_, v)| !v.is_nan() && **v <= 0.0)
+    {
+        let bad = r
+            .data()
+            .iter()
+            .filter(|v| !v.is_nan() && **v <= 0.0)
+            .count();
+        bail!(
+            "resistance `{}` has {bad} cell(s) <= 0, the first {v} at row {}, column {}\n  hint: resistance must be > 0 (cost per metre); set impassable cells to nodata, e.g. `gdal_calc.py -A {} --calc=\"where(A<=0,-9999,A)\" --NoDataValue=-9999 --outfile=fixed.tif`",
+            res_path.display(),
+            i / grid.cols(),
+            i % grid.cols(),
+            res_path.display()
+        );
+    }
+    let res = Resistance::from_values(r.into_parts().1).map_err(|(i, v)| {
+        anyhow::anyhow!(
+            "resistance `{}` has value {v} at cell {i}",
+            res_path.display()
+        )
+    })?;
+    let reader = open_raster(src_path)?;
+    let header = reader.header().clone();
+    if !grid.aligned_with(&header.grid) {
+        bail!(
+            "{}",
+            landscape::grid_mismatch_message(res_path, &grid, src_path, &header.grid)
+        );
+    }
+    let ids: Vec<u32> = reader.read_with(|v, _| {
+        if header.is_nodata(v) {
+            Ok(0)
+        } else if v >= 0.0 && v.fract() == 0.0 && v <= u32::MAX as f64 {
+            Ok(v as u32)
+        } else {
+            Err(format!(
+                "source id {v} is not a whole number >= 0 (0 = not a source)"
+            ))
+        }
+    })?;
+    let seeds: Vec<(usize, u32)> = ids
+        .iter()
+        .enumerate()
+        .filter(|(_, &id)| id != 0)
+        .map(|(i, &id)| (i, id))
+        .collect();
+    if seeds.is_empty() {
+        bail!("source raster `{}` has no source cell (every cell is 0 or nodata)\n  hint: source cells must hold their source id (> 0)", src_path.display());
+    }
+    let surface = timed(quiet, "cost distance", || {
+        Ok(accumulate_cost(
+            grid.rows(),
+            grid.cols(),
+            grid.cell_size_m(),
+            &res,
+            seeds.iter().copied(),
+            &opts,
+        ))
+    })?;
+    let reached = surface.cost.iter().filter(|v| v.is_finite()).count();
+    let cwd: Vec<f32> = surface
+        .cost
+        .iter()
+        .map(|&x| if x.is_finite() { x } else { RESISTANCE_NODATA })
+        .collect();
+    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create folder `{}`", parent.display()))?;
+    }
+    write_geotiff(out, &grid, &cwd, Some(RESISTANCE_NODATA as f64))?;
+    if let Some(a) = alloc_path {
+        write_geotiff(a, &grid, &surface.alloc, Some(0.0))?;
+    }
+    if !quiet {
+        eprintln!(
+            "{} source cells, {reached} of {} cells reached; wrote `{}`",
+            seeds.len(),
+            grid.len(),
+            out.display()
         );
     }
     Ok(ExitCode::SUCCESS)

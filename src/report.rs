@@ -153,3 +153,54 @@ pub fn patches(land: &Landscape, sources: &Sources) -> Table {
     }
     t
 }
+
+/// `corridors.csv`: one row per corridor (LCD in resistance x m).
+pub fn corridors(net: &crate::corridors::CorridorNetwork) -> Table {
+    let mut t = Table::new(&[
+        "corridor_id",
+        "from_patch",
+        "to_patch",
+        "lcd",
+        "path_length_m",
+        "euclid_m",
+        "lcd_per_path_m",
+        "lcd_per_euclid",
+        "crosses_patch",
+    ]);
+    for c in &net.corridors {
+        let ratio = |d: f64| if d > 0.0 { c.lcd / d } else { f64::NAN };
+        t.rows.push(vec![
+            c.id.to_string(),
+            c.from.to_string(),
+            c.to.to_string(),
+            num(c.lcd, 3),
+            num(c.path_length_m, 2),
+            num(c.euclid_m, 2),
+            num(ratio(c.path_length_m), 4),
+            num(ratio(c.euclid_m), 4),
+            u8::from(c.crosses_patch).to_string(),
+        ]);
+    }
+    t
+}
+
+/// The least-cost path of a corridor as map coordinates of cell centres, with vertices where
+/// the path goes straight on dropped.
+pub fn path_polyline(grid: &crate::grid::Grid, path: &[usize]) -> Vec<(f64, f64)> {
+    let cols = grid.cols();
+    let rc = |c: usize| ((c / cols) as i64, (c % cols) as i64);
+    let n = path.len();
+    (0..n)
+        .filter(|&k| {
+            if k == 0 || k + 1 == n {
+                return true;
+            }
+            let (a, b, c) = (rc(path[k - 1]), rc(path[k]), rc(path[k + 1]));
+            (b.0 - a.0, b.1 - a.1) != (c.0 - b.0, c.1 - b.1)
+        })
+        .map(|k| {
+            let (r, c) = rc(path[k]);
+            grid.cell_center(r as usize, c as usize)
+        })
+        .collect()
+}

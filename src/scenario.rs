@@ -35,9 +35,51 @@ pub struct ScenarioFile {
     /// How ecological sources are made.
     #[serde(default)]
     pub sources: SourcesSection,
+    /// How corridors are built.
+    #[serde(default)]
+    pub corridors: CorridorsSection,
     /// Where and how outputs are written.
     #[serde(default)]
     pub output: OutputSection,
+}
+
+/// `[corridors]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CorridorsSection {
+    /// Corridor width in cost units (resistance x m): a cell is in the corridor when the
+    /// cheapest route through it costs at most this much more than the least-cost path.
+    /// Default 10000 (10 km through resistance 1, or 100 m through resistance 100).
+    #[serde(default = "default_width")]
+    pub width: f64,
+    /// Cost-distance cut-off, cost units: pairs farther apart get no corridor. Default: none.
+    pub max_cwd: Option<f64>,
+    /// `allocation_touch` (default: patches whose cost allocation zones touch, as Linkage
+    /// Mapper) or `within_max_cwd` (every pair within max_cwd).
+    #[serde(default)]
+    pub pairs: crate::corridors::PairRule,
+    /// Drop corridors whose least-cost path crosses a third patch. Default true.
+    #[serde(default = "yes")]
+    pub drop_crossing: bool,
+    /// Allow diagonal moves past impassable corners (as GRASS r.cost). Default true.
+    #[serde(default = "yes")]
+    pub corner_cutting: bool,
+}
+
+fn default_width() -> f64 {
+    10_000.0
+}
+
+impl Default for CorridorsSection {
+    fn default() -> Self {
+        CorridorsSection {
+            width: default_width(),
+            max_cwd: None,
+            pairs: Default::default(),
+            drop_crossing: true,
+            corner_cutting: true,
+        }
+    }
 }
 
 /// `[resistance]`.

@@ -111,3 +111,17 @@ pub fn source_method(
         }
     })
 }
+
+/// Corridor options from `[corridors]`.
+pub fn corridor_options(scenario: &Scenario) -> crate::corridors::CorridorOptions {
+    let c = &scenario.file.corridors;
+    crate::corridors::CorridorOptions {
+        cost: crate::costdist::CostOptions {
+            max_cwd: c.max_cwd,
+            corner_cutting: c.corner_cutting,
+        },
+        width: c.width,
+        pairs: c.pairs,
+        drop_crossing: c.drop_crossing,
+    }
+}

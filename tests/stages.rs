@@ -269,3 +269,216 @@ fn sources_from_a_polygon_layer_use_the_id_field() {
         ]
     );
 }
+
+#[test]
+fn corridors_of_the_demo_are_written_consistently() {
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/demo.toml");
+    let dir = tempfile::tempdir().unwrap();
+    let r = run(&[
+        "corridors",
+        demo.to_str().unwrap(),
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let rows = csv_rows(&dir.path().join("corridors.csv"));
+    assert!(rows.len() >= 9, "{} corridors", rows.len());
+    let patches = csv_rows(&dir.path().join("patches.csv")).len();
+    let gj: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(dir.path().join("corridors.geojson")).unwrap())
+            .unwrap();
+    assert_eq!(gj["features"].as_array().unwrap().len(), rows.len());
+    assert_eq!(
+        gj["crs"]["properties"]["name"],
+        "urn:ogc:def:crs:EPSG::4545"
+    );
+    let cost = read_f32(&dir.path().join("cost_distance.tif")).unwrap();
+    let nlcc = read_f32(&dir.path().join("corridors.tif")).unwrap();
+    for row in &rows {
+        let (from, to): (usize, usize) = (row[1].parse().unwrap(), row[2].parse().unwrap());
+        assert!(from < to && to <= patches);
+        let (lcd, len, euclid): (f64, f64, f64) = (
+            row[3].parse().unwrap(),
+            row[4].parse().unwrap(),
+            row[5].parse().unwrap(),
+        );
+        assert!(lcd > 0.0 && len >= euclid && len > 0.0, "{row:?}");
+        assert!((row[6].parse::<f64>().unwrap() - lcd / len).abs() < 1e-3 * lcd / len);
+        assert_eq!(row[8], "0", "drop_crossing is on by default");
+    }
+    // Every corridor path vertex lies in the corridor zone (NLCC within the default width).
+    let g = nlcc.grid().clone();
+    for f in gj["features"].as_array().unwrap() {
+        for p in f["geometry"]["coordinates"].as_array().unwrap() {
+            let (x, y) = (p[0].as_f64().unwrap(), p[1].as_f64().unwrap());
+            let (c, r) = (
+                ((x - g.origin_x()) / 30.0) as usize,
+                ((g.origin_y() - y) / 30.0) as usize,
+            );
+            let v = *nlcc.get(r, c);
+            assert!(
+                (0.0..1.0).contains(&v),
+                "path vertex ({x}, {y}) has NLCC {v}"
+            );
+        }
+    }
+    // Source cells cost 0, others more; outside the study area nothing is reached.
+    let src: Vec<f64> = open_raster(&dir.path().join("sources.tif"))
+        .unwrap()
+        .read_with(|v, _| Ok(v))
+        .unwrap();
+    for (i, &s) in src.iter().enumerate() {
+        if s > 0.0 {
+            assert_eq!(cost.data()[i], 0.0);
+        }
+    }
+}
+
+#[test]
+fn costdist_on_own_rasters_matches_the_library_and_writes_the_allocation() {
+    let dir = tempfile::tempdir().unwrap();
+    let g = ecocorridor::grid::Grid::new(
+        3,
+        4,
+        10.0,
+        0.0,
+        30.0,
+        ecocorridor::Crs::projected_epsg(32650),
+    )
+    .unwrap();
+    let res = [
+        1.0f32, 2.0, 3.0, 4.0, 1.0, 1.0, -9999.0, 1.0, 5.0, 1.0, 1.0, 1.0,
+    ];
+    ecocorridor::io::geotiff::write_geotiff(&dir.path().join("r.tif"), &g, &res, Some(-9999.0))
+        .unwrap();
+    let src = [1u32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2];
+    ecocorridor::io::geotiff::write_geotiff(&dir.path().join("s.tif"), &g, &src, Some(0.0))
+        .unwrap();
+    let out = dir.path().join("cwd.tif");
+    let alloc = dir.path().join("alloc.tif");
+    let r = run(&[
+        "costdist",
+        "--resistance",
+        dir.path().join("r.tif").to_str().unwrap(),
+        "--sources",
+        dir.path().join("s.tif").to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--allocation",
+        alloc.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let cwd = read_f32(&out).unwrap();
+    // Hand values: cell 1 = 10 * (1 + 2) / 2 = 15; cell 4 = 10 * (1 + 1) / 2 = 10; the
+    // nodata cell 6 is unreached; cell 10 is one step from source 2 = 10.
+    assert_eq!(
+        (
+            cwd.data()[0],
+            cwd.data()[1],
+            cwd.data()[4],
+            cwd.data()[10],
+            cwd.data()[11]
+        ),
+        (0.0, 15.0, 10.0, 10.0, 0.0)
+    );
+    assert!(cwd.data()[6].is_nan());
+    let a: Vec<f64> = open_raster(&alloc)
+        .unwrap()
+        .read_with(|v, _| Ok(v))
+        .unwrap();
+    assert_eq!((a[0], a[11], a[4], a[7]), (1.0, 2.0, 1.0, 2.0));
+    // The same through an ESRI ASCII grid.
+    ecocorridor::io::ascii::write_ascii(
+        &dir.path().join("r.asc"),
+        &g,
+        &res.map(|v| if v < 0.0 { f32::NAN } else { v }),
+        -9999.0,
+    )
+    .unwrap();
+    let out2 = dir.path().join("cwd2.tif");
+    let r = run(&[
+        "costdist",
+        "--resistance",
+        dir.path().join("r.asc").to_str().unwrap(),
+        "--sources",
+        dir.path().join("s.tif").to_str().unwrap(),
+        "--out",
+        out2.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(read_f32(&out2).unwrap().data()[..6], cwd.data()[..6]);
+}
+
+#[test]
+fn costdist_refuses_zero_resistance_and_empty_sources() {
+    let dir = tempfile::tempdir().unwrap();
+    let g = ecocorridor::grid::Grid::new(
+        2,
+        2,
+        10.0,
+        0.0,
+        20.0,
+        ecocorridor::Crs::projected_epsg(32650),
+    )
+    .unwrap();
+    ecocorridor::io::geotiff::write_geotiff(
+        &dir.path().join("r.tif"),
+        &g,
+        &[1.0f32, 0.0, 1.0, 1.0],
+        None,
+    )
+    .unwrap();
+    ecocorridor::io::geotiff::write_geotiff(&dir.path().join("s.tif"), &g, &[1u32, 0, 0, 0], None)
+        .unwrap();
+    ecocorridor::io::geotiff::write_geotiff(&dir.path().join("empty.tif"), &g, &[0u32; 4], None)
+        .unwrap();
+    let p = |n: &str| dir.path().join(n).to_str().unwrap().to_string();
+    let r = run(&[
+        "costdist",
+        "--resistance",
+        &p("r.tif"),
+        "--sources",
+        &p("s.tif"),
+        "--out",
+        &p("o.tif"),
+    ]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr
+            .contains("1 cell(s) <= 0, the first 0 at row 0, column 1")
+            && r.stderr.contains("nodata"),
+        "{}",
+        r.stderr
+    );
+    ecocorridor::io::geotiff::write_geotiff(&dir.path().join("r.tif"), &g, &[1.0f32; 4], None)
+        .unwrap();
+    let r = run(&[
+        "costdist",
+        "--resistance",
+        &p("r.tif"),
+        "--sources",
+        &p("empty.tif"),
+        "--out",
+        &p("o.tif"),
+    ]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("has no source cell"), "{}", r.stderr);
+    let r = run(&[
+        "costdist",
+        "--resistance",
+        &p("r.tif"),
+        "--sources",
+        &p("s.tif"),
+        "--out",
+        &p("o.tif"),
+        "--max-cwd",
+        "-5",
+    ]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("--max-cwd -5"), "{}", r.stderr);
+    assert!(
+        !dir.path().join("o.tif").exists(),
+        "a refused run writes nothing"
+    );
+}

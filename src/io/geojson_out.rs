@@ -1,4 +1,4 @@
-//! Writing polygon layers as GeoJSON FeatureCollections with a `crs` member (GDAL and QGIS
+//! Writing vector layers as GeoJSON FeatureCollections with a `crs` member (GDAL and QGIS
 //! read it; RFC 7946 readers ignore it), atomically.
 
 use std::io::Write;
@@ -9,17 +9,53 @@ use geojson::{Feature, FeatureCollection, Geometry, JsonObject};
 
 use crate::grid::Crs;
 
-/// Writes features (geometry + properties) to `path`.
+/// Writes polygon features (geometry + properties) to `path`.
 pub fn write_polygons(
     path: &Path,
     crs: &Crs,
     features: &[(MultiPolygon<f64>, JsonObject)],
 ) -> std::io::Result<()> {
+    write_features(
+        path,
+        crs,
+        features
+            .iter()
+            .map(|(g, p)| (Geometry::from(g), p.clone()))
+            .collect(),
+    )
+}
+
+/// Writes line features (vertices in map coordinates + properties) to `path`.
+pub fn write_lines(
+    path: &Path,
+    crs: &Crs,
+    features: &[(Vec<(f64, f64)>, JsonObject)],
+) -> std::io::Result<()> {
+    write_features(
+        path,
+        crs,
+        features
+            .iter()
+            .map(|(pts, p)| {
+                (
+                    Geometry::from(&geo::LineString::from(pts.clone())),
+                    p.clone(),
+                )
+            })
+            .collect(),
+    )
+}
+
+fn write_features(
+    path: &Path,
+    crs: &Crs,
+    features: Vec<(Geometry, JsonObject)>,
+) -> std::io::Result<()> {
     let feats: Vec<Feature> = features
-        .iter()
+        .into_iter()
         .map(|(g, props)| Feature {
-            geometry: Some(Geometry::from(g)),
-            properties: Some(props.clone()),
+            geometry: Some(g),
+            properties: Some(props),
             ..Default::default()
         })
         .collect();
