@@ -94,3 +94,93 @@ fn grass_r_cost_multi_source_on_the_circuitscape_landscape() {
         "largest relative difference to GRASS r.cost: {worst:e}"
     );
 }
+
+#[test]
+fn linkage_mapper_demo_cores_match_grass_least_cost_distances() {
+    let Some(data) = testdata() else { return };
+    if !crate::util::have_gdal() {
+        return;
+    }
+    use ecocorridor::corridors::{build, CorridorOptions, PairRule};
+    use ecocorridor::sources::{Patch, Sources};
+    let dir = data.join("linkage_mapper_demo");
+    let tmp = tempfile::tempdir().unwrap();
+    let cores = tmp.path().join("cores.geojson");
+    crate::util::sh(
+        "ogr2ogr",
+        &[
+            "-f",
+            "GeoJSON",
+            cores.to_str().unwrap(),
+            dir.join("lm_cores.shp").to_str().unwrap(),
+        ],
+    );
+    let r = read_f32(&dir.join("lm_resistances.tif")).unwrap();
+    let grid = r.grid().clone();
+    // Cores burned by cell centre, as the oracle's r.cost run had them.
+    let layer = ecocorridor::io::vector::read_geojson(&cores).unwrap();
+    let mut ids = vec![0u32; grid.len()];
+    for f in &layer.features {
+        let id = f.properties["core_id"].as_u64().unwrap() as u32;
+        ecocorridor::io::vector::burn_polygons(&grid, &f.geometry, |i| ids[i] = id);
+    }
+    let patch = |id| Patch {
+        id,
+        cells: 0,
+        area_ha: 0.0,
+        core_area_ha: 0.0,
+        perimeter_m: 0.0,
+        centroid_x: 0.0,
+        centroid_y: 0.0,
+        mean_resistance: 0.0,
+        carbon_stock_tc: 0.0,
+        dominant_class: 0,
+    };
+    let sources = Sources {
+        ids,
+        patches: (1..=6).map(patch).collect(),
+    };
+    let res = Resistance::from_values(r.into_parts().1).unwrap();
+    let opts = CorridorOptions {
+        cost: CostOptions {
+            max_cwd: Some(1e12),
+            corner_cutting: true,
+        },
+        width: 0.0,
+        pairs: PairRule::WithinMaxCwd,
+        drop_crossing: false,
+    };
+    let net = build(&grid, &res, &sources, &opts).unwrap();
+    assert_eq!(net.corridors.len(), 15);
+    let oracle = std::fs::read_to_string(dir.join("oracle_grass_rcost_core_cwd.csv")).unwrap();
+    let euclid = std::fs::read_to_string(dir.join("distances_lm_cores.txt")).unwrap();
+    let (mut worst_lcd, mut worst_euclid) = (0f64, 0f64);
+    for c in &net.corridors {
+        let want: f64 = oracle
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').collect::<Vec<_>>())
+            .find(|f| f[0] == c.from.to_string() && f[1] == c.to.to_string())
+            .map(|f| f[2].parse().unwrap())
+            .unwrap();
+        worst_lcd = worst_lcd.max((c.lcd - want).abs() / want);
+        let lm: f64 = euclid
+            .lines()
+            .map(|l| l.split_whitespace().collect::<Vec<_>>())
+            .find(|f| f[0] == c.from.to_string() && f[1] == c.to.to_string())
+            .map(|f| f[2].parse().unwrap())
+            .unwrap();
+        worst_euclid = worst_euclid.max((c.euclid_m - lm).abs());
+    }
+    eprintln!("Linkage Mapper demo: largest relative LCD difference to GRASS {worst_lcd:e}; largest edge-to-edge difference to Linkage Mapper's vector distances {worst_euclid:.1} m");
+    assert!(
+        worst_lcd <= 1e-5,
+        "LCD differs from GRASS r.cost by {worst_lcd:e}"
+    );
+    // Raster edges of cores burned by cell centre lie within a cell (~400 m) of the polygon
+    // edges, so edge-to-edge distances may differ by up to about two cells.
+    assert!(
+        worst_euclid <= 2.0 * grid.cell_size_m(),
+        "edge-to-edge distance off by {worst_euclid} m"
+    );
+}
