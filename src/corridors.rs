@@ -122,7 +122,7 @@ const TILE: usize = 64;
 struct TiledCost {
     cols: usize,
     tiles_x: usize,
-    tiles: Vec<Option<Box<[f32]>>>,
+    tiles: Vec<Option<Box<[f64]>>>,
 }
 
 impl TiledCost {
@@ -144,16 +144,16 @@ impl TiledCost {
 }
 
 impl CostStore for TiledCost {
-    fn cost(&self, cell: usize) -> f32 {
+    fn cost(&self, cell: usize) -> f64 {
         let (t, o) = self.locate(cell);
-        self.tiles[t].as_ref().map_or(f32::INFINITY, |tile| tile[o])
+        self.tiles[t].as_ref().map_or(f64::INFINITY, |tile| tile[o])
     }
     fn alloc(&self, _cell: usize) -> u32 {
         1
     }
-    fn set(&mut self, cell: usize, cost: f32, _alloc: u32) {
+    fn set(&mut self, cell: usize, cost: f64, _alloc: u32) {
         let (t, o) = self.locate(cell);
-        self.tiles[t].get_or_insert_with(|| vec![f32::INFINITY; TILE * TILE].into_boxed_slice())
+        self.tiles[t].get_or_insert_with(|| vec![f64::INFINITY; TILE * TILE].into_boxed_slice())
             [o] = cost;
     }
 }
@@ -334,7 +334,7 @@ pub fn build(
         let Some(run) = runs[a].as_ref() else {
             continue;
         };
-        let Some((lcd32, end)) = cells[b]
+        let Some((lcd, end)) = cells[b]
             .iter()
             .map(|&c| (run.cost(c), c))
             .filter(|(v, _)| v.is_finite())
@@ -342,7 +342,7 @@ pub fn build(
         else {
             continue;
         };
-        let lcd = lcd32 as f64;
+
         if lcd > limit {
             continue;
         }
@@ -404,7 +404,7 @@ pub fn build(
                 if !(va.is_finite() && vb.is_finite()) {
                     continue;
                 }
-                let v = va as f64 + vb as f64 - c.lcd;
+                let v = va + vb - c.lcd;
                 if v <= opts.width {
                     let (row, col) = (tr * TILE + o / TILE, tc * TILE + o % TILE);
                     let cell = row * cols + col;
@@ -477,7 +477,7 @@ fn trace(
             {
                 continue;
             }
-            let via = cp as f64 + step_cost(cs, diag, r[p], r[c]);
+            let via = cp + step_cost(cs, diag, r[p], r[c]);
             if best.is_none_or(|(v, q)| via < v || (via == v && p < q)) {
                 best = Some((via, p));
             }

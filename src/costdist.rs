@@ -16,14 +16,14 @@
 //! between two passable cells are allowed even past impassable corners unless
 //! `corner_cutting` is off.
 //!
-//! The heap holds (exact `f64` cost, cell) pairs ordered by cost, then cell index: a true total
-//! order, so ties resolve the same way on every run. Stored costs are `f32`, but each heap
-//! entry carries the exact `f64` sum of its path, so rounding never accumulates along a path
-//! (relative error ≤ one `f32` rounding, ~6e-8).
+//! Costs accumulate in `f64` (exact path sums; results are rounded to `f32` once, at the end).
+//! The heap holds 8-byte keys, the cost rounded to `f32` and the cell index: a total order, so
+//! ties resolve the same way on every run.
 //!
 //! # Memory
-//! 8 bytes per cell (cost `f32` + allocation `u32`) plus 16 bytes per heap entry; the heap
-//! holds about the frontier (a few cells per unit of front length), not the grid.
+//! 12 bytes per cell (cost `f64` + allocation `u32`) plus 8 bytes per heap entry; the heap
+//! holds about the frontier (a few cells per unit of front length), not the grid. The result
+//! is returned as `f32` costs (4 bytes per cell).
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -57,25 +57,14 @@ pub struct CostSurface {
     pub alloc: Vec<u32>,
 }
 
-/// A heap entry: exact cost and cell; ordered by cost bits then cell (costs are >= 0, so the
-/// bit patterns of the `f64`s order like their values).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-struct Entry {
-    cost_bits: u64,
-    cell: u32,
-}
-
-impl Entry {
-    fn new(cost: f64, cell: usize) -> Entry {
-        debug_assert!(cost >= 0.0);
-        Entry {
-            cost_bits: cost.to_bits(),
-            cell: cell as u32,
-        }
-    }
-    fn cost(&self) -> f64 {
-        f64::from_bits(self.cost_bits)
-    }
+/// A heap key: the cost rounded to `f32` in the high 32 bits, the cell in the low 32 bits.
+/// Costs are >= 0, so the bits of the `f32` order like its value and keys order by (cost,
+/// cell): a total order, so ties resolve the same way on every run. Rounding to `f32` is
+/// monotone, so the pop order is exact up to costs equal in `f32`; the exact `f64` costs live
+/// in the store.
+fn key(cost: f64, cell: usize) -> u64 {
+    debug_assert!(cost >= 0.0);
+    ((cost as f32).to_bits() as u64) << 32 | cell as u64
 }
 
 /// The 8 neighbour offsets as (d_row, d_col, diagonal).
@@ -107,7 +96,7 @@ pub fn accumulate_cost(
 ) -> CostSurface {
     let n = rows * cols;
     let mut store = FullStore {
-        cost: vec![f32::INFINITY; n],
+        cost: vec![f64::INFINITY; n],
         alloc: vec![0u32; n],
     };
     dijkstra(
@@ -123,7 +112,7 @@ pub fn accumulate_cost(
         &mut store,
     );
     CostSurface {
-        cost: store.cost,
+        cost: store.cost.iter().map(|&v| v as f32).collect(),
         alloc: store.alloc,
     }
 }
@@ -139,30 +128,30 @@ pub(crate) struct Shape {
     pub cell_size_m: f64,
 }
 
-/// Where a Dijkstra run keeps its costs (and allocation).
+/// Where a Dijkstra run keeps its exact costs (and allocation).
 pub(crate) trait CostStore {
     /// Cost of a cell (`+∞` if not reached).
-    fn cost(&self, cell: usize) -> f32;
+    fn cost(&self, cell: usize) -> f64;
     /// Allocation of a cell.
     fn alloc(&self, cell: usize) -> u32;
     /// Sets both.
-    fn set(&mut self, cell: usize, cost: f32, alloc: u32);
+    fn set(&mut self, cell: usize, cost: f64, alloc: u32);
 }
 
-/// Whole-grid arrays (multi-source runs).
+/// Whole-grid arrays (multi-source runs): 12 bytes per cell.
 struct FullStore {
-    cost: Vec<f32>,
+    cost: Vec<f64>,
     alloc: Vec<u32>,
 }
 
 impl CostStore for FullStore {
-    fn cost(&self, cell: usize) -> f32 {
+    fn cost(&self, cell: usize) -> f64 {
         self.cost[cell]
     }
     fn alloc(&self, cell: usize) -> u32 {
         self.alloc[cell]
     }
-    fn set(&mut self, cell: usize, cost: f32, alloc: u32) {
+    fn set(&mut self, cell: usize, cost: f64, alloc: u32) {
         self.cost[cell] = cost;
         self.alloc[cell] = alloc;
     }
@@ -170,6 +159,9 @@ impl CostStore for FullStore {
 
 /// The Dijkstra core shared by whole-grid and per-source runs: expands from `seeds` through
 /// passable cells, leaving cells beyond `limit` unreached.
+///
+/// Label-correcting on ties: a cell popped before an `f32`-equal cheaper one may be improved
+/// later and is then pushed again, so the stored costs are the exact least costs.
 pub(crate) fn dijkstra<S: CostStore>(
     shape: Shape,
     res: &Resistance,
@@ -185,57 +177,60 @@ pub(crate) fn dijkstra<S: CostStore>(
     } = shape;
     let r = res.values();
     assert_eq!(r.len(), rows * cols, "resistance does not match the grid");
-    let mut heap: BinaryHeap<Reverse<Entry>> = BinaryHeap::new();
+    let mut heap: BinaryHeap<Reverse<u64>> = BinaryHeap::new();
     for (cell, id) in seeds {
         if !r[cell].is_finite() {
             continue;
         }
         if store.cost(cell) > 0.0 {
             store.set(cell, 0.0, id);
-            heap.push(Reverse(Entry::new(0.0, cell)));
+            heap.push(Reverse(key(0.0, cell)));
         } else if store.alloc(cell) > id {
             // A cell seeded by two sources goes to the smaller id, whatever the seed order.
             store.set(cell, 0.0, id);
         }
     }
-    let rook = cell_size_m;
-    let diag = cell_size_m * std::f64::consts::SQRT_2;
-    while let Some(Reverse(e)) = heap.pop() {
-        let c = e.cell as usize;
-        let d = e.cost();
-        if (d as f32) > store.cost(c) {
-            continue; // stale entry
+    let step_len = [cell_size_m, cell_size_m * std::f64::consts::SQRT_2];
+    let icols = cols as isize;
+    // Neighbour offsets in the flat array, matching NEIGHBOURS.
+    let offsets: [isize; 8] = NEIGHBOURS.map(|(dr, dc, _)| dr * icols + dc);
+    while let Some(Reverse(k)) = heap.pop() {
+        let c = (k & 0xFFFF_FFFF) as usize;
+        let d = store.cost(c);
+        if (d as f32).to_bits() < (k >> 32) as u32 {
+            continue; // stale: the cell was reached more cheaply since
         }
-        let (row, col) = ((c / cols) as isize, (c % cols) as isize);
+        let (row, col) = (c / cols, c % cols);
+        let interior = row > 0 && col > 0 && row + 1 < rows && col + 1 < cols;
         let rc = r[c] as f64;
         let id = store.alloc(c);
-        for &(dr, dc, is_diag) in &NEIGHBOURS {
-            let (nr, nc) = (row + dr, col + dc);
-            if nr < 0 || nc < 0 || nr >= rows as isize || nc >= cols as isize {
-                continue;
+        for (n, &(dr, dc, is_diag)) in NEIGHBOURS.iter().enumerate() {
+            if !interior {
+                let (nr, nc) = (row as isize + dr, col as isize + dc);
+                if nr < 0 || nc < 0 || nr >= rows as isize || nc >= icols {
+                    continue;
+                }
             }
-            let nb = nr as usize * cols + nc as usize;
+            let nb = (c as isize + offsets[n]) as usize;
             let rn = r[nb];
             if !rn.is_finite() {
                 continue;
             }
-            if is_diag && !corner_cutting {
-                let a = row as usize * cols + nc as usize;
-                let b = nr as usize * cols + col as usize;
-                if !r[a].is_finite() || !r[b].is_finite() {
-                    continue;
-                }
+            if is_diag
+                && !corner_cutting
+                && (!r[(c as isize + dc) as usize].is_finite()
+                    || !r[(c as isize + dr * icols) as usize].is_finite())
+            {
+                continue;
             }
-            let step = if is_diag { diag } else { rook } * (rc + rn as f64) * 0.5;
-            let nd = d + step;
+            let nd = d + step_len[is_diag as usize] * (rc + rn as f64) * 0.5;
             if nd > limit {
                 continue;
             }
-            let nd32 = nd as f32;
             let old = store.cost(nb);
-            if nd32 < old || (nd32 == old && id < store.alloc(nb)) {
-                store.set(nb, nd32, id);
-                heap.push(Reverse(Entry::new(nd, nb)));
+            if nd < old || (nd == old && id < store.alloc(nb)) {
+                store.set(nb, nd, id);
+                heap.push(Reverse(key(nd, nb)));
             }
         }
     }

@@ -1,0 +1,122 @@
+//! Cost distance and corridors on seeded synthetic landscapes at two sizes (growth with size
+//! is visible). Run: `cargo bench --bench costdist`.
+//!
+//! - `single_source/N`: one source cell in the centre, the whole N x N landscape reached.
+//! - `corridors_100/N`: the 100 largest habitat patches, all corridors (per-patch runs in
+//!   parallel) with the demo's width.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use ecocorridor::classes::{ClassTable, OUTSIDE};
+use ecocorridor::corridors::{self, CorridorOptions, PairRule};
+use ecocorridor::costdist::{accumulate_cost, CostOptions};
+use ecocorridor::landscape::Landscape;
+use ecocorridor::resistance::{self, Combine, Resistance, ResistanceOptions};
+use ecocorridor::sources::{self, SourceMethod, Sources};
+use ecocorridor::synth::{generate, SynthOptions};
+
+fn setup(n: u32) -> (Landscape, Resistance, Sources) {
+    let s = generate(&SynthOptions {
+        rows: n,
+        cols: n,
+        seed: 11,
+        ..Default::default()
+    });
+    let classes = ClassTable::parse(
+        std::path::Path::new("models/landcover_classes.csv"),
+        include_str!("../models/landcover_classes.csv"),
+    )
+    .unwrap();
+    let lut = classes.code_lookup();
+    let landcover = s
+        .landcover
+        .iter()
+        .map(|&c| if c == 0 { OUTSIDE } else { lut[c as usize] })
+        .collect();
+    let len = s.grid.len();
+    let land = Landscape {
+        grid: s.grid,
+        classes,
+        landcover,
+        zones: vec![],
+        zone_bits: vec![0; len],
+        districts: None,
+        factors: vec![],
+    };
+    let res = resistance::build(
+        &land,
+        &ResistanceOptions {
+            combine: Combine::WeightedSum,
+            class_weight: 1.0,
+            factors: vec![],
+            zone_multipliers: [1.0; 8],
+        },
+    )
+    .unwrap();
+    let method = SourceMethod::Habitat {
+        min_area_ha: 10.0,
+        eight: true,
+        edge_width_m: 0.0,
+        core_only: false,
+        largest: 100,
+    };
+    let src = sources::build(&land, &res, &method).unwrap();
+    (land, res, src)
+}
+
+fn bench(c: &mut Criterion) {
+    let mut g = c.benchmark_group("costdist");
+    g.sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(10));
+    for n in [1000u32, 2000] {
+        let (land, res, src) = setup(n);
+        let (rows, cols) = (land.grid.rows(), land.grid.cols());
+        // A passable cell near the centre.
+        let centre = (rows / 2 * cols..rows * cols)
+            .find(|&i| res.passable(i))
+            .unwrap();
+        g.throughput(Throughput::Elements(rows as u64 * cols as u64));
+        g.bench_with_input(BenchmarkId::new("single_source", n), &n, |b, _| {
+            b.iter(|| {
+                black_box(
+                    accumulate_cost(
+                        rows,
+                        cols,
+                        30.0,
+                        &res,
+                        [(centre, 1)],
+                        &CostOptions::default(),
+                    )
+                    .cost[0],
+                )
+            })
+        });
+        let opts = CorridorOptions {
+            cost: CostOptions::default(),
+            width: 10_000.0,
+            pairs: PairRule::AllocationTouch,
+            drop_crossing: true,
+        };
+        g.bench_with_input(
+            BenchmarkId::new(format!("corridors_{}", src.patches.len()), n),
+            &n,
+            |b, _| {
+                b.iter(|| {
+                    black_box(
+                        corridors::build(&land.grid, &res, &src, &opts)
+                            .unwrap()
+                            .corridors
+                            .len(),
+                    )
+                })
+            },
+        );
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
