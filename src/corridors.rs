@@ -121,6 +121,10 @@ const TILE: usize = 64;
 /// Costs of one per-patch run, in 64 × 64 tiles allocated where reached.
 struct TiledCost {
     cols: usize,
+    /// `ceil(2^64 / cols)`: `cell / cols` by one multiplication, exact for 32-bit cells
+    /// (Lemire, Kaser & Kurz 2019, "Faster remainder by direct computation"); `u128` so
+    /// that `cols = 1` (2^64) fits.
+    cols_magic: u128,
     tiles_x: usize,
     tiles: Vec<Option<Box<[f64]>>>,
 }
@@ -130,12 +134,14 @@ impl TiledCost {
         let tiles_x = cols.div_ceil(TILE);
         TiledCost {
             cols,
+            cols_magic: u64::MAX as u128 / cols as u128 + 1,
             tiles_x,
             tiles: (0..tiles_x * rows.div_ceil(TILE)).map(|_| None).collect(),
         }
     }
     fn locate(&self, cell: usize) -> (usize, usize) {
-        let (r, c) = (cell / self.cols, cell % self.cols);
+        let r = ((self.cols_magic * cell as u128) >> 64) as usize;
+        let c = cell - r * self.cols;
         (
             (r / TILE) * self.tiles_x + c / TILE,
             (r % TILE) * TILE + c % TILE,
@@ -634,6 +640,30 @@ mod tests {
                 .collect::<Vec<_>>(),
             vec![(1, 2), (2, 3)]
         );
+    }
+
+    #[test]
+    fn tile_lookup_divides_exactly() {
+        for cols in [1usize, 3, 7, 64, 600, 4097, 10_000, 46_341] {
+            let t = TiledCost::new(10, cols);
+            for cell in [
+                0usize,
+                1,
+                cols - 1,
+                cols,
+                cols + 1,
+                5 * cols + cols / 2,
+                10 * cols - 1,
+                u32::MAX as usize / cols * cols - 1,
+            ] {
+                let r = ((t.cols_magic * cell as u128) >> 64) as usize;
+                assert_eq!(
+                    (r, cell - r * cols),
+                    (cell / cols, cell % cols),
+                    "cell {cell}, cols {cols}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -161,6 +161,15 @@ pub struct ResistanceOptions {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Resistance {
     values: Vec<f32>,
+    /// Smallest and largest finite value (`(+∞, 0)` when no cell is passable).
+    range: (f32, f32),
+}
+
+fn finite_range(values: &[f32]) -> (f32, f32) {
+    values
+        .iter()
+        .filter(|v| v.is_finite())
+        .fold((f32::INFINITY, 0f32), |(lo, hi), &v| (lo.min(v), hi.max(v)))
 }
 
 impl Resistance {
@@ -173,12 +182,18 @@ impl Resistance {
         {
             return Err((i, v));
         }
-        Ok(Resistance { values })
+        let range = finite_range(&values);
+        Ok(Resistance { values, range })
     }
 
     /// Values per cell.
     pub fn values(&self) -> &[f32] {
         &self.values
+    }
+
+    /// Smallest and largest finite resistance (`(+∞, 0)` when no cell is passable).
+    pub fn range(&self) -> (f32, f32) {
+        self.range
     }
 
     /// Whether the cell can be entered.
@@ -295,7 +310,8 @@ pub fn build(land: &Landscape, opts: &ResistanceOptions) -> Result<Resistance, R
             hint,
         });
     }
-    Ok(Resistance { values })
+    let range = finite_range(&values);
+    Ok(Resistance { values, range })
 }
 
 #[cfg(test)]
