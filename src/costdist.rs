@@ -538,6 +538,13 @@ mod tests {
             let seeds: Vec<(usize, u32)> = seeds.into_iter().map(|(c, id)| (c % (rows * cols), id)).collect();
             let got = accumulate_cost(rows, cols, 30.0, &Resistance::from_values(r.clone()).unwrap(), seeds.clone(), &CostOptions::default());
             let (want, _) = brute(rows, cols, 30.0, &r, &seeds);
+            // Per source id, the cost from that source alone: the allocation must name a
+            // source attaining the minimum (the smallest such id on exact ties).
+            let ids: std::collections::BTreeSet<u32> = seeds.iter().map(|s| s.1).collect();
+            let per_id: Vec<(u32, Vec<f64>)> = ids.iter().map(|&id| {
+                let own: Vec<(usize, u32)> = seeds.iter().copied().filter(|s| s.1 == id).collect();
+                (id, brute(rows, cols, 30.0, &r, &own).0)
+            }).collect();
             for (i, &w) in want.iter().enumerate() {
                 let g = got.cost[i] as f64;
                 if w.is_infinite() {
@@ -545,7 +552,8 @@ mod tests {
                     prop_assert_eq!(got.alloc[i], 0);
                 } else {
                     prop_assert!((g - w).abs() <= 1e-6 * w.max(1.0), "cell {}: {} vs {}", i, g, w);
-                    prop_assert!(got.alloc[i] != 0);
+                    let own = &per_id.iter().find(|(id, _)| *id == got.alloc[i]).expect("allocated to a seeded id").1;
+                    prop_assert!((own[i] - w).abs() <= 1e-6 * w.max(1.0), "cell {} allocated to {} at cost {} but the cheapest source costs {}", i, got.alloc[i], own[i], w);
                 }
             }
         }
