@@ -22,8 +22,11 @@
 //!    `NLCC_ij ≤ width`; the corridor raster is the minimum over corridors.
 //!
 //! # Memory
-//! 8 bytes per cell for the multi-source run and 4 for the corridor raster, plus 4 bytes per
-//! cell reached by each per-patch run (the tiles), not 4 × patches × cells.
+//! 12 bytes per cell for the multi-source run (4 kept for the result) and 4 for the corridor
+//! raster, plus 8 bytes per cell reached by each per-patch run that is alive (64 × 64 tiles
+//! allocated where reached). Runs are computed in batches of twice the thread count in patch
+//! order and dropped as soon as their last pair is processed, so only runs of pairs still open
+//! are kept: memory grows with the patches of one neighbourhood, not patches × cells.
 
 use std::collections::BTreeMap;
 
@@ -277,7 +280,9 @@ pub fn build(
         }
     }
 
-    // 3. Per-patch runs, bounded.
+    // 3.-5. Per-patch runs, bounded, computed in small parallel batches in patch order; a
+    // pair is processed as soon as both of its runs exist, and a run is dropped once its last
+    // pair is done, so only the runs of pairs still open are alive at any time.
     let run_limit: Vec<f64> = (0..ids.len())
         .map(|k| match opts.pairs {
             PairRule::WithinMaxCwd => limit,
@@ -287,7 +292,6 @@ pub fn build(
                     .filter(|((a, b), _)| *a == k || *b == k)
                     .map(|(_, &ub)| ub)
                     .fold(f64::NEG_INFINITY, f64::max);
-                // Slack for f32 storage of the bound's terms.
                 // Pairs beyond max_cwd are dropped, so kept corridors need costs up to
                 // min(bound, max_cwd) + width; the slack covers f32 storage of the bound.
                 if b.is_finite() {
@@ -298,130 +302,87 @@ pub fn build(
             }
         })
         .collect();
-    let runs: Vec<Option<TiledCost>> = (0..ids.len())
-        .into_par_iter()
-        .map(|k| {
-            if run_limit[k] == f64::NEG_INFINITY {
-                return None;
-            }
-            let mut store = TiledCost::new(rows, cols);
-            dijkstra(
-                Shape {
-                    rows,
-                    cols,
-                    cell_size_m: cs,
-                },
-                res,
-                cells[k].iter().map(|&c| (c, 1)),
-                run_limit[k],
-                opts.cost.corner_cutting,
-                &mut store,
-            );
-            Some(store)
-        })
-        .collect();
-
-    // Pairs for the within-max-cwd rule: every other patch reached by a run.
-    let pairs: Vec<(usize, usize)> = match opts.pairs {
-        PairRule::AllocationTouch => bound.keys().copied().collect(),
-        PairRule::WithinMaxCwd => (0..ids.len())
-            .flat_map(|a| (a + 1..ids.len()).map(move |b| (a, b)))
-            .filter(|&(a, b)| {
-                runs[a]
-                    .as_ref()
-                    .is_some_and(|run| cells[b].iter().any(|&c| run.cost(c).is_finite()))
-            })
-            .collect(),
-    };
-
-    // 4. LCD, path and ratios per pair.
-    let mut corridors = Vec::new();
-    for (a, b) in pairs {
-        let Some(run) = runs[a].as_ref() else {
-            continue;
-        };
-        let Some((lcd, end)) = cells[b]
-            .iter()
-            .map(|&c| (run.cost(c), c))
-            .filter(|(v, _)| v.is_finite())
-            .min_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)))
-        else {
-            continue;
-        };
-
-        if lcd > limit {
-            continue;
-        }
-        let path =
-            trace(run, r, rows, cols, cs, end, opts.cost.corner_cutting).ok_or_else(|| {
-                CorridorError::Trace {
-                    from: ids[a],
-                    to: ids[b],
-                    row: end / cols,
-                    col: end % cols,
-                }
-            })?;
-        let path_length_m: f64 = path
-            .windows(2)
-            .map(|w| {
-                if w[0] % cols != w[1] % cols && w[0] / cols != w[1] / cols {
-                    cs * std::f64::consts::SQRT_2
-                } else {
-                    cs
-                }
-            })
-            .sum();
-        let crosses_patch = path.iter().any(|&c| {
-            let id = sources.ids[c];
-            id != 0 && id != ids[a] && id != ids[b]
-        });
-        if crosses_patch && opts.drop_crossing {
-            continue;
-        }
-        let euclid_m = edge_to_edge(&boundary[a], &boundary[b], cols) * cs;
-        corridors.push((
-            a,
-            b,
-            Corridor {
-                id: 0,
-                from: ids[a],
-                to: ids[b],
-                lcd,
-                path,
-                path_length_m,
-                euclid_m,
-                crosses_patch,
-            },
-        ));
+    let mut open_pairs: Vec<(usize, usize)> = bound.keys().copied().collect();
+    let mut remaining = vec![0usize; ids.len()];
+    for &(a, b) in &open_pairs {
+        remaining[a] += 1;
+        remaining[b] += 1;
     }
-
-    // 5. Corridor zones.
+    let mut runs: Vec<Option<TiledCost>> = (0..ids.len()).map(|_| None).collect();
+    let mut done = vec![false; ids.len()];
+    let mut corridors: Vec<(usize, usize, Corridor)> = Vec::new();
     let mut nlcc = vec![f32::INFINITY; rows * cols];
-    for (a, b, c) in &corridors {
-        let (Some(ra), Some(rb)) = (runs[*a].as_ref(), runs[*b].as_ref()) else {
-            continue;
-        };
-        for (t, (ta, tb)) in ra.tiles.iter().zip(&rb.tiles).enumerate() {
-            let (Some(ta), Some(tb)) = (ta, tb) else {
-                continue;
-            };
-            let (tr, tc) = (t / ra.tiles_x, t % ra.tiles_x);
-            for (o, (&va, &vb)) in ta.iter().zip(tb.iter()).enumerate() {
-                if !(va.is_finite() && vb.is_finite()) {
-                    continue;
-                }
-                let v = va + vb - c.lcd;
-                if v <= opts.width {
-                    let (row, col) = (tr * TILE + o / TILE, tc * TILE + o % TILE);
-                    let cell = row * cols + col;
-                    let v = v.max(0.0) as f32;
-                    if v < nlcc[cell] {
-                        nlcc[cell] = v;
+    let batch = 2 * rayon::current_num_threads().max(1);
+    let slots: Vec<usize> = (0..ids.len())
+        .filter(|&k| run_limit[k] != f64::NEG_INFINITY)
+        .collect();
+    for chunk in slots.chunks(batch) {
+        let computed: Vec<TiledCost> = chunk
+            .par_iter()
+            .map(|&k| {
+                let mut store = TiledCost::new(rows, cols);
+                dijkstra(
+                    Shape {
+                        rows,
+                        cols,
+                        cell_size_m: cs,
+                    },
+                    res,
+                    cells[k].iter().map(|&c| (c, 1)),
+                    run_limit[k],
+                    opts.cost.corner_cutting,
+                    &mut store,
+                );
+                store
+            })
+            .collect();
+        for (&k, store) in chunk.iter().zip(computed) {
+            // Within max_cwd: the pairs of k with later patches are those its run reaches
+            // (reaching is symmetric, so earlier patches registered theirs already).
+            if opts.pairs == PairRule::WithinMaxCwd {
+                for b in k + 1..ids.len() {
+                    if cells[b].iter().any(|&c| store.cost(c).is_finite()) {
+                        open_pairs.push((k, b));
+                        remaining[k] += 1;
+                        remaining[b] += 1;
                     }
                 }
             }
+            runs[k] = Some(store);
+            done[k] = true;
+        }
+        let (ready, still_open): (Vec<(usize, usize)>, Vec<(usize, usize)>) =
+            open_pairs.iter().partition(|&&(a, b)| done[a] && done[b]);
+        open_pairs = still_open;
+        for (a, b) in ready {
+            remaining[a] -= 1;
+            remaining[b] -= 1;
+            let (Some(ra), Some(rb)) = (runs[a].as_ref(), runs[b].as_ref()) else {
+                continue;
+            };
+            if let Some(c) = pair_corridor(
+                ra,
+                r,
+                (rows, cols, cs),
+                &cells[b],
+                &boundary,
+                sources,
+                &ids,
+                (a, b),
+                limit,
+                opts,
+            )? {
+                add_corridor_zone(&mut nlcc, ra, rb, c.lcd, opts.width, cols);
+                corridors.push((a, b, c));
+            }
+        }
+        for k in 0..ids.len() {
+            if done[k] && remaining[k] == 0 {
+                runs[k] = None;
+            }
         }
     }
+    corridors.sort_by_key(|&(a, b, _)| (a, b));
     let corridors: Vec<Corridor> = corridors
         .into_iter()
         .enumerate()
@@ -444,6 +405,100 @@ pub fn build(
         corridors,
         isolated,
     })
+}
+
+/// LCD, path and ratios of the pair (a, b) from a's run; None when b is unreachable, beyond
+/// the cut-off, or the path crosses a third patch and such corridors are dropped.
+#[allow(clippy::too_many_arguments)]
+fn pair_corridor(
+    run: &TiledCost,
+    r: &[f32],
+    (rows, cols, cs): (usize, usize, f64),
+    cells_b: &[usize],
+    boundary: &[Vec<usize>],
+    sources: &Sources,
+    ids: &[u32],
+    (a, b): (usize, usize),
+    limit: f64,
+    opts: &CorridorOptions,
+) -> Result<Option<Corridor>, CorridorError> {
+    let Some((lcd, end)) = cells_b
+        .iter()
+        .map(|&c| (run.cost(c), c))
+        .filter(|(v, _)| v.is_finite())
+        .min_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)))
+    else {
+        return Ok(None);
+    };
+    if lcd > limit {
+        return Ok(None);
+    }
+    let path = trace(run, r, rows, cols, cs, end, opts.cost.corner_cutting).ok_or(
+        CorridorError::Trace {
+            from: ids[a],
+            to: ids[b],
+            row: end / cols,
+            col: end % cols,
+        },
+    )?;
+    let path_length_m: f64 = path
+        .windows(2)
+        .map(|w| {
+            if w[0] % cols != w[1] % cols && w[0] / cols != w[1] / cols {
+                cs * std::f64::consts::SQRT_2
+            } else {
+                cs
+            }
+        })
+        .sum();
+    let crosses_patch = path.iter().any(|&c| {
+        let id = sources.ids[c];
+        id != 0 && id != ids[a] && id != ids[b]
+    });
+    if crosses_patch && opts.drop_crossing {
+        return Ok(None);
+    }
+    let euclid_m = edge_to_edge(&boundary[a], &boundary[b], cols) * cs;
+    Ok(Some(Corridor {
+        id: 0,
+        from: ids[a],
+        to: ids[b],
+        lcd,
+        path,
+        path_length_m,
+        euclid_m,
+        crosses_patch,
+    }))
+}
+
+/// Lowers the corridor raster to `CWD_a + CWD_b - lcd` where that is within the width.
+fn add_corridor_zone(
+    nlcc: &mut [f32],
+    ra: &TiledCost,
+    rb: &TiledCost,
+    lcd: f64,
+    width: f64,
+    cols: usize,
+) {
+    for (t, (ta, tb)) in ra.tiles.iter().zip(&rb.tiles).enumerate() {
+        let (Some(ta), Some(tb)) = (ta, tb) else {
+            continue;
+        };
+        let (tr, tc) = (t / ra.tiles_x, t % ra.tiles_x);
+        for (o, (&va, &vb)) in ta.iter().zip(tb.iter()).enumerate() {
+            if !(va.is_finite() && vb.is_finite()) {
+                continue;
+            }
+            let v = va + vb - lcd;
+            if v <= width {
+                let cell = (tr * TILE + o / TILE) * cols + tc * TILE + o % TILE;
+                let v = v.max(0.0) as f32;
+                if v < nlcc[cell] {
+                    nlcc[cell] = v;
+                }
+            }
+        }
+    }
 }
 
 /// Traces the least-cost path back from `end` to a cell of cost 0, always stepping to the
