@@ -351,9 +351,12 @@ pub fn build(
             runs[k] = Some(store);
             done[k] = true;
         }
-        let (ready, still_open): (Vec<(usize, usize)>, Vec<(usize, usize)>) =
-            open_pairs.iter().partition(|&&(a, b)| done[a] && done[b]);
-        open_pairs = still_open;
+        let ready: Vec<(usize, usize)> = open_pairs
+            .iter()
+            .copied()
+            .filter(|&(a, b)| done[a] && done[b])
+            .collect();
+        open_pairs.retain(|&(a, b)| !(done[a] && done[b]));
         for (a, b) in ready {
             remaining[a] -= 1;
             remaining[b] -= 1;
