@@ -13,6 +13,7 @@ pub mod grid;
 pub mod io;
 pub mod label;
 pub mod landscape;
+pub mod network;
 pub mod polygonize;
 pub mod raster;
 pub mod report;

@@ -1,0 +1,649 @@
+//! Connectivity of the ecological network: landscape indices and the importance of every
+//! patch and corridor.
+//!
+//! # Input
+//! Nodes with an attribute `a_i` (patch area in ha, or another weight), undirected links with
+//! their least-cost distance (resistance × m), the landscape area `A_L` (ha) and the median
+//! dispersal distance `d50` (cost units).
+//!
+//! # Output
+//! [`Indices`] (IIC, PC, ECA) and per node and per link the percentage loss when it is removed
+//! (dIIC, dPC with PC's intra / flux / connector fractions), shortest-path betweenness on the
+//! LCD graph and, per link, the gravity model.
+//!
+//! # Method
+//! Conefor's definitions (Pascual-Hortal & Saura 2006; Saura & Pascual-Hortal 2007; Saura &
+//! Rubio 2010):
+//! - `IIC = Σ_i Σ_j a_i a_j / (1 + nl_ij) / A_L²`, `nl_ij` the number of links on the
+//!   topological shortest path (pairs in different components contribute 0);
+//! - `PC = Σ_i Σ_j a_i a_j p*_ij / A_L²`, `p_ij = exp(-k · LCD_ij)` with `k = ln 2 / d50`
+//!   (p = 0.5 at d50), `p*_ij` the maximum product of probabilities over all paths, found as
+//!   the shortest path with link weights `k · LCD`; `p*_ii = 1`;
+//! - `ECA = sqrt(PC · A_L²)` (ha);
+//! - `dX_k = 100 (X − X_without_k) / X`; removing a node removes its attribute and links;
+//!   `dPC_k = intra + flux + connector` with `intra = 100 a_k² / PCnum`,
+//!   `flux = 100 · 2 Σ_{j≠k} a_k a_j p*_kj / PCnum` and `connector` the rest;
+//! - gravity `G_ij = N_i N_j / (LCD_ij / LCD_max)²`, `N_i = ln(S_i) / P_i` with `S_i` the patch
+//!   area in m² and `P_i` its mean resistance (Kong et al. 2010).
+//!
+//! Removals are exact and cheap: removing node k changes only the distance rows of sources
+//! whose shortest-path tree passes through k (removing a link: whose tree uses it), so only
+//! those rows are recomputed, in parallel over removals.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+use rayon::prelude::*;
+
+/// The patch graph.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Graph {
+    /// Attribute per node (ha).
+    pub attr: Vec<f64>,
+    /// Links (node, node, LCD); node indices into `attr`.
+    pub links: Vec<(usize, usize, f64)>,
+}
+
+/// Landscape-level indices.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Indices {
+    /// Integral index of connectivity.
+    pub iic: f64,
+    /// Probability of connectivity.
+    pub pc: f64,
+    /// Equivalent connected area, ha.
+    pub eca_ha: f64,
+    /// `Σ Σ a_i a_j p*_ij` (ha²).
+    pub pc_num: f64,
+    /// `Σ Σ a_i a_j / (1 + nl_ij)` (ha²).
+    pub iic_num: f64,
+}
+
+/// Importance of a node.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NodeImportance {
+    /// dIIC, %.
+    pub d_iic: f64,
+    /// dPC, %.
+    pub d_pc: f64,
+    /// dPC intra fraction, %.
+    pub d_pc_intra: f64,
+    /// dPC flux fraction, %.
+    pub d_pc_flux: f64,
+    /// dPC connector fraction, %.
+    pub d_pc_connector: f64,
+    /// Shortest-path betweenness on the LCD graph (ordered pairs of other nodes whose
+    /// shortest paths pass through the node, shared among equal paths).
+    pub betweenness: f64,
+}
+
+/// Importance of a link.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LinkImportance {
+    /// dIIC, %.
+    pub d_iic: f64,
+    /// dPC, % (all of it is connector fraction).
+    pub d_pc: f64,
+}
+
+/// Why the network cannot be analysed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum NetworkError {
+    /// Bad input, with the fix.
+    #[error("{0}")]
+    Input(String),
+}
+
+/// Checks the graph and parameters.
+pub fn check(g: &Graph, landscape_area_ha: f64, d50: f64) -> Result<(), NetworkError> {
+    let e = |m: String| Err(NetworkError::Input(m));
+    if g.attr.is_empty() {
+        return e("the network has no patch".into());
+    }
+    if !(d50.is_finite() && d50 > 0.0) {
+        return e(format!("d50 = {d50}: the median dispersal distance must be a cost distance > 0 (resistance x m)"));
+    }
+    if let Some((i, a)) = g
+        .attr
+        .iter()
+        .enumerate()
+        .find(|(_, a)| !(a.is_finite() && **a >= 0.0))
+    {
+        return e(format!(
+            "patch {} has attribute {a}; areas must be finite and >= 0 ha",
+            i + 1
+        ));
+    }
+    let total: f64 = g.attr.iter().sum();
+    if !(landscape_area_ha.is_finite() && landscape_area_ha >= total && landscape_area_ha > 0.0) {
+        return e(format!("landscape area {landscape_area_ha} ha is smaller than the patches' total {total:.2} ha; give the whole study area (A_L)"));
+    }
+    for &(a, b, d) in &g.links {
+        if a >= g.attr.len() || b >= g.attr.len() {
+            return e(format!(
+                "a link names patch {} which is not in the patch list",
+                a.max(b) + 1
+            ));
+        }
+        if !(d.is_finite() && d > 0.0) {
+            return e(format!("the link between patches {} and {} has distance {d}; distances must be finite and > 0", a + 1, b + 1));
+        }
+        if a == b {
+            return e(format!("patch {} is linked to itself", a + 1));
+        }
+    }
+    Ok(())
+}
+
+struct Adjacency {
+    /// (neighbour, weight, link index) per node.
+    adj: Vec<Vec<(usize, f64, usize)>>,
+}
+
+impl Adjacency {
+    fn new(g: &Graph, weight: impl Fn(f64) -> f64) -> Adjacency {
+        let mut adj = vec![Vec::new(); g.attr.len()];
+        for (l, &(a, b, d)) in g.links.iter().enumerate() {
+            adj[a].push((b, weight(d), l));
+            adj[b].push((a, weight(d), l));
+        }
+        for v in &mut adj {
+            v.sort_by(|x, y| x.0.cmp(&y.0).then(x.1.total_cmp(&y.1)).then(x.2.cmp(&y.2)));
+        }
+        Adjacency { adj }
+    }
+}
+
+/// Single-source shortest paths skipping a removed node or link; returns distances and, per
+/// node, the link by which the shortest-path tree reaches it (usize::MAX for none).
+fn sssp(
+    adj: &Adjacency,
+    s: usize,
+    skip_node: Option<usize>,
+    skip_link: Option<usize>,
+) -> (Vec<f64>, Vec<usize>) {
+    let n = adj.adj.len();
+    let mut dist = vec![f64::INFINITY; n];
+    let mut via = vec![usize::MAX; n];
+    if Some(s) == skip_node {
+        return (dist, via);
+    }
+    dist[s] = 0.0;
+    let mut heap = BinaryHeap::new();
+    heap.push(Reverse((0u64, s)));
+    while let Some(Reverse((bits, u))) = heap.pop() {
+        let d = f64::from_bits(bits);
+        if d > dist[u] {
+            continue;
+        }
+        for &(v, w, l) in &adj.adj[u] {
+            if Some(v) == skip_node || Some(l) == skip_link {
+                continue;
+            }
+            let nd = d + w;
+            if nd < dist[v] {
+                dist[v] = nd;
+                via[v] = l;
+                heap.push(Reverse((nd.to_bits(), v)));
+            }
+        }
+    }
+    (dist, via)
+}
+
+/// Hop counts from `s` (BFS), skipping a removed node or link.
+fn hops(adj: &Adjacency, s: usize, skip_node: Option<usize>, skip_link: Option<usize>) -> Vec<u32> {
+    let n = adj.adj.len();
+    let mut h = vec![u32::MAX; n];
+    if Some(s) == skip_node {
+        return h;
+    }
+    h[s] = 0;
+    let mut queue = std::collections::VecDeque::from([s]);
+    while let Some(u) = queue.pop_front() {
+        for &(v, _, l) in &adj.adj[u] {
+            if Some(v) == skip_node || Some(l) == skip_link || h[v] != u32::MAX {
+                continue;
+            }
+            h[v] = h[u] + 1;
+            queue.push_back(v);
+        }
+    }
+    h
+}
+
+/// Per-source rows: `Σ_j a_i a_j p*_ij` and `Σ_j a_i a_j / (1 + nl_ij)`.
+fn row_sums(
+    g: &Graph,
+    i: usize,
+    dist: &[f64],
+    hop: &[u32],
+    skip_node: Option<usize>,
+) -> (f64, f64) {
+    let (mut pc, mut iic) = (0.0, 0.0);
+    for j in 0..g.attr.len() {
+        if Some(j) == skip_node {
+            continue;
+        }
+        let aa = g.attr[i] * g.attr[j];
+        if dist[j].is_finite() {
+            pc += aa * (-dist[j]).exp();
+        }
+        if hop[j] != u32::MAX {
+            iic += aa / (1.0 + hop[j] as f64);
+        }
+    }
+    (pc, iic)
+}
+
+/// Everything the network stage computes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NetworkResult {
+    /// Landscape indices.
+    pub indices: Indices,
+    /// Per node, in the graph's order.
+    pub nodes: Vec<NodeImportance>,
+    /// Per link, in the graph's order.
+    pub links: Vec<LinkImportance>,
+    /// Gravity per link (needs mean resistance and area per node; None when not given).
+    pub gravity: Option<Vec<f64>>,
+}
+
+/// Computes indices and importances.
+///
+/// `mean_resistance` (per node) enables the gravity model.
+///
+/// # Errors
+/// [`NetworkError`] for unknown patches in links, distances <= 0, d50 <= 0, a landscape area
+/// smaller than the patches.
+///
+/// # Complexity
+/// O(n · m log n) for the base rows and betweenness, plus per removal O(r · m log n) with r the
+/// number of sources whose shortest-path tree uses the removed element.
+pub fn analyse(
+    g: &Graph,
+    landscape_area_ha: f64,
+    d50: f64,
+    mean_resistance: Option<&[f64]>,
+) -> Result<NetworkResult, NetworkError> {
+    check(g, landscape_area_ha, d50)?;
+    let n = g.attr.len();
+    let k = std::f64::consts::LN_2 / d50;
+    let adj = Adjacency::new(g, |d| k * d);
+    let base: Vec<(Vec<f64>, Vec<usize>, Vec<u32>)> = (0..n)
+        .into_par_iter()
+        .map(|s| {
+            let (d, via) = sssp(&adj, s, None, None);
+            (d, via, hops(&adj, s, None, None))
+        })
+        .collect();
+    let rows: Vec<(f64, f64)> = (0..n)
+        .map(|i| row_sums(g, i, &base[i].0, &base[i].2, None))
+        .collect();
+    let pc_num: f64 = rows.iter().map(|r| r.0).sum();
+    let iic_num: f64 = rows.iter().map(|r| r.1).sum();
+    let al2 = landscape_area_ha * landscape_area_ha;
+    let indices = Indices {
+        iic: iic_num / al2,
+        pc: pc_num / al2,
+        eca_ha: pc_num.sqrt(),
+        pc_num,
+        iic_num,
+    };
+    // Intermediate nodes of each source's shortest-path tree: the parents of other nodes.
+    let internal: Vec<Vec<bool>> = (0..n)
+        .map(|s| {
+            let mut m = vec![false; n];
+            for t in 0..n {
+                let l = base[s].1[t];
+                if l != usize::MAX {
+                    let (a, b, _) = g.links[l];
+                    let parent = if a == t { b } else { a };
+                    if parent != s {
+                        m[parent] = true;
+                    }
+                }
+            }
+            m
+        })
+        .collect();
+    let pct = |x: f64, without: f64| {
+        if x > 0.0 {
+            100.0 * (x - without) / x
+        } else {
+            0.0
+        }
+    };
+    let nodes: Vec<NodeImportance> = (0..n)
+        .into_par_iter()
+        .map(|v| {
+            let (mut pc2, mut iic2) = (0.0, 0.0);
+            for s in (0..n).filter(|&s| s != v) {
+                let av = g.attr[s] * g.attr[v];
+                // Rows that do not route through v keep their values, less the column of v.
+                if internal[s][v] {
+                    let (d, _) = sssp(&adj, s, Some(v), None);
+                    pc2 += row_sums(g, s, &d, &base[s].2, Some(v)).0;
+                } else {
+                    pc2 += rows[s].0
+                        - if base[s].0[v].is_finite() {
+                            av * (-base[s].0[v]).exp()
+                        } else {
+                            0.0
+                        };
+                }
+                if hops_through(&adj, &base[s].2, v) {
+                    let h = hops(&adj, s, Some(v), None);
+                    iic2 += row_sums(g, s, &base[s].0, &h, Some(v)).1;
+                } else {
+                    iic2 += rows[s].1
+                        - if base[s].2[v] != u32::MAX {
+                            av / (1.0 + base[s].2[v] as f64)
+                        } else {
+                            0.0
+                        };
+                }
+            }
+            let d_pc = pct(pc_num, pc2);
+            let intra = 100.0 * g.attr[v] * g.attr[v] / pc_num;
+            let flux = 100.0
+                * 2.0
+                * (0..n)
+                    .filter(|&j| j != v)
+                    .map(|j| g.attr[v] * g.attr[j] * (-base[v].0[j]).exp())
+                    .sum::<f64>()
+                / pc_num;
+            NodeImportance {
+                d_iic: pct(iic_num, iic2),
+                d_pc,
+                d_pc_intra: intra,
+                d_pc_flux: flux,
+                d_pc_connector: d_pc - intra - flux,
+                betweenness: 0.0,
+            }
+        })
+        .collect();
+    let links: Vec<LinkImportance> = (0..g.links.len())
+        .into_par_iter()
+        .map(|l| {
+            let (mut pc2, mut iic2) = (0.0, 0.0);
+            for s in 0..n {
+                if base[s].1.contains(&l) {
+                    let (d, _) = sssp(&adj, s, None, Some(l));
+                    pc2 += row_sums(g, s, &d, &base[s].2, None).0;
+                } else {
+                    pc2 += rows[s].0;
+                }
+                if bfs_uses_link(&base[s].2, l, g) {
+                    let h = hops(&adj, s, None, Some(l));
+                    iic2 += row_sums(g, s, &base[s].0, &h, None).1;
+                } else {
+                    iic2 += rows[s].1;
+                }
+            }
+            LinkImportance {
+                d_iic: pct(iic_num, iic2),
+                d_pc: pct(pc_num, pc2),
+            }
+        })
+        .collect();
+    let mut nodes = nodes;
+    for (v, b) in betweenness(g).into_iter().enumerate() {
+        nodes[v].betweenness = b;
+    }
+    let gravity = mean_resistance.map(|p| {
+        let lmax = g.links.iter().map(|l| l.2).fold(0.0, f64::max);
+        let nv = |i: usize| (g.attr[i] * 10_000.0).max(1.0).ln() / p[i].max(f64::MIN_POSITIVE);
+        g.links
+            .iter()
+            .map(|&(a, b, d)| nv(a) * nv(b) / (d / lmax).powi(2))
+            .collect()
+    });
+    Ok(NetworkResult {
+        indices,
+        nodes,
+        links,
+        gravity,
+    })
+}
+
+/// Whether removing node v can change hop counts from the source with hop row `h`: only if v
+/// is strictly between the source and some node (some neighbour of v lies one hop further).
+fn hops_through(adj: &Adjacency, h: &[u32], v: usize) -> bool {
+    h[v] != u32::MAX && h[v] > 0 && adj.adj[v].iter().any(|&(w, _, _)| h[w] == h[v] + 1)
+}
+
+/// Whether removing link l can change hop counts from the source with hop row `h`: only if
+/// it joins nodes at consecutive hop counts.
+fn bfs_uses_link(h: &[u32], l: usize, g: &Graph) -> bool {
+    let (a, b, _) = g.links[l];
+    h[a] != u32::MAX && h[b] != u32::MAX && h[a].abs_diff(h[b]) == 1
+}
+
+/// Brandes' betweenness on the LCD-weighted graph (ordered pairs, equal paths share credit).
+fn betweenness(g: &Graph) -> Vec<f64> {
+    let n = g.attr.len();
+    let adj = Adjacency::new(g, |d| d);
+    let per_source: Vec<Vec<f64>> = (0..n)
+        .into_par_iter()
+        .map(|s| {
+            let mut dist = vec![f64::INFINITY; n];
+            let mut sigma = vec![0f64; n];
+            let mut preds: Vec<Vec<usize>> = vec![Vec::new(); n];
+            let mut order = Vec::with_capacity(n);
+            dist[s] = 0.0;
+            sigma[s] = 1.0;
+            let mut heap = BinaryHeap::new();
+            heap.push(Reverse((0u64, s)));
+            let mut settled = vec![false; n];
+            while let Some(Reverse((bits, u))) = heap.pop() {
+                if settled[u] || f64::from_bits(bits) > dist[u] {
+                    continue;
+                }
+                settled[u] = true;
+                order.push(u);
+                for &(v, w, _) in &adj.adj[u] {
+                    let nd = dist[u] + w;
+                    if nd < dist[v] {
+                        dist[v] = nd;
+                        sigma[v] = sigma[u];
+                        preds[v] = vec![u];
+                        heap.push(Reverse((nd.to_bits(), v)));
+                    } else if nd == dist[v] && !settled[v] {
+                        sigma[v] += sigma[u];
+                        preds[v].push(u);
+                    }
+                }
+            }
+            let mut delta = vec![0f64; n];
+            let mut out = vec![0f64; n];
+            for &w in order.iter().rev() {
+                for &p in &preds[w] {
+                    delta[p] += sigma[p] / sigma[w] * (1.0 + delta[w]);
+                }
+                if w != s {
+                    out[w] = delta[w];
+                }
+            }
+            out
+        })
+        .collect();
+    (0..n)
+        .map(|v| per_source.iter().map(|r| r[v]).sum())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const D50: f64 = 1000.0;
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0)
+    }
+
+    #[test]
+    fn two_patches_by_hand() {
+        // a = 10, 20 ha; LCD = d50 so p = 0.5; A_L = 100 ha.
+        let g = Graph {
+            attr: vec![10.0, 20.0],
+            links: vec![(0, 1, D50)],
+        };
+        let r = analyse(&g, 100.0, D50, None).unwrap();
+        // PCnum = 100 + 400 + 2 * 200 * 0.5 = 700; IICnum = 100 + 400 + 2 * 200 / 2 = 700.
+        assert!(close(r.indices.pc_num, 700.0) && close(r.indices.pc, 0.07));
+        assert!(close(r.indices.iic, 0.07));
+        assert!(close(r.indices.eca_ha, 700f64.sqrt()));
+        // Removing patch 1 leaves 400: dPC = 42.857 = intra 14.286 + flux 28.571 + connector 0.
+        let n = r.nodes[0];
+        assert!(
+            close(n.d_pc, 300.0 / 7.0)
+                && close(n.d_pc_intra, 100.0 / 7.0)
+                && close(n.d_pc_flux, 200.0 / 7.0)
+        );
+        assert!(n.d_pc_connector.abs() < 1e-9);
+        assert!(close(r.links[0].d_pc, 200.0 / 7.0));
+    }
+
+    #[test]
+    fn the_middle_of_a_chain_is_a_connector() {
+        let g = Graph {
+            attr: vec![1.0; 3],
+            links: vec![(0, 1, D50), (1, 2, D50)],
+        };
+        let r = analyse(&g, 10.0, D50, None).unwrap();
+        // PCnum = 3 + 2 (0.5 + 0.5 + 0.25) = 5.5; without the middle: 2.
+        assert!(close(r.indices.pc_num, 5.5));
+        let m = r.nodes[1];
+        assert!(close(m.d_pc, 100.0 * 3.5 / 5.5));
+        assert!(
+            close(m.d_pc_connector, 100.0 * 0.5 / 5.5),
+            "{}",
+            m.d_pc_connector
+        );
+        assert!(close(m.betweenness, 2.0) && close(r.nodes[0].betweenness, 0.0));
+        // IIC: nl(1,3) = 2 -> IICnum = 3 + 2 (1/2 + 1/2 + 1/3).
+        assert!(close(r.indices.iic_num, 3.0 + 2.0 * (1.0 + 1.0 / 3.0)));
+    }
+
+    #[test]
+    fn a_bridge_matters_more_than_a_redundant_link() {
+        // Triangle 0-1-2 and a pendant 3 on 2: link 2-3 is a bridge, 0-1 is redundant.
+        let g = Graph {
+            attr: vec![5.0, 5.0, 5.0, 5.0],
+            links: vec![(0, 1, D50), (1, 2, D50), (0, 2, D50), (2, 3, D50)],
+        };
+        let r = analyse(&g, 100.0, D50, None).unwrap();
+        assert!(r.links[3].d_pc > r.links[0].d_pc && r.links[0].d_pc > 0.0);
+        assert!(r.links[3].d_iic > r.links[0].d_iic && r.links[0].d_iic > 0.0);
+    }
+
+    #[test]
+    fn isolated_patches_only_count_themselves() {
+        let g = Graph {
+            attr: vec![3.0, 4.0],
+            links: vec![],
+        };
+        let r = analyse(&g, 50.0, D50, None).unwrap();
+        assert!(close(r.indices.pc_num, 25.0));
+        assert!(close(r.nodes[1].d_pc, 64.0) && close(r.nodes[1].d_pc_intra, 64.0));
+        let one = analyse(
+            &Graph {
+                attr: vec![3.0],
+                links: vec![],
+            },
+            50.0,
+            D50,
+            None,
+        )
+        .unwrap();
+        assert!(close(one.nodes[0].d_pc, 100.0) && one.nodes[0].betweenness == 0.0);
+    }
+
+    #[test]
+    fn bad_networks_are_refused_with_the_reason() {
+        let g = |links| Graph {
+            attr: vec![1.0, 1.0],
+            links,
+        };
+        assert!(analyse(&g(vec![(0, 5, 1.0)]), 10.0, D50, None)
+            .unwrap_err()
+            .to_string()
+            .contains("patch 6"));
+        assert!(analyse(&g(vec![(0, 1, 0.0)]), 10.0, D50, None)
+            .unwrap_err()
+            .to_string()
+            .contains("> 0"));
+        assert!(analyse(&g(vec![]), 10.0, 0.0, None)
+            .unwrap_err()
+            .to_string()
+            .contains("d50"));
+        assert!(analyse(&g(vec![]), 1.0, D50, None)
+            .unwrap_err()
+            .to_string()
+            .contains("smaller than the patches"));
+    }
+
+    #[test]
+    fn gravity_follows_the_formula() {
+        let g = Graph {
+            attr: vec![10.0, 20.0, 5.0],
+            links: vec![(0, 1, 100.0), (1, 2, 400.0)],
+        };
+        let p = [2.0, 4.0, 1.0];
+        let r = analyse(&g, 100.0, D50, Some(&p)).unwrap();
+        let n = |i: usize| (g.attr[i] * 10_000.0).ln() / p[i];
+        let gr = r.gravity.unwrap();
+        assert!(close(gr[0], n(0) * n(1) / (100.0f64 / 400.0).powi(2)));
+        assert!(close(gr[1], n(1) * n(2)));
+    }
+
+    /// Indices of the graph without node `skip` or link `skip_link`, from scratch.
+    fn naive(g: &Graph, skip: Option<usize>, skip_link: Option<usize>) -> (f64, f64) {
+        let attr: Vec<f64> = g
+            .attr
+            .iter()
+            .enumerate()
+            .map(|(i, &a)| if Some(i) == skip { 0.0 } else { a })
+            .collect();
+        let links: Vec<(usize, usize, f64)> = g
+            .links
+            .iter()
+            .enumerate()
+            .filter(|(l, &(a, b, _))| Some(*l) != skip_link && Some(a) != skip && Some(b) != skip)
+            .map(|(_, &x)| x)
+            .collect();
+        let r = analyse(&Graph { attr, links }, 1000.0, D50, None).unwrap();
+        (r.indices.pc_num, r.indices.iic_num)
+    }
+
+    proptest! {
+        #[test]
+        fn removals_equal_recomputation_from_scratch(
+            attr in proptest::collection::vec(0.5f64..50.0, 1..8),
+            raw_links in proptest::collection::vec((0usize..8, 0usize..8, 100.0f64..3000.0), 0..14),
+        ) {
+            let n = attr.len();
+            let mut links: Vec<(usize, usize, f64)> = raw_links.into_iter().map(|(a, b, d)| (a % n, b % n, d)).filter(|(a, b, _)| a != b).collect();
+            links.sort_by(|x, y| (x.0.min(x.1), x.0.max(x.1)).cmp(&(y.0.min(y.1), y.0.max(y.1))));
+            links.dedup_by(|x, y| (x.0.min(x.1), x.0.max(x.1)) == (y.0.min(y.1), y.0.max(y.1)));
+            let g = Graph { attr, links };
+            let r = analyse(&g, 1000.0, D50, None).unwrap();
+            for v in 0..n {
+                let (pc2, iic2) = naive(&g, Some(v), None);
+                prop_assert!(close(r.nodes[v].d_pc, 100.0 * (r.indices.pc_num - pc2) / r.indices.pc_num), "node {} dPC {} vs {}", v, r.nodes[v].d_pc, 100.0 * (r.indices.pc_num - pc2) / r.indices.pc_num);
+                prop_assert!(close(r.nodes[v].d_iic, 100.0 * (r.indices.iic_num - iic2) / r.indices.iic_num));
+                let nd = r.nodes[v];
+                prop_assert!(close(nd.d_pc_intra + nd.d_pc_flux + nd.d_pc_connector, nd.d_pc));
+                prop_assert!(nd.d_pc_connector >= -1e-9, "connector {}", nd.d_pc_connector);
+            }
+            for l in 0..g.links.len() {
+                let (pc2, iic2) = naive(&g, None, Some(l));
+                prop_assert!(close(r.links[l].d_pc, 100.0 * (r.indices.pc_num - pc2) / r.indices.pc_num));
+                prop_assert!(close(r.links[l].d_iic, 100.0 * (r.indices.iic_num - iic2) / r.indices.iic_num));
+            }
+        }
+    }
+}
