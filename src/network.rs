@@ -627,7 +627,7 @@ mod tests {
         ) {
             let n = attr.len();
             let mut links: Vec<(usize, usize, f64)> = raw_links.into_iter().map(|(a, b, d)| (a % n, b % n, d)).filter(|(a, b, _)| a != b).collect();
-            links.sort_by(|x, y| (x.0.min(x.1), x.0.max(x.1)).cmp(&(y.0.min(y.1), y.0.max(y.1))));
+            links.sort_by_key(|x| (x.0.min(x.1), x.0.max(x.1)));
             links.dedup_by(|x, y| (x.0.min(x.1), x.0.max(x.1)) == (y.0.min(y.1), y.0.max(y.1)));
             let g = Graph { attr, links };
             let r = analyse(&g, 1000.0, D50, None).unwrap();
