@@ -191,51 +191,6 @@ fn sssp(
     (dist, via)
 }
 
-/// Hop counts from `s` (BFS), skipping a removed node or link.
-fn hops(adj: &Adjacency, s: usize, skip_node: Option<usize>, skip_link: Option<usize>) -> Vec<u32> {
-    let n = adj.adj.len();
-    let mut h = vec![u32::MAX; n];
-    if Some(s) == skip_node {
-        return h;
-    }
-    h[s] = 0;
-    let mut queue = std::collections::VecDeque::from([s]);
-    while let Some(u) = queue.pop_front() {
-        for &(v, _, l) in &adj.adj[u] {
-            if Some(v) == skip_node || Some(l) == skip_link || h[v] != u32::MAX {
-                continue;
-            }
-            h[v] = h[u] + 1;
-            queue.push_back(v);
-        }
-    }
-    h
-}
-
-/// Per-source rows: `Σ_j a_i a_j p*_ij` and `Σ_j a_i a_j / (1 + nl_ij)`.
-fn row_sums(
-    g: &Graph,
-    i: usize,
-    dist: &[f64],
-    hop: &[u32],
-    skip_node: Option<usize>,
-) -> (f64, f64) {
-    let (mut pc, mut iic) = (0.0, 0.0);
-    for j in 0..g.attr.len() {
-        if Some(j) == skip_node {
-            continue;
-        }
-        let aa = g.attr[i] * g.attr[j];
-        if dist[j].is_finite() {
-            pc += aa * (-dist[j]).exp();
-        }
-        if hop[j] != u32::MAX {
-            iic += aa / (1.0 + hop[j] as f64);
-        }
-    }
-    (pc, iic)
-}
-
 /// Everything the network stage computes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NetworkResult {
@@ -270,18 +225,23 @@ pub fn analyse(
     let n = g.attr.len();
     let k = std::f64::consts::LN_2 / d50;
     let adj = Adjacency::new(g, |d| k * d);
-    let base: Vec<(Vec<f64>, Vec<usize>, Vec<u32>)> = (0..n)
+    // Per source: the weighted shortest-path tree (PC) and the BFS tree (IIC).
+    let unit = Adjacency::new(g, |_| 1.0);
+    let trees: Vec<(Tree, Tree)> = (0..n)
         .into_par_iter()
-        .map(|s| {
-            let (d, via) = sssp(&adj, s, None, None);
-            (d, via, hops(&adj, s, None, None))
-        })
+        .map(|s| (Tree::build(&adj, s), Tree::build(&unit, s)))
         .collect();
-    let rows: Vec<(f64, f64)> = (0..n)
-        .map(|i| row_sums(g, i, &base[i].0, &base[i].2, None))
-        .collect();
-    let pc_num: f64 = rows.iter().map(|r| r.0).sum();
-    let iic_num: f64 = rows.iter().map(|r| r.1).sum();
+    let value_pc = |d: f64| (-d).exp();
+    let value_iic = |h: f64| if h.is_finite() { 1.0 / (1.0 + h) } else { 0.0 };
+    let row = |s: usize, tree: &Tree, value: &dyn Fn(f64) -> f64| -> f64 {
+        (0..n)
+            .map(|t| g.attr[s] * g.attr[t] * value(tree.dist[t]))
+            .sum()
+    };
+    let rows_pc: Vec<f64> = (0..n).map(|s| row(s, &trees[s].0, &value_pc)).collect();
+    let rows_iic: Vec<f64> = (0..n).map(|s| row(s, &trees[s].1, &value_iic)).collect();
+    let pc_num: f64 = rows_pc.iter().sum();
+    let iic_num: f64 = rows_iic.iter().sum();
     let al2 = landscape_area_ha * landscape_area_ha;
     let indices = Indices {
         iic: iic_num / al2,
@@ -290,23 +250,6 @@ pub fn analyse(
         pc_num,
         iic_num,
     };
-    // Intermediate nodes of each source's shortest-path tree: the parents of other nodes.
-    let internal: Vec<Vec<bool>> = (0..n)
-        .map(|s| {
-            let mut m = vec![false; n];
-            for t in 0..n {
-                let l = base[s].1[t];
-                if l != usize::MAX {
-                    let (a, b, _) = g.links[l];
-                    let parent = if a == t { b } else { a };
-                    if parent != s {
-                        m[parent] = true;
-                    }
-                }
-            }
-            m
-        })
-        .collect();
     let pct = |x: f64, without: f64| {
         if x > 0.0 {
             100.0 * (x - without) / x
@@ -316,76 +259,81 @@ pub fn analyse(
     };
     let nodes: Vec<NodeImportance> = (0..n)
         .into_par_iter()
-        .map(|v| {
-            let (mut pc2, mut iic2) = (0.0, 0.0);
-            for s in (0..n).filter(|&s| s != v) {
-                let av = g.attr[s] * g.attr[v];
-                // Rows that do not route through v keep their values, less the column of v.
-                if internal[s][v] {
-                    let (d, _) = sssp(&adj, s, Some(v), None);
-                    pc2 += row_sums(g, s, &d, &base[s].2, Some(v)).0;
-                } else {
-                    pc2 += rows[s].0
-                        - if base[s].0[v].is_finite() {
-                            av * (-base[s].0[v]).exp()
-                        } else {
-                            0.0
-                        };
+        .map_init(
+            || Scratch::new(n),
+            |scratch, v| {
+                let (mut pc2, mut iic2) = (0.0, 0.0);
+                for s in (0..n).filter(|&s| s != v) {
+                    let av = g.attr[s] * g.attr[v];
+                    let (tp, ti) = &trees[s];
+                    pc2 += rows_pc[s] - av * value_pc(tp.dist[v])
+                        + scratch.regrow(&adj, g, tp, s, &tp.children[v], Some(v), None, &value_pc);
+                    iic2 += rows_iic[s] - av * value_iic(ti.dist[v])
+                        + scratch.regrow(
+                            &unit,
+                            g,
+                            ti,
+                            s,
+                            &ti.children[v],
+                            Some(v),
+                            None,
+                            &value_iic,
+                        );
                 }
-                if hops_through(&adj, &base[s].2, v) {
-                    let h = hops(&adj, s, Some(v), None);
-                    iic2 += row_sums(g, s, &base[s].0, &h, Some(v)).1;
-                } else {
-                    iic2 += rows[s].1
-                        - if base[s].2[v] != u32::MAX {
-                            av / (1.0 + base[s].2[v] as f64)
-                        } else {
-                            0.0
-                        };
+                let d_pc = pct(pc_num, pc2);
+                let intra = 100.0 * g.attr[v] * g.attr[v] / pc_num;
+                let flux = 100.0
+                    * 2.0
+                    * (0..n)
+                        .filter(|&j| j != v)
+                        .map(|j| g.attr[v] * g.attr[j] * value_pc(trees[v].0.dist[j]))
+                        .sum::<f64>()
+                    / pc_num;
+                NodeImportance {
+                    d_iic: pct(iic_num, iic2),
+                    d_pc,
+                    d_pc_intra: intra,
+                    d_pc_flux: flux,
+                    d_pc_connector: d_pc - intra - flux,
+                    betweenness: 0.0,
                 }
-            }
-            let d_pc = pct(pc_num, pc2);
-            let intra = 100.0 * g.attr[v] * g.attr[v] / pc_num;
-            let flux = 100.0
-                * 2.0
-                * (0..n)
-                    .filter(|&j| j != v)
-                    .map(|j| g.attr[v] * g.attr[j] * (-base[v].0[j]).exp())
-                    .sum::<f64>()
-                / pc_num;
-            NodeImportance {
-                d_iic: pct(iic_num, iic2),
-                d_pc,
-                d_pc_intra: intra,
-                d_pc_flux: flux,
-                d_pc_connector: d_pc - intra - flux,
-                betweenness: 0.0,
-            }
-        })
+            },
+        )
         .collect();
     let links: Vec<LinkImportance> = (0..g.links.len())
         .into_par_iter()
-        .map(|l| {
-            let (mut pc2, mut iic2) = (0.0, 0.0);
-            for s in 0..n {
-                if base[s].1.contains(&l) {
-                    let (d, _) = sssp(&adj, s, None, Some(l));
-                    pc2 += row_sums(g, s, &d, &base[s].2, None).0;
-                } else {
-                    pc2 += rows[s].0;
+        .map_init(
+            || Scratch::new(n),
+            |scratch, l| {
+                let (a, b, _) = g.links[l];
+                let (mut pc2, mut iic2) =
+                    (rows_pc.iter().sum::<f64>(), rows_iic.iter().sum::<f64>());
+                for s in 0..n {
+                    let (tp, ti) = &trees[s];
+                    // Only the subtree hanging from the link, if the tree uses it, can change.
+                    for (tree, adjacency, value, total) in [
+                        (tp, &adj, &value_pc as &dyn Fn(f64) -> f64, &mut pc2),
+                        (ti, &unit, &value_iic, &mut iic2),
+                    ] {
+                        let child = if tree.parent_link[b] == l {
+                            Some(b)
+                        } else if tree.parent_link[a] == l {
+                            Some(a)
+                        } else {
+                            None
+                        };
+                        if let Some(c) = child {
+                            *total +=
+                                scratch.regrow(adjacency, g, tree, s, &[c], None, Some(l), value);
+                        }
+                    }
                 }
-                if bfs_uses_link(&base[s].2, l, g) {
-                    let h = hops(&adj, s, None, Some(l));
-                    iic2 += row_sums(g, s, &base[s].0, &h, None).1;
-                } else {
-                    iic2 += rows[s].1;
+                LinkImportance {
+                    d_iic: pct(iic_num, iic2),
+                    d_pc: pct(pc_num, pc2),
                 }
-            }
-            LinkImportance {
-                d_iic: pct(iic_num, iic2),
-                d_pc: pct(pc_num, pc2),
-            }
-        })
+            },
+        )
         .collect();
     let mut nodes = nodes;
     for (v, b) in betweenness(g).into_iter().enumerate() {
@@ -407,17 +355,118 @@ pub fn analyse(
     })
 }
 
-/// Whether removing node v can change hop counts from the source with hop row `h`: only if v
-/// is strictly between the source and some node (some neighbour of v lies one hop further).
-fn hops_through(adj: &Adjacency, h: &[u32], v: usize) -> bool {
-    h[v] != u32::MAX && h[v] > 0 && adj.adj[v].iter().any(|&(w, _, _)| h[w] == h[v] + 1)
+/// A shortest-path tree from one source: distances, parent link and children.
+struct Tree {
+    dist: Vec<f64>,
+    parent_link: Vec<usize>,
+    children: Vec<Vec<usize>>,
 }
 
-/// Whether removing link l can change hop counts from the source with hop row `h`: only if
-/// it joins nodes at consecutive hop counts.
-fn bfs_uses_link(h: &[u32], l: usize, g: &Graph) -> bool {
-    let (a, b, _) = g.links[l];
-    h[a] != u32::MAX && h[b] != u32::MAX && h[a].abs_diff(h[b]) == 1
+impl Tree {
+    fn build(adj: &Adjacency, s: usize) -> Tree {
+        let (dist, parent_link) = sssp(adj, s, None, None);
+        let n = dist.len();
+        let mut children = vec![Vec::new(); n];
+        for t in 0..n {
+            if parent_link[t] != usize::MAX {
+                let p = adj.adj[t]
+                    .iter()
+                    .find(|e| e.2 == parent_link[t])
+                    .map(|e| e.0)
+                    .expect("parent link is adjacent");
+                children[p].push(t);
+            }
+        }
+        Tree {
+            dist,
+            parent_link,
+            children,
+        }
+    }
+}
+
+/// Per-thread work space for [`Scratch::regrow`].
+struct Scratch {
+    stamp: Vec<u32>,
+    round: u32,
+    new_dist: Vec<f64>,
+    members: Vec<usize>,
+    heap: BinaryHeap<Reverse<(u64, usize)>>,
+}
+
+impl Scratch {
+    fn new(n: usize) -> Scratch {
+        Scratch {
+            stamp: vec![0; n],
+            round: 0,
+            new_dist: vec![f64::INFINITY; n],
+            members: Vec::new(),
+            heap: BinaryHeap::new(),
+        }
+    }
+
+    /// After removing `skip_node` or `skip_link`, only the nodes below `roots` in `tree` can
+    /// change distance. Recomputes them with a Dijkstra restricted to that subtree, seeded from
+    /// its unchanged neighbours, and returns `Σ a_s a_t (value(new) - value(old))` over them.
+    #[allow(clippy::too_many_arguments)]
+    fn regrow(
+        &mut self,
+        adj: &Adjacency,
+        g: &Graph,
+        tree: &Tree,
+        s: usize,
+        roots: &[usize],
+        skip_node: Option<usize>,
+        skip_link: Option<usize>,
+        value: &dyn Fn(f64) -> f64,
+    ) -> f64 {
+        if roots.is_empty() {
+            return 0.0;
+        }
+        self.round += 1;
+        let round = self.round;
+        self.members.clear();
+        let mut stack: Vec<usize> = roots.to_vec();
+        while let Some(t) = stack.pop() {
+            self.stamp[t] = round;
+            self.members.push(t);
+            stack.extend_from_slice(&tree.children[t]);
+        }
+        self.heap.clear();
+        for &t in &self.members {
+            let mut best = f64::INFINITY;
+            for &(u, w, l) in &adj.adj[t] {
+                if self.stamp[u] == round || Some(u) == skip_node || Some(l) == skip_link {
+                    continue;
+                }
+                best = best.min(tree.dist[u] + w);
+            }
+            self.new_dist[t] = best;
+            if best.is_finite() {
+                self.heap.push(Reverse((best.to_bits(), t)));
+            }
+        }
+        while let Some(Reverse((bits, t))) = self.heap.pop() {
+            let d = f64::from_bits(bits);
+            if d > self.new_dist[t] {
+                continue;
+            }
+            for &(u, w, l) in &adj.adj[t] {
+                if self.stamp[u] != round || Some(l) == skip_link {
+                    continue;
+                }
+                let nd = d + w;
+                if nd < self.new_dist[u] {
+                    self.new_dist[u] = nd;
+                    self.heap.push(Reverse((nd.to_bits(), u)));
+                }
+            }
+        }
+        self.members
+            .iter()
+            .map(|&t| g.attr[s] * g.attr[t] * (value(self.new_dist[t]) - value(tree.dist[t])))
+            .sum()
+    }
 }
 
 /// Brandes' betweenness on the LCD-weighted graph (ordered pairs, equal paths share credit).
