@@ -308,8 +308,7 @@ pub fn analyse(
                 let (a, b, _) = g.links[l];
                 let (mut pc2, mut iic2) =
                     (rows_pc.iter().sum::<f64>(), rows_iic.iter().sum::<f64>());
-                for s in 0..n {
-                    let (tp, ti) = &trees[s];
+                for (s, (tp, ti)) in trees.iter().enumerate() {
                     // Only the subtree hanging from the link, if the tree uses it, can change.
                     for (tree, adjacency, value, total) in [
                         (tp, &adj, &value_pc as &dyn Fn(f64) -> f64, &mut pc2),
@@ -367,11 +366,11 @@ impl Tree {
         let (dist, parent_link) = sssp(adj, s, None, None);
         let n = dist.len();
         let mut children = vec![Vec::new(); n];
-        for t in 0..n {
-            if parent_link[t] != usize::MAX {
+        for (t, &pl) in parent_link.iter().enumerate() {
+            if pl != usize::MAX {
                 let p = adj.adj[t]
                     .iter()
-                    .find(|e| e.2 == parent_link[t])
+                    .find(|e| e.2 == pl)
                     .map(|e| e.0)
                     .expect("parent link is adjacent");
                 children[p].push(t);
