@@ -39,7 +39,7 @@ fn graph(n: usize, seed: u64) -> Graph {
             links.push((a, b, dist * (pts[i].2 + pts[j].2) / 2.0));
         }
     }
-    links.sort_by(|x, y| (x.0, x.1).cmp(&(y.0, y.1)));
+    links.sort_by_key(|x| (x.0, x.1));
     links.dedup_by(|x, y| (x.0, x.1) == (y.0, y.1));
     Graph { attr, links }
 }
