@@ -12,9 +12,11 @@ use ecocorridor::costdist::{accumulate_cost, CostOptions};
 use ecocorridor::io::geojson_out::write_lines;
 use ecocorridor::io::geojson_out::write_polygons;
 use ecocorridor::io::geotiff::write_geotiff;
+use ecocorridor::io::network_tables;
 use ecocorridor::io::raster::{open_raster, read_f32};
 use ecocorridor::io::table::write_csv;
 use ecocorridor::landscape::{self, AreaRow, Severity};
+use ecocorridor::network;
 use ecocorridor::report;
 use ecocorridor::resistance::{self, Resistance};
 use ecocorridor::scenario::Scenario;
@@ -116,6 +118,26 @@ enum Command {
         #[arg(long = "no-corner-cutting")]
         no_corner_cutting: bool,
     },
+    /// Connectivity of a patch network (Conefor definitions): IIC, PC, ECA and each patch's
+    /// and link's importance (dIIC, dPC with intra/flux/connector fractions, betweenness,
+    /// gravity). Writes indices.csv, patches_network.csv and links_network.csv.
+    Network {
+        /// Patches: CSV with patch_id, area_ha [, mean_resistance], or a Conefor node file.
+        #[arg(long)]
+        patches: PathBuf,
+        /// Links: CSV with from_patch, to_patch, lcd, or a Conefor distance file.
+        #[arg(long)]
+        links: PathBuf,
+        /// Area of the whole study area A_L, ha.
+        #[arg(long = "landscape-area-ha", allow_negative_numbers = true)]
+        landscape_area_ha: f64,
+        /// Median dispersal distance in the links' units (p = 0.5 at d50).
+        #[arg(long, allow_negative_numbers = true)]
+        d50: f64,
+        /// Output folder.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Write a deterministic synthetic landscape as a complete scenario folder (rasters,
     /// zone polygons, class table, scenario.toml).
     Synth {
@@ -160,6 +182,20 @@ pub fn run() -> Result<ExitCode> {
         Command::Corridors { scenario, out } => {
             corridors_cmd(&scenario, out.as_deref(), cli.global.quiet)
         }
+        Command::Network {
+            patches,
+            links,
+            landscape_area_ha,
+            d50,
+            out,
+        } => network_cmd(
+            &patches,
+            &links,
+            landscape_area_ha,
+            d50,
+            &out,
+            cli.global.quiet,
+        ),
         Command::Costdist {
             resistance,
             sources,
@@ -508,6 +544,72 @@ fn corridors_cmd(path: &Path, out: Option<&Path>, quiet: bool) -> Result<ExitCod
             );
         }
         eprintln!("wrote cost_distance.tif, corridors.tif, corridors.csv, corridors.geojson, sources.tif and patches.csv to `{}`", dir.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn network_cmd(
+    patches: &Path,
+    links: &Path,
+    landscape_area_ha: f64,
+    d50: f64,
+    out: &Path,
+    quiet: bool,
+) -> Result<ExitCode> {
+    let p = network_tables::read_patches(patches).map_err(anyhow::Error::msg)?;
+    let l = network_tables::read_links(links, &p).map_err(anyhow::Error::msg)?;
+    let index: std::collections::BTreeMap<u32, usize> =
+        p.iter().enumerate().map(|(i, r)| (r.id, i)).collect();
+    let graph = network::Graph {
+        attr: p.iter().map(|r| r.area_ha).collect(),
+        links: l
+            .iter()
+            .map(|&(a, b, d)| (index[&a], index[&b], d))
+            .collect(),
+    };
+    let resistances: Option<Vec<f64>> = p.iter().map(|r| r.mean_resistance).collect();
+    let result = timed(quiet, "network", || {
+        network::analyse(&graph, landscape_area_ha, d50, resistances.as_deref()).map_err(|e| {
+            anyhow::anyhow!(
+                "{e}\n  (patches `{}`, links `{}`)",
+                patches.display(),
+                links.display()
+            )
+        })
+    })?;
+    std::fs::create_dir_all(out)
+        .with_context(|| format!("cannot create output folder `{}`", out.display()))?;
+    let ids: Vec<u32> = p.iter().map(|r| r.id).collect();
+    write_table(
+        out,
+        "indices.csv",
+        &report::indices(&result, landscape_area_ha, d50, p.len(), l.len()),
+        true,
+    )?;
+    write_table(
+        out,
+        "patches_network.csv",
+        &report::patch_importance(&ids, &graph.attr, &result),
+        true,
+    )?;
+    write_table(
+        out,
+        "links_network.csv",
+        &report::link_importance(&l, &result),
+        true,
+    )?;
+    if !quiet {
+        let i = result.indices;
+        eprintln!(
+            "{} patches, {} links: IIC {:.4e}, PC {:.4e}, ECA {:.1} ha of {:.1} ha of patches; wrote indices.csv, patches_network.csv, links_network.csv to `{}`",
+            p.len(),
+            l.len(),
+            i.iic,
+            i.pc,
+            i.eca_ha,
+            graph.attr.iter().sum::<f64>(),
+            out.display()
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -204,3 +204,77 @@ pub fn path_polyline(grid: &crate::grid::Grid, path: &[usize]) -> Vec<(f64, f64)
         })
         .collect()
 }
+
+/// `indices.csv`: one row of landscape connectivity.
+pub fn indices(
+    r: &crate::network::NetworkResult,
+    landscape_area_ha: f64,
+    d50: f64,
+    patches: usize,
+    links: usize,
+) -> Table {
+    let mut t = Table::new(&[
+        "iic",
+        "pc",
+        "eca_ha",
+        "landscape_area_ha",
+        "d50",
+        "patches",
+        "links",
+    ]);
+    let i = &r.indices;
+    t.rows.push(vec![
+        format!("{:.6e}", i.iic),
+        format!("{:.6e}", i.pc),
+        num(i.eca_ha, 4),
+        num(landscape_area_ha, 4),
+        num(d50, 3),
+        patches.to_string(),
+        links.to_string(),
+    ]);
+    t
+}
+
+/// `patches_network.csv`: importance of each patch (% loss when removed).
+pub fn patch_importance(ids: &[u32], area_ha: &[f64], r: &crate::network::NetworkResult) -> Table {
+    let mut t = Table::new(&[
+        "patch_id",
+        "area_ha",
+        "d_iic",
+        "d_pc",
+        "d_pc_intra",
+        "d_pc_flux",
+        "d_pc_connector",
+        "betweenness",
+    ]);
+    for ((id, a), n) in ids.iter().zip(area_ha).zip(&r.nodes) {
+        t.rows.push(vec![
+            id.to_string(),
+            num(*a, 4),
+            num(n.d_iic, 6),
+            num(n.d_pc, 6),
+            num(n.d_pc_intra, 6),
+            num(n.d_pc_flux, 6),
+            num(n.d_pc_connector, 6),
+            num(n.betweenness, 3),
+        ]);
+    }
+    t
+}
+
+/// `links_network.csv`: importance of each link (% loss when removed) and gravity.
+pub fn link_importance(links: &[(u32, u32, f64)], r: &crate::network::NetworkResult) -> Table {
+    let mut t = Table::new(&["from_patch", "to_patch", "lcd", "d_iic", "d_pc", "gravity"]);
+    for (k, (&(a, b, d), l)) in links.iter().zip(&r.links).enumerate() {
+        let g = r.gravity.as_ref().map(|g| num(g[k], 4)).unwrap_or_default();
+        t.rows.push(vec![
+            a.to_string(),
+            b.to_string(),
+            num(d, 3),
+            num(l.d_iic, 6),
+            num(l.d_pc, 6),
+            g,
+        ]);
+    }
+    t
+}

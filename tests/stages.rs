@@ -482,3 +482,104 @@ fn costdist_refuses_zero_resistance_and_empty_sources() {
         "a refused run writes nothing"
     );
 }
+
+#[test]
+fn network_command_gives_the_hand_computed_indices_from_csv_or_conefor_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |n: &str| dir.path().join(n).to_str().unwrap().to_string();
+    fs::write(p("P.csv"), "patch_id,area_ha\n1,10\n2,20\n").unwrap();
+    fs::write(p("L.csv"), "from_patch,to_patch,lcd\n1,2,1000\n").unwrap();
+    fs::write(p("nodes.txt"), "1 10\n2 20\n").unwrap();
+    fs::write(p("distances.txt"), "1 2 1000\n").unwrap();
+    for (patches, links, out) in [("P.csv", "L.csv", "a"), ("nodes.txt", "distances.txt", "b")] {
+        let r = run(&[
+            "network",
+            "--patches",
+            &p(patches),
+            "--links",
+            &p(links),
+            "--landscape-area-ha",
+            "100",
+            "--d50",
+            "1000",
+            "--out",
+            &p(out),
+            "--quiet",
+        ]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+    }
+    // PC = (100 + 400 + 2 * 200 * 0.5) / 100^2 = 0.07; ECA = sqrt(700).
+    let idx = csv_rows(&dir.path().join("a/indices.csv"));
+    assert_eq!(idx[0][1], "7.000000e-2");
+    assert_eq!(idx[0][2], "26.4575");
+    let nodes = csv_rows(&dir.path().join("a/patches_network.csv"));
+    assert_eq!(
+        &nodes[0][3..7],
+        &["42.857143", "14.285714", "28.571429", "0.000000"]
+    );
+    for name in ["indices.csv", "patches_network.csv", "links_network.csv"] {
+        assert!(
+            fs::read(dir.path().join("a").join(name)).unwrap()
+                == fs::read(dir.path().join("b").join(name)).unwrap(),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn network_command_refuses_bad_networks() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |n: &str| dir.path().join(n).to_str().unwrap().to_string();
+    fs::write(p("P.csv"), "patch_id,area_ha\n1,10\n2,20\n").unwrap();
+    let cases: [(&str, &str, &str, &[&str]); 4] = [
+        (
+            "from_patch,to_patch,lcd\n1,9,5\n",
+            "100",
+            "1000",
+            &[
+                "L.csv",
+                "line 2",
+                "patch 9, which is not in the patch table",
+            ],
+        ),
+        (
+            "from_patch,to_patch,lcd\n1,2,0\n",
+            "100",
+            "1000",
+            &["distance 0", "> 0"],
+        ),
+        (
+            "from_patch,to_patch,lcd\n1,2,5\n",
+            "100",
+            "0",
+            &["d50 = 0", "> 0"],
+        ),
+        (
+            "from_patch,to_patch,lcd\n1,2,5\n",
+            "20",
+            "1000",
+            &["landscape area 20 ha is smaller than the patches' total 30.00 ha"],
+        ),
+    ];
+    for (links, area, d50, needles) in cases {
+        fs::write(p("L.csv"), links).unwrap();
+        let r = run(&[
+            "network",
+            "--patches",
+            &p("P.csv"),
+            "--links",
+            &p("L.csv"),
+            "--landscape-area-ha",
+            area,
+            "--d50",
+            d50,
+            "--out",
+            &p("o"),
+        ]);
+        assert_eq!(r.code, 2, "{}", r.stderr);
+        for n in needles {
+            assert!(r.stderr.contains(n), "missing {n:?} in {}", r.stderr);
+        }
+    }
+    assert!(!dir.path().join("o").exists(), "refused runs write nothing");
+}

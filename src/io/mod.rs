@@ -5,6 +5,7 @@ pub mod ascii;
 pub mod atomic;
 pub mod geojson_out;
 pub mod geotiff;
+pub mod network_tables;
 pub mod prj;
 pub mod raster;
 pub mod table;
