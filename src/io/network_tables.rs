@@ -18,8 +18,11 @@ pub struct PatchRow {
     pub mean_resistance: Option<f64>,
 }
 
-/// Rows of a table: (1-based line, fields), with the header's names when it has one.
-fn rows(path: &Path) -> Result<(Option<Vec<String>>, Vec<(usize, Vec<String>)>), String> {
+/// A table's header names (when it has a header) and its rows as (1-based line, fields).
+type Rows = (Option<Vec<String>>, Vec<(usize, Vec<String>)>);
+
+/// Reads a table's rows.
+fn rows(path: &Path) -> Result<Rows, String> {
     let bytes =
         std::fs::read(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
     let text = decode_text(&bytes);
