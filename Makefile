@@ -13,6 +13,7 @@ demo: setup
 	./target/release/ecocorridor validate models/demo.toml
 	./target/release/ecocorridor resistance models/demo.toml
 	./target/release/ecocorridor corridors models/demo.toml
+	./target/release/ecocorridor network models/demo.toml
 
 test: setup
 	$(CARGO) test

@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
+use ecocorridor::carbon;
 use ecocorridor::corridors;
 use ecocorridor::costdist::{accumulate_cost, CostOptions};
 use ecocorridor::io::geojson_out::write_lines;
@@ -118,25 +119,29 @@ enum Command {
         #[arg(long = "no-corner-cutting")]
         no_corner_cutting: bool,
     },
-    /// Connectivity of a patch network (Conefor definitions): IIC, PC, ECA and each patch's
-    /// and link's importance (dIIC, dPC with intra/flux/connector fractions, betweenness,
-    /// gravity). Writes indices.csv, patches_network.csv and links_network.csv.
+    /// Connectivity of the ecological network (Conefor definitions) and carbon accounting.
+    /// With a scenario: runs up to the corridors and writes indices.csv, patches.csv and
+    /// corridors.csv joined with dIIC, dPC (intra/flux/connector), betweenness, gravity and
+    /// an important-corridor flag, zones.csv (carbon per class, zone, district) and carbon.tif.
+    /// Without: the Conefor drop-in on --patches and --links tables.
     Network {
+        /// Scenario file (TOML); leave out to use --patches and --links.
+        scenario: Option<PathBuf>,
         /// Patches: CSV with patch_id, area_ha [, mean_resistance], or a Conefor node file.
         #[arg(long)]
-        patches: PathBuf,
+        patches: Option<PathBuf>,
         /// Links: CSV with from_patch, to_patch, lcd, or a Conefor distance file.
         #[arg(long)]
-        links: PathBuf,
-        /// Area of the whole study area A_L, ha.
+        links: Option<PathBuf>,
+        /// Area of the whole study area A_L, ha (with --patches).
         #[arg(long = "landscape-area-ha", allow_negative_numbers = true)]
-        landscape_area_ha: f64,
-        /// Median dispersal distance in the links' units (p = 0.5 at d50).
+        landscape_area_ha: Option<f64>,
+        /// Median dispersal distance in the links' units, p = 0.5 at d50 (with --patches).
         #[arg(long, allow_negative_numbers = true)]
-        d50: f64,
-        /// Output folder.
+        d50: Option<f64>,
+        /// Output folder (default with a scenario: [output] dir, else outputs/<name>/).
         #[arg(long)]
-        out: PathBuf,
+        out: Option<PathBuf>,
     },
     /// Write a deterministic synthetic landscape as a complete scenario folder (rasters,
     /// zone polygons, class table, scenario.toml).
@@ -182,20 +187,15 @@ pub fn run() -> Result<ExitCode> {
         Command::Corridors { scenario, out } => {
             corridors_cmd(&scenario, out.as_deref(), cli.global.quiet)
         }
-        Command::Network {
-            patches,
-            links,
-            landscape_area_ha,
-            d50,
-            out,
-        } => network_cmd(
-            &patches,
-            &links,
-            landscape_area_ha,
-            d50,
-            &out,
-            cli.global.quiet,
-        ),
+        Command::Network { scenario, patches, links, landscape_area_ha, d50, out } => match (scenario, patches, links, landscape_area_ha, d50, out) {
+            (Some(sc), None, None, None, None, out) => network_scenario_cmd(&sc, out.as_deref(), cli.global.quiet),
+            (Some(_), ..) => bail!("give either a scenario or --patches/--links/--landscape-area-ha/--d50, not both (a scenario takes d50 and the landscape area from its [network] section)"),
+            (None, Some(p), Some(l), Some(a), Some(d), Some(o)) => network_cmd(&p, &l, a, d, &o, cli.global.quiet),
+            (None, p, l, a, d, o) => {
+                let missing: Vec<&str> = [(p.is_none(), "--patches"), (l.is_none(), "--links"), (a.is_none(), "--landscape-area-ha"), (d.is_none(), "--d50"), (o.is_none(), "--out")].iter().filter(|m| m.0).map(|m| m.1).collect();
+                bail!("ecocorridor network needs a scenario, or all of --patches, --links, --landscape-area-ha, --d50 and --out (missing: {})", missing.join(", "))
+            }
+        },
         Command::Costdist {
             resistance,
             sources,
@@ -609,6 +609,121 @@ fn network_cmd(
             i.eca_ha,
             graph.attr.iter().sum::<f64>(),
             out.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn network_scenario_cmd(path: &Path, out: Option<&Path>, quiet: bool) -> Result<ExitCode> {
+    let scenario = Scenario::read(path)?;
+    let land = timed(quiet, "load", || load_landscape(&scenario, quiet))?;
+    let res = timed(quiet, "resistance", || {
+        build_resistance(&scenario, &land, quiet)
+    })?;
+    let src = timed(quiet, "sources", || build_sources(&scenario, &land, &res))?;
+    let opts = settings::corridor_options(&scenario);
+    let net = timed(quiet, "corridors", || {
+        corridors::build(&land.grid, &res, &src, &opts)
+            .with_context(|| format!("scenario `{}`", scenario.path.display()))
+    })?;
+    let spec = &scenario.file.network;
+    let study_ha = land.study_cells() as f64 * land.grid.cell_area_ha();
+    let landscape_area_ha = spec.landscape_area_ha.unwrap_or(study_ha);
+    let mut lcds: Vec<f64> = net.corridors.iter().map(|c| c.lcd).collect();
+    lcds.sort_by(|a, b| a.total_cmp(b));
+    let d50 = spec.d50.unwrap_or_else(|| {
+        if lcds.is_empty() {
+            1.0
+        } else {
+            lcds[lcds.len() / 2]
+        }
+    });
+    let slot: std::collections::BTreeMap<u32, usize> = src
+        .patches
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.id, i))
+        .collect();
+    let graph = network::Graph {
+        attr: src.patches.iter().map(|p| p.area_ha).collect(),
+        links: net
+            .corridors
+            .iter()
+            .map(|c| (slot[&c.from], slot[&c.to], c.lcd))
+            .collect(),
+    };
+    let resistances: Vec<f64> = src
+        .patches
+        .iter()
+        .map(|p| {
+            if p.mean_resistance.is_finite() {
+                p.mean_resistance
+            } else {
+                1.0
+            }
+        })
+        .collect();
+    let result = timed(quiet, "network", || {
+        network::analyse(&graph, landscape_area_ha, d50, Some(&resistances))
+            .with_context(|| format!("scenario `{}`: [network]", scenario.path.display()))
+    })?;
+    let gravity = result.gravity.clone().unwrap_or_default();
+    let important = spec.important_gravity.unwrap_or(if gravity.is_empty() {
+        f64::INFINITY
+    } else {
+        gravity.iter().sum::<f64>() / gravity.len() as f64
+    });
+    let carbon_rows = timed(quiet, "carbon", || Ok(carbon::summarize(&land)))?;
+    let dir = prepare_out(&scenario, out)?;
+    let bom = scenario.file.output.csv_bom;
+    write_table(
+        &dir,
+        "indices.csv",
+        &report::indices(
+            &result,
+            landscape_area_ha,
+            d50,
+            graph.attr.len(),
+            graph.links.len(),
+        ),
+        bom,
+    )?;
+    let mut patches = report::patches(&land, &src);
+    report::join_patch_importance(&mut patches, &result);
+    write_table(&dir, "patches.csv", &patches, bom)?;
+    let mut corridor_table = report::corridors(&net);
+    report::join_corridor_importance(&mut corridor_table, &result, important);
+    write_table(&dir, "corridors.csv", &corridor_table, bom)?;
+    write_table(&dir, "zones.csv", &report::carbon(&carbon_rows), bom)?;
+    let stock: Vec<f32> = carbon::stock_per_cell(&land)
+        .iter()
+        .map(|&v| if v.is_nan() { RESISTANCE_NODATA } else { v })
+        .collect();
+    write_geotiff(
+        &dir.join("carbon.tif"),
+        &land.grid,
+        &stock,
+        Some(RESISTANCE_NODATA as f64),
+    )?;
+    if !quiet {
+        let i = result.indices;
+        let total = carbon_rows.last().expect("a total row");
+        eprintln!(
+            "{} patches, {} corridors: IIC {:.4e}, PC {:.4e}, ECA {:.1} ha (d50 {:.0}, A_L {:.1} ha); carbon {:.0} t C = {:.0} t CO2e, net {:+.0} t CO2e/yr",
+            graph.attr.len(),
+            graph.links.len(),
+            i.iic,
+            i.pc,
+            i.eca_ha,
+            d50,
+            landscape_area_ha,
+            total.stock_tc,
+            total.stock_tc * carbon::CO2_PER_C,
+            total.net_tco2e_per_yr()
+        );
+        eprintln!(
+            "wrote indices.csv, patches.csv, corridors.csv, zones.csv and carbon.tif to `{}`",
+            dir.display()
         );
     }
     Ok(ExitCode::SUCCESS)

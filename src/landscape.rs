@@ -304,7 +304,7 @@ pub fn load(scenario: &Scenario) -> LoadReport {
         let name = z
             .name
             .clone()
-            .unwrap_or_else(|| format!("{:?}", z.kind).to_lowercase());
+            .unwrap_or_else(|| z.kind.as_str().to_string());
         match read_geojson(&z.path) {
             Err(e) => problems.push(fatal(e.to_string())),
             Ok(layer) => {

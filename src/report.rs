@@ -109,7 +109,7 @@ pub fn resistance_stats(land: &Landscape, res: &Resistance) -> Table {
     for (z, s) in land.zones.iter().zip(&by_zone) {
         t.rows.push(s.row(
             "zone",
-            format!("{:?}", z.kind).to_lowercase(),
+            z.kind.as_str().to_string(),
             &z.name,
             z.kind.name_zh(),
             ha,
@@ -274,6 +274,82 @@ pub fn link_importance(links: &[(u32, u32, f64)], r: &crate::network::NetworkRes
             num(l.d_iic, 6),
             num(l.d_pc, 6),
             g,
+        ]);
+    }
+    t
+}
+
+/// Appends the network importance columns to a `patches()` table (rows in the same order).
+pub fn join_patch_importance(t: &mut Table, r: &crate::network::NetworkResult) {
+    t.header.extend(
+        [
+            "d_iic",
+            "d_pc",
+            "d_pc_intra",
+            "d_pc_flux",
+            "d_pc_connector",
+            "betweenness",
+        ]
+        .map(String::from),
+    );
+    for (row, n) in t.rows.iter_mut().zip(&r.nodes) {
+        row.extend([
+            num(n.d_iic, 6),
+            num(n.d_pc, 6),
+            num(n.d_pc_intra, 6),
+            num(n.d_pc_flux, 6),
+            num(n.d_pc_connector, 6),
+            num(n.betweenness, 3),
+        ]);
+    }
+}
+
+/// Appends dIIC, dPC, gravity and the important flag to a `corridors()` table.
+pub fn join_corridor_importance(
+    t: &mut Table,
+    r: &crate::network::NetworkResult,
+    important_gravity: f64,
+) {
+    t.header
+        .extend(["d_iic", "d_pc", "gravity", "important"].map(String::from));
+    for (k, (row, l)) in t.rows.iter_mut().zip(&r.links).enumerate() {
+        let g = r.gravity.as_ref().map_or(f64::NAN, |g| g[k]);
+        row.extend([
+            num(l.d_iic, 6),
+            num(l.d_pc, 6),
+            num(g, 4),
+            u8::from(g >= important_gravity).to_string(),
+        ]);
+    }
+}
+
+/// `zones.csv`: carbon stock, sink, emission and net balance per class, zone, district and for
+/// the study area.
+pub fn carbon(rows: &[crate::carbon::CarbonRow]) -> Table {
+    let mut t = Table::new(&[
+        "group",
+        "code",
+        "name",
+        "name_zh",
+        "area_ha",
+        "carbon_stock_tc",
+        "carbon_stock_tco2e",
+        "sink_tco2e_per_yr",
+        "emission_tco2e_per_yr",
+        "net_tco2e_per_yr",
+    ]);
+    for r in rows {
+        t.rows.push(vec![
+            r.group.to_string(),
+            r.key.clone(),
+            r.name.clone(),
+            r.name_zh.clone(),
+            num(r.area_ha, 4),
+            num(r.stock_tc, 3),
+            num(r.stock_tc * CO2_PER_C, 3),
+            num(r.sink_tc_per_yr * CO2_PER_C, 3),
+            num(r.emission_tc_per_yr * CO2_PER_C, 3),
+            num(r.net_tco2e_per_yr(), 3),
         ]);
     }
     t

@@ -38,6 +38,9 @@ pub struct ScenarioFile {
     /// How corridors are built.
     #[serde(default)]
     pub corridors: CorridorsSection,
+    /// Connectivity indices of the network.
+    #[serde(default)]
+    pub network: NetworkSection,
     /// Where and how outputs are written.
     #[serde(default)]
     pub output: OutputSection,
@@ -64,6 +67,20 @@ pub struct CorridorsSection {
     /// Allow diagonal moves past impassable corners (as GRASS r.cost). Default true.
     #[serde(default = "yes")]
     pub corner_cutting: bool,
+}
+
+/// `[network]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkSection {
+    /// Median dispersal distance in cost units (resistance x m): p = 0.5 at this LCD.
+    /// Default: the median LCD of the corridors.
+    pub d50: Option<f64>,
+    /// Landscape area A_L, ha. Default: the study area.
+    pub landscape_area_ha: Option<f64>,
+    /// Corridors with gravity at or above this are flagged important. Default: the mean
+    /// gravity of the corridors.
+    pub important_gravity: Option<f64>,
 }
 
 fn default_width() -> f64 {
@@ -236,6 +253,17 @@ pub enum ZoneKind {
 }
 
 impl ZoneKind {
+    /// The name used in scenario files and tables (`urban_boundary`...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ZoneKind::EcologicalRedline => "ecological_redline",
+            ZoneKind::PermanentFarmland => "permanent_farmland",
+            ZoneKind::UrbanBoundary => "urban_boundary",
+            ZoneKind::ProtectedArea => "protected_area",
+            ZoneKind::Other => "other",
+        }
+    }
+
     /// Chinese name for reports.
     pub fn name_zh(self) -> &'static str {
         match self {

@@ -583,3 +583,77 @@ fn network_command_refuses_bad_networks() {
     }
     assert!(!dir.path().join("o").exists(), "refused runs write nothing");
 }
+
+#[test]
+fn network_on_a_scenario_joins_importance_and_accounts_carbon() {
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/demo.toml");
+    let dir = tempfile::tempdir().unwrap();
+    let r = run(&[
+        "network",
+        demo.to_str().unwrap(),
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let idx = csv_rows(&dir.path().join("indices.csv"));
+    let (iic, pc, eca): (f64, f64, f64) = (
+        idx[0][0].parse().unwrap(),
+        idx[0][1].parse().unwrap(),
+        idx[0][2].parse().unwrap(),
+    );
+    let al: f64 = idx[0][3].parse().unwrap();
+    assert!(iic > 0.0 && pc > 0.0 && (eca - (pc * al * al).sqrt()).abs() < 1e-3 * eca);
+    let patches = csv_rows(&dir.path().join("patches.csv"));
+    for p in &patches {
+        let v: Vec<f64> = p[12..17].iter().map(|x| x.parse().unwrap()).collect();
+        assert!(
+            (v[1] - (v[2] + v[3] + v[4])).abs() < 1e-5,
+            "dPC parts of patch {} do not sum: {v:?}",
+            p[0]
+        );
+        assert!(v[1] > 0.0 && v[1] <= 100.0);
+    }
+    let corridors = csv_rows(&dir.path().join("corridors.csv"));
+    assert!(
+        corridors.iter().any(|c| c[12] == "1") && corridors.iter().any(|c| c[12] == "0"),
+        "the important flag splits corridors"
+    );
+    // Carbon: class rows sum to the total row, and the total equals the sum of carbon.tif.
+    let zones = csv_rows(&dir.path().join("zones.csv"));
+    let total: f64 = zones.iter().find(|z| z[0] == "total").unwrap()[5]
+        .parse()
+        .unwrap();
+    let classes: f64 = zones
+        .iter()
+        .filter(|z| z[0] == "class")
+        .map(|z| z[5].parse::<f64>().unwrap())
+        .sum();
+    assert!((total - classes).abs() < 1e-6 * total);
+    let tif: f64 = read_f32(&dir.path().join("carbon.tif"))
+        .unwrap()
+        .data()
+        .iter()
+        .filter(|v| !v.is_nan())
+        .map(|&v| v as f64)
+        .sum();
+    assert!(
+        (tif - total).abs() < 1e-5 * total,
+        "carbon.tif sums to {tif}, zones.csv says {total}"
+    );
+    let tco2e: f64 = zones.iter().find(|z| z[0] == "total").unwrap()[6]
+        .parse()
+        .unwrap();
+    assert!((tco2e - total * 44.0 / 12.0).abs() < 1e-3 * tco2e.abs().max(1.0));
+}
+
+#[test]
+fn network_needs_a_scenario_or_all_table_flags() {
+    let r = run(&["network", "--patches", "P.csv"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr
+            .contains("missing: --links, --landscape-area-ha, --d50, --out"),
+        "{}",
+        r.stderr
+    );
+}
