@@ -15,7 +15,7 @@ use ecocorridor::io::geojson_out::write_polygons;
 use ecocorridor::io::geotiff::write_geotiff;
 use ecocorridor::io::network_tables;
 use ecocorridor::io::raster::{open_raster, read_f32};
-use ecocorridor::io::table::write_csv;
+use ecocorridor::io::table::{num, write_csv};
 use ecocorridor::landscape::{self, AreaRow, Severity};
 use ecocorridor::network;
 use ecocorridor::report;
@@ -143,6 +143,23 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// The yearly check: compare two land-cover rasters of the same grid under a scenario
+    /// (its class table, zones, districts and stage options). Writes transitions.csv (area
+    /// and carbon change per class transition), carbon_change.csv (per zone, district and the
+    /// study area) and indices_change.csv (IIC, PC, ECA before and after).
+    Assess {
+        /// Scenario file (TOML) giving the class table, zones, districts and options.
+        scenario: PathBuf,
+        /// Land cover of the earlier year.
+        #[arg(long)]
+        before: PathBuf,
+        /// Land cover of the later year (same grid).
+        #[arg(long)]
+        after: PathBuf,
+        /// Output folder (default: [output] dir, else outputs/<scenario name>/).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Write a deterministic synthetic landscape as a complete scenario folder (rasters,
     /// zone polygons, class table, scenario.toml).
     Synth {
@@ -196,6 +213,7 @@ pub fn run() -> Result<ExitCode> {
                 bail!("ecocorridor network needs a scenario, or all of --patches, --links, --landscape-area-ha, --d50 and --out (missing: {})", missing.join(", "))
             }
         },
+        Command::Assess { scenario, before, after, out } => assess_cmd(&scenario, &before, &after, out.as_deref(), cli.global.quiet),
         Command::Costdist {
             resistance,
             sources,
@@ -723,6 +741,211 @@ fn network_scenario_cmd(path: &Path, out: Option<&Path>, quiet: bool) -> Result<
         );
         eprintln!(
             "wrote indices.csv, patches.csv, corridors.csv, zones.csv and carbon.tif to `{}`",
+            dir.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One year of an assessment: its landscape, carbon totals and network indices (when sources
+/// could be made).
+struct Year {
+    land: landscape::Landscape,
+    carbon: Vec<carbon::CarbonRow>,
+    indices: Option<network::Indices>,
+}
+
+fn assess_year(scenario: &Scenario, landcover: &Path, quiet: bool) -> Result<Year> {
+    let mut sc = scenario.clone();
+    sc.file.landscape.landcover = landcover.to_path_buf();
+    let land = load_landscape(&sc, quiet)?;
+    let carbon = carbon::summarize(&land);
+    let indices = (|| -> Result<network::Indices> {
+        let res = build_resistance(&sc, &land, true)?;
+        let src = build_sources(&sc, &land, &res)?;
+        let net = corridors::build(&land.grid, &res, &src, &settings::corridor_options(&sc))?;
+        let slot: std::collections::BTreeMap<u32, usize> = src
+            .patches
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.id, i))
+            .collect();
+        let graph = network::Graph {
+            attr: src.patches.iter().map(|p| p.area_ha).collect(),
+            links: net
+                .corridors
+                .iter()
+                .map(|c| (slot[&c.from], slot[&c.to], c.lcd))
+                .collect(),
+        };
+        let al = sc
+            .file
+            .network
+            .landscape_area_ha
+            .unwrap_or(land.study_cells() as f64 * land.grid.cell_area_ha());
+        let d50 = sc.file.network.d50.ok_or_else(|| anyhow::anyhow!("[network] d50 is needed to compare indices between years (the default, the median corridor LCD, differs from year to year)"))?;
+        Ok(network::analyse(&graph, al, d50, None)?.indices)
+    })();
+    let indices = match indices {
+        Ok(i) => Some(i),
+        Err(e) => {
+            if !quiet {
+                eprintln!(
+                    "warning: no connectivity indices for `{}`: {e:#}",
+                    landcover.display()
+                );
+            }
+            None
+        }
+    };
+    Ok(Year {
+        land,
+        carbon,
+        indices,
+    })
+}
+
+fn assess_cmd(
+    path: &Path,
+    before: &Path,
+    after: &Path,
+    out: Option<&Path>,
+    quiet: bool,
+) -> Result<ExitCode> {
+    let scenario = Scenario::read(path)?;
+    let y0 = timed(quiet, "before", || assess_year(&scenario, before, quiet))?;
+    let y1 = timed(quiet, "after", || assess_year(&scenario, after, quiet))?;
+    if !y0.land.grid.aligned_with(&y1.land.grid) {
+        bail!(
+            "{}",
+            landscape::grid_mismatch_message(before, &y0.land.grid, after, &y1.land.grid)
+        );
+    }
+    let ha = y0.land.grid.cell_area_ha();
+    let classes = y0.land.classes.classes();
+    // Transitions (both years inside the study area).
+    let mut trans: std::collections::BTreeMap<(u8, u8), u64> = std::collections::BTreeMap::new();
+    let mut edge_changed = 0u64;
+    for (&a, &b) in y0.land.landcover.iter().zip(&y1.land.landcover) {
+        match (
+            a == ecocorridor::classes::OUTSIDE,
+            b == ecocorridor::classes::OUTSIDE,
+        ) {
+            (false, false) => *trans.entry((a, b)).or_default() += 1,
+            (true, true) => {}
+            _ => edge_changed += 1,
+        }
+    }
+    let mut t = ecocorridor::io::table::Table::new(&[
+        "from_code",
+        "from_name",
+        "from_name_zh",
+        "to_code",
+        "to_name",
+        "to_name_zh",
+        "area_ha",
+        "carbon_change_tc",
+        "carbon_change_tco2e",
+    ]);
+    for (&(a, b), &n) in &trans {
+        let (ca, cb) = (&classes[a as usize], &classes[b as usize]);
+        let change = (cb.stock_tc_per_ha() - ca.stock_tc_per_ha()) * n as f64 * ha;
+        t.rows.push(vec![
+            ca.code.to_string(),
+            ca.name.clone(),
+            ca.name_zh.clone(),
+            cb.code.to_string(),
+            cb.name.clone(),
+            cb.name_zh.clone(),
+            num(n as f64 * ha, 4),
+            num(change, 3),
+            num(change * carbon::CO2_PER_C, 3),
+        ]);
+    }
+    let mut c = ecocorridor::io::table::Table::new(&[
+        "group",
+        "code",
+        "name",
+        "name_zh",
+        "carbon_before_tc",
+        "carbon_after_tc",
+        "change_tc",
+        "change_tco2e",
+        "net_before_tco2e_per_yr",
+        "net_after_tco2e_per_yr",
+    ]);
+    for r1 in y1.carbon.iter().filter(|r| r.group != "class") {
+        let before_row = y0
+            .carbon
+            .iter()
+            .find(|r| r.group == r1.group && r.key == r1.key);
+        let (b_stock, b_net) =
+            before_row.map_or((0.0, 0.0), |r| (r.stock_tc, r.net_tco2e_per_yr()));
+        let change = r1.stock_tc - b_stock;
+        c.rows.push(vec![
+            r1.group.to_string(),
+            r1.key.clone(),
+            r1.name.clone(),
+            r1.name_zh.clone(),
+            num(b_stock, 3),
+            num(r1.stock_tc, 3),
+            num(change, 3),
+            num(change * carbon::CO2_PER_C, 3),
+            num(b_net, 3),
+            num(r1.net_tco2e_per_yr(), 3),
+        ]);
+    }
+    let mut ic = ecocorridor::io::table::Table::new(&[
+        "index",
+        "before",
+        "after",
+        "change",
+        "change_percent",
+    ]);
+    if let (Some(a), Some(b)) = (y0.indices, y1.indices) {
+        for (name, x0, x1) in [
+            ("iic", a.iic, b.iic),
+            ("pc", a.pc, b.pc),
+            ("eca_ha", a.eca_ha, b.eca_ha),
+        ] {
+            let pct = if x0 != 0.0 {
+                100.0 * (x1 - x0) / x0
+            } else {
+                f64::NAN
+            };
+            ic.rows.push(vec![
+                name.into(),
+                format!("{x0:.6e}"),
+                format!("{x1:.6e}"),
+                format!("{:.6e}", x1 - x0),
+                num(pct, 4),
+            ]);
+        }
+    }
+    let dir = prepare_out(&scenario, out)?;
+    let bom = scenario.file.output.csv_bom;
+    write_table(&dir, "transitions.csv", &t, bom)?;
+    write_table(&dir, "carbon_change.csv", &c, bom)?;
+    write_table(&dir, "indices_change.csv", &ic, bom)?;
+    if !quiet {
+        let (s0, s1) = (
+            y0.carbon.last().map_or(0.0, |r| r.stock_tc),
+            y1.carbon.last().map_or(0.0, |r| r.stock_tc),
+        );
+        let changed: f64 = trans
+            .iter()
+            .filter(|((a, b), _)| a != b)
+            .map(|(_, &n)| n as f64 * ha)
+            .sum();
+        eprintln!(
+            "{changed:.1} ha changed class; carbon {s0:.0} -> {s1:.0} t C ({:+.0} t CO2e)",
+            (s1 - s0) * carbon::CO2_PER_C
+        );
+        if edge_changed > 0 {
+            eprintln!("warning: {edge_changed} cells are inside the study area in one year only; they are left out of the transitions");
+        }
+        eprintln!(
+            "wrote transitions.csv, carbon_change.csv and indices_change.csv to `{}`",
             dir.display()
         );
     }

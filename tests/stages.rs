@@ -657,3 +657,108 @@ fn network_needs_a_scenario_or_all_table_flags() {
         r.stderr
     );
 }
+
+#[test]
+fn assess_reports_the_hand_computed_transition_and_the_change_in_connectivity() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = synth(dir.path(), 120, 120, 5);
+    append(&scenario, "\n[sources]\nmin_area_ha = 2\n");
+    append(&scenario, "\n[network]\nd50 = 50000.0\n");
+    // The later year: the first 200 dry-land cells (103) afforested (301).
+    let r = open_raster(&dir.path().join("landcover.tif")).unwrap();
+    let g = r.header().grid.clone();
+    let mut lc: Vec<u16> = r.read_with(|v, _| Ok(v as u16)).unwrap();
+    let mut n = 0;
+    for v in lc.iter_mut() {
+        if *v == 103 && n < 200 {
+            *v = 301;
+            n += 1;
+        }
+    }
+    assert_eq!(n, 200);
+    ecocorridor::io::geotiff::write_geotiff(&dir.path().join("after.tif"), &g, &lc, Some(0.0))
+        .unwrap();
+    let out = dir.path().join("out");
+    let r = run(&[
+        "assess",
+        scenario.to_str().unwrap(),
+        "--before",
+        dir.path().join("landcover.tif").to_str().unwrap(),
+        "--after",
+        dir.path().join("after.tif").to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let t = csv_rows(&out.join("transitions.csv"));
+    let row = t
+        .iter()
+        .find(|r| r[0] == "103" && r[3] == "301")
+        .expect("a 103 -> 301 row");
+    // 200 cells of 0.09 ha; stock 163 - 65.7 = 97.3 t C/ha.
+    assert_eq!(row[6], "18.0000");
+    assert_eq!(row[7], format!("{:.3}", 200.0 * 0.09 * 97.3));
+    let changed: usize = t.iter().filter(|r| r[0] != r[3]).count();
+    assert_eq!(changed, 1, "only one transition changes class");
+    let c = csv_rows(&out.join("carbon_change.csv"));
+    let total = c.iter().find(|r| r[0] == "total").unwrap();
+    assert!(
+        (total[6].parse::<f64>().unwrap() - 200.0 * 0.09 * 97.3).abs() < 0.01,
+        "{total:?}"
+    );
+    let idx = csv_rows(&out.join("indices_change.csv"));
+    assert_eq!(
+        idx.iter().map(|r| r[0].as_str()).collect::<Vec<_>>(),
+        vec!["iic", "pc", "eca_ha"]
+    );
+    let eca_change: f64 = idx[2][3].parse().unwrap();
+    assert!(
+        eca_change > 0.0,
+        "more forest, more connected habitat: {idx:?}"
+    );
+}
+
+#[test]
+fn assess_refuses_years_on_different_grids() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = synth(dir.path(), 40, 40, 5);
+    let r = open_raster(&dir.path().join("landcover.tif")).unwrap();
+    let g = r.header().grid.clone();
+    let lc: Vec<u16> = r.read_with(|v, _| Ok(v as u16)).unwrap();
+    let shifted = ecocorridor::grid::Grid::new(
+        40,
+        40,
+        30.0,
+        g.origin_x() + 30.0,
+        g.origin_y(),
+        g.crs().clone(),
+    )
+    .unwrap();
+    ecocorridor::io::geotiff::write_geotiff(
+        &dir.path().join("after.tif"),
+        &shifted,
+        &lc,
+        Some(0.0),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let r = run(&[
+        "assess",
+        scenario.to_str().unwrap(),
+        "--before",
+        dir.path().join("landcover.tif").to_str().unwrap(),
+        "--after",
+        dir.path().join("after.tif").to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("after.tif")
+            && r.stderr.contains("does not line up")
+            && r.stderr.contains("gdalwarp"),
+        "{}",
+        r.stderr
+    );
+    assert!(!out.exists(), "a refused assessment writes nothing");
+}
