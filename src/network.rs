@@ -281,14 +281,21 @@ pub fn analyse(
                         );
                 }
                 let d_pc = pct(pc_num, pc2);
-                let intra = 100.0 * g.attr[v] * g.attr[v] / pc_num;
-                let flux = 100.0
-                    * 2.0
-                    * (0..n)
+                // With every attribute 0 there is no connectivity to lose: all fractions are 0.
+                let share = |x: f64| {
+                    if pc_num > 0.0 {
+                        100.0 * x / pc_num
+                    } else {
+                        0.0
+                    }
+                };
+                let intra = share(g.attr[v] * g.attr[v]);
+                let flux = share(
+                    2.0 * (0..n)
                         .filter(|&j| j != v)
                         .map(|j| g.attr[v] * g.attr[j] * value_pc(trees[v].0.dist[j]))
-                        .sum::<f64>()
-                    / pc_num;
+                        .sum::<f64>(),
+                );
                 NodeImportance {
                     d_iic: pct(iic_num, iic2),
                     d_pc,
@@ -586,6 +593,50 @@ mod tests {
         let r = analyse(&g, 100.0, D50, None).unwrap();
         assert!(r.links[3].d_pc > r.links[0].d_pc && r.links[0].d_pc > 0.0);
         assert!(r.links[3].d_iic > r.links[0].d_iic && r.links[0].d_iic > 0.0);
+    }
+
+    #[test]
+    fn a_star_by_hand() {
+        // Centre 0 (a = 2) with three leaves (a = 1) at LCD = d50: p = 0.5 to the centre, 0.25
+        // between leaves. PCnum = 4 + 3 + 2 (3 * 2 * 0.5 + 3 * 0.25) = 7 + 2 * 3.75 = 14.5.
+        let g = Graph {
+            attr: vec![2.0, 1.0, 1.0, 1.0],
+            links: vec![(0, 1, D50), (0, 2, D50), (0, 3, D50)],
+        };
+        let r = analyse(&g, 10.0, D50, None).unwrap();
+        assert!(close(r.indices.pc_num, 14.5));
+        // Without the centre only the leaves remain: 3. Connector = the leaf-leaf pairs, 2 * 0.75.
+        let c = r.nodes[0];
+        assert!(close(c.d_pc, 100.0 * 11.5 / 14.5));
+        assert!(close(c.d_pc_intra, 100.0 * 4.0 / 14.5) && close(c.d_pc_flux, 100.0 * 6.0 / 14.5));
+        assert!(close(c.d_pc_connector, 100.0 * 1.5 / 14.5));
+        // Every leaf-to-leaf shortest path crosses the centre: 3 * 2 ordered pairs.
+        assert!(close(c.betweenness, 6.0) && close(r.nodes[1].betweenness, 0.0));
+        // IIC: nl = 1 to the centre, 2 between leaves: 4 + 3 + 2 (3 * 2 / 2 + 3 / 3) = 15.
+        assert!(close(r.indices.iic_num, 15.0));
+    }
+
+    #[test]
+    fn zero_attributes_give_zeros_not_nan() {
+        let r = analyse(
+            &Graph {
+                attr: vec![0.0, 0.0],
+                links: vec![(0, 1, D50)],
+            },
+            10.0,
+            D50,
+            None,
+        )
+        .unwrap();
+        for n in &r.nodes {
+            assert!(
+                [n.d_pc, n.d_pc_intra, n.d_pc_flux, n.d_pc_connector, n.d_iic]
+                    .iter()
+                    .all(|v| *v == 0.0),
+                "{n:?}"
+            );
+        }
+        assert_eq!(r.indices.pc, 0.0);
     }
 
     #[test]
