@@ -8,43 +8,18 @@
 use std::hint::black_box;
 use std::time::Duration;
 
+#[path = "common/mod.rs"]
+mod common;
+
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use ecocorridor::classes::{ClassTable, OUTSIDE};
 use ecocorridor::corridors::{self, CorridorOptions, PairRule};
 use ecocorridor::costdist::{accumulate_cost, CostOptions};
 use ecocorridor::landscape::Landscape;
 use ecocorridor::resistance::{self, Combine, Resistance, ResistanceOptions};
 use ecocorridor::sources::{self, SourceMethod, Sources};
-use ecocorridor::synth::{generate, SynthOptions};
 
 fn setup(n: u32) -> (Landscape, Resistance, Sources) {
-    let s = generate(&SynthOptions {
-        rows: n,
-        cols: n,
-        seed: 11,
-        ..Default::default()
-    });
-    let classes = ClassTable::parse(
-        std::path::Path::new("models/landcover_classes.csv"),
-        include_str!("../models/landcover_classes.csv"),
-    )
-    .unwrap();
-    let lut = classes.code_lookup();
-    let landcover = s
-        .landcover
-        .iter()
-        .map(|&c| if c == 0 { OUTSIDE } else { lut[c as usize] })
-        .collect();
-    let len = s.grid.len();
-    let land = Landscape {
-        grid: s.grid,
-        classes,
-        landcover,
-        zones: vec![],
-        zone_bits: vec![0; len],
-        districts: None,
-        factors: vec![],
-    };
+    let land = common::landscape(n);
     let res = resistance::build(
         &land,
         &ResistanceOptions {

@@ -4,44 +4,15 @@
 use std::hint::black_box;
 use std::time::Duration;
 
+#[path = "common/mod.rs"]
+mod common;
+
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use ecocorridor::classes::{ClassTable, OUTSIDE};
+use ecocorridor::classes::OUTSIDE;
 use ecocorridor::edt::squared_distance;
 use ecocorridor::label::label;
-use ecocorridor::landscape::Landscape;
 use ecocorridor::resistance::{self, Combine, ResistanceOptions};
 use ecocorridor::sources::{self, SourceMethod};
-use ecocorridor::synth::{generate, SynthOptions};
-
-fn landscape(n: u32) -> Landscape {
-    let s = generate(&SynthOptions {
-        rows: n,
-        cols: n,
-        seed: 11,
-        ..Default::default()
-    });
-    let classes = ClassTable::parse(
-        std::path::Path::new("models/landcover_classes.csv"),
-        include_str!("../models/landcover_classes.csv"),
-    )
-    .unwrap();
-    let lut = classes.code_lookup();
-    let landcover = s
-        .landcover
-        .iter()
-        .map(|&c| if c == 0 { OUTSIDE } else { lut[c as usize] })
-        .collect();
-    let len = s.grid.len();
-    Landscape {
-        grid: s.grid,
-        classes,
-        landcover,
-        zones: vec![],
-        zone_bits: vec![0; len],
-        districts: None,
-        factors: vec![],
-    }
-}
 
 fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("sources");
@@ -49,7 +20,7 @@ fn bench(c: &mut Criterion) {
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(5));
     for n in [1000u32, 4000] {
-        let land = landscape(n);
+        let land = common::landscape(n);
         let habitat: Vec<bool> = land.classes.classes().iter().map(|c| c.habitat).collect();
         let mask: Vec<bool> = land
             .landcover

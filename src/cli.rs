@@ -393,6 +393,42 @@ fn build_sources(
     })
 }
 
+/// Resistance, sources and corridors of a loaded landscape, each stage timed.
+fn run_to_corridors(
+    scenario: &Scenario,
+    land: &landscape::Landscape,
+    quiet: bool,
+) -> Result<(Resistance, Sources, corridors::CorridorNetwork)> {
+    let res = timed(quiet, "resistance", || {
+        build_resistance(scenario, land, quiet)
+    })?;
+    let src = timed(quiet, "sources", || build_sources(scenario, land, &res))?;
+    let opts = settings::corridor_options(scenario);
+    let net = timed(quiet, "corridors", || {
+        corridors::build(&land.grid, &res, &src, &opts)
+            .with_context(|| format!("scenario `{}`", scenario.path.display()))
+    })?;
+    Ok((res, src, net))
+}
+
+/// The patch graph of the sources and corridors (node order = patch order).
+fn patch_graph(src: &Sources, net: &corridors::CorridorNetwork) -> network::Graph {
+    let slot: std::collections::BTreeMap<u32, usize> = src
+        .patches
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.id, i))
+        .collect();
+    network::Graph {
+        attr: src.patches.iter().map(|p| p.area_ha).collect(),
+        links: net
+            .corridors
+            .iter()
+            .map(|c| (slot[&c.from], slot[&c.to], c.lcd))
+            .collect(),
+    }
+}
+
 fn prepare_out(scenario: &Scenario, out: Option<&Path>) -> Result<PathBuf> {
     let dir = scenario.output_dir(out);
     std::fs::create_dir_all(&dir).with_context(|| {
@@ -490,15 +526,7 @@ fn sources_cmd(path: &Path, out: Option<&Path>, quiet: bool) -> Result<ExitCode>
 fn corridors_cmd(path: &Path, out: Option<&Path>, quiet: bool) -> Result<ExitCode> {
     let scenario = Scenario::read(path)?;
     let land = timed(quiet, "load", || load_landscape(&scenario, quiet))?;
-    let res = timed(quiet, "resistance", || {
-        build_resistance(&scenario, &land, quiet)
-    })?;
-    let src = timed(quiet, "sources", || build_sources(&scenario, &land, &res))?;
-    let opts = settings::corridor_options(&scenario);
-    let net = timed(quiet, "corridors", || {
-        corridors::build(&land.grid, &res, &src, &opts)
-            .with_context(|| format!("scenario `{}`", scenario.path.display()))
-    })?;
+    let (_, src, net) = run_to_corridors(&scenario, &land, quiet)?;
     let dir = prepare_out(&scenario, out)?;
     let bom = scenario.file.output.csv_bom;
     let finite_or = |v: &[f32]| -> Vec<f32> {
@@ -635,15 +663,7 @@ fn network_cmd(
 fn network_scenario_cmd(path: &Path, out: Option<&Path>, quiet: bool) -> Result<ExitCode> {
     let scenario = Scenario::read(path)?;
     let land = timed(quiet, "load", || load_landscape(&scenario, quiet))?;
-    let res = timed(quiet, "resistance", || {
-        build_resistance(&scenario, &land, quiet)
-    })?;
-    let src = timed(quiet, "sources", || build_sources(&scenario, &land, &res))?;
-    let opts = settings::corridor_options(&scenario);
-    let net = timed(quiet, "corridors", || {
-        corridors::build(&land.grid, &res, &src, &opts)
-            .with_context(|| format!("scenario `{}`", scenario.path.display()))
-    })?;
+    let (_, src, net) = run_to_corridors(&scenario, &land, quiet)?;
     let spec = &scenario.file.network;
     let study_ha = land.study_cells() as f64 * land.grid.cell_area_ha();
     let landscape_area_ha = spec.landscape_area_ha.unwrap_or(study_ha);
@@ -656,20 +676,7 @@ fn network_scenario_cmd(path: &Path, out: Option<&Path>, quiet: bool) -> Result<
             lcds[lcds.len() / 2]
         }
     });
-    let slot: std::collections::BTreeMap<u32, usize> = src
-        .patches
-        .iter()
-        .enumerate()
-        .map(|(i, p)| (p.id, i))
-        .collect();
-    let graph = network::Graph {
-        attr: src.patches.iter().map(|p| p.area_ha).collect(),
-        links: net
-            .corridors
-            .iter()
-            .map(|c| (slot[&c.from], slot[&c.to], c.lcd))
-            .collect(),
-    };
+    let graph = patch_graph(&src, &net);
     let resistances: Vec<f64> = src
         .patches
         .iter()
@@ -761,23 +768,8 @@ fn assess_year(scenario: &Scenario, landcover: &Path, quiet: bool) -> Result<Yea
     let land = load_landscape(&sc, quiet)?;
     let carbon = carbon::summarize(&land);
     let indices = (|| -> Result<network::Indices> {
-        let res = build_resistance(&sc, &land, true)?;
-        let src = build_sources(&sc, &land, &res)?;
-        let net = corridors::build(&land.grid, &res, &src, &settings::corridor_options(&sc))?;
-        let slot: std::collections::BTreeMap<u32, usize> = src
-            .patches
-            .iter()
-            .enumerate()
-            .map(|(i, p)| (p.id, i))
-            .collect();
-        let graph = network::Graph {
-            attr: src.patches.iter().map(|p| p.area_ha).collect(),
-            links: net
-                .corridors
-                .iter()
-                .map(|c| (slot[&c.from], slot[&c.to], c.lcd))
-                .collect(),
-        };
+        let (_, src, net) = run_to_corridors(&sc, &land, true)?;
+        let graph = patch_graph(&src, &net);
         let al = sc
             .file
             .network
