@@ -15,6 +15,7 @@ pub mod io;
 pub mod label;
 pub mod landscape;
 pub mod network;
+pub mod optimize;
 pub mod polygonize;
 pub mod raster;
 pub mod report;
