@@ -14,10 +14,12 @@ use ecocorridor::io::geojson_out::write_lines;
 use ecocorridor::io::geojson_out::write_polygons;
 use ecocorridor::io::geotiff::write_geotiff;
 use ecocorridor::io::network_tables;
+use ecocorridor::io::optimize_tables;
 use ecocorridor::io::raster::{open_raster, read_f32};
 use ecocorridor::io::table::{num, write_csv};
 use ecocorridor::landscape::{self, AreaRow, Severity};
 use ecocorridor::network;
+use ecocorridor::optimize;
 use ecocorridor::report;
 use ecocorridor::resistance::{self, Resistance};
 use ecocorridor::scenario::Scenario;
@@ -160,6 +162,43 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Choose restoration sites and park connectors within a budget (MILP with HiGHS, plus a
+    /// greedy baseline) from your own candidate tables. Writes sites.csv and connectors.csv
+    /// with a `selected` column and summary.csv. Exit code 1 when no plan is feasible.
+    Optimize {
+        /// Sites: CSV with site_id, cost_yuan, area_ha, carbon_tco2e [, benefit, zone,
+        /// district, locked (in/out)].
+        #[arg(long)]
+        sites: PathBuf,
+        /// Connectors: CSV with connector_id, cost_yuan, carbon_tco2e, benefit, gap_sites (site
+        /// ids separated by `;`).
+        #[arg(long)]
+        connectors: Option<PathBuf>,
+        /// Budget, yuan.
+        #[arg(long = "budget-yuan", allow_negative_numbers = true)]
+        budget_yuan: f64,
+        /// Weights of carbon and connectivity, e.g. `0.5,0.5` (default `1,1`).
+        #[arg(long, default_value = "1,1")]
+        weights: String,
+        /// Zones where no site may be chosen, separated by commas.
+        #[arg(long = "forbid-zones", default_value = "permanent_farmland")]
+        forbid_zones: String,
+        /// Minimum carbon gain, t CO2e.
+        #[arg(long = "carbon-min-tco2e")]
+        carbon_min: Option<f64>,
+        /// Time limit for the solver, s.
+        #[arg(long = "time-limit-s")]
+        time_limit_s: Option<f64>,
+        /// Relative MIP gap to stop at (e.g. 0.005).
+        #[arg(long = "mip-gap")]
+        mip_gap: Option<f64>,
+        /// Also write the model in CPLEX LP format to this file.
+        #[arg(long = "write-model")]
+        write_model: Option<PathBuf>,
+        /// Output folder.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Write a deterministic synthetic landscape as a complete scenario folder (rasters,
     /// zone polygons, class table, scenario.toml).
     Synth {
@@ -213,6 +252,9 @@ pub fn run() -> Result<ExitCode> {
                 bail!("ecocorridor network needs a scenario, or all of --patches, --links, --landscape-area-ha, --d50 and --out (missing: {})", missing.join(", "))
             }
         },
+        Command::Optimize { sites, connectors, budget_yuan, weights, forbid_zones, carbon_min, time_limit_s, mip_gap, write_model, out } => {
+            optimize_cmd(&OptimizeArgs { sites, connectors, budget_yuan, weights, forbid_zones, carbon_min, time_limit_s, mip_gap, write_model, out }, cli.global.quiet)
+        }
         Command::Assess { scenario, before, after, out } => assess_cmd(&scenario, &before, &after, out.as_deref(), cli.global.quiet),
         Command::Costdist {
             resistance,
@@ -939,6 +981,203 @@ fn assess_cmd(
         eprintln!(
             "wrote transitions.csv, carbon_change.csv and indices_change.csv to `{}`",
             dir.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+struct OptimizeArgs {
+    sites: PathBuf,
+    connectors: Option<PathBuf>,
+    budget_yuan: f64,
+    weights: String,
+    forbid_zones: String,
+    carbon_min: Option<f64>,
+    time_limit_s: Option<f64>,
+    mip_gap: Option<f64>,
+    write_model: Option<PathBuf>,
+    out: PathBuf,
+}
+
+fn optimize_cmd(a: &OptimizeArgs, quiet: bool) -> Result<ExitCode> {
+    let sites = optimize_tables::read_sites(&a.sites).map_err(anyhow::Error::msg)?;
+    let connectors = match &a.connectors {
+        Some(c) => optimize_tables::read_connectors(c, &sites).map_err(anyhow::Error::msg)?,
+        None => Vec::new(),
+    };
+    let w: Vec<f64> = a
+        .weights
+        .split(',')
+        .map(|v| v.trim().parse::<f64>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| {
+            anyhow::anyhow!(
+                "--weights `{}`: give two numbers, carbon and connectivity, e.g. 0.5,0.5",
+                a.weights
+            )
+        })?;
+    if w.len() != 2 {
+        bail!(
+            "--weights `{}`: give two numbers, carbon and connectivity, e.g. 0.5,0.5",
+            a.weights
+        );
+    }
+    if let Some(g) = a.mip_gap {
+        if !(0.0..1.0).contains(&g) {
+            bail!("--mip-gap {g}: give a relative gap from 0 to 1, e.g. 0.005");
+        }
+    }
+    if let Some(t) = a.time_limit_s {
+        if t.is_nan() || t <= 0.0 {
+            bail!("--time-limit-s {t}: give a positive number of seconds");
+        }
+    }
+    let problem = optimize::Problem {
+        sites,
+        connectors,
+        budget_yuan: a.budget_yuan,
+        w_carbon: w[0],
+        w_benefit: w[1],
+        forbidden_zones: a
+            .forbid_zones
+            .split(',')
+            .map(str::trim)
+            .filter(|z| !z.is_empty())
+            .map(str::to_string)
+            .collect(),
+        carbon_min: a.carbon_min,
+        ..Default::default()
+    };
+    if let Some(m) = &a.write_model {
+        ecocorridor::io::atomic::write_atomic(m, |f| {
+            std::io::Write::write_all(f, optimize::to_lp(&problem).as_bytes())
+        })
+        .with_context(|| format!("cannot write `{}`", m.display()))?;
+    }
+    let t0 = Instant::now();
+    let plan = match optimize::solve(
+        &problem,
+        &optimize::SolveOptions {
+            time_limit_s: a.time_limit_s,
+            mip_rel_gap: a.mip_gap,
+        },
+    ) {
+        Ok(p) => p,
+        Err(optimize::OptimizeError::Infeasible(why)) => {
+            eprintln!("no feasible plan: {why}");
+            return Ok(ExitCode::from(1));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let solve_s = t0.elapsed().as_secs_f64();
+    let greedy = optimize::greedy(&problem);
+    std::fs::create_dir_all(&a.out)
+        .with_context(|| format!("cannot create output folder `{}`", a.out.display()))?;
+    let lock = |l: optimize::Lock| match l {
+        optimize::Lock::Free => "",
+        optimize::Lock::In => "in",
+        optimize::Lock::Out => "out",
+    };
+    let mut st = ecocorridor::io::table::Table::new(&[
+        "site_id",
+        "cost_yuan",
+        "area_ha",
+        "carbon_tco2e",
+        "benefit",
+        "zone",
+        "district",
+        "locked",
+        "selected",
+    ]);
+    for (s, &x) in problem.sites.iter().zip(&plan.sites) {
+        st.rows.push(vec![
+            s.id.clone(),
+            num(s.cost_yuan, 2),
+            num(s.area_ha, 4),
+            num(s.carbon_tco2e, 3),
+            num(s.benefit, 6),
+            s.zones.join(";"),
+            s.district.clone().unwrap_or_default(),
+            lock(s.lock).into(),
+            u8::from(x).to_string(),
+        ]);
+    }
+    write_table(&a.out, "sites.csv", &st, true)?;
+    let mut ct = ecocorridor::io::table::Table::new(&[
+        "connector_id",
+        "cost_yuan",
+        "carbon_tco2e",
+        "benefit",
+        "gap_sites",
+        "selected",
+    ]);
+    for (c, &y) in problem.connectors.iter().zip(&plan.connectors) {
+        let gaps: Vec<&str> = c
+            .gap_sites
+            .iter()
+            .map(|&g| problem.sites[g].id.as_str())
+            .collect();
+        ct.rows.push(vec![
+            c.id.clone(),
+            num(c.cost_yuan, 2),
+            num(c.carbon_tco2e, 3),
+            num(c.benefit, 6),
+            gaps.join(";"),
+            u8::from(y).to_string(),
+        ]);
+    }
+    write_table(&a.out, "connectors.csv", &ct, true)?;
+    let ratio = if greedy.objective > 0.0 {
+        plan.objective / greedy.objective
+    } else {
+        f64::NAN
+    };
+    let mut sm = ecocorridor::io::table::Table::new(&[
+        "status",
+        "budget_yuan",
+        "spent_yuan",
+        "carbon_tco2e",
+        "benefit",
+        "objective",
+        "bound",
+        "gap",
+        "sites_selected",
+        "connectors_selected",
+        "greedy_objective",
+        "milp_greedy_ratio",
+        "solve_s",
+    ]);
+    sm.rows.push(vec![
+        plan.status.as_str().into(),
+        num(a.budget_yuan, 2),
+        num(plan.spent_yuan, 2),
+        num(plan.carbon_tco2e, 3),
+        num(plan.benefit, 6),
+        num(plan.objective, 6),
+        num(plan.bound, 6),
+        num(plan.gap, 6),
+        plan.sites.iter().filter(|&&x| x).count().to_string(),
+        plan.connectors.iter().filter(|&&y| y).count().to_string(),
+        num(greedy.objective, 6),
+        num(ratio, 4),
+        num(solve_s, 3),
+    ]);
+    write_table(&a.out, "summary.csv", &sm, true)?;
+    if !quiet {
+        eprintln!(
+            "{}: {} sites and {} connectors selected, {:.0} of {:.0} yuan, {:.1} t CO2e; objective {:.4} (bound {:.4}, gap {:.2e}); greedy {:.4} (MILP/greedy {:.3}); wrote sites.csv, connectors.csv, summary.csv to `{}`",
+            plan.status.as_str(),
+            plan.sites.iter().filter(|&&x| x).count(),
+            plan.connectors.iter().filter(|&&y| y).count(),
+            plan.spent_yuan,
+            a.budget_yuan,
+            plan.carbon_tco2e,
+            plan.objective,
+            plan.bound,
+            plan.gap,
+            greedy.objective,
+            ratio,
+            a.out.display()
         );
     }
     Ok(ExitCode::SUCCESS)

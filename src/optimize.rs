@@ -513,6 +513,131 @@ fn plan(p: &Problem, status: Status, sites: Vec<bool>, connectors: Vec<bool>, bo
     }
 }
 
+/// The model in CPLEX LP format, for checking with any solver: variables `x<i>` for sites
+/// (table order, 1-based) and `y<j>` for connectors; ids appear in comments.
+pub fn to_lp(p: &Problem) -> String {
+    let (gn, bn) = norms(p);
+    let term = |coef: f64, var: String| {
+        format!(
+            "{} {} {}",
+            if coef < 0.0 { "-" } else { "+" },
+            coef.abs(),
+            var
+        )
+    };
+    let x = |i: usize| format!("x{}", i + 1);
+    let y = |j: usize| format!("y{}", j + 1);
+    let mut out = String::from("\\ ecocorridor restoration plan\n");
+    for (i, s) in p.sites.iter().enumerate() {
+        out.push_str(&format!("\\ {} = site {}\n", x(i), s.id));
+    }
+    for (j, c) in p.connectors.iter().enumerate() {
+        out.push_str(&format!("\\ {} = connector {}\n", y(j), c.id));
+    }
+    let mut obj: Vec<String> = p
+        .sites
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            term(
+                p.w_carbon * s.carbon_tco2e / gn + p.w_benefit * s.benefit / bn,
+                x(i),
+            )
+        })
+        .collect();
+    obj.extend(p.connectors.iter().enumerate().map(|(j, c)| {
+        term(
+            p.w_carbon * c.carbon_tco2e / gn + p.w_benefit * c.benefit / bn,
+            y(j),
+        )
+    }));
+    out.push_str(&format!("Maximize\n obj: {}\nSubject To\n", obj.join(" ")));
+    let mut cost: Vec<String> = p
+        .sites
+        .iter()
+        .enumerate()
+        .map(|(i, s)| term(s.cost_yuan, x(i)))
+        .collect();
+    cost.extend(
+        p.connectors
+            .iter()
+            .enumerate()
+            .map(|(j, c)| term(c.cost_yuan, y(j))),
+    );
+    out.push_str(&format!(
+        " budget: {} <= {}\n",
+        cost.join(" "),
+        p.budget_yuan
+    ));
+    for (j, c) in p.connectors.iter().enumerate() {
+        for &g in &c.gap_sites {
+            out.push_str(&format!(
+                " gap_{}_{}: {} - {} <= 0\n",
+                y(j),
+                x(g),
+                y(j),
+                x(g)
+            ));
+        }
+    }
+    for (i, s) in p.sites.iter().enumerate() {
+        if forbidden(p, s) {
+            out.push_str(&format!(" fixed_{}: {} = 0\n", x(i), x(i)));
+        } else if s.lock == Lock::In {
+            out.push_str(&format!(" fixed_{}: {} = 1\n", x(i), x(i)));
+        }
+    }
+    for (k, (z, cap)) in p.zone_area_caps.iter().enumerate() {
+        let t: Vec<String> = p
+            .sites
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.zones.contains(z))
+            .map(|(i, s)| term(s.area_ha, x(i)))
+            .collect();
+        if !t.is_empty() {
+            out.push_str(&format!(" zone_cap_{}: {} <= {cap}\n", k + 1, t.join(" ")));
+        }
+    }
+    for (k, (d, cap)) in p.district_budget_caps.iter().enumerate() {
+        let t: Vec<String> = p
+            .sites
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.district.as_deref() == Some(d.as_str()))
+            .map(|(i, s)| term(s.cost_yuan, x(i)))
+            .collect();
+        if !t.is_empty() {
+            out.push_str(&format!(
+                " district_cap_{}: {} <= {cap}\n",
+                k + 1,
+                t.join(" ")
+            ));
+        }
+    }
+    if let Some(min) = p.carbon_min {
+        let mut t: Vec<String> = p
+            .sites
+            .iter()
+            .enumerate()
+            .map(|(i, s)| term(s.carbon_tco2e, x(i)))
+            .collect();
+        t.extend(
+            p.connectors
+                .iter()
+                .enumerate()
+                .map(|(j, c)| term(c.carbon_tco2e, y(j))),
+        );
+        out.push_str(&format!(" carbon_min: {} >= {min}\n", t.join(" ")));
+    }
+    let vars: Vec<String> = (0..p.sites.len())
+        .map(x)
+        .chain((0..p.connectors.len()).map(y))
+        .collect();
+    out.push_str(&format!("Binaries\n {}\nEnd\n", vars.join(" ")));
+    out
+}
+
 /// Greedy baseline: locked-in sites first, then candidates by objective value per yuan
 /// (a connector together with its missing gap sites), adding each that keeps the plan
 /// feasible.
@@ -609,6 +734,39 @@ mod tests {
         assert_eq!(plan.sites, vec![false, true, true]);
         assert_eq!(plan.status, Status::Optimal);
         assert!((plan.objective - 0.8).abs() < 1e-9 && plan.gap.abs() < 1e-6);
+    }
+
+    #[test]
+    fn the_lp_file_states_the_model() {
+        let mut p = Problem {
+            sites: vec![site("a", 5.0, 2.0), site("b", 3.0, 2.0)],
+            budget_yuan: 6.0,
+            w_carbon: 1.0,
+            carbon_min: Some(1.0),
+            ..Default::default()
+        };
+        p.sites[1].lock = Lock::Out;
+        p.connectors.push(Connector {
+            id: "l".into(),
+            cost_yuan: 1.0,
+            carbon_tco2e: 0.0,
+            benefit: 0.0,
+            gap_sites: vec![0],
+        });
+        let lp = to_lp(&p);
+        for line in [
+            "Maximize",
+            " obj: + 0.5 x1 + 0.5 x2 + 0 y1",
+            " budget: + 5 x1 + 3 x2 + 1 y1 <= 6",
+            " gap_y1_x1: y1 - x1 <= 0",
+            " fixed_x2: x2 = 0",
+            " carbon_min: + 2 x1 + 2 x2 + 0 y1 >= 1",
+            "Binaries",
+            " x1 x2 y1",
+            "End",
+        ] {
+            assert!(lp.lines().any(|l| l == line), "missing {line:?} in\n{lp}");
+        }
     }
 
     #[test]

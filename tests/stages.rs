@@ -762,3 +762,93 @@ fn assess_refuses_years_on_different_grids() {
     );
     assert!(!out.exists(), "a refused assessment writes nothing");
 }
+
+#[test]
+fn optimize_command_picks_the_best_plan_and_reports_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |n: &str| dir.path().join(n).to_str().unwrap().to_string();
+    fs::write(
+        p("S.csv"),
+        "site_id,cost_yuan,area_ha,carbon_tco2e,benefit,zone,district,locked\nA,100,1,10,0,,east,\nB,200,2,30,0,,east,\nC,200,2,25,0,permanent_farmland,west,\nGAP,50,1,0,0,,west,\n",
+    )
+    .unwrap();
+    fs::write(
+        p("C.csv"),
+        "connector_id,cost_yuan,carbon_tco2e,benefit,gap_sites\nL1,10,0,5,GAP\n",
+    )
+    .unwrap();
+    let r = run(&[
+        "optimize",
+        "--sites",
+        &p("S.csv"),
+        "--connectors",
+        &p("C.csv"),
+        "--budget-yuan",
+        "360",
+        "--weights",
+        "1,1",
+        "--write-model",
+        &p("m.lp"),
+        "--out",
+        &p("out"),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // C is in permanent basic farmland (forbidden by default). With 360 yuan: B (30 t) + GAP +
+    // L1 (the only benefit) costs 260, adding A (10 t) makes 360.
+    let sites = csv_rows(&dir.path().join("out/sites.csv"));
+    let sel: Vec<(&str, &str)> = sites
+        .iter()
+        .map(|r| (r[0].as_str(), r[8].as_str()))
+        .collect();
+    assert_eq!(sel, vec![("A", "1"), ("B", "1"), ("C", "0"), ("GAP", "1")]);
+    let conns = csv_rows(&dir.path().join("out/connectors.csv"));
+    assert_eq!(conns[0][5], "1");
+    let summary = csv_rows(&dir.path().join("out/summary.csv"));
+    assert_eq!(summary[0][0], "optimal");
+    assert_eq!(summary[0][2], "360.00");
+    let ratio: f64 = summary[0][11].parse().unwrap();
+    assert!(ratio >= 1.0 - 1e-9, "MILP/greedy {ratio}");
+    assert!(fs::read_to_string(p("m.lp"))
+        .unwrap()
+        .contains(" fixed_x3: x3 = 0"));
+    // Locked-in sites beyond the budget: exit 1, the conflict named.
+    fs::write(
+        p("S2.csv"),
+        "site_id,cost_yuan,area_ha,carbon_tco2e,locked\nA,100,1,10,in\nB,200,2,30,in\n",
+    )
+    .unwrap();
+    let r = run(&[
+        "optimize",
+        "--sites",
+        &p("S2.csv"),
+        "--budget-yuan",
+        "250",
+        "--out",
+        &p("out2"),
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("locked-in sites cost 300 yuan, more than the budget of 250 yuan"),
+        "{}",
+        r.stderr
+    );
+    // A table without its columns: exit 2, the columns named.
+    fs::write(p("S3.csv"), "id,cost\nA,1\n").unwrap();
+    let r = run(&[
+        "optimize",
+        "--sites",
+        &p("S3.csv"),
+        "--budget-yuan",
+        "250",
+        "--out",
+        &p("out3"),
+    ]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr
+            .contains("lacks the column(s) site_id, cost_yuan, area_ha, carbon_tco2e"),
+        "{}",
+        r.stderr
+    );
+}

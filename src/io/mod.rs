@@ -6,6 +6,7 @@ pub mod atomic;
 pub mod geojson_out;
 pub mod geotiff;
 pub mod network_tables;
+pub mod optimize_tables;
 pub mod prj;
 pub mod raster;
 pub mod table;
