@@ -15,21 +15,12 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use ecocorridor::corridors::{self, CorridorOptions, PairRule};
 use ecocorridor::costdist::{accumulate_cost, CostOptions};
 use ecocorridor::landscape::Landscape;
-use ecocorridor::resistance::{self, Combine, Resistance, ResistanceOptions};
+use ecocorridor::resistance::Resistance;
 use ecocorridor::sources::{self, SourceMethod, Sources};
 
 fn setup(n: u32) -> (Landscape, Resistance, Sources) {
     let land = common::landscape(n);
-    let res = resistance::build(
-        &land,
-        &ResistanceOptions {
-            combine: Combine::WeightedSum,
-            class_weight: 1.0,
-            factors: vec![],
-            zone_multipliers: [1.0; 8],
-        },
-    )
-    .unwrap();
+    let res = common::resistance(&land);
     let method = SourceMethod::Habitat {
         min_area_ha: 10.0,
         eight: true,

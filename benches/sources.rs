@@ -11,7 +11,6 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use ecocorridor::classes::OUTSIDE;
 use ecocorridor::edt::squared_distance;
 use ecocorridor::label::label;
-use ecocorridor::resistance::{self, Combine, ResistanceOptions};
 use ecocorridor::sources::{self, SourceMethod};
 
 fn bench(c: &mut Criterion) {
@@ -35,16 +34,7 @@ fn bench(c: &mut Criterion) {
         g.bench_with_input(BenchmarkId::new("edt", n), &n, |b, &n| {
             b.iter(|| black_box(squared_distance(n as usize, n as usize, |i| !mask[i])[0]))
         });
-        let res = resistance::build(
-            &land,
-            &ResistanceOptions {
-                combine: Combine::WeightedSum,
-                class_weight: 1.0,
-                factors: vec![],
-                zone_multipliers: [1.0; 8],
-            },
-        )
-        .unwrap();
+        let res = common::resistance(&land);
         let method = SourceMethod::Habitat {
             min_area_ha: 50.0,
             eight: true,

@@ -1073,96 +1073,16 @@ fn optimize_cmd(a: &OptimizeArgs, quiet: bool) -> Result<ExitCode> {
     let greedy = optimize::greedy(&problem);
     std::fs::create_dir_all(&a.out)
         .with_context(|| format!("cannot create output folder `{}`", a.out.display()))?;
-    let lock = |l: optimize::Lock| match l {
-        optimize::Lock::Free => "",
-        optimize::Lock::In => "in",
-        optimize::Lock::Out => "out",
-    };
-    let mut st = ecocorridor::io::table::Table::new(&[
-        "site_id",
-        "cost_yuan",
-        "area_ha",
-        "carbon_tco2e",
-        "benefit",
-        "zone",
-        "district",
-        "locked",
-        "selected",
-    ]);
-    for (s, &x) in problem.sites.iter().zip(&plan.sites) {
-        st.rows.push(vec![
-            s.id.clone(),
-            num(s.cost_yuan, 2),
-            num(s.area_ha, 4),
-            num(s.carbon_tco2e, 3),
-            num(s.benefit, 6),
-            s.zones.join(";"),
-            s.district.clone().unwrap_or_default(),
-            lock(s.lock).into(),
-            u8::from(x).to_string(),
-        ]);
-    }
-    write_table(&a.out, "sites.csv", &st, true)?;
-    let mut ct = ecocorridor::io::table::Table::new(&[
-        "connector_id",
-        "cost_yuan",
-        "carbon_tco2e",
-        "benefit",
-        "gap_sites",
-        "selected",
-    ]);
-    for (c, &y) in problem.connectors.iter().zip(&plan.connectors) {
-        let gaps: Vec<&str> = c
-            .gap_sites
-            .iter()
-            .map(|&g| problem.sites[g].id.as_str())
-            .collect();
-        ct.rows.push(vec![
-            c.id.clone(),
-            num(c.cost_yuan, 2),
-            num(c.carbon_tco2e, 3),
-            num(c.benefit, 6),
-            gaps.join(";"),
-            u8::from(y).to_string(),
-        ]);
-    }
-    write_table(&a.out, "connectors.csv", &ct, true)?;
     let ratio = if greedy.objective > 0.0 {
         plan.objective / greedy.objective
     } else {
         f64::NAN
     };
-    let mut sm = ecocorridor::io::table::Table::new(&[
-        "status",
-        "budget_yuan",
-        "spent_yuan",
-        "carbon_tco2e",
-        "benefit",
-        "objective",
-        "bound",
-        "gap",
-        "sites_selected",
-        "connectors_selected",
-        "greedy_objective",
-        "milp_greedy_ratio",
-        "solve_s",
-    ]);
-    sm.rows.push(vec![
-        plan.status.as_str().into(),
-        num(a.budget_yuan, 2),
-        num(plan.spent_yuan, 2),
-        num(plan.carbon_tco2e, 3),
-        num(plan.benefit, 6),
-        num(plan.objective, 6),
-        num(plan.bound, 6),
-        num(plan.gap, 6),
-        plan.sites.iter().filter(|&&x| x).count().to_string(),
-        plan.connectors.iter().filter(|&&y| y).count().to_string(),
-        num(greedy.objective, 6),
-        num(ratio, 4),
-        num(solve_s, 3),
-    ]);
-    write_table(&a.out, "summary.csv", &sm, true)?;
+    let (sites_t, connectors_t, summary_t) =
+        report::optimization(&problem, &plan, &greedy, solve_s);
+    write_table(&a.out, "sites.csv", &sites_t, true)?;
+    write_table(&a.out, "connectors.csv", &connectors_t, true)?;
+    write_table(&a.out, "summary.csv", &summary_t, true)?;
     if !quiet {
         eprintln!(
             "{}: {} sites and {} connectors selected, {:.0} of {:.0} yuan, {:.1} t CO2e; objective {:.4} (bound {:.4}, gap {:.2e}); greedy {:.4} (MILP/greedy {:.3}); wrote sites.csv, connectors.csv, summary.csv to `{}`",

@@ -354,3 +354,103 @@ pub fn carbon(rows: &[crate::carbon::CarbonRow]) -> Table {
     }
     t
 }
+
+/// `sites.csv`, `connectors.csv` (candidates with `selected`) and `summary.csv` (status,
+/// objective, bound, gap, greedy objective and the MILP/greedy ratio) of an optimization.
+pub fn optimization(
+    p: &crate::optimize::Problem,
+    plan: &crate::optimize::Plan,
+    greedy: &crate::optimize::Plan,
+    solve_s: f64,
+) -> (Table, Table, Table) {
+    use crate::optimize::Lock;
+    let lock = |l: Lock| match l {
+        Lock::Free => "",
+        Lock::In => "in",
+        Lock::Out => "out",
+    };
+    let mut st = Table::new(&[
+        "site_id",
+        "cost_yuan",
+        "area_ha",
+        "carbon_tco2e",
+        "benefit",
+        "zone",
+        "district",
+        "locked",
+        "selected",
+    ]);
+    for (s, &x) in p.sites.iter().zip(&plan.sites) {
+        st.rows.push(vec![
+            s.id.clone(),
+            num(s.cost_yuan, 2),
+            num(s.area_ha, 4),
+            num(s.carbon_tco2e, 3),
+            num(s.benefit, 6),
+            s.zones.join(";"),
+            s.district.clone().unwrap_or_default(),
+            lock(s.lock).into(),
+            u8::from(x).to_string(),
+        ]);
+    }
+    let mut ct = Table::new(&[
+        "connector_id",
+        "cost_yuan",
+        "carbon_tco2e",
+        "benefit",
+        "gap_sites",
+        "selected",
+    ]);
+    for (c, &y) in p.connectors.iter().zip(&plan.connectors) {
+        let gaps: Vec<&str> = c
+            .gap_sites
+            .iter()
+            .map(|&g| p.sites[g].id.as_str())
+            .collect();
+        ct.rows.push(vec![
+            c.id.clone(),
+            num(c.cost_yuan, 2),
+            num(c.carbon_tco2e, 3),
+            num(c.benefit, 6),
+            gaps.join(";"),
+            u8::from(y).to_string(),
+        ]);
+    }
+    let ratio = if greedy.objective > 0.0 {
+        plan.objective / greedy.objective
+    } else {
+        f64::NAN
+    };
+    let count = |v: &[bool]| v.iter().filter(|&&b| b).count().to_string();
+    let mut sm = Table::new(&[
+        "status",
+        "budget_yuan",
+        "spent_yuan",
+        "carbon_tco2e",
+        "benefit",
+        "objective",
+        "bound",
+        "gap",
+        "sites_selected",
+        "connectors_selected",
+        "greedy_objective",
+        "milp_greedy_ratio",
+        "solve_s",
+    ]);
+    sm.rows.push(vec![
+        plan.status.as_str().into(),
+        num(p.budget_yuan, 2),
+        num(plan.spent_yuan, 2),
+        num(plan.carbon_tco2e, 3),
+        num(plan.benefit, 6),
+        num(plan.objective, 6),
+        num(plan.bound, 6),
+        num(plan.gap, 6),
+        count(&plan.sites),
+        count(&plan.connectors),
+        num(greedy.objective, 6),
+        num(ratio, 4),
+        num(solve_s, 3),
+    ]);
+    (st, ct, sm)
+}

@@ -34,3 +34,19 @@ pub fn landscape(n: u32) -> Landscape {
         factors: vec![],
     }
 }
+
+/// The class-only resistance surface of a landscape.
+#[allow(dead_code)] // each bench binary uses part of this module
+pub fn resistance(land: &Landscape) -> ecocorridor::resistance::Resistance {
+    use ecocorridor::resistance::{build, Combine, ResistanceOptions};
+    build(
+        land,
+        &ResistanceOptions {
+            combine: Combine::WeightedSum,
+            class_weight: 1.0,
+            factors: vec![],
+            zone_multipliers: [1.0; 8],
+        },
+    )
+    .unwrap()
+}
