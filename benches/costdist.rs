@@ -65,6 +65,7 @@ fn bench(c: &mut Criterion) {
             width: 10_000.0,
             pairs: PairRule::AllocationTouch,
             drop_crossing: true,
+            keep_zone_cells: false,
         };
         g.bench_with_input(
             BenchmarkId::new(format!("corridors_{}", src.patches.len()), n),

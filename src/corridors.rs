@@ -61,6 +61,20 @@ pub struct CorridorOptions {
     pub pairs: PairRule,
     /// Drop corridors whose least-cost path crosses a third patch.
     pub drop_crossing: bool,
+    /// Keep each corridor's zone cells with both cost distances ([`Corridor::zone`]), for
+    /// scoring restoration sites (12 bytes per zone cell and corridor).
+    pub keep_zone_cells: bool,
+}
+
+/// A cell of a corridor zone with its cost distances from both patches.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ZoneCell {
+    /// Cell index (row-major).
+    pub cell: u32,
+    /// Cost distance from the `from` patch.
+    pub cwd_from: f32,
+    /// Cost distance from the `to` patch.
+    pub cwd_to: f32,
 }
 
 /// One corridor between two patches.
@@ -82,6 +96,9 @@ pub struct Corridor {
     pub euclid_m: f64,
     /// Whether the path crosses a third patch.
     pub crosses_patch: bool,
+    /// Zone cells (`NLCC ≤ width`) sorted by cell, when asked for
+    /// ([`CorridorOptions::keep_zone_cells`]); empty otherwise.
+    pub zone: Vec<ZoneCell>,
 }
 
 /// The corridor stage's results.
@@ -375,7 +392,14 @@ pub fn build(
                 limit,
                 opts,
             )? {
-                add_corridor_zone(&mut nlcc, ra, rb, c.lcd, opts.width, cols);
+                let mut c = c;
+                add_corridor_zone(
+                    &mut nlcc,
+                    ra,
+                    rb,
+                    (c.lcd, opts.width, cols),
+                    opts.keep_zone_cells.then_some(&mut c.zone),
+                );
                 corridors.push((a, b, c));
             }
         }
@@ -471,17 +495,18 @@ fn pair_corridor(
         path_length_m,
         euclid_m,
         crosses_patch,
+        zone: Vec::new(),
     }))
 }
 
-/// Lowers the corridor raster to `CWD_a + CWD_b - lcd` where that is within the width.
+/// Lowers the corridor raster to `CWD_a + CWD_b - lcd` where that is within the width and,
+/// when `keep` is given, collects the zone cells (sorted by cell).
 fn add_corridor_zone(
     nlcc: &mut [f32],
     ra: &TiledCost,
     rb: &TiledCost,
-    lcd: f64,
-    width: f64,
-    cols: usize,
+    (lcd, width, cols): (f64, f64, usize),
+    mut keep: Option<&mut Vec<ZoneCell>>,
 ) {
     for (t, (ta, tb)) in ra.tiles.iter().zip(&rb.tiles).enumerate() {
         let (Some(ta), Some(tb)) = (ta, tb) else {
@@ -499,8 +524,18 @@ fn add_corridor_zone(
                 if v < nlcc[cell] {
                     nlcc[cell] = v;
                 }
+                if let Some(k) = keep.as_deref_mut() {
+                    k.push(ZoneCell {
+                        cell: cell as u32,
+                        cwd_from: va as f32,
+                        cwd_to: vb as f32,
+                    });
+                }
             }
         }
+    }
+    if let Some(k) = keep {
+        k.sort_unstable_by_key(|z| z.cell);
     }
 }
 
@@ -633,6 +668,7 @@ mod tests {
             width,
             pairs: PairRule::AllocationTouch,
             drop_crossing: false,
+            keep_zone_cells: true,
         }
     }
 

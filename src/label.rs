@@ -40,32 +40,48 @@ fn union(parent: &mut [u32], a: u32, b: u32) -> u32 {
 /// # Complexity
 /// O(cells · α(cells)).
 pub fn label(rows: usize, cols: usize, mask: impl Fn(usize) -> bool, eight: bool) -> Labels {
+    label_keyed(rows, cols, |i| mask(i).then_some(0), eight)
+}
+
+/// Labels the connected components of the cells with a key, where neighbours join only when
+/// their keys are equal (`None` = not in any component). Used to split components by a tiling
+/// or by zone membership.
+///
+/// # Complexity
+/// O(cells · α(cells)) plus up to 5 key evaluations per cell.
+pub fn label_keyed(
+    rows: usize,
+    cols: usize,
+    key: impl Fn(usize) -> Option<u64>,
+    eight: bool,
+) -> Labels {
     let mut ids = vec![0u32; rows * cols];
     let mut parent: Vec<u32> = vec![0]; // provisional label 0 unused
     for r in 0..rows {
         for c in 0..cols {
             let i = r * cols + c;
-            if !mask(i) {
+            let Some(k) = key(i) else {
                 continue;
-            }
+            };
+            let same = |j: usize| ids[j] != 0 && key(j) == Some(k);
             let mut neigh = [0u32; 4];
             let mut n = 0;
-            if c > 0 && ids[i - 1] != 0 {
+            if c > 0 && same(i - 1) {
                 neigh[n] = ids[i - 1];
                 n += 1;
             }
             if r > 0 {
                 let up = i - cols;
-                if ids[up] != 0 {
+                if same(up) {
                     neigh[n] = ids[up];
                     n += 1;
                 }
                 if eight {
-                    if c > 0 && ids[up - 1] != 0 {
+                    if c > 0 && same(up - 1) {
                         neigh[n] = ids[up - 1];
                         n += 1;
                     }
-                    if c + 1 < cols && ids[up + 1] != 0 {
+                    if c + 1 < cols && same(up + 1) {
                         neigh[n] = ids[up + 1];
                         n += 1;
                     }

@@ -202,6 +202,79 @@ impl Resistance {
     }
 }
 
+/// The resistance formula of one cell, for its own class or for another one (the resistance a
+/// cell would have once restored).
+pub struct CellModel<'a> {
+    land: &'a Landscape,
+    opts: &'a ResistanceOptions,
+    /// Class resistance per class index (None = barrier).
+    base: Vec<Option<f64>>,
+    /// Product of the zone multipliers per zone bit set.
+    mult: Vec<f64>,
+}
+
+impl<'a> CellModel<'a> {
+    /// Prepares the formula for a landscape.
+    pub fn new(land: &'a Landscape, opts: &'a ResistanceOptions) -> CellModel<'a> {
+        let base = land
+            .classes
+            .classes()
+            .iter()
+            .map(|c| match c.resistance {
+                ClassResistance::Finite(r) => Some(r),
+                ClassResistance::Barrier => None,
+            })
+            .collect();
+        let mult = (0..256usize)
+            .map(|bits| {
+                (0..8)
+                    .filter(|b| bits & (1 << b) != 0)
+                    .map(|b| opts.zone_multipliers[b])
+                    .product()
+            })
+            .collect();
+        CellModel {
+            land,
+            opts,
+            base,
+            mult,
+        }
+    }
+
+    /// Resistance of cell `i` if it were of class `cls`: NaN outside the study area, `+∞` for
+    /// barrier classes.
+    pub fn value(&self, i: usize, cls: crate::classes::ClassIdx) -> f32 {
+        let land = self.land;
+        let opts = self.opts;
+        if cls == OUTSIDE {
+            return f32::NAN;
+        }
+        let Some(rc) = self.base[cls as usize] else {
+            return f32::INFINITY;
+        };
+        let v = match opts.combine {
+            Combine::WeightedSum => {
+                opts.class_weight * rc
+                    + land
+                        .factors
+                        .iter()
+                        .zip(&opts.factors)
+                        .map(|(f, rc)| rc.weight * rc.score(f.values[i]) as f64)
+                        .sum::<f64>()
+            }
+            Combine::Product => {
+                rc * land
+                    .factors
+                    .iter()
+                    .zip(&opts.factors)
+                    .map(|(f, rc)| rc.score(f.values[i]) as f64)
+                    .product::<f64>()
+            }
+        };
+        (v * self.mult[land.zone_bits[i] as usize]) as f32
+    }
+}
+
 /// Builds the resistance surface.
 ///
 /// # Errors
@@ -211,22 +284,9 @@ impl Resistance {
 /// # Complexity
 /// O(cells × factors), parallel over rows.
 pub fn build(land: &Landscape, opts: &ResistanceOptions) -> Result<Resistance, ResistanceError> {
+    let model = CellModel::new(land, opts);
+    let (base, mult) = (&model.base, &model.mult);
     let classes = land.classes.classes();
-    let base: Vec<Option<f64>> = classes
-        .iter()
-        .map(|c| match c.resistance {
-            ClassResistance::Finite(r) => Some(r),
-            ClassResistance::Barrier => None,
-        })
-        .collect();
-    let mult: Vec<f64> = (0..256usize)
-        .map(|bits| {
-            (0..8)
-                .filter(|b| bits & (1 << b) != 0)
-                .map(|b| opts.zone_multipliers[b])
-                .product()
-        })
-        .collect();
     let cols = land.grid.cols();
     let mut values = vec![0f32; land.grid.len()];
     values
@@ -235,33 +295,7 @@ pub fn build(land: &Landscape, opts: &ResistanceOptions) -> Result<Resistance, R
         .for_each(|(r, row)| {
             for (c, out) in row.iter_mut().enumerate() {
                 let i = r * cols + c;
-                let cls = land.landcover[i];
-                *out = if cls == OUTSIDE {
-                    f32::NAN
-                } else if let Some(rc) = base[cls as usize] {
-                    let v = match opts.combine {
-                        Combine::WeightedSum => {
-                            opts.class_weight * rc
-                                + land
-                                    .factors
-                                    .iter()
-                                    .zip(&opts.factors)
-                                    .map(|(f, rc)| rc.weight * rc.score(f.values[i]) as f64)
-                                    .sum::<f64>()
-                        }
-                        Combine::Product => {
-                            rc * land
-                                .factors
-                                .iter()
-                                .zip(&opts.factors)
-                                .map(|(f, rc)| rc.score(f.values[i]) as f64)
-                                .product::<f64>()
-                        }
-                    };
-                    (v * mult[land.zone_bits[i] as usize]) as f32
-                } else {
-                    f32::INFINITY
-                };
+                *out = model.value(i, land.landcover[i]);
             }
         });
     // Inside the study area, a passable class must give a finite value > 0 (a huge product can

@@ -123,5 +123,6 @@ pub fn corridor_options(scenario: &Scenario) -> crate::corridors::CorridorOption
         width: c.width,
         pairs: c.pairs,
         drop_crossing: c.drop_crossing,
+        keep_zone_cells: false,
     }
 }

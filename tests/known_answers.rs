@@ -149,6 +149,7 @@ fn linkage_mapper_demo_cores_match_grass_least_cost_distances() {
         width: 0.0,
         pairs: PairRule::WithinMaxCwd,
         drop_crossing: false,
+        keep_zone_cells: false,
     };
     let net = build(&grid, &res, &sources, &opts).unwrap();
     assert_eq!(net.corridors.len(), 15);

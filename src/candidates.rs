@@ -1,0 +1,911 @@
+//! Candidate restoration sites and park connectors, made from the landscape and the corridors.
+//!
+//! # Input
+//! The landscape (classes with `restorable_to` and `cost_yuan_per_ha`, zones, districts), the
+//! resistance surface and its per-cell formula (for the resistance a cell has once restored),
+//! the sources, the corridor network built with `keep_zone_cells` (each corridor's zone cells
+//! with both cost distances) and one value per corridor (its dPC or gravity).
+//!
+//! # Output
+//! [`Candidates`]: sites (parcels of restorable cells), connectors (one per corridor that
+//! needs gap sites or a crossing), the corridors that already work without either, and the
+//! site id of every cell.
+//!
+//! # Method
+//! - **Parcels.** Restorable cells (class with a restoration target, not in a source, inside
+//!   some corridor zone unless `within = anywhere`) are grouped into 8-connected pieces that
+//!   never cross a line of the square `parcel_size_m` tiling, a zone border or a district
+//!   border, so every parcel is a workable project wholly inside or outside each zone and in
+//!   one district. Parcels under `min_parcel_ha` are dropped unless a least-cost path crosses
+//!   them (they are then a connector's gap site).
+//! - **Cost** `Σ cost_yuan_per_ha(current class) × cell area`; **carbon gain**
+//!   `Σ (stock(target) − stock(current)) × cell area × 44/12` plus
+//!   `seq_rate(target) × horizon_years × area × 44/12` (InVEST's stock-difference approach).
+//! - **LCD drop** (a generalisation of Linkage Mapper's Barrier Mapper to parcels): for each
+//!   corridor `c = (A, B)` whose zone touches the site, the cheapest path that comes from `A`
+//!   over the old surface, enters the site from a zone cell `o`, crosses the site at restored
+//!   resistance and leaves it to a zone cell `w` towards `B` costs
+//!   `min CWD_A(o) + step'(o, u) + D'(u, v) + step'(v, w) + CWD_B(w)`, with `D'` the least-cost
+//!   distance inside the site after restoration. It is a real path, so the new LCD is at most
+//!   this and `drop = LCD − min(LCD, that)` is a lower bound of the true drop, exact whenever
+//!   the best new path crosses the site once. Found by one Dijkstra over the site's cells per
+//!   (corridor, site).
+//! - **Site benefit** `Σ_c value_c × drop_c / LCD_c` (the share of each corridor's cost the
+//!   site removes, weighted by the corridor's dPC or gravity).
+//! - **Connectors.** For each corridor: the gap sites are the sites its least-cost path
+//!   crosses; the crossing length is the path length inside cells of crossing classes
+//!   (classes that cannot be restored with class resistance ≥ `crossing_min_resistance`:
+//!   built-up land, roads, railways), each step counted half to either cell; cost = crossing
+//!   length × `crossing_cost_yuan_per_m`; benefit = the corridor's value. A corridor with
+//!   neither gap sites nor crossing already works and gets no connector.
+//!
+//! # Memory
+//! 4 bytes per cell (site id) plus 4 per candidate cell; the zone cells of the corridors are
+//! held by the corridor network (12 bytes per zone cell and corridor).
+
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, BinaryHeap};
+
+use rayon::prelude::*;
+
+use crate::carbon::CO2_PER_C;
+use crate::classes::{ClassIdx, ClassResistance, OUTSIDE};
+use crate::corridors::{Corridor, CorridorNetwork, ZoneCell};
+use crate::costdist::{neighbours, step_cost};
+use crate::label::label_keyed;
+use crate::landscape::Landscape;
+use crate::resistance::CellModel;
+use crate::sources::Sources;
+
+/// Where candidate sites may lie.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Within {
+    /// Inside some corridor zone (the default).
+    #[default]
+    Corridors,
+    /// Anywhere in the study area.
+    Anywhere,
+}
+
+/// Options of the candidate stage.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CandidateOptions {
+    /// Side of the square tiling that splits parcels, m.
+    pub parcel_size_m: f64,
+    /// Where sites may lie.
+    pub within: Within,
+    /// Parcels smaller than this are dropped unless a least-cost path crosses them, ha.
+    pub min_parcel_ha: f64,
+    /// Years of sequestration counted in the carbon gain (0: stock difference only).
+    pub horizon_years: f64,
+    /// Non-restorable classes with class resistance at least this are crossings.
+    pub crossing_min_resistance: f64,
+    /// Cost of a crossing structure (eco-bridge, greenway), yuan per m of crossing.
+    pub crossing_cost_yuan_per_m: f64,
+    /// Corner cutting of the cost-distance move rule (as for the corridors).
+    pub corner_cutting: bool,
+}
+
+impl Default for CandidateOptions {
+    fn default() -> Self {
+        CandidateOptions {
+            parcel_size_m: 300.0,
+            within: Within::Corridors,
+            min_parcel_ha: 0.0,
+            horizon_years: 0.0,
+            crossing_min_resistance: 500.0,
+            crossing_cost_yuan_per_m: 150_000.0,
+            corner_cutting: true,
+        }
+    }
+}
+
+/// A candidate restoration site.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SiteCandidate {
+    /// Id, 1-based in row-major order of the parcels' first cells.
+    pub id: u32,
+    /// Number of cells.
+    pub cells: u32,
+    /// Area, ha.
+    pub area_ha: f64,
+    /// Restoration cost, yuan.
+    pub cost_yuan: f64,
+    /// Carbon stock now, t C.
+    pub stock_now_tc: f64,
+    /// Carbon stock once restored, t C.
+    pub stock_restored_tc: f64,
+    /// Carbon gain (stock difference plus sequestration over the horizon), t CO2e.
+    pub carbon_tco2e: f64,
+    /// Class code covering most of the site now.
+    pub from_code: u32,
+    /// Class code it is restored to (for most of its cells).
+    pub to_code: u32,
+    /// Zone membership bits (as [`Landscape::zone_bits`]).
+    pub zone_bits: u8,
+    /// District id (0 = none).
+    pub district: u16,
+    /// Centroid, map units.
+    pub x: f64,
+    /// Centroid, map units.
+    pub y: f64,
+    /// Corridors whose zone the site touches, with the LCD drop (cost units) restoring it
+    /// gives each, in corridor id order.
+    pub corridors: Vec<(u32, f64)>,
+    /// Sum of the LCD drops, cost units.
+    pub lcd_drop: f64,
+    /// Connectivity benefit `Σ value_c × drop_c / LCD_c`.
+    pub benefit: f64,
+}
+
+/// A candidate park connector.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConnectorCandidate {
+    /// Id (= the corridor's id).
+    pub id: u32,
+    /// Patch at one end.
+    pub from: u32,
+    /// Patch at the other end.
+    pub to: u32,
+    /// The corridor's least-cost distance.
+    pub lcd: f64,
+    /// Indices (into the sites) of the gap sites it needs.
+    pub gap_sites: Vec<usize>,
+    /// Length of the least-cost path in crossing cells, m.
+    pub crossing_m: f64,
+    /// Cost of the crossing, yuan.
+    pub cost_yuan: f64,
+    /// Carbon of the connector itself, t CO2e (0: its gap sites carry the carbon).
+    pub carbon_tco2e: f64,
+    /// Connectivity benefit (the corridor's value).
+    pub benefit: f64,
+}
+
+/// The candidates.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidates {
+    /// Sites in id order.
+    pub sites: Vec<SiteCandidate>,
+    /// Connectors in corridor order.
+    pub connectors: Vec<ConnectorCandidate>,
+    /// Corridors (ids) that work already: no gap site, no crossing.
+    pub existing: Vec<u32>,
+    /// Site id per cell (0 = none).
+    pub site_ids: Vec<u32>,
+}
+
+/// Why candidates cannot be made.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CandidateError {
+    /// Bad option.
+    #[error("[candidates] {0}")]
+    Option(String),
+}
+
+fn check(o: &CandidateOptions) -> Result<(), CandidateError> {
+    let bad = |m: String| Err(CandidateError::Option(m));
+    if !(o.parcel_size_m.is_finite() && o.parcel_size_m > 0.0) {
+        return bad(format!(
+            "parcel_size_m = {}; give the side of a parcel tile in m, > 0 (e.g. 300)",
+            o.parcel_size_m
+        ));
+    }
+    for (v, name) in [
+        (o.min_parcel_ha, "min_parcel_ha"),
+        (o.horizon_years, "horizon_years"),
+        (o.crossing_min_resistance, "crossing_min_resistance"),
+        (o.crossing_cost_yuan_per_m, "crossing_cost_yuan_per_m"),
+    ] {
+        if !(v.is_finite() && v >= 0.0) {
+            return bad(format!("{name} = {v}; give a finite number >= 0"));
+        }
+    }
+    Ok(())
+}
+
+/// Makes the candidates. `value` holds one connectivity value per corridor of `net` (dPC in
+/// %, or gravity).
+///
+/// # Errors
+/// [`CandidateError`] for bad options.
+///
+/// # Complexity
+/// O(cells) for the parcels plus, per corridor, O(z log z) over its z zone cells and, per
+/// (corridor, touching site), O(s log s + s log z) for the site's s cells.
+pub fn build(
+    land: &Landscape,
+    model: &CellModel,
+    res: &[f32],
+    sources: &Sources,
+    net: &CorridorNetwork,
+    value: &[f64],
+    opts: &CandidateOptions,
+) -> Result<Candidates, CandidateError> {
+    check(opts)?;
+    assert_eq!(value.len(), net.corridors.len(), "one value per corridor");
+    let grid = &land.grid;
+    let (rows, cols, cs) = (grid.rows(), grid.cols(), grid.cell_size_m());
+    let cell_ha = grid.cell_area_ha();
+    let classes = land.classes.classes();
+    // Target class index per class index.
+    let target: Vec<Option<ClassIdx>> = classes
+        .iter()
+        .map(|c| c.restorable_to.and_then(|t| land.classes.index_of(t)))
+        .collect();
+    let restorable = |i: usize| -> bool {
+        let cls = land.landcover[i];
+        cls != OUTSIDE
+            && target[cls as usize].is_some()
+            && sources.ids[i] == 0
+            && (opts.within == Within::Anywhere || net.nlcc[i].is_finite())
+    };
+    let tile = ((opts.parcel_size_m / cs).round() as usize).max(1);
+    let tiles_x = cols.div_ceil(tile) as u64;
+    let district = |i: usize| land.districts.as_ref().map_or(0, |d| d.ids[i]);
+    let labels = label_keyed(
+        rows,
+        cols,
+        |i| {
+            restorable(i).then(|| {
+                let (r, c) = (i / cols, i % cols);
+                let t = (r / tile) as u64 * tiles_x + (c / tile) as u64;
+                (t << 24) | ((land.zone_bits[i] as u64) << 16) | district(i) as u64
+            })
+        },
+        true,
+    );
+
+    // Parcels crossed by a least-cost path are kept whatever their size.
+    let mut on_path = vec![false; labels.count as usize + 1];
+    for c in &net.corridors {
+        for &cell in &c.path {
+            on_path[labels.ids[cell] as usize] = true;
+        }
+    }
+    let mut count = vec![0u32; labels.count as usize + 1];
+    for &l in &labels.ids {
+        count[l as usize] += 1;
+    }
+    let min_cells = opts.min_parcel_ha / cell_ha;
+    let mut new_id = vec![0u32; labels.count as usize + 1];
+    let mut n = 0u32;
+    for l in 1..=labels.count as usize {
+        if on_path[l] || count[l] as f64 >= min_cells * (1.0 - 1e-9) {
+            n += 1;
+            new_id[l] = n;
+        }
+    }
+    let site_ids: Vec<u32> = labels.ids.iter().map(|&l| new_id[l as usize]).collect();
+    drop(labels);
+
+    // Cells of each site (CSR, row-major within a site) and the sums.
+    let mut start = vec![0usize; n as usize + 2];
+    for &s in &site_ids {
+        if s != 0 {
+            start[s as usize + 1] += 1;
+        }
+    }
+    for k in 1..start.len() {
+        start[k] += start[k - 1];
+    }
+    let mut fill = start.clone();
+    let mut site_cells = vec![0u32; start[n as usize + 1]];
+    let mut sites: Vec<SiteCandidate> = (1..=n)
+        .map(|id| SiteCandidate {
+            id,
+            cells: 0,
+            area_ha: 0.0,
+            cost_yuan: 0.0,
+            stock_now_tc: 0.0,
+            stock_restored_tc: 0.0,
+            carbon_tco2e: 0.0,
+            from_code: 0,
+            to_code: 0,
+            zone_bits: 0,
+            district: 0,
+            x: 0.0,
+            y: 0.0,
+            corridors: Vec::new(),
+            lcd_drop: 0.0,
+            benefit: 0.0,
+        })
+        .collect();
+    let mut seq = vec![0f64; n as usize];
+    let mut sum_rc = vec![(0f64, 0f64); n as usize];
+    let mut class_count: Vec<Vec<(ClassIdx, u32)>> = vec![Vec::new(); n as usize];
+    for (i, &s) in site_ids.iter().enumerate() {
+        if s == 0 {
+            continue;
+        }
+        let k = s as usize - 1;
+        site_cells[fill[s as usize]] = i as u32;
+        fill[s as usize] += 1;
+        let cls = land.landcover[i];
+        let from = &classes[cls as usize];
+        let to = &classes[target[cls as usize].expect("restorable") as usize];
+        let site = &mut sites[k];
+        site.cells += 1;
+        site.cost_yuan += from.cost_yuan_per_ha * cell_ha;
+        site.stock_now_tc += from.stock_tc_per_ha() * cell_ha;
+        site.stock_restored_tc += to.stock_tc_per_ha() * cell_ha;
+        site.zone_bits = land.zone_bits[i];
+        site.district = district(i);
+        seq[k] += to.seq_rate * cell_ha;
+        sum_rc[k].0 += (i / cols) as f64;
+        sum_rc[k].1 += (i % cols) as f64;
+        match class_count[k].iter_mut().find(|(c, _)| *c == cls) {
+            Some(e) => e.1 += 1,
+            None => class_count[k].push((cls, 1)),
+        }
+    }
+    for (k, site) in sites.iter_mut().enumerate() {
+        site.area_ha = site.cells as f64 * cell_ha;
+        site.carbon_tco2e =
+            (site.stock_restored_tc - site.stock_now_tc + seq[k] * opts.horizon_years) * CO2_PER_C;
+        let m = site.cells as f64;
+        let (r, c) = (sum_rc[k].0 / m, sum_rc[k].1 / m);
+        site.x = grid.origin_x() + (c + 0.5) * cs;
+        site.y = grid.origin_y() - (r + 0.5) * cs;
+        let &(cls, _) = class_count[k]
+            .iter()
+            .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
+            .expect("a site has cells");
+        site.from_code = classes[cls as usize].code;
+        site.to_code = classes[target[cls as usize].expect("restorable") as usize].code;
+    }
+
+    // LCD drops, in parallel over corridors.
+    let restored = |i: usize| -> f32 {
+        model.value(i, target[land.landcover[i] as usize].expect("restorable"))
+    };
+    let ctx = DropContext {
+        rows,
+        cols,
+        cs,
+        res,
+        site_ids: &site_ids,
+        start: &start,
+        site_cells: &site_cells,
+        restored: &restored,
+        corner_cutting: opts.corner_cutting,
+    };
+    let per_corridor: Vec<Vec<(u32, f64)>> = net
+        .corridors
+        .par_iter()
+        .map(|c| ctx.corridor_drops(c))
+        .collect();
+    for (ci, (c, drops)) in net.corridors.iter().zip(&per_corridor).enumerate() {
+        for &(s, d) in drops {
+            let site = &mut sites[s as usize - 1];
+            site.corridors.push((c.id, d));
+            site.lcd_drop += d;
+            if c.lcd > 0.0 {
+                site.benefit += value[ci] * d / c.lcd;
+            }
+        }
+    }
+
+    // Connectors.
+    let crossing: Vec<bool> = classes
+        .iter()
+        .map(|c| {
+            c.restorable_to.is_none()
+                && match c.resistance {
+                    ClassResistance::Finite(r) => r >= opts.crossing_min_resistance,
+                    ClassResistance::Barrier => true,
+                }
+        })
+        .collect();
+    let is_cross = |i: usize| {
+        let cls = land.landcover[i];
+        cls != OUTSIDE && sources.ids[i] == 0 && crossing[cls as usize]
+    };
+    let mut connectors = Vec::new();
+    let mut existing = Vec::new();
+    for (ci, c) in net.corridors.iter().enumerate() {
+        let gaps: BTreeSet<u32> = c
+            .path
+            .iter()
+            .map(|&i| site_ids[i])
+            .filter(|&s| s != 0)
+            .collect();
+        let crossing_m: f64 = c
+            .path
+            .windows(2)
+            .map(|w| {
+                let diag = w[0] % cols != w[1] % cols && w[0] / cols != w[1] / cols;
+                let len = if diag {
+                    cs * std::f64::consts::SQRT_2
+                } else {
+                    cs
+                };
+                0.5 * len * (is_cross(w[0]) as u8 + is_cross(w[1]) as u8) as f64
+            })
+            .sum();
+        if gaps.is_empty() && crossing_m == 0.0 {
+            existing.push(c.id);
+            continue;
+        }
+        connectors.push(ConnectorCandidate {
+            id: c.id,
+            from: c.from,
+            to: c.to,
+            lcd: c.lcd,
+            gap_sites: gaps.into_iter().map(|s| s as usize - 1).collect(),
+            crossing_m,
+            cost_yuan: crossing_m * opts.crossing_cost_yuan_per_m,
+            carbon_tco2e: 0.0,
+            benefit: value[ci],
+        });
+    }
+    Ok(Candidates {
+        sites,
+        connectors,
+        existing,
+        site_ids,
+    })
+}
+
+/// What the LCD-drop search needs.
+struct DropContext<'a> {
+    rows: usize,
+    cols: usize,
+    cs: f64,
+    res: &'a [f32],
+    site_ids: &'a [u32],
+    start: &'a [usize],
+    site_cells: &'a [u32],
+    restored: &'a (dyn Fn(usize) -> f32 + Sync),
+    corner_cutting: bool,
+}
+
+fn zone_lookup(zone: &[ZoneCell], cell: usize) -> Option<&ZoneCell> {
+    zone.binary_search_by_key(&(cell as u32), |z| z.cell)
+        .ok()
+        .map(|k| &zone[k])
+}
+
+impl DropContext<'_> {
+    fn neighbour(&self, i: usize, dr: isize, dc: isize) -> Option<usize> {
+        let (r, c) = ((i / self.cols) as isize + dr, (i % self.cols) as isize + dc);
+        (r >= 0 && c >= 0 && (r as usize) < self.rows && (c as usize) < self.cols)
+            .then(|| r as usize * self.cols + c as usize)
+    }
+
+    /// Resistance after restoring site `s`.
+    fn r_new(&self, s: u32, i: usize) -> f32 {
+        if self.site_ids[i] == s {
+            (self.restored)(i)
+        } else {
+            self.res[i]
+        }
+    }
+
+    /// Whether the move i -> j (diagonal or not) is allowed with site `s` restored.
+    fn move_ok(&self, s: u32, i: usize, dr: isize, dc: isize, diag: bool) -> bool {
+        if !diag || self.corner_cutting {
+            return true;
+        }
+        let a = self.neighbour(i, dr, 0).map(|k| self.r_new(s, k));
+        let b = self.neighbour(i, 0, dc).map(|k| self.r_new(s, k));
+        matches!((a, b), (Some(a), Some(b)) if a.is_finite() && b.is_finite())
+    }
+
+    /// Sites touching the corridor's zone and the LCD drop each gives, in site order.
+    fn corridor_drops(&self, c: &Corridor) -> Vec<(u32, f64)> {
+        let mut touching = BTreeSet::new();
+        for z in &c.zone {
+            let i = z.cell as usize;
+            if self.site_ids[i] != 0 {
+                touching.insert(self.site_ids[i]);
+            }
+            for &(dr, dc, _) in neighbours() {
+                if let Some(j) = self.neighbour(i, dr, dc) {
+                    if self.site_ids[j] != 0 {
+                        touching.insert(self.site_ids[j]);
+                    }
+                }
+            }
+        }
+        touching
+            .into_iter()
+            .map(|s| (s, self.drop_for(c, s)))
+            .collect()
+    }
+
+    /// `LCD − min(LCD, cheapest path crossing site s once)`, zeroed below rounding level.
+    fn drop_for(&self, c: &Corridor, s: u32) -> f64 {
+        let cells = &self.site_cells[self.start[s as usize]..self.start[s as usize + 1]];
+        let local = |i: usize| cells.binary_search(&(i as u32)).ok();
+        let mut dist = vec![f64::INFINITY; cells.len()];
+        let mut heap = BinaryHeap::new();
+        // Entries from zone cells outside the site, over the old surface.
+        for (k, &u) in cells.iter().enumerate() {
+            let u = u as usize;
+            let ru = self.r_new(s, u);
+            if !ru.is_finite() {
+                continue;
+            }
+            for &(dr, dc, diag) in neighbours() {
+                let Some(o) = self.neighbour(u, dr, dc) else {
+                    continue;
+                };
+                if self.site_ids[o] == s || !self.move_ok(s, o, -dr, -dc, diag) {
+                    continue;
+                }
+                let (Some(z), true) = (zone_lookup(&c.zone, o), self.res[o].is_finite()) else {
+                    continue;
+                };
+                let d = z.cwd_from as f64 + step_cost(self.cs, diag, self.res[o], ru);
+                if d < dist[k] {
+                    dist[k] = d;
+                }
+            }
+            if dist[k].is_finite() {
+                heap.push((Reverse(dist[k].to_bits()), k));
+            }
+        }
+        // Across the site at restored resistance.
+        while let Some((Reverse(bits), k)) = heap.pop() {
+            let d = f64::from_bits(bits);
+            if d > dist[k] {
+                continue;
+            }
+            let u = cells[k] as usize;
+            let ru = self.r_new(s, u);
+            for &(dr, dc, diag) in neighbours() {
+                let Some(v) = self.neighbour(u, dr, dc) else {
+                    continue;
+                };
+                let Some(kv) = local(v) else { continue };
+                let rv = self.r_new(s, v);
+                if !rv.is_finite() || !self.move_ok(s, u, dr, dc, diag) {
+                    continue;
+                }
+                let nd = d + step_cost(self.cs, diag, ru, rv);
+                if nd < dist[kv] {
+                    dist[kv] = nd;
+                    heap.push((Reverse(nd.to_bits()), kv));
+                }
+            }
+        }
+        // Exits to zone cells towards the other patch.
+        let mut best = f64::INFINITY;
+        for (k, &v) in cells.iter().enumerate() {
+            if !dist[k].is_finite() {
+                continue;
+            }
+            let v = v as usize;
+            let rv = self.r_new(s, v);
+            for &(dr, dc, diag) in neighbours() {
+                let Some(w) = self.neighbour(v, dr, dc) else {
+                    continue;
+                };
+                if self.site_ids[w] == s || !self.move_ok(s, v, dr, dc, diag) {
+                    continue;
+                }
+                let (Some(z), true) = (zone_lookup(&c.zone, w), self.res[w].is_finite()) else {
+                    continue;
+                };
+                best =
+                    best.min(dist[k] + step_cost(self.cs, diag, rv, self.res[w]) + z.cwd_to as f64);
+            }
+        }
+        let drop = c.lcd - best.min(c.lcd);
+        if drop > c.lcd * 1e-6 {
+            drop
+        } else {
+            0.0
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::classes::ClassTable;
+    use crate::corridors::{self, CorridorOptions, PairRule};
+    use crate::costdist::{accumulate_cost, CostOptions};
+    use crate::grid::{Crs, Grid};
+    use crate::landscape::{Districts, Zone};
+    use crate::resistance::{self, Combine, Resistance, ResistanceOptions};
+    use crate::scenario::ZoneKind;
+    use crate::sources::Patch;
+    use proptest::prelude::*;
+
+    const TABLE: &str = "code,name,name_zh,resistance,habitat,c_above,c_below,c_soil,c_dead,emission,seq_rate,restorable_to,cost_yuan_per_ha\n\
+        301,forest,乔木林地,1,1,50,12,88,13,0,0.644,,0\n\
+        103,dry land,旱地,100,0,5,0,60.7,0,0.422,0,301,30000\n\
+        1003,highway,公路用地,900,0,0,0,22,0,20,0,,0\n\
+        701,urban,城镇住宅用地,1000,0,0,0,44,0,50,0,,0\n";
+
+    /// `A`/`B`/`C`: forest in patch 1/2/3; `f` forest; `d` dry land; `h` highway; `u` urban;
+    /// `z` dry land in zone bit 0.
+    fn scene(pic: &[&str], cell: f64) -> (Landscape, Sources) {
+        let classes = ClassTable::parse(std::path::Path::new("t.csv"), TABLE).unwrap();
+        let (rows, cols) = (pic.len(), pic[0].len());
+        let grid = Grid::new(
+            rows as u64,
+            cols as u64,
+            cell,
+            0.0,
+            rows as f64 * cell,
+            Crs::projected_epsg(4545),
+        )
+        .unwrap();
+        let idx = |code| classes.index_of(code).unwrap();
+        let mut landcover = Vec::new();
+        let mut zone_bits = Vec::new();
+        let mut ids = Vec::new();
+        for ch in pic.concat().chars() {
+            let (code, id, z) = match ch {
+                'A' => (301, 1, 0),
+                'B' => (301, 2, 0),
+                'C' => (301, 3, 0),
+                'f' => (301, 0, 0),
+                'd' => (103, 0, 0),
+                'z' => (103, 0, 1),
+                'h' => (1003, 0, 0),
+                'u' => (701, 0, 0),
+                _ => panic!("{ch}"),
+            };
+            landcover.push(idx(code));
+            zone_bits.push(z);
+            ids.push(id);
+        }
+        let n = ids.len();
+        let mut present: Vec<u32> = ids.iter().copied().filter(|&i| i != 0).collect();
+        present.sort_unstable();
+        present.dedup();
+        let patches = present
+            .into_iter()
+            .map(|id| Patch {
+                id,
+                cells: 0,
+                area_ha: 1.0,
+                core_area_ha: 0.0,
+                perimeter_m: 0.0,
+                centroid_x: 0.0,
+                centroid_y: 0.0,
+                mean_resistance: 1.0,
+                carbon_stock_tc: 0.0,
+                dominant_class: 0,
+            })
+            .collect();
+        let land = Landscape {
+            grid,
+            classes,
+            landcover,
+            zones: vec![Zone {
+                name: "redline".into(),
+                kind: ZoneKind::EcologicalRedline,
+                bit: 0,
+                path: "z.geojson".into(),
+            }],
+            zone_bits,
+            districts: Some(Districts {
+                names: vec!["east".into()],
+                ids: vec![1; n],
+            }),
+            factors: vec![],
+        };
+        (land, Sources { ids, patches })
+    }
+
+    fn res_opts() -> ResistanceOptions {
+        ResistanceOptions {
+            combine: Combine::WeightedSum,
+            class_weight: 1.0,
+            factors: vec![],
+            zone_multipliers: [1.0; 8],
+        }
+    }
+
+    fn run(
+        land: &Landscape,
+        src: &Sources,
+        opts: &CandidateOptions,
+    ) -> (Resistance, CorridorNetwork, Candidates) {
+        let ro = res_opts();
+        let res = resistance::build(land, &ro).unwrap();
+        let net = corridors::build(
+            &land.grid,
+            &res,
+            src,
+            &CorridorOptions {
+                cost: CostOptions::default(),
+                width: 1e9,
+                pairs: PairRule::AllocationTouch,
+                drop_crossing: false,
+                keep_zone_cells: true,
+            },
+        )
+        .unwrap();
+        let model = CellModel::new(land, &ro);
+        let value = vec![10.0; net.corridors.len()];
+        let c = build(land, &model, res.values(), src, &net, &value, opts).unwrap();
+        (res, net, c)
+    }
+
+    #[test]
+    fn parcels_follow_the_tiling_and_zone_borders() {
+        // 100 m cells (1 ha), tiles of 3 x 3 cells: columns 1-2 | 3-5 | 6, and the zone cell
+        // (0, 4) is a parcel of its own.
+        let (land, src) = scene(&["AdddzddB", "AddddddB", "AddddddB"], 100.0);
+        let opts = CandidateOptions {
+            within: Within::Anywhere,
+            ..Default::default()
+        };
+        let (_, _, c) = run(&land, &src, &opts);
+        let areas: Vec<f64> = c.sites.iter().map(|s| s.area_ha).collect();
+        assert_eq!(areas, vec![6.0, 8.0, 1.0, 3.0]);
+        assert_eq!(c.sites[2].zone_bits, 1);
+        assert_eq!(c.site_ids[4], 3);
+        assert_eq!(c.site_ids[1], 1);
+        assert_eq!(c.site_ids[3], 2);
+        assert_eq!(c.site_ids[6], 4);
+        let s = &c.sites[1];
+        assert!((s.cost_yuan - 8.0 * 30_000.0).abs() < 1e-6);
+        // (163 - 65.7) t C/ha x 8 ha x 44/12.
+        assert!((s.carbon_tco2e - 97.3 * 8.0 * 44.0 / 12.0).abs() < 1e-6);
+        assert_eq!((s.from_code, s.to_code, s.district), (103, 301, 1));
+        // Centroid of columns 3-5 minus (0, 4): x = 100 * (3+3+4+5+3+4+5+... )/8 + 50.
+        let cols = [3.0, 5.0, 3.0, 4.0, 5.0, 3.0, 4.0, 5.0];
+        let x = 100.0 * cols.iter().sum::<f64>() / 8.0 + 50.0;
+        assert!((s.x - x).abs() < 1e-9, "{} vs {x}", s.x);
+        // Sequestration over a horizon adds seq_rate x years x area x 44/12.
+        let (_, _, c2) = run(
+            &land,
+            &src,
+            &CandidateOptions {
+                horizon_years: 10.0,
+                ..opts
+            },
+        );
+        let extra = c2.sites[1].carbon_tco2e - s.carbon_tco2e;
+        assert!((extra - 0.644 * 10.0 * 8.0 * 44.0 / 12.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn restoring_a_strip_lowers_the_lcd_by_the_hand_computed_amount() {
+        // 1 x 6 strip A d d d d B of 10 m cells, tiles of 2 cells: sites {1}, {2,3}, {4}.
+        // LCD = 10 (50.5 + 100 + 100 + 100 + 50.5) = 4010. Restoring {2,3} to forest:
+        // 10 (50.5 + 50.5 + 1 + 50.5 + 50.5) = 2030, a drop of 1980; restoring {1}:
+        // 10 (1 + 50.5 + 100 + 100 + 50.5) = 3020, a drop of 990.
+        let (land, src) = scene(&["AddddB"], 10.0);
+        let opts = CandidateOptions {
+            parcel_size_m: 20.0,
+            ..Default::default()
+        };
+        let (_, net, c) = run(&land, &src, &opts);
+        assert!((net.corridors[0].lcd - 4010.0).abs() < 1e-6);
+        let drops: Vec<f64> = c.sites.iter().map(|s| s.lcd_drop).collect();
+        assert_eq!(c.sites.len(), 3);
+        for (d, want) in drops.iter().zip([990.0, 1980.0, 990.0]) {
+            assert!((d - want).abs() < 1e-3, "{drops:?}");
+        }
+        assert!((c.sites[1].benefit - 10.0 * 1980.0 / 4010.0).abs() < 1e-6);
+        assert_eq!(c.sites[1].corridors, vec![(1, c.sites[1].lcd_drop)]);
+        // The connector needs all three gap sites and crosses nothing.
+        assert_eq!(c.connectors.len(), 1);
+        let k = &c.connectors[0];
+        assert_eq!(k.gap_sites, vec![0, 1, 2]);
+        assert_eq!((k.crossing_m, k.cost_yuan, k.benefit), (0.0, 0.0, 10.0));
+        assert!(c.existing.is_empty());
+    }
+
+    #[test]
+    fn a_connector_pays_for_its_crossing_and_small_parcels_on_the_path_stay() {
+        // A h h d B: crossing = 10/2 + 10 + 10/2 = 20 m; the one-cell dry-land parcel is
+        // below min_parcel_ha but lies on the path.
+        let (land, src) = scene(&["AhhdB", "uuuuu"], 10.0);
+        let opts = CandidateOptions {
+            min_parcel_ha: 1.0,
+            crossing_cost_yuan_per_m: 1000.0,
+            ..Default::default()
+        };
+        let (_, _, c) = run(&land, &src, &opts);
+        assert_eq!(c.sites.len(), 1);
+        let k = &c.connectors[0];
+        assert_eq!((k.crossing_m, k.cost_yuan), (20.0, 20_000.0));
+        assert_eq!(k.gap_sites, vec![0]);
+        // Forest all the way: the corridor already works.
+        let (land, src) = scene(&["AfffB"], 10.0);
+        let (_, _, c) = run(&land, &src, &opts);
+        assert!(c.connectors.is_empty() && c.sites.is_empty());
+        assert_eq!(c.existing, vec![1]);
+    }
+
+    #[test]
+    fn bad_options_are_named() {
+        let (land, src) = scene(&["AdB"], 10.0);
+        let ro = res_opts();
+        let res = resistance::build(&land, &ro).unwrap();
+        let net = corridors::build(
+            &land.grid,
+            &res,
+            &src,
+            &CorridorOptions {
+                cost: CostOptions::default(),
+                width: 0.0,
+                pairs: PairRule::AllocationTouch,
+                drop_crossing: false,
+                keep_zone_cells: true,
+            },
+        )
+        .unwrap();
+        let model = CellModel::new(&land, &ro);
+        let o = CandidateOptions {
+            parcel_size_m: 0.0,
+            ..Default::default()
+        };
+        let e = build(&land, &model, res.values(), &src, &net, &[1.0], &o).unwrap_err();
+        assert!(e.to_string().contains("parcel_size_m = 0"), "{e}");
+    }
+
+    fn pic_strategy() -> impl Strategy<Value = Vec<String>> {
+        proptest::collection::vec(
+            proptest::collection::vec(
+                prop_oneof![3 => Just('d'), 1 => Just('f'), 1 => Just('u'), 1 => Just('h')],
+                6,
+            ),
+            5,
+        )
+        .prop_map(|rows| {
+            rows.into_iter()
+                .enumerate()
+                .map(|(r, mut row)| {
+                    if r == 2 {
+                        row[0] = 'A';
+                        row[5] = 'B';
+                    }
+                    row.into_iter().collect()
+                })
+                .collect()
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// The LCD drop is never more than the true drop (recomputed with the site restored)
+        /// and is positive when the least-cost path runs through the site in one piece.
+        #[test]
+        fn lcd_drops_are_true_lower_bounds(pic in pic_strategy(), tile in 1usize..4) {
+            let pic: Vec<&str> = pic.iter().map(String::as_str).collect();
+            let (land, src) = scene(&pic, 10.0);
+            let opts = CandidateOptions { parcel_size_m: 10.0 * tile as f64, ..Default::default() };
+            let (res, net, c) = run(&land, &src, &opts);
+            let ro = res_opts();
+            let model = CellModel::new(&land, &ro);
+            let (rows, cols) = (land.grid.rows(), land.grid.cols());
+            for corridor in &net.corridors {
+                for s in &c.sites {
+                    let mut v = res.values().to_vec();
+                    let target = land.classes.index_of(s.to_code).unwrap();
+                    for (i, r) in v.iter_mut().enumerate() {
+                        if c.site_ids[i] == s.id {
+                            *r = model.value(i, target);
+                        }
+                    }
+                    let restored = Resistance::from_values(v).unwrap();
+                    let from: Vec<(usize, u32)> = src.ids.iter().enumerate().filter(|(_, &id)| id == corridor.from).map(|(i, _)| (i, 1)).collect();
+                    let cost = accumulate_cost(rows, cols, 10.0, &restored, from, &CostOptions::default());
+                    let new_lcd = src.ids.iter().enumerate().filter(|(_, &id)| id == corridor.to).map(|(i, _)| cost.cost[i] as f64).fold(f64::INFINITY, f64::min);
+                    let true_drop = corridor.lcd - new_lcd;
+                    let drop = s.corridors.iter().find(|(id, _)| *id == corridor.id).map_or(0.0, |d| d.1);
+                    prop_assert!(drop >= 0.0);
+                    prop_assert!(drop <= true_drop + 1e-3 * corridor.lcd.max(1.0) * 1e-3 + 1e-2, "site {} drop {} > true {}", s.id, drop, true_drop);
+                    // One contiguous run of the path inside the site: the old path restored is a
+                    // candidate, so the drop is at least what that path saves.
+                    let inside: Vec<usize> = corridor.path.iter().enumerate().filter(|(_, &cell)| c.site_ids[cell] == s.id).map(|(k, _)| k).collect();
+                    if !inside.is_empty() && inside.last().unwrap() - inside[0] + 1 == inside.len() {
+                        let old: f64 = corridor.path.windows(2).map(|w| step_cost(10.0, w[0] % cols != w[1] % cols && w[0] / cols != w[1] / cols, res.values()[w[0]], res.values()[w[1]])).sum();
+                        let new: f64 = corridor.path.windows(2).map(|w| step_cost(10.0, w[0] % cols != w[1] % cols && w[0] / cols != w[1] / cols, restored.values()[w[0]], restored.values()[w[1]])).sum();
+                        prop_assert!(drop >= old - new - 1e-3, "site {} drop {} < path saving {}", s.id, drop, old - new);
+                    }
+                }
+            }
+        }
+    }
+}
