@@ -17,6 +17,7 @@ pub mod label;
 pub mod landscape;
 pub mod network;
 pub mod optimize;
+pub mod plan;
 pub mod polygonize;
 pub mod raster;
 pub mod report;

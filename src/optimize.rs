@@ -1,5 +1,5 @@
 //! Choosing restoration sites and park connectors within a budget: a MILP (good_lp, solved by
-//! HiGHS) and a greedy benefit-per-cost baseline.
+//! HiGHS), a greedy benefit-per-cost baseline and trade-off sweeps.
 //!
 //! # Model (`DESIGN.md`, "The optimization model")
 //! ```text
@@ -10,15 +10,25 @@
 //!       x_s = 1                   locked-in sites
 //!       Σ_{s in zone z} a_s x_s <= cap_z,   Σ_{s in district d} c_s x_s <= cap_d
 //!       Σ g_s x_s + Σ g_l y_l >= carbon_min   (optional)
+//!       x_a + x_b <= 1            mutually exclusive sites (optional)
+//!       connected network         (optional, single-commodity flow, below)
 //! ```
 //! `G_norm`, `B_norm` are the totals over all candidates (1 when zero), so both terms lie in
-//! [0, 1]. Every solve reports its status, objective, best bound and gap; a solve stopped by
-//! the time limit is labelled as such, never as optimal.
+//! [0, 1]. Connected network: the required patches must be joined by existing links and
+//! chosen connectors. One unit of flow leaves the first required patch for every other one;
+//! each link carries flow in both directions (continuous `f ≥ 0`), a connector's only when it
+//! is chosen (`f_uv + f_vu <= (k − 1) y_l`), and flow is conserved at every patch. Every
+//! solve reports its status, objective, best bound and gap; a solve stopped by the time limit
+//! is labelled as such, never as optimal.
+//!
+//! The model is built once as a plain linear program ([`LinearModel`]) that is both handed to
+//! the solver and written as CPLEX LP or free MPS, so the exported file is the solved model.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 
 use good_lp::solvers::highs::highs;
-use good_lp::{constraint, variable, variables, Expression, SolverModel, Variable};
+use good_lp::{variable, Expression, ProblemVariables, SolverModel, Variable};
+use rayon::prelude::*;
 
 /// Whether a site is forced in or out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -66,6 +76,18 @@ pub struct Connector {
     pub benefit: f64,
     /// Indices of the sites it needs.
     pub gap_sites: Vec<usize>,
+    /// The patches it links (needed by the connected-network constraint).
+    pub ends: Option<(u32, u32)>,
+}
+
+/// The connected-network requirement: these patches must end up joined by existing links and
+/// chosen connectors.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Connect {
+    /// Patches to join (at least two to mean anything).
+    pub patches: Vec<u32>,
+    /// Links that work already.
+    pub existing: Vec<(u32, u32)>,
 }
 
 /// The decision problem.
@@ -89,6 +111,10 @@ pub struct Problem {
     pub district_budget_caps: BTreeMap<String, f64>,
     /// Minimum carbon gain, t CO2e.
     pub carbon_min: Option<f64>,
+    /// Pairs of sites (indices) of which at most one may be chosen.
+    pub exclusive: Vec<(usize, usize)>,
+    /// Connected-network requirement.
+    pub connect: Option<Connect>,
 }
 
 /// How a solve ended.
@@ -98,6 +124,8 @@ pub enum Status {
     Optimal,
     /// Stopped by the time limit with a feasible plan.
     TimeLimit,
+    /// A heuristic plan (the greedy baseline): no optimality claim.
+    Heuristic,
 }
 
 impl Status {
@@ -106,6 +134,7 @@ impl Status {
         match self {
             Status::Optimal => "optimal",
             Status::TimeLimit => "feasible at time limit",
+            Status::Heuristic => "heuristic",
         }
     }
 }
@@ -140,6 +169,8 @@ pub struct SolveOptions {
     pub time_limit_s: Option<f64>,
     /// Relative MIP gap to stop at.
     pub mip_rel_gap: Option<f64>,
+    /// HiGHS threads (None: HiGHS decides).
+    pub threads: Option<u32>,
 }
 
 /// Why no plan came out.
@@ -187,23 +218,69 @@ fn forbidden(p: &Problem, s: &Site) -> bool {
     s.lock == Lock::Out || s.zones.iter().any(|z| p.forbidden_zones.contains(z))
 }
 
+fn sum_selected<T>(items: &[T], pick: &[bool], f: impl Fn(&T) -> f64) -> f64 {
+    items
+        .iter()
+        .zip(pick)
+        .filter(|(_, &x)| x)
+        .map(|(t, _)| f(t))
+        .sum()
+}
+
+/// Patches the required ones cannot reach through existing links and the given connectors
+/// (`usable[l]`), in the order given; empty when all are joined.
+fn unreachable(p: &Problem, usable: &dyn Fn(usize) -> bool) -> Vec<u32> {
+    let Some(c) = &p.connect else {
+        return Vec::new();
+    };
+    let Some(&root) = c.patches.first() else {
+        return Vec::new();
+    };
+    let mut adj: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
+    let mut add = |a: u32, b: u32| {
+        adj.entry(a).or_default().push(b);
+        adj.entry(b).or_default().push(a);
+    };
+    for &(a, b) in &c.existing {
+        add(a, b);
+    }
+    for (l, k) in p.connectors.iter().enumerate() {
+        if let (Some((a, b)), true) = (k.ends, usable(l)) {
+            add(a, b);
+        }
+    }
+    let mut seen = BTreeSet::from([root]);
+    let mut stack = vec![root];
+    while let Some(v) = stack.pop() {
+        for &w in adj.get(&v).map(Vec::as_slice).unwrap_or(&[]) {
+            if seen.insert(w) {
+                stack.push(w);
+            }
+        }
+    }
+    c.patches
+        .iter()
+        .copied()
+        .filter(|v| !seen.contains(v))
+        .collect()
+}
+
 /// Whether a selection satisfies every constraint (used by tests and the greedy baseline).
 pub fn feasible(p: &Problem, sites: &[bool], connectors: &[bool]) -> bool {
-    let eps = 1e-6;
-    let cost: f64 = p
-        .sites
-        .iter()
-        .zip(sites)
-        .filter(|(_, &x)| x)
-        .map(|(s, _)| s.cost_yuan)
-        .sum::<f64>()
-        + p.connectors
-            .iter()
-            .zip(connectors)
-            .filter(|(_, &y)| y)
-            .map(|(c, _)| c.cost_yuan)
-            .sum::<f64>();
-    if cost > p.budget_yuan * (1.0 + eps) + eps {
+    feasible_except_carbon(p, sites, connectors)
+        && p.carbon_min.is_none_or(|min| {
+            let g = sum_selected(&p.sites, sites, |s| s.carbon_tco2e)
+                + sum_selected(&p.connectors, connectors, |c| c.carbon_tco2e);
+            g >= min * (1.0 - EPS) - EPS
+        })
+}
+
+const EPS: f64 = 1e-6;
+
+fn feasible_except_carbon(p: &Problem, sites: &[bool], connectors: &[bool]) -> bool {
+    let cost = sum_selected(&p.sites, sites, |s| s.cost_yuan)
+        + sum_selected(&p.connectors, connectors, |c| c.cost_yuan);
+    if cost > p.budget_yuan * (1.0 + EPS) + EPS {
         return false;
     }
     for (s, &x) in p.sites.iter().zip(sites) {
@@ -224,7 +301,7 @@ pub fn feasible(p: &Problem, sites: &[bool], connectors: &[bool]) -> bool {
             .filter(|(s, &x)| x && s.zones.contains(z))
             .map(|(s, _)| s.area_ha)
             .sum();
-        if a > cap * (1.0 + eps) + eps {
+        if a > cap * (1.0 + EPS) + EPS {
             return false;
         }
     }
@@ -236,29 +313,14 @@ pub fn feasible(p: &Problem, sites: &[bool], connectors: &[bool]) -> bool {
             .filter(|(s, &x)| x && s.district.as_deref() == Some(d.as_str()))
             .map(|(s, _)| s.cost_yuan)
             .sum();
-        if c > cap * (1.0 + eps) + eps {
+        if c > cap * (1.0 + EPS) + EPS {
             return false;
         }
     }
-    if let Some(min) = p.carbon_min {
-        let g: f64 = p
-            .sites
-            .iter()
-            .zip(sites)
-            .filter(|(_, &x)| x)
-            .map(|(s, _)| s.carbon_tco2e)
-            .sum::<f64>()
-            + p.connectors
-                .iter()
-                .zip(connectors)
-                .filter(|(_, &y)| y)
-                .map(|(c, _)| c.carbon_tco2e)
-                .sum::<f64>();
-        if g < min * (1.0 - eps) - eps {
-            return false;
-        }
+    if p.exclusive.iter().any(|&(a, b)| sites[a] && sites[b]) {
+        return false;
     }
-    true
+    unreachable(p, &|l| connectors[l]).is_empty()
 }
 
 /// Checks the data and the constraints that can be shown infeasible without solving, naming
@@ -309,6 +371,15 @@ fn check(p: &Problem) -> Result<(), OptimizeError> {
             ));
         }
     }
+    if let Some(&(a, b)) = p
+        .exclusive
+        .iter()
+        .find(|&&(a, b)| a >= p.sites.len() || b >= p.sites.len() || a == b)
+    {
+        return bad(format!(
+            "exclusive pair ({a}, {b}) does not name two different sites"
+        ));
+    }
     let locked_in: Vec<&Site> = p.sites.iter().filter(|s| s.lock == Lock::In).collect();
     if let Some(s) = locked_in
         .iter()
@@ -318,6 +389,16 @@ fn check(p: &Problem) -> Result<(), OptimizeError> {
             "site {} is locked in but lies in a forbidden zone ({})",
             s.id,
             s.zones.join(", ")
+        )));
+    }
+    if let Some(&(a, b)) = p
+        .exclusive
+        .iter()
+        .find(|&&(a, b)| p.sites[a].lock == Lock::In && p.sites[b].lock == Lock::In)
+    {
+        return Err(OptimizeError::Infeasible(format!(
+            "sites {} and {} are both locked in but exclude each other",
+            p.sites[a].id, p.sites[b].id
         )));
     }
     let locked_cost: f64 = locked_in.iter().map(|s| s.cost_yuan).sum();
@@ -363,7 +444,435 @@ fn check(p: &Problem) -> Result<(), OptimizeError> {
             return Err(OptimizeError::Infeasible(format!("the minimum carbon gain {min:.1} t CO2e exceeds what all allowed candidates together give ({best:.1} t CO2e)")));
         }
     }
+    if let Some(c) = &p.connect {
+        if let Some(l) = p.connectors.iter().position(|k| k.ends.is_none()) {
+            return bad(format!(
+                "the connected-network constraint needs the patches each connector links; connector {} has none",
+                p.connectors[l].id
+            ));
+        }
+        // With every connector whose gap sites may be chosen.
+        let usable = |l: usize| {
+            p.connectors[l]
+                .gap_sites
+                .iter()
+                .all(|&g| !forbidden(p, &p.sites[g]))
+        };
+        let lost = unreachable(p, &usable);
+        if !lost.is_empty() {
+            let ids: Vec<String> = lost.iter().map(u32::to_string).collect();
+            return Err(OptimizeError::Infeasible(format!(
+                "patch(es) {} cannot be joined to patch {} even with every connector whose gap sites are allowed\n  hint: drop them from the patches to connect, or allow the zones their connectors cross",
+                ids.join(", "),
+                c.patches[0]
+            )));
+        }
+    }
     Ok(())
+}
+
+/// A constraint's sense.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sense {
+    /// `<=`.
+    Le,
+    /// `>=`.
+    Ge,
+    /// `=`.
+    Eq,
+}
+
+/// One constraint row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    /// Name (for LP/MPS files).
+    pub name: String,
+    /// (variable, coefficient).
+    pub terms: Vec<(usize, f64)>,
+    /// Sense.
+    pub sense: Sense,
+    /// Right-hand side.
+    pub rhs: f64,
+}
+
+/// The MILP as plain data: variables `x<i>` (sites), `y<j>` (connectors), both binary, then
+/// continuous flows `f<k>` in `[0, upper]`; the objective is maximised.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LinearModel {
+    /// Variable names.
+    pub names: Vec<String>,
+    /// Whether each variable is binary (else continuous in `[0, upper]`).
+    pub binary: Vec<bool>,
+    /// Upper bounds of continuous variables.
+    pub upper: Vec<f64>,
+    /// Objective coefficients.
+    pub objective: Vec<f64>,
+    /// Constraints.
+    pub rows: Vec<Row>,
+    /// Comments naming what the variables stand for.
+    pub comments: Vec<String>,
+}
+
+/// Builds the model of a problem (no checks; see [`solve`]).
+pub fn linear_model(p: &Problem) -> LinearModel {
+    let (gn, bn) = norms(p);
+    let (ns, nc) = (p.sites.len(), p.connectors.len());
+    let mut m = LinearModel {
+        names: (0..ns)
+            .map(|i| format!("x{}", i + 1))
+            .chain((0..nc).map(|j| format!("y{}", j + 1)))
+            .collect(),
+        binary: vec![true; ns + nc],
+        upper: vec![1.0; ns + nc],
+        objective: p
+            .sites
+            .iter()
+            .map(|s| (s.carbon_tco2e, s.benefit))
+            .chain(p.connectors.iter().map(|c| (c.carbon_tco2e, c.benefit)))
+            .map(|(g, b)| p.w_carbon * g / gn + p.w_benefit * b / bn)
+            .collect(),
+        rows: Vec::new(),
+        comments: p
+            .sites
+            .iter()
+            .enumerate()
+            .map(|(i, s)| format!("x{} = site {}", i + 1, s.id))
+            .chain(
+                p.connectors
+                    .iter()
+                    .enumerate()
+                    .map(|(j, c)| format!("y{} = connector {}", j + 1, c.id)),
+            )
+            .collect(),
+    };
+    let x = |i: usize| i;
+    let y = |j: usize| ns + j;
+    let mut budget: Vec<(usize, f64)> = p
+        .sites
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (x(i), s.cost_yuan))
+        .collect();
+    budget.extend(
+        p.connectors
+            .iter()
+            .enumerate()
+            .map(|(j, c)| (y(j), c.cost_yuan)),
+    );
+    m.rows.push(Row {
+        name: "budget".into(),
+        terms: budget,
+        sense: Sense::Le,
+        rhs: p.budget_yuan,
+    });
+    for (j, c) in p.connectors.iter().enumerate() {
+        for &g in &c.gap_sites {
+            m.rows.push(Row {
+                name: format!("gap_y{}_x{}", j + 1, g + 1),
+                terms: vec![(y(j), 1.0), (x(g), -1.0)],
+                sense: Sense::Le,
+                rhs: 0.0,
+            });
+        }
+    }
+    for (i, s) in p.sites.iter().enumerate() {
+        let fix = if forbidden(p, s) {
+            Some(0.0)
+        } else if s.lock == Lock::In {
+            Some(1.0)
+        } else {
+            None
+        };
+        if let Some(v) = fix {
+            m.rows.push(Row {
+                name: format!("fixed_x{}", i + 1),
+                terms: vec![(x(i), 1.0)],
+                sense: Sense::Eq,
+                rhs: v,
+            });
+        }
+    }
+    for (k, (z, &cap)) in p.zone_area_caps.iter().enumerate() {
+        let terms: Vec<(usize, f64)> = p
+            .sites
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.zones.contains(z))
+            .map(|(i, s)| (x(i), s.area_ha))
+            .collect();
+        if !terms.is_empty() {
+            m.comments.push(format!("zone_cap_{} = zone {z}", k + 1));
+            m.rows.push(Row {
+                name: format!("zone_cap_{}", k + 1),
+                terms,
+                sense: Sense::Le,
+                rhs: cap,
+            });
+        }
+    }
+    for (k, (d, &cap)) in p.district_budget_caps.iter().enumerate() {
+        let terms: Vec<(usize, f64)> = p
+            .sites
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.district.as_deref() == Some(d.as_str()))
+            .map(|(i, s)| (x(i), s.cost_yuan))
+            .collect();
+        if !terms.is_empty() {
+            m.comments
+                .push(format!("district_cap_{} = district {d}", k + 1));
+            m.rows.push(Row {
+                name: format!("district_cap_{}", k + 1),
+                terms,
+                sense: Sense::Le,
+                rhs: cap,
+            });
+        }
+    }
+    if let Some(min) = p.carbon_min {
+        let mut terms: Vec<(usize, f64)> = p
+            .sites
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (x(i), s.carbon_tco2e))
+            .collect();
+        terms.extend(
+            p.connectors
+                .iter()
+                .enumerate()
+                .map(|(j, c)| (y(j), c.carbon_tco2e)),
+        );
+        m.rows.push(Row {
+            name: "carbon_min".into(),
+            terms,
+            sense: Sense::Ge,
+            rhs: min,
+        });
+    }
+    for &(a, b) in &p.exclusive {
+        m.rows.push(Row {
+            name: format!("exclusive_x{}_x{}", a + 1, b + 1),
+            terms: vec![(x(a), 1.0), (x(b), 1.0)],
+            sense: Sense::Le,
+            rhs: 1.0,
+        });
+    }
+    if let Some(c) = &p.connect {
+        add_flow(p, c, &mut m);
+    }
+    m
+}
+
+/// The single-commodity flow rows of the connected-network constraint.
+fn add_flow(p: &Problem, c: &Connect, m: &mut LinearModel) {
+    if c.patches.len() < 2 {
+        return;
+    }
+    let k = (c.patches.len() - 1) as f64;
+    let ns = p.sites.len();
+    // Edges: (a, b, connector index or None for existing).
+    let mut edges: Vec<(u32, u32, Option<usize>)> =
+        c.existing.iter().map(|&(a, b)| (a, b, None)).collect();
+    for (l, con) in p.connectors.iter().enumerate() {
+        if let Some((a, b)) = con.ends {
+            edges.push((a, b, Some(l)));
+        }
+    }
+    // A loop joins nothing.
+    edges.retain(|&(a, b, _)| a != b);
+    let mut nodes: BTreeSet<u32> = c.patches.iter().copied().collect();
+    for &(a, b, _) in &edges {
+        nodes.insert(a);
+        nodes.insert(b);
+    }
+    let mut balance: BTreeMap<u32, Vec<(usize, f64)>> =
+        nodes.iter().map(|&v| (v, Vec::new())).collect();
+    for (e, &(a, b, l)) in edges.iter().enumerate() {
+        let fwd = m.names.len();
+        for (dir, (from, to)) in [(a, b), (b, a)].into_iter().enumerate() {
+            let v = fwd + dir;
+            m.names
+                .push(format!("f{}", v - ns - p.connectors.len() + 1));
+            m.binary.push(false);
+            m.upper.push(k);
+            m.objective.push(0.0);
+            m.comments.push(format!(
+                "f{} = flow from patch {from} to patch {to} over {}",
+                v - ns - p.connectors.len() + 1,
+                match l {
+                    Some(l) => format!("connector {}", p.connectors[l].id),
+                    None => format!("existing link {e}"),
+                }
+            ));
+            balance.get_mut(&to).expect("node").push((v, 1.0));
+            balance.get_mut(&from).expect("node").push((v, -1.0));
+        }
+        if let Some(l) = l {
+            m.rows.push(Row {
+                name: format!("flow_needs_y{}_{}", l + 1, e + 1),
+                terms: vec![(fwd, 1.0), (fwd + 1, 1.0), (ns + l, -k)],
+                sense: Sense::Le,
+                rhs: 0.0,
+            });
+        }
+    }
+    let root = c.patches[0];
+    let required: BTreeSet<u32> = c.patches[1..].iter().copied().collect();
+    for (v, terms) in balance {
+        let rhs = if v == root {
+            -k
+        } else if required.contains(&v) {
+            1.0
+        } else {
+            0.0
+        };
+        m.rows.push(Row {
+            name: format!("flow_patch_{v}"),
+            terms,
+            sense: Sense::Eq,
+            rhs,
+        });
+    }
+}
+
+fn fmt_num(v: f64) -> String {
+    // Shortest text that reads back to the same f64.
+    format!("{v}")
+}
+
+impl LinearModel {
+    fn term(&self, coef: f64, v: usize) -> String {
+        format!(
+            "{} {} {}",
+            if coef < 0.0 { "-" } else { "+" },
+            fmt_num(coef.abs()),
+            self.names[v]
+        )
+    }
+
+    /// CPLEX LP text (readable by HiGHS, CPLEX, Gurobi, SCIP, GLPK).
+    pub fn to_lp(&self) -> String {
+        let mut out = String::from("\\ ecocorridor restoration plan\n");
+        for c in &self.comments {
+            out.push_str(&format!("\\ {c}\n"));
+        }
+        let obj: Vec<String> = self
+            .objective
+            .iter()
+            .enumerate()
+            .map(|(v, &c)| self.term(c, v))
+            .collect();
+        out.push_str(&format!("Maximize\n obj: {}\nSubject To\n", obj.join(" ")));
+        for r in &self.rows {
+            let t: Vec<String> = r.terms.iter().map(|&(v, c)| self.term(c, v)).collect();
+            let sense = match r.sense {
+                Sense::Le => "<=",
+                Sense::Ge => ">=",
+                Sense::Eq => "=",
+            };
+            out.push_str(&format!(
+                " {}: {} {sense} {}\n",
+                r.name,
+                t.join(" "),
+                fmt_num(r.rhs)
+            ));
+        }
+        let cont: Vec<usize> = (0..self.names.len()).filter(|&v| !self.binary[v]).collect();
+        if !cont.is_empty() {
+            out.push_str("Bounds\n");
+            for v in cont {
+                out.push_str(&format!(
+                    " 0 <= {} <= {}\n",
+                    self.names[v],
+                    fmt_num(self.upper[v])
+                ));
+            }
+        }
+        let bins: Vec<&str> = (0..self.names.len())
+            .filter(|&v| self.binary[v])
+            .map(|v| self.names[v].as_str())
+            .collect();
+        out.push_str(&format!("Binaries\n {}\nEnd\n", bins.join(" ")));
+        out
+    }
+
+    /// Free MPS text with an `OBJSENSE MAX` section (HiGHS, CPLEX, Gurobi, SCIP read it).
+    pub fn to_mps(&self) -> String {
+        let mut out = String::from("NAME ecocorridor\nOBJSENSE\n    MAX\nROWS\n N obj\n");
+        for r in &self.rows {
+            let s = match r.sense {
+                Sense::Le => "L",
+                Sense::Ge => "G",
+                Sense::Eq => "E",
+            };
+            out.push_str(&format!(" {s} {}\n", r.name));
+        }
+        // Column-wise coefficients.
+        let mut cols: Vec<Vec<(usize, f64)>> = vec![Vec::new(); self.names.len()];
+        for (k, r) in self.rows.iter().enumerate() {
+            for &(v, c) in &r.terms {
+                cols[v].push((k, c));
+            }
+        }
+        out.push_str("COLUMNS\n");
+        let mut in_int = false;
+        for (v, entries) in cols.iter().enumerate() {
+            if self.binary[v] != in_int {
+                out.push_str(if self.binary[v] {
+                    "    MARKER 'MARKER' 'INTORG'\n"
+                } else {
+                    "    MARKER 'MARKER' 'INTEND'\n"
+                });
+                in_int = self.binary[v];
+            }
+            out.push_str(&format!(
+                "    {} obj {}\n",
+                self.names[v],
+                fmt_num(self.objective[v])
+            ));
+            for &(k, c) in entries {
+                out.push_str(&format!(
+                    "    {} {} {}\n",
+                    self.names[v],
+                    self.rows[k].name,
+                    fmt_num(c)
+                ));
+            }
+        }
+        if in_int {
+            out.push_str("    MARKER 'MARKER' 'INTEND'\n");
+        }
+        out.push_str("RHS\n");
+        for r in &self.rows {
+            if r.rhs != 0.0 {
+                out.push_str(&format!("    RHS {} {}\n", r.name, fmt_num(r.rhs)));
+            }
+        }
+        out.push_str("BOUNDS\n");
+        for v in 0..self.names.len() {
+            if self.binary[v] {
+                out.push_str(&format!(" BV BND {}\n", self.names[v]));
+            } else {
+                out.push_str(&format!(
+                    " UP BND {} {}\n",
+                    self.names[v],
+                    fmt_num(self.upper[v])
+                ));
+            }
+        }
+        out.push_str("ENDATA\n");
+        out
+    }
+}
+
+/// The model in CPLEX LP format (see [`LinearModel::to_lp`]).
+pub fn to_lp(p: &Problem) -> String {
+    linear_model(p).to_lp()
+}
+
+/// The model in free MPS format (see [`LinearModel::to_mps`]).
+pub fn to_mps(p: &Problem) -> String {
+    linear_model(p).to_mps()
 }
 
 /// Solves the MILP with HiGHS.
@@ -376,65 +885,32 @@ pub fn solve(p: &Problem, opts: &SolveOptions) -> Result<Plan, OptimizeError> {
     if p.sites.is_empty() && p.connectors.is_empty() {
         return Ok(plan(p, Status::Optimal, vec![], vec![], 0.0));
     }
-    let (gn, bn) = norms(p);
-    let mut vars = variables!();
-    let x: Vec<Variable> = p
-        .sites
-        .iter()
-        .map(|_| vars.add(variable().binary()))
+    let m = linear_model(p);
+    let mut vars = ProblemVariables::new();
+    let v: Vec<Variable> = (0..m.names.len())
+        .map(|k| {
+            if m.binary[k] {
+                vars.add(variable().binary())
+            } else {
+                vars.add(variable().min(0.0).max(m.upper[k]))
+            }
+        })
         .collect();
-    let y: Vec<Variable> = p
-        .connectors
+    let obj: Expression = m
+        .objective
         .iter()
-        .map(|_| vars.add(variable().binary()))
-        .collect();
-    let mut obj = Expression::from(0.0);
-    let mut cost = Expression::from(0.0);
-    let mut carbon = Expression::from(0.0);
-    for (s, &v) in p.sites.iter().zip(&x) {
-        obj += (p.w_carbon * s.carbon_tco2e / gn + p.w_benefit * s.benefit / bn) * v;
-        cost += s.cost_yuan * v;
-        carbon += s.carbon_tco2e * v;
-    }
-    for (c, &v) in p.connectors.iter().zip(&y) {
-        obj += (p.w_carbon * c.carbon_tco2e / gn + p.w_benefit * c.benefit / bn) * v;
-        cost += c.cost_yuan * v;
-        carbon += c.carbon_tco2e * v;
-    }
+        .zip(&v)
+        .filter(|(&c, _)| c != 0.0)
+        .map(|(&c, &x)| c * x)
+        .sum();
     let mut model = vars.maximise(obj).using(highs);
-    model = model.with(constraint!(cost <= p.budget_yuan));
-    for (c, &v) in p.connectors.iter().zip(&y) {
-        for &g in &c.gap_sites {
-            model = model.with(constraint!(v <= x[g]));
-        }
-    }
-    for (s, &v) in p.sites.iter().zip(&x) {
-        if forbidden(p, s) {
-            model = model.with(constraint!(v == 0));
-        } else if s.lock == Lock::In {
-            model = model.with(constraint!(v == 1));
-        }
-    }
-    for (z, &cap) in &p.zone_area_caps {
-        let mut a = Expression::from(0.0);
-        for (s, &v) in p.sites.iter().zip(&x) {
-            if s.zones.contains(z) {
-                a += s.area_ha * v;
-            }
-        }
-        model = model.with(constraint!(a <= cap));
-    }
-    for (d, &cap) in &p.district_budget_caps {
-        let mut c = Expression::from(0.0);
-        for (s, &v) in p.sites.iter().zip(&x) {
-            if s.district.as_deref() == Some(d.as_str()) {
-                c += s.cost_yuan * v;
-            }
-        }
-        model = model.with(constraint!(c <= cap));
-    }
-    if let Some(min) = p.carbon_min {
-        model = model.with(constraint!(carbon >= min));
+    for r in &m.rows {
+        let e: Expression = r.terms.iter().map(|&(k, c)| c * v[k]).sum();
+        model = model.with(match r.sense {
+            Sense::Le => e.leq(r.rhs),
+            Sense::Ge => e.geq(r.rhs),
+            Sense::Eq => e.eq(r.rhs),
+        });
     }
     let mut inner = model
         .try_into_inner()
@@ -446,6 +922,9 @@ pub fn solve(p: &Problem, opts: &SolveOptions) -> Result<Plan, OptimizeError> {
     if let Some(g) = opts.mip_rel_gap {
         inner.set_option("mip_rel_gap", g);
     }
+    if let Some(t) = opts.threads {
+        inner.set_option("threads", t as i32);
+    }
     let solved = inner
         .try_solve()
         .map_err(|e| OptimizeError::Solver(format!("{e:?}")))?;
@@ -455,7 +934,7 @@ pub fn solve(p: &Problem, opts: &SolveOptions) -> Result<Plan, OptimizeError> {
         H::ReachedTimeLimit | H::ReachedIterationLimit | H::ReachedInterrupt | H::ReachedSolutionLimit | H::ReachedMemoryLimit => Status::TimeLimit,
         H::Infeasible | H::UnboundedOrInfeasible => {
             return Err(OptimizeError::Infeasible(
-                "the budget, the connector gap-site links, the locked and forbidden sites, the zone and district caps and the minimum carbon cannot all hold together\n  hint: relax the minimum carbon or the caps, or raise the budget".into(),
+                "the budget, the connector gap-site links, the locked and forbidden sites, the zone and district caps, the exclusions, the connected network and the minimum carbon cannot all hold together\n  hint: relax the minimum carbon or the caps, or raise the budget".into(),
             ))
         }
         other => return Err(OptimizeError::Solver(format!("HiGHS ended with status {other:?}"))),
@@ -466,8 +945,11 @@ pub fn solve(p: &Problem, opts: &SolveOptions) -> Result<Plan, OptimizeError> {
         ));
     }
     let cols = solved.get_solution().columns().to_vec();
-    let sites: Vec<bool> = (0..x.len()).map(|i| cols[i] > 0.5).collect();
-    let connectors: Vec<bool> = (0..y.len()).map(|i| cols[x.len() + i] > 0.5).collect();
+    let ns = p.sites.len();
+    let sites: Vec<bool> = (0..ns).map(|i| cols[i] > 0.5).collect();
+    let connectors: Vec<bool> = (0..p.connectors.len())
+        .map(|j| cols[ns + j] > 0.5)
+        .collect();
     let bound = solved
         .double_info_value(c"mip_dual_bound")
         .unwrap_or(f64::NAN);
@@ -487,19 +969,12 @@ fn plan(p: &Problem, status: Status, sites: Vec<bool>, connectors: Vec<bool>, bo
     } else {
         0.0
     };
-    let pick = |v: &[bool], f: &dyn Fn(usize) -> f64| {
-        v.iter()
-            .enumerate()
-            .filter(|(_, &b)| b)
-            .map(|(i, _)| f(i))
-            .sum::<f64>()
-    };
-    let spent_yuan =
-        pick(&sites, &|i| p.sites[i].cost_yuan) + pick(&connectors, &|i| p.connectors[i].cost_yuan);
-    let carbon_tco2e = pick(&sites, &|i| p.sites[i].carbon_tco2e)
-        + pick(&connectors, &|i| p.connectors[i].carbon_tco2e);
-    let benefit =
-        pick(&sites, &|i| p.sites[i].benefit) + pick(&connectors, &|i| p.connectors[i].benefit);
+    let spent_yuan = sum_selected(&p.sites, &sites, |s| s.cost_yuan)
+        + sum_selected(&p.connectors, &connectors, |c| c.cost_yuan);
+    let carbon_tco2e = sum_selected(&p.sites, &sites, |s| s.carbon_tco2e)
+        + sum_selected(&p.connectors, &connectors, |c| c.carbon_tco2e);
+    let benefit = sum_selected(&p.sites, &sites, |s| s.benefit)
+        + sum_selected(&p.connectors, &connectors, |c| c.benefit);
     Plan {
         status,
         objective,
@@ -513,141 +988,26 @@ fn plan(p: &Problem, status: Status, sites: Vec<bool>, connectors: Vec<bool>, bo
     }
 }
 
-/// The model in CPLEX LP format, for checking with any solver: variables `x<i>` for sites
-/// (table order, 1-based) and `y<j>` for connectors; ids appear in comments.
-pub fn to_lp(p: &Problem) -> String {
-    let (gn, bn) = norms(p);
-    let term = |coef: f64, var: String| {
-        format!(
-            "{} {} {}",
-            if coef < 0.0 { "-" } else { "+" },
-            coef.abs(),
-            var
-        )
-    };
-    let x = |i: usize| format!("x{}", i + 1);
-    let y = |j: usize| format!("y{}", j + 1);
-    let mut out = String::from("\\ ecocorridor restoration plan\n");
-    for (i, s) in p.sites.iter().enumerate() {
-        out.push_str(&format!("\\ {} = site {}\n", x(i), s.id));
-    }
-    for (j, c) in p.connectors.iter().enumerate() {
-        out.push_str(&format!("\\ {} = connector {}\n", y(j), c.id));
-    }
-    let mut obj: Vec<String> = p
-        .sites
-        .iter()
-        .enumerate()
-        .map(|(i, s)| {
-            term(
-                p.w_carbon * s.carbon_tco2e / gn + p.w_benefit * s.benefit / bn,
-                x(i),
-            )
-        })
-        .collect();
-    obj.extend(p.connectors.iter().enumerate().map(|(j, c)| {
-        term(
-            p.w_carbon * c.carbon_tco2e / gn + p.w_benefit * c.benefit / bn,
-            y(j),
-        )
-    }));
-    out.push_str(&format!("Maximize\n obj: {}\nSubject To\n", obj.join(" ")));
-    let mut cost: Vec<String> = p
-        .sites
-        .iter()
-        .enumerate()
-        .map(|(i, s)| term(s.cost_yuan, x(i)))
-        .collect();
-    cost.extend(
-        p.connectors
-            .iter()
-            .enumerate()
-            .map(|(j, c)| term(c.cost_yuan, y(j))),
-    );
-    out.push_str(&format!(
-        " budget: {} <= {}\n",
-        cost.join(" "),
-        p.budget_yuan
-    ));
-    for (j, c) in p.connectors.iter().enumerate() {
-        for &g in &c.gap_sites {
-            out.push_str(&format!(
-                " gap_{}_{}: {} - {} <= 0\n",
-                y(j),
-                x(g),
-                y(j),
-                x(g)
-            ));
-        }
-    }
-    for (i, s) in p.sites.iter().enumerate() {
-        if forbidden(p, s) {
-            out.push_str(&format!(" fixed_{}: {} = 0\n", x(i), x(i)));
-        } else if s.lock == Lock::In {
-            out.push_str(&format!(" fixed_{}: {} = 1\n", x(i), x(i)));
-        }
-    }
-    for (k, (z, cap)) in p.zone_area_caps.iter().enumerate() {
-        let t: Vec<String> = p
-            .sites
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| s.zones.contains(z))
-            .map(|(i, s)| term(s.area_ha, x(i)))
-            .collect();
-        if !t.is_empty() {
-            out.push_str(&format!(" zone_cap_{}: {} <= {cap}\n", k + 1, t.join(" ")));
-        }
-    }
-    for (k, (d, cap)) in p.district_budget_caps.iter().enumerate() {
-        let t: Vec<String> = p
-            .sites
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| s.district.as_deref() == Some(d.as_str()))
-            .map(|(i, s)| term(s.cost_yuan, x(i)))
-            .collect();
-        if !t.is_empty() {
-            out.push_str(&format!(
-                " district_cap_{}: {} <= {cap}\n",
-                k + 1,
-                t.join(" ")
-            ));
-        }
-    }
-    if let Some(min) = p.carbon_min {
-        let mut t: Vec<String> = p
-            .sites
-            .iter()
-            .enumerate()
-            .map(|(i, s)| term(s.carbon_tco2e, x(i)))
-            .collect();
-        t.extend(
-            p.connectors
-                .iter()
-                .enumerate()
-                .map(|(j, c)| term(c.carbon_tco2e, y(j))),
-        );
-        out.push_str(&format!(" carbon_min: {} >= {min}\n", t.join(" ")));
-    }
-    let vars: Vec<String> = (0..p.sites.len())
-        .map(x)
-        .chain((0..p.connectors.len()).map(y))
-        .collect();
-    out.push_str(&format!("Binaries\n {}\nEnd\n", vars.join(" ")));
-    out
-}
-
-/// Greedy baseline: locked-in sites first, then candidates by objective value per yuan
-/// (a connector together with its missing gap sites), adding each that keeps the plan
-/// feasible.
-pub fn greedy(p: &Problem) -> Plan {
+/// Greedy baseline: locked-in sites first; with a connected-network requirement, the cheapest
+/// connector paths that join the required patches (shortest-path Steiner heuristic); then
+/// candidates by objective value per yuan (a connector together with its missing gap sites),
+/// adding each that keeps the plan feasible. `None` when it finds no feasible plan.
+pub fn greedy(p: &Problem) -> Option<Plan> {
     let mut sites: Vec<bool> = p
         .sites
         .iter()
         .map(|s| s.lock == Lock::In && !forbidden(p, s))
         .collect();
     let mut connectors = vec![false; p.connectors.len()];
+    let usable = |l: usize| {
+        p.connectors[l]
+            .gap_sites
+            .iter()
+            .all(|&g| !forbidden(p, &p.sites[g]))
+    };
+    if let Some(c) = &p.connect {
+        steiner(p, c, &usable, &mut sites, &mut connectors);
+    }
     let (gn, bn) = norms(p);
     let value = |g: f64, b: f64| p.w_carbon * g / gn + p.w_benefit * b / bn;
     // (ratio, is_connector, index)
@@ -662,6 +1022,9 @@ pub fn greedy(p: &Problem) -> Plan {
         }
     }
     for (i, c) in p.connectors.iter().enumerate() {
+        if !usable(i) {
+            continue;
+        }
         let (mut v, mut cost) = (value(c.carbon_tco2e, c.benefit), c.cost_yuan);
         for &g in &c.gap_sites {
             v += value(p.sites[g].carbon_tco2e, p.sites[g].benefit);
@@ -674,28 +1037,184 @@ pub fn greedy(p: &Problem) -> Plan {
         if ratio <= 0.0 {
             break;
         }
-        let (mut s2, mut c2) = (sites.clone(), connectors.clone());
         if is_conn {
-            c2[i] = true;
-            for &g in &p.connectors[i].gap_sites {
-                s2[g] = true;
+            if connectors[i] {
+                continue;
             }
-        } else {
-            s2[i] = true;
-        }
-        if feasible(p, &s2, &c2) || (p.carbon_min.is_some() && feasible_but_carbon(p, &s2, &c2)) {
-            sites = s2;
-            connectors = c2;
+            connectors[i] = true;
+            let added: Vec<usize> = p.connectors[i]
+                .gap_sites
+                .iter()
+                .copied()
+                .filter(|&g| !sites[g])
+                .collect();
+            for &g in &added {
+                sites[g] = true;
+            }
+            if !feasible_except_carbon(p, &sites, &connectors) {
+                connectors[i] = false;
+                for &g in &added {
+                    sites[g] = false;
+                }
+            }
+        } else if !sites[i] {
+            sites[i] = true;
+            if !feasible_except_carbon(p, &sites, &connectors) {
+                sites[i] = false;
+            }
         }
     }
-    plan(p, Status::Optimal, sites, connectors, f64::NAN)
+    feasible(p, &sites, &connectors)
+        .then(|| plan(p, Status::Heuristic, sites, connectors, f64::NAN))
 }
 
-/// Feasible except possibly the minimum carbon (which greedy additions can only approach).
-fn feasible_but_carbon(p: &Problem, sites: &[bool], connectors: &[bool]) -> bool {
-    let mut q = p.clone();
-    q.carbon_min = None;
-    feasible(&q, sites, connectors)
+/// Adds, from the component of the first required patch, the cheapest connector path to the
+/// nearest patch not yet joined, until all are joined (costs of gap sites not yet chosen
+/// included).
+fn steiner(
+    p: &Problem,
+    c: &Connect,
+    usable: &dyn Fn(usize) -> bool,
+    sites: &mut [bool],
+    connectors: &mut [bool],
+) {
+    let mut adj: BTreeMap<u32, Vec<(u32, Option<usize>)>> = BTreeMap::new();
+    for &(a, b) in &c.existing {
+        adj.entry(a).or_default().push((b, None));
+        adj.entry(b).or_default().push((a, None));
+    }
+    for (l, k) in p.connectors.iter().enumerate() {
+        if let (Some((a, b)), true) = (k.ends, usable(l)) {
+            adj.entry(a).or_default().push((b, Some(l)));
+            adj.entry(b).or_default().push((a, Some(l)));
+        }
+    }
+    let Some(&root) = c.patches.first() else {
+        return;
+    };
+    loop {
+        // Multi-source Dijkstra from every patch already joined to the root.
+        let joined: BTreeSet<u32> = {
+            let mut seen = BTreeSet::from([root]);
+            let mut stack = vec![root];
+            while let Some(v) = stack.pop() {
+                for &(w, l) in adj.get(&v).map(Vec::as_slice).unwrap_or(&[]) {
+                    if l.is_none_or(|l| connectors[l]) && seen.insert(w) {
+                        stack.push(w);
+                    }
+                }
+            }
+            seen
+        };
+        let Some(_) = c.patches.iter().find(|v| !joined.contains(v)) else {
+            return;
+        };
+        let mut dist: BTreeMap<u32, f64> = joined.iter().map(|&v| (v, 0.0)).collect();
+        let mut prev: BTreeMap<u32, (u32, Option<usize>)> = BTreeMap::new();
+        let mut heap: BinaryHeap<(std::cmp::Reverse<u64>, u32)> =
+            joined.iter().map(|&v| (std::cmp::Reverse(0), v)).collect();
+        let mut target = None;
+        while let Some((std::cmp::Reverse(bits), v)) = heap.pop() {
+            let d = f64::from_bits(bits);
+            if d > dist[&v] {
+                continue;
+            }
+            if !joined.contains(&v) && c.patches.contains(&v) {
+                target = Some(v);
+                break;
+            }
+            for &(w, l) in adj.get(&v).map(Vec::as_slice).unwrap_or(&[]) {
+                let step = match l {
+                    None => 0.0,
+                    Some(l) if connectors[l] => 0.0,
+                    Some(l) => {
+                        p.connectors[l].cost_yuan
+                            + p.connectors[l]
+                                .gap_sites
+                                .iter()
+                                .filter(|&&g| !sites[g])
+                                .map(|&g| p.sites[g].cost_yuan)
+                                .sum::<f64>()
+                    }
+                };
+                let nd = d + step;
+                if nd < *dist.get(&w).unwrap_or(&f64::INFINITY) {
+                    dist.insert(w, nd);
+                    prev.insert(w, (v, l));
+                    heap.push((std::cmp::Reverse(nd.to_bits()), w));
+                }
+            }
+        }
+        let Some(mut v) = target else {
+            return;
+        };
+        // Back to the joined component (whose patches have no predecessor).
+        while let Some(&(u, l)) = prev.get(&v) {
+            if let Some(l) = l {
+                connectors[l] = true;
+                for &g in &p.connectors[l].gap_sites {
+                    sites[g] = true;
+                }
+            }
+            v = u;
+        }
+    }
+}
+
+/// One point of a trade-off sweep.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SweepPoint {
+    /// Budget, yuan.
+    pub budget_yuan: f64,
+    /// Weight of carbon.
+    pub w_carbon: f64,
+    /// Weight of connectivity.
+    pub w_benefit: f64,
+    /// Minimum carbon (ε-constraint), t CO2e.
+    pub carbon_min: Option<f64>,
+}
+
+/// Solves the problem at every sweep point, in parallel (one single-threaded HiGHS each).
+/// Results come back in the order of the points.
+pub fn sweep(
+    p: &Problem,
+    points: &[SweepPoint],
+    opts: &SolveOptions,
+) -> Vec<Result<Plan, OptimizeError>> {
+    let one = SolveOptions {
+        threads: Some(1),
+        ..*opts
+    };
+    points
+        .par_iter()
+        .map(|pt| {
+            let q = Problem {
+                budget_yuan: pt.budget_yuan,
+                w_carbon: pt.w_carbon,
+                w_benefit: pt.w_benefit,
+                carbon_min: pt.carbon_min.or(p.carbon_min),
+                ..p.clone()
+            };
+            solve(&q, &one)
+        })
+        .collect()
+}
+
+/// Which feasible plans are on the Pareto frontier of (cost ↓, carbon ↑, benefit ↑): not
+/// dominated by another plan at least as good in all three and better in one.
+pub fn pareto(plans: &[Option<&Plan>]) -> Vec<bool> {
+    let key = |p: &Plan| (p.spent_yuan, p.carbon_tco2e, p.benefit);
+    plans
+        .iter()
+        .map(|a| {
+            let Some(a) = a else { return false };
+            let (ca, ga, ba) = key(a);
+            !plans.iter().flatten().any(|b| {
+                let (cb, gb, bb) = key(b);
+                cb <= ca && gb >= ga && bb >= ba && (cb < ca || gb > ga || bb > ba)
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -752,14 +1271,15 @@ mod tests {
             carbon_tco2e: 0.0,
             benefit: 0.0,
             gap_sites: vec![0],
+            ends: None,
         });
         let lp = to_lp(&p);
         for line in [
             "Maximize",
             " obj: + 0.5 x1 + 0.5 x2 + 0 y1",
             " budget: + 5 x1 + 3 x2 + 1 y1 <= 6",
-            " gap_y1_x1: y1 - x1 <= 0",
-            " fixed_x2: x2 = 0",
+            " gap_y1_x1: + 1 y1 - 1 x1 <= 0",
+            " fixed_x2: + 1 x2 = 0",
             " carbon_min: + 2 x1 + 2 x2 + 0 y1 >= 1",
             "Binaries",
             " x1 x2 y1",
@@ -783,6 +1303,7 @@ mod tests {
             carbon_tco2e: 0.0,
             benefit: 10.0,
             gap_sites: vec![0],
+            ends: None,
         });
         let plan = solve(&p, &SolveOptions::default()).unwrap();
         assert_eq!(
@@ -843,6 +1364,169 @@ mod tests {
             .contains("cannot all hold together"));
     }
 
+    /// Reads a model file with HiGHS' own reader, solves it and returns the objective.
+    fn highs_solves_file(path: &std::path::Path) -> f64 {
+        use std::ffi::CString;
+        let name = CString::new(path.to_str().unwrap()).unwrap();
+        let flag = CString::new("output_flag").unwrap();
+        // SAFETY: a fresh HiGHS instance, used and destroyed here; strings outlive the calls.
+        unsafe {
+            let h = highs_sys::Highs_create();
+            highs_sys::Highs_setBoolOptionValue(
+                h,
+                flag.as_ptr(),
+                std::env::var("HIGHS_LOG").is_ok() as i32,
+            );
+            // 0 ok, 1 warning (e.g. repeated terms), -1 error: the files must read cleanly.
+            let st = highs_sys::Highs_readModel(h, name.as_ptr());
+            assert_eq!(st, 0, "HiGHS reads {path:?} with warnings or errors");
+            highs_sys::Highs_run(h);
+            let v = highs_sys::Highs_getObjectiveValue(h);
+            highs_sys::Highs_destroy(h);
+            v
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+        /// The LP and MPS files are the solved model: HiGHS reading either file finds the same
+        /// optimum as the solve.
+        #[test]
+        fn written_models_solve_to_the_same_optimum(p in arb_problem()) {
+            let Ok(plan) = solve(&p, &SolveOptions::default()) else { return Ok(()) };
+            let dir = tempfile::tempdir().unwrap();
+            for (name, text) in [("m.lp", to_lp(&p)), ("m.mps", to_mps(&p))] {
+                let path = dir.path().join(name);
+                std::fs::write(&path, text).unwrap();
+                let v = highs_solves_file(&path);
+                prop_assert!((v - plan.objective).abs() <= 1e-6 * plan.objective.abs().max(1.0), "{name}: {v} vs {}", plan.objective);
+            }
+        }
+    }
+
+    #[test]
+    fn a_required_network_buys_the_cheapest_connectors() {
+        // Patches 1-2-3 in a line: connector a (1-2) and b (2-3) are needed to join 1 and 3;
+        // c (1-3 directly) costs more than a + b. No benefit at all, so only the constraint
+        // makes the solver buy anything.
+        let mk = |id: &str, cost: f64, ends: (u32, u32)| Connector {
+            id: id.into(),
+            cost_yuan: cost,
+            carbon_tco2e: 0.0,
+            benefit: 0.0,
+            gap_sites: vec![],
+            ends: Some(ends),
+        };
+        let mut p = Problem {
+            sites: vec![site("s", 1.0, 1.0)],
+            connectors: vec![
+                mk("a", 3.0, (1, 2)),
+                mk("b", 4.0, (2, 3)),
+                mk("c", 9.0, (1, 3)),
+            ],
+            budget_yuan: 8.0,
+            w_carbon: 1.0,
+            connect: Some(Connect {
+                patches: vec![1, 3],
+                existing: vec![],
+            }),
+            ..Default::default()
+        };
+        let plan = solve(&p, &SolveOptions::default()).unwrap();
+        assert_eq!(plan.connectors, vec![true, true, false]);
+        assert_eq!(plan.sites, vec![true]);
+        let g = greedy(&p).unwrap();
+        assert_eq!(g.connectors, vec![true, true, false]);
+        // An existing 2-3 link makes b unnecessary (and the budget no longer covers it).
+        p.connect.as_mut().unwrap().existing.push((2, 3));
+        p.budget_yuan = 4.5;
+        let plan = solve(&p, &SolveOptions::default()).unwrap();
+        assert_eq!(plan.connectors, vec![true, false, false]);
+        // Budget below the cheapest joining: infeasible; a patch no connector reaches: named.
+        p.budget_yuan = 2.0;
+        assert!(matches!(
+            solve(&p, &SolveOptions::default()),
+            Err(OptimizeError::Infeasible(_))
+        ));
+        p.connect.as_mut().unwrap().patches.push(7);
+        let e = solve(&p, &SolveOptions::default()).unwrap_err().to_string();
+        assert!(e.contains("patch(es) 7 cannot be joined to patch 1"), "{e}");
+    }
+
+    #[test]
+    fn exclusive_sites_are_never_both_chosen() {
+        let mut p = Problem {
+            sites: vec![
+                site("a", 1.0, 5.0),
+                site("b", 1.0, 4.0),
+                site("c", 1.0, 1.0),
+            ],
+            budget_yuan: 10.0,
+            w_carbon: 1.0,
+            exclusive: vec![(0, 1)],
+            ..Default::default()
+        };
+        let plan = solve(&p, &SolveOptions::default()).unwrap();
+        assert_eq!(plan.sites, vec![true, false, true]);
+        p.sites[0].lock = Lock::In;
+        p.sites[1].lock = Lock::In;
+        assert!(solve(&p, &SolveOptions::default())
+            .unwrap_err()
+            .to_string()
+            .contains("sites a and b are both locked in but exclude each other"));
+    }
+
+    #[test]
+    fn sweeps_are_monotone_in_the_budget_and_mark_the_frontier() {
+        let p = Problem {
+            sites: (0..12)
+                .map(|i| {
+                    let mut s = site(
+                        &format!("s{i}"),
+                        1.0 + (i * 7 % 5) as f64,
+                        1.0 + (i * 3 % 7) as f64,
+                    );
+                    s.benefit = (i % 4) as f64;
+                    s
+                })
+                .collect(),
+            budget_yuan: 10.0,
+            w_carbon: 0.5,
+            w_benefit: 0.5,
+            ..Default::default()
+        };
+        let points: Vec<SweepPoint> = [0.0, 3.0, 6.0, 9.0, 15.0, 30.0, 60.0]
+            .iter()
+            .map(|&b| SweepPoint {
+                budget_yuan: b,
+                w_carbon: 0.5,
+                w_benefit: 0.5,
+                carbon_min: None,
+            })
+            .collect();
+        let results = sweep(&p, &points, &SolveOptions::default());
+        let objs: Vec<f64> = results
+            .iter()
+            .map(|r| r.as_ref().unwrap().objective)
+            .collect();
+        assert!(objs.windows(2).all(|w| w[1] >= w[0] - 1e-9), "{objs:?}");
+        // Each point equals its own single solve.
+        for (pt, r) in points.iter().zip(&results) {
+            let q = Problem {
+                budget_yuan: pt.budget_yuan,
+                ..p.clone()
+            };
+            let one = solve(&q, &SolveOptions::default()).unwrap();
+            assert!((one.objective - r.as_ref().unwrap().objective).abs() < 1e-9);
+        }
+        let plans: Vec<Option<&Plan>> = results.iter().map(|r| r.as_ref().ok()).collect();
+        let front = pareto(&plans);
+        // The budget-0 plan spends nothing and gains nothing: still not dominated (cheapest).
+        assert!(front[0]);
+        // Once every site is bought, larger budgets give the same plan: equal, so not dominated.
+        assert!(front[6]);
+    }
+
     fn arb_problem() -> impl Strategy<Value = Problem> {
         let sites = proptest::collection::vec(
             (
@@ -853,16 +1537,24 @@ mod tests {
                 0u8..6,
                 0u8..3,
             ),
-            1..9,
+            1..11,
         );
         let conns = proptest::collection::vec(
             (
                 0.0f64..10.0,
                 0.0f64..5.0,
                 0.0f64..8.0,
-                proptest::collection::vec(0usize..9, 0..3),
+                proptest::collection::vec(0usize..11, 0..3),
+                (1u32..5, 1u32..5),
             ),
-            0..4,
+            0..6,
+        );
+        let extra = (
+            proptest::collection::vec((0usize..11, 0usize..11), 0..3),
+            proptest::option::of((
+                proptest::collection::btree_set(1u32..5, 2..4),
+                proptest::collection::vec((1u32..5, 1u32..5), 0..4),
+            )),
         );
         (
             sites,
@@ -871,8 +1563,10 @@ mod tests {
             0.0f64..1.0,
             proptest::option::of(0.0f64..15.0),
             proptest::option::of(1.0f64..6.0),
+            extra,
         )
-            .prop_map(|(sites, conns, budget, w, cmin, cap)| {
+            .prop_filter("at most 16 binaries", |(s, c, ..)| s.len() + c.len() <= 16)
+            .prop_map(|(sites, conns, budget, w, cmin, cap, (excl, connect))| {
                 let n = sites.len();
                 let sites: Vec<Site> = sites
                     .into_iter()
@@ -901,7 +1595,7 @@ mod tests {
                 let connectors = conns
                     .into_iter()
                     .enumerate()
-                    .map(|(i, (cost, carbon, benefit, gaps))| {
+                    .map(|(i, (cost, carbon, benefit, gaps, ends))| {
                         let mut g: Vec<usize> = gaps.into_iter().map(|x| x % n).collect();
                         g.sort_unstable();
                         g.dedup();
@@ -911,6 +1605,7 @@ mod tests {
                             carbon_tco2e: carbon,
                             benefit,
                             gap_sites: g,
+                            ends: Some(ends),
                         }
                     })
                     .collect();
@@ -930,12 +1625,21 @@ mod tests {
                     zone_area_caps,
                     district_budget_caps,
                     carbon_min: cmin,
+                    exclusive: excl
+                        .into_iter()
+                        .map(|(a, b)| (a % n, b % n))
+                        .filter(|(a, b)| a != b)
+                        .collect(),
+                    connect: connect.map(|(patches, existing)| Connect {
+                        patches: patches.into_iter().collect(),
+                        existing,
+                    }),
                 }
             })
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(96))]
+        #![proptest_config(ProptestConfig::with_cases(256))]
         #[test]
         fn the_milp_equals_exhaustive_enumeration(p in arb_problem()) {
             let (ns, nc) = (p.sites.len(), p.connectors.len());
@@ -953,8 +1657,8 @@ mod tests {
                     prop_assert!(feasible(&p, &plan.sites, &plan.connectors), "the plan breaks a constraint");
                     prop_assert!((plan.objective - b).abs() <= 1e-6 * b.abs().max(1.0), "MILP {} vs enumeration {}", plan.objective, b);
                     prop_assert!(plan.bound >= plan.objective - 1e-9);
-                    let g = greedy(&p);
-                    if feasible(&p, &g.sites, &g.connectors) {
+                    if let Some(g) = greedy(&p) {
+                        prop_assert!(feasible(&p, &g.sites, &g.connectors), "greedy broke a constraint");
                         prop_assert!(g.objective <= plan.objective + 1e-9);
                     }
                 }

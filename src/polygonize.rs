@@ -185,6 +185,48 @@ fn ring_contains(ring: &[(u32, u32)], p: (f64, f64)) -> bool {
     inside
 }
 
+/// Polygons of every region of an id raster (`ids[cell]` in `1..=n`, 0 = none): entry `k`
+/// covers the cells with id `k + 1`. Each region is polygonized within its bounding box, so
+/// the cost is one pass over the raster plus the regions' boxes.
+pub fn regions(grid: &Grid, ids: &[u32], n: usize) -> Vec<MultiPolygon<f64>> {
+    let cols = grid.cols();
+    // (min row, max row, min col, max col) per id.
+    let mut bbox = vec![(usize::MAX, 0usize, usize::MAX, 0usize); n];
+    for (i, &id) in ids.iter().enumerate() {
+        if id == 0 || id as usize > n {
+            continue;
+        }
+        let b = &mut bbox[id as usize - 1];
+        let (r, c) = (i / cols, i % cols);
+        b.0 = b.0.min(r);
+        b.1 = b.1.max(r);
+        b.2 = b.2.min(c);
+        b.3 = b.3.max(c);
+    }
+    bbox.iter()
+        .enumerate()
+        .map(|(k, &(r0, r1, c0, c1))| {
+            if r0 == usize::MAX {
+                return MultiPolygon(Vec::new());
+            }
+            let cs = grid.cell_size_m();
+            let sub = Grid::new(
+                (r1 - r0 + 1) as u64,
+                (c1 - c0 + 1) as u64,
+                cs,
+                grid.origin_x() + c0 as f64 * cs,
+                grid.origin_y() - r0 as f64 * cs,
+                grid.crs().clone(),
+            )
+            .expect("a sub-grid of a valid grid is valid");
+            let w = c1 - c0 + 1;
+            polygonize(&sub, |j| {
+                ids[(r0 + j / w) * cols + c0 + j % w] == k as u32 + 1
+            })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -252,6 +294,23 @@ mod tests {
             let mut mask = bits.clone();
             mask.resize(g.len(), false);
             prop_assert_eq!(round_trip(&g, &mask), mask);
+        }
+
+        /// Each region polygonized in its box burns back to exactly its cells on the full grid.
+        #[test]
+        fn regions_burn_back_to_their_ids(ids in proptest::collection::vec(0u32..4, 1..=120), cols in 1usize..12) {
+            let rows = ids.len().div_ceil(cols);
+            let g = grid(rows as u64, cols as u64);
+            let mut ids = ids.clone();
+            ids.resize(g.len(), 0);
+            let polys = regions(&g, &ids, 3);
+            prop_assert_eq!(polys.len(), 3);
+            for (k, mp) in polys.iter().enumerate() {
+                let mut out = vec![false; g.len()];
+                burn_polygons(&g, mp, |i| out[i] = true);
+                let want: Vec<bool> = ids.iter().map(|&v| v == k as u32 + 1).collect();
+                prop_assert_eq!(out, want);
+            }
         }
     }
 }

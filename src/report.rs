@@ -1,8 +1,10 @@
 //! The tables written for bureaus (pure: values in, [`Table`]s out; `io::table` writes them).
 
+use crate::candidates::Candidates;
 use crate::classes::OUTSIDE;
 use crate::io::table::{num, Table};
 use crate::landscape::Landscape;
+use crate::optimize::{Lock, Plan, Problem, SweepPoint};
 use crate::resistance::Resistance;
 use crate::sources::Sources;
 
@@ -355,15 +357,8 @@ pub fn carbon(rows: &[crate::carbon::CarbonRow]) -> Table {
     t
 }
 
-/// `sites.csv`, `connectors.csv` (candidates with `selected`) and `summary.csv` (status,
-/// objective, bound, gap, greedy objective and the MILP/greedy ratio) of an optimization.
-pub fn optimization(
-    p: &crate::optimize::Problem,
-    plan: &crate::optimize::Plan,
-    greedy: &crate::optimize::Plan,
-    solve_s: f64,
-) -> (Table, Table, Table) {
-    use crate::optimize::Lock;
+/// `sites.csv` of planners' own candidates: the table read plus `selected` (0/1).
+pub fn plan_sites(p: &Problem, plan: &Plan) -> Table {
     let lock = |l: Lock| match l {
         Lock::Free => "",
         Lock::In => "in",
@@ -393,31 +388,53 @@ pub fn optimization(
             u8::from(x).to_string(),
         ]);
     }
+    st
+}
+
+fn gap_ids(p: &Problem, c: &crate::optimize::Connector) -> String {
+    c.gap_sites
+        .iter()
+        .map(|&g| p.sites[g].id.as_str())
+        .collect::<Vec<_>>()
+        .join(";")
+}
+
+/// `connectors.csv` of planners' own candidates plus `selected`.
+pub fn plan_connectors(p: &Problem, plan: &Plan) -> Table {
     let mut ct = Table::new(&[
         "connector_id",
         "cost_yuan",
         "carbon_tco2e",
         "benefit",
         "gap_sites",
+        "from_patch",
+        "to_patch",
         "selected",
     ]);
     for (c, &y) in p.connectors.iter().zip(&plan.connectors) {
-        let gaps: Vec<&str> = c
-            .gap_sites
-            .iter()
-            .map(|&g| p.sites[g].id.as_str())
-            .collect();
+        let (a, b) = c.ends.map_or((String::new(), String::new()), |(a, b)| {
+            (a.to_string(), b.to_string())
+        });
         ct.rows.push(vec![
             c.id.clone(),
             num(c.cost_yuan, 2),
             num(c.carbon_tco2e, 3),
             num(c.benefit, 6),
-            gaps.join(";"),
+            gap_ids(p, c),
+            a,
+            b,
             u8::from(y).to_string(),
         ]);
     }
-    let ratio = if greedy.objective > 0.0 {
-        plan.objective / greedy.objective
+    ct
+}
+
+/// `summary.csv`: status, budget, spending, carbon, benefit, objective, bound, gap, counts,
+/// the greedy baseline and the MILP/greedy ratio.
+pub fn plan_summary(p: &Problem, plan: &Plan, greedy: Option<&Plan>, solve_s: f64) -> Table {
+    let g = greedy.map_or(f64::NAN, |g| g.objective);
+    let ratio = if g > 0.0 {
+        plan.objective / g
     } else {
         f64::NAN
     };
@@ -428,29 +445,190 @@ pub fn optimization(
         "spent_yuan",
         "carbon_tco2e",
         "benefit",
+        "area_ha",
         "objective",
         "bound",
         "gap",
         "sites_selected",
         "connectors_selected",
         "greedy_objective",
+        "greedy_spent_yuan",
         "milp_greedy_ratio",
         "solve_s",
     ]);
+    let area: f64 = p
+        .sites
+        .iter()
+        .zip(&plan.sites)
+        .filter(|(_, &x)| x)
+        .map(|(s, _)| s.area_ha)
+        .sum();
     sm.rows.push(vec![
         plan.status.as_str().into(),
         num(p.budget_yuan, 2),
         num(plan.spent_yuan, 2),
         num(plan.carbon_tco2e, 3),
         num(plan.benefit, 6),
+        num(area, 4),
         num(plan.objective, 6),
         num(plan.bound, 6),
         num(plan.gap, 6),
         count(&plan.sites),
         count(&plan.connectors),
-        num(greedy.objective, 6),
+        num(g, 6),
+        num(greedy.map_or(f64::NAN, |g| g.spent_yuan), 2),
         num(ratio, 4),
         num(solve_s, 3),
     ]);
-    (st, ct, sm)
+    sm
+}
+
+/// `sites.csv` of a scenario's candidates: where each site is, what it is now and restored
+/// to, its cost, carbon, corridors and LCD drop, whether it may be chosen and whether it was.
+pub fn candidate_sites(c: &Candidates, p: &Problem, plan: &Plan) -> Table {
+    let mut t = Table::new(&[
+        "site_id",
+        "area_ha",
+        "cost_yuan",
+        "carbon_tco2e",
+        "stock_now_tc",
+        "stock_restored_tc",
+        "from_class",
+        "to_class",
+        "zones",
+        "district",
+        "x",
+        "y",
+        "corridors",
+        "lcd_drop",
+        "benefit",
+        "allowed",
+        "selected",
+    ]);
+    for ((s, q), &x) in c.sites.iter().zip(&p.sites).zip(&plan.sites) {
+        let allowed = !q.zones.iter().any(|z| p.forbidden_zones.contains(z));
+        t.rows.push(vec![
+            s.id.to_string(),
+            num(s.area_ha, 4),
+            num(s.cost_yuan, 2),
+            num(s.carbon_tco2e, 3),
+            num(s.stock_now_tc, 3),
+            num(s.stock_restored_tc, 3),
+            s.from_code.to_string(),
+            s.to_code.to_string(),
+            q.zones.join(";"),
+            q.district.clone().unwrap_or_default(),
+            num(s.x, 2),
+            num(s.y, 2),
+            s.corridors
+                .iter()
+                .map(|(id, _)| id.to_string())
+                .collect::<Vec<_>>()
+                .join(";"),
+            num(s.lcd_drop, 3),
+            num(s.benefit, 6),
+            u8::from(allowed).to_string(),
+            u8::from(x).to_string(),
+        ]);
+    }
+    t
+}
+
+/// `connectors.csv` of a scenario: per corridor that needs work, its ends, LCD, crossing
+/// length and cost, the gap sites it needs (those in forbidden zones are crossed as they are)
+/// and their cost, benefit and whether it was chosen.
+pub fn candidate_connectors(c: &Candidates, p: &Problem, plan: &Plan) -> Table {
+    let mut t = Table::new(&[
+        "connector_id",
+        "corridor_id",
+        "from_patch",
+        "to_patch",
+        "lcd",
+        "crossing_m",
+        "cost_yuan",
+        "gap_sites",
+        "gap_cost_yuan",
+        "carbon_tco2e",
+        "benefit",
+        "selected",
+    ]);
+    for ((k, q), &y) in c.connectors.iter().zip(&p.connectors).zip(&plan.connectors) {
+        let gap_cost: f64 = q.gap_sites.iter().map(|&g| c.sites[g].cost_yuan).sum();
+        t.rows.push(vec![
+            q.id.clone(),
+            k.id.to_string(),
+            k.from.to_string(),
+            k.to.to_string(),
+            num(k.lcd, 3),
+            num(k.crossing_m, 2),
+            num(k.cost_yuan, 2),
+            gap_ids(p, q),
+            num(gap_cost, 2),
+            num(k.carbon_tco2e, 3),
+            num(k.benefit, 6),
+            u8::from(y).to_string(),
+        ]);
+    }
+    t
+}
+
+/// `pareto.csv`: one row per sweep point with its plan (or why there is none) and whether
+/// it is on the frontier of (cost, carbon, connectivity).
+pub fn pareto(
+    points: &[SweepPoint],
+    results: &[Result<Plan, crate::optimize::OptimizeError>],
+) -> Table {
+    let plans: Vec<Option<&Plan>> = results.iter().map(|r| r.as_ref().ok()).collect();
+    let front = crate::optimize::pareto(&plans);
+    let mut t = Table::new(&[
+        "run",
+        "budget_yuan",
+        "carbon_weight",
+        "connectivity_weight",
+        "carbon_min_tco2e",
+        "status",
+        "spent_yuan",
+        "carbon_tco2e",
+        "benefit",
+        "objective",
+        "gap",
+        "sites_selected",
+        "connectors_selected",
+        "pareto",
+    ]);
+    for (k, ((pt, r), on)) in points.iter().zip(results).zip(front).enumerate() {
+        let mut row = vec![
+            (k + 1).to_string(),
+            num(pt.budget_yuan, 2),
+            num(pt.w_carbon, 4),
+            num(pt.w_benefit, 4),
+            pt.carbon_min.map_or(String::new(), |m| num(m, 3)),
+        ];
+        match r {
+            Ok(p) => {
+                let count = |v: &[bool]| v.iter().filter(|&&b| b).count().to_string();
+                row.extend([
+                    p.status.as_str().to_string(),
+                    num(p.spent_yuan, 2),
+                    num(p.carbon_tco2e, 3),
+                    num(p.benefit, 6),
+                    num(p.objective, 6),
+                    num(p.gap, 6),
+                    count(&p.sites),
+                    count(&p.connectors),
+                    u8::from(on).to_string(),
+                ]);
+            }
+            Err(e) => {
+                let status = match e {
+                    crate::optimize::OptimizeError::Infeasible(_) => "infeasible",
+                    _ => "failed",
+                };
+                row.push(status.into());
+                row.extend((0..8).map(|_| String::new()));
+            }
+        }
+        t.rows.push(row);
+    }
+    t
 }

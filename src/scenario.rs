@@ -41,9 +41,126 @@ pub struct ScenarioFile {
     /// Connectivity indices of the network.
     #[serde(default)]
     pub network: NetworkSection,
+    /// How candidate restoration sites and park connectors are made.
+    #[serde(default)]
+    pub candidates: CandidatesSection,
+    /// The restoration plan: budget, weights, constraints, sweeps.
+    #[serde(default)]
+    pub optimize: OptimizeSection,
     /// Where and how outputs are written.
     #[serde(default)]
     pub output: OutputSection,
+}
+
+/// What a connector's connectivity benefit is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectorBenefit {
+    /// dPC of the corridor's link, % (default).
+    #[default]
+    Dpc,
+    /// Gravity of the corridor (Kong et al. 2010).
+    Gravity,
+}
+
+/// `[candidates]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CandidatesSection {
+    /// Side of the square tiling that splits restorable land into parcels, m. Default 300
+    /// (9 ha at most per parcel).
+    pub parcel_size_m: f64,
+    /// `corridors` (default: only inside corridor zones) or `anywhere`.
+    pub within: crate::candidates::Within,
+    /// Parcels smaller than this are dropped unless a least-cost path crosses them, ha.
+    /// Default 0.
+    pub min_parcel_ha: f64,
+    /// Years of sequestration counted in the carbon gain. Default 0 (stock difference only).
+    pub horizon_years: f64,
+    /// Classes that cannot be restored and have class resistance >= this are crossings
+    /// (built-up land, roads, railways). Default 500.
+    pub crossing_min_resistance: f64,
+    /// Cost of a crossing structure (eco-bridge, green overpass), yuan per m crossed.
+    /// Default 150000 (an assumption: replace with local unit costs).
+    pub crossing_cost_yuan_per_m: f64,
+    /// `dpc` (default) or `gravity`: the connectivity value of a corridor.
+    pub connector_benefit: ConnectorBenefit,
+}
+
+impl Default for CandidatesSection {
+    fn default() -> Self {
+        let d = crate::candidates::CandidateOptions::default();
+        CandidatesSection {
+            parcel_size_m: d.parcel_size_m,
+            within: d.within,
+            min_parcel_ha: d.min_parcel_ha,
+            horizon_years: d.horizon_years,
+            crossing_min_resistance: d.crossing_min_resistance,
+            crossing_cost_yuan_per_m: d.crossing_cost_yuan_per_m,
+            connector_benefit: ConnectorBenefit::Dpc,
+        }
+    }
+}
+
+/// `[optimize]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OptimizeSection {
+    /// Budget, yuan (required to optimise; `--budget-yuan` overrides).
+    pub budget_yuan: Option<f64>,
+    /// Weight of carbon in the objective. Default 0.5.
+    pub carbon_weight: f64,
+    /// Weight of connectivity in the objective. Default 0.5.
+    pub connectivity_weight: f64,
+    /// Zones (names) where no site may be chosen. Default: every zone of kind
+    /// `permanent_farmland`.
+    pub forbid_zones: Option<Vec<String>>,
+    /// Area caps per zone name, ha.
+    pub zone_area_caps_ha: std::collections::BTreeMap<String, f64>,
+    /// Budget caps per district name, yuan.
+    pub district_budget_caps_yuan: std::collections::BTreeMap<String, f64>,
+    /// Minimum carbon gain, t CO2e.
+    pub carbon_min_tco2e: Option<f64>,
+    /// Patch ids that the plan must join into one network (existing links plus chosen
+    /// connectors). Default: none.
+    pub connect_patches: Vec<u32>,
+    /// Solver time limit, s. Default: none.
+    pub time_limit_s: Option<f64>,
+    /// Relative MIP gap to stop at. Default: HiGHS' 1e-4.
+    pub mip_gap: Option<f64>,
+    /// Trade-off sweep.
+    pub sweep: Option<SweepSection>,
+}
+
+impl Default for OptimizeSection {
+    fn default() -> Self {
+        OptimizeSection {
+            budget_yuan: None,
+            carbon_weight: 0.5,
+            connectivity_weight: 0.5,
+            forbid_zones: None,
+            zone_area_caps_ha: Default::default(),
+            district_budget_caps_yuan: Default::default(),
+            carbon_min_tco2e: None,
+            connect_patches: Vec::new(),
+            time_limit_s: None,
+            mip_gap: None,
+            sweep: None,
+        }
+    }
+}
+
+/// `[optimize.sweep]`: every combination of the lists is solved (an empty list keeps the
+/// `[optimize]` value).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SweepSection {
+    /// Budgets, yuan.
+    pub budgets_yuan: Vec<f64>,
+    /// Carbon weights; the connectivity weight is 1 minus it.
+    pub carbon_weights: Vec<f64>,
+    /// Minimum carbon gains (ε-constraints), t CO2e.
+    pub carbon_min_tco2e: Vec<f64>,
 }
 
 /// `[corridors]`.

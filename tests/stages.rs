@@ -802,15 +802,15 @@ fn optimize_command_picks_the_best_plan_and_reports_it() {
         .collect();
     assert_eq!(sel, vec![("A", "1"), ("B", "1"), ("C", "0"), ("GAP", "1")]);
     let conns = csv_rows(&dir.path().join("out/connectors.csv"));
-    assert_eq!(conns[0][5], "1");
+    assert_eq!(conns[0][7], "1");
     let summary = csv_rows(&dir.path().join("out/summary.csv"));
     assert_eq!(summary[0][0], "optimal");
     assert_eq!(summary[0][2], "360.00");
-    let ratio: f64 = summary[0][11].parse().unwrap();
+    let ratio: f64 = summary[0][13].parse().unwrap();
     assert!(ratio >= 1.0 - 1e-9, "MILP/greedy {ratio}");
     assert!(fs::read_to_string(p("m.lp"))
         .unwrap()
-        .contains(" fixed_x3: x3 = 0"));
+        .contains(" fixed_x3: + 1 x3 = 0"));
     // Locked-in sites beyond the budget: exit 1, the conflict named.
     fs::write(
         p("S2.csv"),

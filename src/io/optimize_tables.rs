@@ -1,6 +1,7 @@
 //! Candidate tables for `ecocorridor optimize`: sites (`site_id, cost_yuan, area_ha,
 //! carbon_tco2e` and optional `benefit, zone, district, locked`) and connectors
-//! (`connector_id, cost_yuan, carbon_tco2e, benefit, gap_sites` with site ids separated by `;`).
+//! (`connector_id, cost_yuan, carbon_tco2e, benefit, gap_sites` with site ids separated by `;`,
+//! optional `from_patch, to_patch`). Sites may name the sites they exclude (`excludes`).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -73,11 +74,16 @@ fn number(
     }
 }
 
-/// Reads the sites table.
-pub fn read_sites(path: &Path) -> Result<Vec<Site>, String> {
+/// Sites and the pairs of sites (indices) that exclude each other.
+pub type SiteTable = (Vec<Site>, Vec<(usize, usize)>);
+
+/// Reads the sites table: the sites and the pairs of sites (indices, smaller first) that
+/// exclude each other (optional column `excludes`: site ids separated by `;`).
+pub fn read_sites(path: &Path) -> Result<SiteTable, String> {
     let (h, recs) = records(path, &["site_id", "cost_yuan", "area_ha", "carbon_tco2e"])?;
     let mut seen = HashMap::new();
     let mut out = Vec::new();
+    let mut excludes = Vec::new();
     for (line, rec) in recs {
         let id = field(&h, &rec, "site_id").to_string();
         if let Some(prev) = seen.insert(id.clone(), line) {
@@ -99,6 +105,15 @@ pub fn read_sites(path: &Path) -> Result<Vec<Site>, String> {
         };
         let zone = field(&h, &rec, "zone");
         let district = field(&h, &rec, "district");
+        let excl: Vec<String> = field(&h, &rec, "excludes")
+            .split(';')
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+            .map(str::to_string)
+            .collect();
+        if !excl.is_empty() {
+            excludes.push((line, out.len(), excl));
+        }
         out.push(Site {
             cost_yuan: number(path, line, "cost_yuan", field(&h, &rec, "cost_yuan"), None)?,
             area_ha: number(path, line, "area_ha", field(&h, &rec, "area_ha"), None)?,
@@ -121,7 +136,53 @@ pub fn read_sites(path: &Path) -> Result<Vec<Site>, String> {
             id,
         });
     }
-    Ok(out)
+    let index: HashMap<&str, usize> = out
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.id.as_str(), i))
+        .collect();
+    let mut pairs = std::collections::BTreeSet::new();
+    for (line, i, ids) in excludes {
+        for e in ids {
+            let j = *index.get(e.as_str()).ok_or_else(|| {
+                format!(
+                    "`{}`, line {line}: site `{}` excludes site `{e}`, which is not in the table",
+                    path.display(),
+                    out[i].id
+                )
+            })?;
+            if j == i {
+                return Err(format!(
+                    "`{}`, line {line}: site `{e}` cannot exclude itself",
+                    path.display()
+                ));
+            }
+            pairs.insert((i.min(j), i.max(j)));
+        }
+    }
+    Ok((out, pairs.into_iter().collect()))
+}
+
+/// Optional `from_patch` and `to_patch` columns: both or neither.
+fn ends(
+    path: &Path,
+    line: u64,
+    h: &[String],
+    rec: &csv::StringRecord,
+) -> Result<Option<(u32, u32)>, String> {
+    let (a, b) = (field(h, rec, "from_patch"), field(h, rec, "to_patch"));
+    if a.is_empty() && b.is_empty() {
+        return Ok(None);
+    }
+    let parse = |t: &str, name: &str| {
+        t.parse::<u32>().map_err(|_| {
+            format!(
+                "`{}`, line {line}: `{name}` is `{t}`; give the patch ids at both ends as whole numbers",
+                path.display()
+            )
+        })
+    };
+    Ok(Some((parse(a, "from_patch")?, parse(b, "to_patch")?)))
 }
 
 /// Reads the connectors table; gap sites are resolved against `sites`.
@@ -163,6 +224,7 @@ pub fn read_connectors(path: &Path, sites: &[Site]) -> Result<Vec<Connector>, St
             )?,
             benefit: number(path, line, "benefit", field(&h, &rec, "benefit"), Some(0.0))?,
             gap_sites,
+            ends: ends(path, line, &h, &rec)?,
             id,
         });
     }

@@ -14,12 +14,10 @@ use ecocorridor::io::geojson_out::write_lines;
 use ecocorridor::io::geojson_out::write_polygons;
 use ecocorridor::io::geotiff::write_geotiff;
 use ecocorridor::io::network_tables;
-use ecocorridor::io::optimize_tables;
 use ecocorridor::io::raster::{open_raster, read_f32};
 use ecocorridor::io::table::{num, write_csv};
 use ecocorridor::landscape::{self, AreaRow, Severity};
 use ecocorridor::network;
-use ecocorridor::optimize;
 use ecocorridor::report;
 use ecocorridor::resistance::{self, Resistance};
 use ecocorridor::scenario::Scenario;
@@ -41,8 +39,10 @@ macro_rules! out {
     }};
 }
 
+mod optimize_cmd;
+
 /// The bundled class table, written by `synth` beside its rasters.
-const CLASS_TABLE: &str = include_str!("../models/landcover_classes.csv");
+const CLASS_TABLE: &str = include_str!("../../models/landcover_classes.csv");
 
 #[derive(Parser)]
 #[command(name = "ecocorridor", version, about = "Ecological corridors, carbon sinks and restoration planning on land-cover rasters", long_about = None)]
@@ -163,42 +163,11 @@ enum Command {
         out: Option<PathBuf>,
     },
     /// Choose restoration sites and park connectors within a budget (MILP with HiGHS, plus a
-    /// greedy baseline) from your own candidate tables. Writes sites.csv and connectors.csv
-    /// with a `selected` column and summary.csv. Exit code 1 when no plan is feasible.
-    Optimize {
-        /// Sites: CSV with site_id, cost_yuan, area_ha, carbon_tco2e [, benefit, zone,
-        /// district, locked (in/out)].
-        #[arg(long)]
-        sites: PathBuf,
-        /// Connectors: CSV with connector_id, cost_yuan, carbon_tco2e, benefit, gap_sites (site
-        /// ids separated by `;`).
-        #[arg(long)]
-        connectors: Option<PathBuf>,
-        /// Budget, yuan.
-        #[arg(long = "budget-yuan", allow_negative_numbers = true)]
-        budget_yuan: f64,
-        /// Weights of carbon and connectivity, e.g. `0.5,0.5` (default `1,1`).
-        #[arg(long, default_value = "1,1")]
-        weights: String,
-        /// Zones where no site may be chosen, separated by commas.
-        #[arg(long = "forbid-zones", default_value = "permanent_farmland")]
-        forbid_zones: String,
-        /// Minimum carbon gain, t CO2e.
-        #[arg(long = "carbon-min-tco2e")]
-        carbon_min: Option<f64>,
-        /// Time limit for the solver, s.
-        #[arg(long = "time-limit-s")]
-        time_limit_s: Option<f64>,
-        /// Relative MIP gap to stop at (e.g. 0.005).
-        #[arg(long = "mip-gap")]
-        mip_gap: Option<f64>,
-        /// Also write the model in CPLEX LP format to this file.
-        #[arg(long = "write-model")]
-        write_model: Option<PathBuf>,
-        /// Output folder.
-        #[arg(long)]
-        out: PathBuf,
-    },
+    /// greedy baseline): from a scenario (candidates made from its landscape and corridors,
+    /// options in [candidates] and [optimize]) or from your own candidate tables. Writes
+    /// sites.csv and connectors.csv with a `selected` column, summary.csv, pareto.csv when
+    /// sweeping, and for a scenario sites.geojson. Exit code 1 when no plan is feasible.
+    Optimize(optimize_cmd::OptimizeArgs),
     /// Write a deterministic synthetic landscape as a complete scenario folder (rasters,
     /// zone polygons, class table, scenario.toml).
     Synth {
@@ -252,9 +221,7 @@ pub fn run() -> Result<ExitCode> {
                 bail!("ecocorridor network needs a scenario, or all of --patches, --links, --landscape-area-ha, --d50 and --out (missing: {})", missing.join(", "))
             }
         },
-        Command::Optimize { sites, connectors, budget_yuan, weights, forbid_zones, carbon_min, time_limit_s, mip_gap, write_model, out } => {
-            optimize_cmd(&OptimizeArgs { sites, connectors, budget_yuan, weights, forbid_zones, carbon_min, time_limit_s, mip_gap, write_model, out }, cli.global.quiet)
-        }
+        Command::Optimize(args) => optimize_cmd::run(&args, cli.global.quiet),
         Command::Assess { scenario, before, after, out } => assess_cmd(&scenario, &before, &after, out.as_deref(), cli.global.quiet),
         Command::Costdist {
             resistance,
@@ -440,12 +407,16 @@ fn run_to_corridors(
     scenario: &Scenario,
     land: &landscape::Landscape,
     quiet: bool,
+    keep_zone_cells: bool,
 ) -> Result<(Resistance, Sources, corridors::CorridorNetwork)> {
     let res = timed(quiet, "resistance", || {
         build_resistance(scenario, land, quiet)
     })?;
     let src = timed(quiet, "sources", || build_sources(scenario, land, &res))?;
-    let opts = settings::corridor_options(scenario);
+    let opts = corridors::CorridorOptions {
+        keep_zone_cells,
+        ..settings::corridor_options(scenario)
+    };
     let net = timed(quiet, "corridors", || {
         corridors::build(&land.grid, &res, &src, &opts)
             .with_context(|| format!("scenario `{}`", scenario.path.display()))
@@ -469,6 +440,46 @@ fn patch_graph(src: &Sources, net: &corridors::CorridorNetwork) -> network::Grap
             .map(|c| (slot[&c.from], slot[&c.to], c.lcd))
             .collect(),
     }
+}
+
+/// Connectivity of the patch graph with the scenario's d50 (default: the median corridor
+/// LCD) and landscape area (default: the study area). Returns the result, d50 and A_L (ha).
+fn analyse_network(
+    scenario: &Scenario,
+    land: &landscape::Landscape,
+    src: &Sources,
+    graph: &network::Graph,
+    net: &corridors::CorridorNetwork,
+    quiet: bool,
+) -> Result<(network::NetworkResult, f64, f64)> {
+    let spec = &scenario.file.network;
+    let study_ha = land.study_cells() as f64 * land.grid.cell_area_ha();
+    let landscape_area_ha = spec.landscape_area_ha.unwrap_or(study_ha);
+    let mut lcds: Vec<f64> = net.corridors.iter().map(|c| c.lcd).collect();
+    lcds.sort_by(|a, b| a.total_cmp(b));
+    let d50 = spec.d50.unwrap_or_else(|| {
+        if lcds.is_empty() {
+            1.0
+        } else {
+            lcds[lcds.len() / 2]
+        }
+    });
+    let resistances: Vec<f64> = src
+        .patches
+        .iter()
+        .map(|p| {
+            if p.mean_resistance.is_finite() {
+                p.mean_resistance
+            } else {
+                1.0
+            }
+        })
+        .collect();
+    let result = timed(quiet, "network", || {
+        network::analyse(graph, landscape_area_ha, d50, Some(&resistances))
+            .with_context(|| format!("scenario `{}`: [network]", scenario.path.display()))
+    })?;
+    Ok((result, d50, landscape_area_ha))
 }
 
 fn prepare_out(scenario: &Scenario, out: Option<&Path>) -> Result<PathBuf> {
@@ -568,7 +579,7 @@ fn sources_cmd(path: &Path, out: Option<&Path>, quiet: bool) -> Result<ExitCode>
 fn corridors_cmd(path: &Path, out: Option<&Path>, quiet: bool) -> Result<ExitCode> {
     let scenario = Scenario::read(path)?;
     let land = timed(quiet, "load", || load_landscape(&scenario, quiet))?;
-    let (_, src, net) = run_to_corridors(&scenario, &land, quiet)?;
+    let (_, src, net) = run_to_corridors(&scenario, &land, quiet, false)?;
     let dir = prepare_out(&scenario, out)?;
     let bom = scenario.file.output.csv_bom;
     let finite_or = |v: &[f32]| -> Vec<f32> {
@@ -705,35 +716,11 @@ fn network_cmd(
 fn network_scenario_cmd(path: &Path, out: Option<&Path>, quiet: bool) -> Result<ExitCode> {
     let scenario = Scenario::read(path)?;
     let land = timed(quiet, "load", || load_landscape(&scenario, quiet))?;
-    let (_, src, net) = run_to_corridors(&scenario, &land, quiet)?;
+    let (_, src, net) = run_to_corridors(&scenario, &land, quiet, false)?;
     let spec = &scenario.file.network;
-    let study_ha = land.study_cells() as f64 * land.grid.cell_area_ha();
-    let landscape_area_ha = spec.landscape_area_ha.unwrap_or(study_ha);
-    let mut lcds: Vec<f64> = net.corridors.iter().map(|c| c.lcd).collect();
-    lcds.sort_by(|a, b| a.total_cmp(b));
-    let d50 = spec.d50.unwrap_or_else(|| {
-        if lcds.is_empty() {
-            1.0
-        } else {
-            lcds[lcds.len() / 2]
-        }
-    });
     let graph = patch_graph(&src, &net);
-    let resistances: Vec<f64> = src
-        .patches
-        .iter()
-        .map(|p| {
-            if p.mean_resistance.is_finite() {
-                p.mean_resistance
-            } else {
-                1.0
-            }
-        })
-        .collect();
-    let result = timed(quiet, "network", || {
-        network::analyse(&graph, landscape_area_ha, d50, Some(&resistances))
-            .with_context(|| format!("scenario `{}`: [network]", scenario.path.display()))
-    })?;
+    let (result, d50, landscape_area_ha) =
+        analyse_network(&scenario, &land, &src, &graph, &net, quiet)?;
     let gravity = result.gravity.clone().unwrap_or_default();
     let important = spec.important_gravity.unwrap_or(if gravity.is_empty() {
         f64::INFINITY
@@ -810,7 +797,7 @@ fn assess_year(scenario: &Scenario, landcover: &Path, quiet: bool) -> Result<Yea
     let land = load_landscape(&sc, quiet)?;
     let carbon = carbon::summarize(&land);
     let indices = (|| -> Result<network::Indices> {
-        let (_, src, net) = run_to_corridors(&sc, &land, true)?;
+        let (_, src, net) = run_to_corridors(&sc, &land, true, false)?;
         let graph = patch_graph(&src, &net);
         let al = sc
             .file
@@ -981,123 +968,6 @@ fn assess_cmd(
         eprintln!(
             "wrote transitions.csv, carbon_change.csv and indices_change.csv to `{}`",
             dir.display()
-        );
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-struct OptimizeArgs {
-    sites: PathBuf,
-    connectors: Option<PathBuf>,
-    budget_yuan: f64,
-    weights: String,
-    forbid_zones: String,
-    carbon_min: Option<f64>,
-    time_limit_s: Option<f64>,
-    mip_gap: Option<f64>,
-    write_model: Option<PathBuf>,
-    out: PathBuf,
-}
-
-fn optimize_cmd(a: &OptimizeArgs, quiet: bool) -> Result<ExitCode> {
-    let sites = optimize_tables::read_sites(&a.sites).map_err(anyhow::Error::msg)?;
-    let connectors = match &a.connectors {
-        Some(c) => optimize_tables::read_connectors(c, &sites).map_err(anyhow::Error::msg)?,
-        None => Vec::new(),
-    };
-    let w: Vec<f64> = a
-        .weights
-        .split(',')
-        .map(|v| v.trim().parse::<f64>())
-        .collect::<Result<_, _>>()
-        .map_err(|_| {
-            anyhow::anyhow!(
-                "--weights `{}`: give two numbers, carbon and connectivity, e.g. 0.5,0.5",
-                a.weights
-            )
-        })?;
-    if w.len() != 2 {
-        bail!(
-            "--weights `{}`: give two numbers, carbon and connectivity, e.g. 0.5,0.5",
-            a.weights
-        );
-    }
-    if let Some(g) = a.mip_gap {
-        if !(0.0..1.0).contains(&g) {
-            bail!("--mip-gap {g}: give a relative gap from 0 to 1, e.g. 0.005");
-        }
-    }
-    if let Some(t) = a.time_limit_s {
-        if t.is_nan() || t <= 0.0 {
-            bail!("--time-limit-s {t}: give a positive number of seconds");
-        }
-    }
-    let problem = optimize::Problem {
-        sites,
-        connectors,
-        budget_yuan: a.budget_yuan,
-        w_carbon: w[0],
-        w_benefit: w[1],
-        forbidden_zones: a
-            .forbid_zones
-            .split(',')
-            .map(str::trim)
-            .filter(|z| !z.is_empty())
-            .map(str::to_string)
-            .collect(),
-        carbon_min: a.carbon_min,
-        ..Default::default()
-    };
-    if let Some(m) = &a.write_model {
-        ecocorridor::io::atomic::write_atomic(m, |f| {
-            std::io::Write::write_all(f, optimize::to_lp(&problem).as_bytes())
-        })
-        .with_context(|| format!("cannot write `{}`", m.display()))?;
-    }
-    let t0 = Instant::now();
-    let plan = match optimize::solve(
-        &problem,
-        &optimize::SolveOptions {
-            time_limit_s: a.time_limit_s,
-            mip_rel_gap: a.mip_gap,
-        },
-    ) {
-        Ok(p) => p,
-        Err(optimize::OptimizeError::Infeasible(why)) => {
-            eprintln!("no feasible plan: {why}");
-            return Ok(ExitCode::from(1));
-        }
-        Err(e) => return Err(e.into()),
-    };
-    let solve_s = t0.elapsed().as_secs_f64();
-    let greedy = optimize::greedy(&problem);
-    std::fs::create_dir_all(&a.out)
-        .with_context(|| format!("cannot create output folder `{}`", a.out.display()))?;
-    let ratio = if greedy.objective > 0.0 {
-        plan.objective / greedy.objective
-    } else {
-        f64::NAN
-    };
-    let (sites_t, connectors_t, summary_t) =
-        report::optimization(&problem, &plan, &greedy, solve_s);
-    write_table(&a.out, "sites.csv", &sites_t, true)?;
-    write_table(&a.out, "connectors.csv", &connectors_t, true)?;
-    write_table(&a.out, "summary.csv", &summary_t, true)?;
-    if !quiet {
-        eprintln!(
-            "{}: {} sites and {} connectors selected, {:.0} of {:.0} yuan, {:.1} t CO2e; objective {:.4} (bound {:.4}, gap {:.2e}); greedy {:.4} (MILP/greedy {:.3}); wrote sites.csv, connectors.csv, summary.csv to `{}`",
-            plan.status.as_str(),
-            plan.sites.iter().filter(|&&x| x).count(),
-            plan.connectors.iter().filter(|&&y| y).count(),
-            plan.spent_yuan,
-            a.budget_yuan,
-            plan.carbon_tco2e,
-            plan.objective,
-            plan.bound,
-            plan.gap,
-            greedy.objective,
-            ratio,
-            a.out.display()
         );
     }
     Ok(ExitCode::SUCCESS)
