@@ -183,7 +183,11 @@ pub enum CandidateError {
     Option(String),
 }
 
-fn check(o: &CandidateOptions) -> Result<(), CandidateError> {
+/// Checks the options' values.
+///
+/// # Errors
+/// [`CandidateError::Option`] naming the bad value.
+pub fn check(o: &CandidateOptions) -> Result<(), CandidateError> {
     let bad = |m: String| Err(CandidateError::Option(m));
     if !(o.parcel_size_m.is_finite() && o.parcel_size_m > 0.0) {
         return bad(format!(

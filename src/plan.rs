@@ -38,21 +38,17 @@ fn known(what: &str, name: &str, valid: &[String]) -> Result<(), String> {
     }
 }
 
-/// The problem of a scenario. `budget_yuan` overrides `[optimize] budget_yuan`.
+/// Checks `[optimize]` against the landscape and the sources: zone, district and patch names
+/// that exist, weights and sweep values in range. Returns the forbidden zones (default: the
+/// permanent basic farmland zones). Used by `validate` and before optimizing.
 ///
 /// # Errors
-/// A message naming the unknown zone, district or patch, a missing budget or a bad weight.
-pub fn problem(
+/// A message naming the unknown zone, district or patch or the bad value, with the fix.
+pub fn check(
     land: &Landscape,
     sources: &Sources,
-    cands: &Candidates,
-    corridor_ends: &dyn Fn(u32) -> (u32, u32),
     sec: &OptimizeSection,
-    budget_yuan: Option<f64>,
-) -> Result<Problem, String> {
-    let budget = budget_yuan.or(sec.budget_yuan).ok_or(
-        "no budget: set [optimize] budget_yuan in the scenario or pass --budget-yuan".to_string(),
-    )?;
+) -> Result<Vec<String>, String> {
     let zone_list: Vec<String> = land.zones.iter().map(|z| z.name.clone()).collect();
     let district_list: Vec<String> = land
         .districts
@@ -82,14 +78,71 @@ pub fn problem(
             ));
         }
     }
-    for (v, what) in [
-        (sec.carbon_weight, "carbon_weight"),
-        (sec.connectivity_weight, "connectivity_weight"),
-    ] {
-        if !(v.is_finite() && v >= 0.0) {
-            return Err(format!("[optimize] {what} = {v}; give a number >= 0"));
+    let nonneg = |v: f64, what: &str| {
+        if v.is_finite() && v >= 0.0 {
+            Ok(())
+        } else {
+            Err(format!("[optimize] {what} = {v}; give a number >= 0"))
+        }
+    };
+    nonneg(sec.carbon_weight, "carbon_weight")?;
+    nonneg(sec.connectivity_weight, "connectivity_weight")?;
+    if let Some(b) = sec.budget_yuan {
+        nonneg(b, "budget_yuan")?;
+    }
+    for (z, &v) in &sec.zone_area_caps_ha {
+        nonneg(v, &format!("zone_area_caps_ha.{z}"))?;
+    }
+    for (d, &v) in &sec.district_budget_caps_yuan {
+        nonneg(v, &format!("district_budget_caps_yuan.{d}"))?;
+    }
+    if let Some(t) = sec.time_limit_s {
+        if !(t.is_finite() && t > 0.0) {
+            return Err(format!("[optimize] time_limit_s = {t}; give seconds > 0"));
         }
     }
+    if let Some(g) = sec.mip_gap {
+        if !(0.0..1.0).contains(&g) {
+            return Err(format!(
+                "[optimize] mip_gap = {g}; give a relative gap from 0 to 1, e.g. 0.005"
+            ));
+        }
+    }
+    if let Some(sw) = &sec.sweep {
+        for &b in &sw.budgets_yuan {
+            if !(b.is_finite() && b >= 0.0) {
+                return Err(format!(
+                    "[optimize.sweep] budgets_yuan has {b}; give budgets >= 0"
+                ));
+            }
+        }
+        for &w in &sw.carbon_weights {
+            if !(0.0..=1.0).contains(&w) {
+                return Err(format!(
+                    "[optimize.sweep] carbon_weights has {w}; give weights from 0 to 1 (connectivity gets 1 minus it)"
+                ));
+            }
+        }
+    }
+    Ok(forbidden)
+}
+
+/// The problem of a scenario. `budget_yuan` overrides `[optimize] budget_yuan`.
+///
+/// # Errors
+/// As [`check`], and a missing budget.
+pub fn problem(
+    land: &Landscape,
+    sources: &Sources,
+    cands: &Candidates,
+    corridor_ends: &dyn Fn(u32) -> (u32, u32),
+    sec: &OptimizeSection,
+    budget_yuan: Option<f64>,
+) -> Result<Problem, String> {
+    let forbidden = check(land, sources, sec)?;
+    let budget = budget_yuan.or(sec.budget_yuan).ok_or(
+        "no budget: set [optimize] budget_yuan in the scenario or pass --budget-yuan".to_string(),
+    )?;
     let sites = cands
         .sites
         .iter()
@@ -143,25 +196,12 @@ pub fn problem(
 }
 
 /// Every combination of the sweep lists (budgets × carbon weights × minimum carbon), in that
-/// nesting order; empty lists keep the problem's own value. Empty without a sweep.
-pub fn sweep_points(p: &Problem, sec: &OptimizeSection) -> Result<Vec<SweepPoint>, String> {
+/// nesting order; empty lists keep the problem's own value. Empty without a sweep. (Values
+/// are checked by [`check`].)
+pub fn sweep_points(p: &Problem, sec: &OptimizeSection) -> Vec<SweepPoint> {
     let Some(sw) = &sec.sweep else {
-        return Ok(Vec::new());
+        return Vec::new();
     };
-    for &b in &sw.budgets_yuan {
-        if !(b.is_finite() && b >= 0.0) {
-            return Err(format!(
-                "[optimize.sweep] budgets_yuan has {b}; give budgets >= 0"
-            ));
-        }
-    }
-    for &w in &sw.carbon_weights {
-        if !(0.0..=1.0).contains(&w) {
-            return Err(format!(
-                "[optimize.sweep] carbon_weights has {w}; give weights from 0 to 1 (connectivity gets 1 minus it)"
-            ));
-        }
-    }
     let budgets = if sw.budgets_yuan.is_empty() {
         vec![p.budget_yuan]
     } else {
@@ -190,5 +230,5 @@ pub fn sweep_points(p: &Problem, sec: &OptimizeSection) -> Result<Vec<SweepPoint
             }
         }
     }
-    Ok(out)
+    out
 }

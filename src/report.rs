@@ -430,8 +430,9 @@ pub fn plan_connectors(p: &Problem, plan: &Plan) -> Table {
 }
 
 /// `summary.csv`: status, budget, spending, carbon, benefit, objective, bound, gap, counts,
-/// the greedy baseline and the MILP/greedy ratio.
-pub fn plan_summary(p: &Problem, plan: &Plan, greedy: Option<&Plan>, solve_s: f64) -> Table {
+/// the greedy baseline and the MILP/greedy ratio (no timings: tables are byte-identical
+/// across runs).
+pub fn plan_summary(p: &Problem, plan: &Plan, greedy: Option<&Plan>) -> Table {
     let g = greedy.map_or(f64::NAN, |g| g.objective);
     let ratio = if g > 0.0 {
         plan.objective / g
@@ -454,7 +455,6 @@ pub fn plan_summary(p: &Problem, plan: &Plan, greedy: Option<&Plan>, solve_s: f6
         "greedy_objective",
         "greedy_spent_yuan",
         "milp_greedy_ratio",
-        "solve_s",
     ]);
     let area: f64 = p
         .sites
@@ -478,7 +478,6 @@ pub fn plan_summary(p: &Problem, plan: &Plan, greedy: Option<&Plan>, solve_s: f6
         num(g, 6),
         num(greedy.map_or(f64::NAN, |g| g.spent_yuan), 2),
         num(ratio, 4),
-        num(solve_s, 3),
     ]);
     sm
 }

@@ -126,3 +126,17 @@ pub fn corridor_options(scenario: &Scenario) -> crate::corridors::CorridorOption
         keep_zone_cells: false,
     }
 }
+
+/// Candidate options from `[candidates]` (corner cutting as `[corridors]`).
+pub fn candidate_options(scenario: &Scenario) -> crate::candidates::CandidateOptions {
+    let c = &scenario.file.candidates;
+    crate::candidates::CandidateOptions {
+        parcel_size_m: c.parcel_size_m,
+        within: c.within,
+        min_parcel_ha: c.min_parcel_ha,
+        horizon_years: c.horizon_years,
+        crossing_min_resistance: c.crossing_min_resistance,
+        crossing_cost_yuan_per_m: c.crossing_cost_yuan_per_m,
+        corner_cutting: scenario.file.corridors.corner_cutting,
+    }
+}

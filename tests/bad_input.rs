@@ -201,6 +201,30 @@ bad_input! {
 
     district_name_field_missing: |d: &Path| edit(&d.join("scenario.toml"), "name_field = \"name\"", "name_field = \"NAME99\"")
         => ["districts.geojson", "no `NAME99` property", "set `name_field`", "name"];
+
+    forbidding_a_zone_the_scenario_lacks: |d: &Path| append(d, "\n[optimize]\nforbid_zones = [\"basic_farmland\"]\n")
+        => ["[optimize] names zone `basic_farmland`", "zones are: ", "permanent_farmland"];
+
+    capping_a_district_the_scenario_lacks: |d: &Path| append(d, "\n[optimize]\ndistrict_budget_caps_yuan = { Nowhere = 1.0 }\n")
+        => ["district `Nowhere`", "districts are: "];
+
+    connecting_a_patch_that_is_not_a_source: |d: &Path| append(d, "\n[optimize]\nconnect_patches = [1, 999]\n")
+        => ["connect_patches names patch 999", "patches.csv"];
+
+    sweep_weight_above_one: |d: &Path| append(d, "\n[optimize.sweep]\ncarbon_weights = [0.5, 1.5]\n")
+        => ["carbon_weights has 1.5", "from 0 to 1"];
+
+    negative_budget: |d: &Path| append(d, "\n[optimize]\nbudget_yuan = -5.0\n")
+        => ["budget_yuan = -5", ">= 0"];
+
+    zero_parcel_size: |d: &Path| append(d, "\n[candidates]\nparcel_size_m = 0.0\n")
+        => ["[candidates] parcel_size_m = 0", "> 0"];
+
+    misspelled_within: |d: &Path| append(d, "\n[candidates]\nwithin = \"corridor\"\n")
+        => ["unknown variant `corridor`", "did you mean `corridors`?"];
+
+    misspelled_budget_key: |d: &Path| append(d, "\n[optimize]\nbudget = 1.0\n")
+        => ["unknown field `budget`", "did you mean `budget_yuan`?"];
 }
 
 #[test]

@@ -852,3 +852,172 @@ fn optimize_command_picks_the_best_plan_and_reports_it() {
         r.stderr
     );
 }
+
+/// Column `name` of a table read by `csv_rows` with its header.
+fn column(path: &Path, name: &str) -> Vec<String> {
+    let bytes = fs::read(path).unwrap();
+    let text = String::from_utf8(bytes[3..].to_vec()).unwrap();
+    let mut r = csv::Reader::from_reader(text.as_bytes());
+    let k = r
+        .headers()
+        .unwrap()
+        .iter()
+        .position(|h| h == name)
+        .unwrap_or_else(|| panic!("no column {name} in {}", path.display()));
+    r.records().map(|x| x.unwrap()[k].to_string()).collect()
+}
+
+#[test]
+fn optimize_scenario_makes_candidates_and_a_plan_that_keeps_every_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = synth(dir.path(), 160, 160, 5);
+    let mut text = fs::read_to_string(&scenario).unwrap();
+    text.push_str(
+        "\n[candidates]\nparcel_size_m = 150.0\nhorizon_years = 30.0\n\n[optimize]\nbudget_yuan = 3000000.0\n\n[optimize.sweep]\nbudgets_yuan = [500000.0, 1000000.0, 3000000.0, 9000000.0]\ncarbon_weights = [0.0, 1.0]\n",
+    );
+    fs::write(&scenario, text).unwrap();
+    let out = |n: &str| dir.path().join(n);
+    let r = run(&[
+        "optimize",
+        scenario.to_str().unwrap(),
+        "--out",
+        out("a").to_str().unwrap(),
+        "--threads",
+        "1",
+        "--write-model",
+        out("plan.mps").to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let sites = out("a/sites.csv");
+    let cost: Vec<f64> = column(&sites, "cost_yuan")
+        .iter()
+        .map(|v| v.parse().unwrap())
+        .collect();
+    let selected = column(&sites, "selected");
+    let allowed = column(&sites, "allowed");
+    let zones = column(&sites, "zones");
+    assert!(cost.len() > 10, "{} candidate sites", cost.len());
+    assert!(selected.iter().any(|s| s == "1"));
+    // Budget, forbidden zones, gap sites.
+    let conn_cost: f64 = column(&out("a/connectors.csv"), "cost_yuan")
+        .iter()
+        .zip(column(&out("a/connectors.csv"), "selected"))
+        .filter(|(_, s)| s == "1")
+        .map(|(c, _)| c.parse::<f64>().unwrap())
+        .sum();
+    let spent: f64 = cost
+        .iter()
+        .zip(&selected)
+        .filter(|(_, s)| *s == "1")
+        .map(|(c, _)| c)
+        .sum::<f64>()
+        + conn_cost;
+    assert!(spent <= 3_000_000.0 + 1e-3, "spent {spent}");
+    for ((s, a), z) in selected.iter().zip(&allowed).zip(&zones) {
+        assert!(!(s == "1" && a == "0"), "a forbidden site was chosen");
+        assert_eq!(a == "0", z.contains("permanent_farmland"));
+    }
+    let ids = column(&sites, "site_id");
+    for (gaps, sel) in column(&out("a/connectors.csv"), "gap_sites")
+        .iter()
+        .zip(column(&out("a/connectors.csv"), "selected"))
+    {
+        if sel == "1" {
+            for g in gaps.split(';').filter(|g| !g.is_empty()) {
+                let k = ids.iter().position(|i| i == g).unwrap();
+                assert_eq!(selected[k], "1", "connector chosen without gap site {g}");
+            }
+        }
+    }
+    let summary = out("a/summary.csv");
+    assert_eq!(column(&summary, "status"), vec!["optimal"]);
+    // The sweep: per weight, the objective never falls as the budget grows.
+    let pareto = out("a/pareto.csv");
+    let w = column(&pareto, "carbon_weight");
+    let obj: Vec<f64> = column(&pareto, "objective")
+        .iter()
+        .map(|v| v.parse().unwrap())
+        .collect();
+    for weight in ["0.0000", "1.0000"] {
+        let series: Vec<f64> = w
+            .iter()
+            .zip(&obj)
+            .filter(|(x, _)| *x == weight)
+            .map(|(_, &o)| o)
+            .collect();
+        assert_eq!(series.len(), 4);
+        assert!(series.windows(2).all(|p| p[1] >= p[0] - 1e-9), "{series:?}");
+    }
+    // One polygon per site; the site raster holds every site's cells.
+    let gj: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(out("a/sites.geojson")).unwrap()).unwrap();
+    assert_eq!(gj["features"].as_array().unwrap().len(), ids.len());
+    let tif = ecocorridor::io::raster::open_raster(&out("a/sites.tif")).unwrap();
+    let cell_ha = tif.header().grid.cell_area_ha();
+    let v: Vec<u32> = tif.read_with(|v, _| Ok(v as u32)).unwrap();
+    let area: f64 = column(&sites, "area_ha")
+        .iter()
+        .map(|a| a.parse::<f64>().unwrap())
+        .sum();
+    let cells = v.iter().filter(|&&x| x != 0).count() as f64;
+    assert!((cells * cell_ha - area).abs() < 1e-3 * area.max(1.0));
+    assert!(fs::read_to_string(out("plan.mps"))
+        .unwrap()
+        .starts_with("NAME ecocorridor\nOBJSENSE\n    MAX\n"));
+    // Same tables with two threads.
+    let r = run(&[
+        "optimize",
+        scenario.to_str().unwrap(),
+        "--out",
+        out("b").to_str().unwrap(),
+        "--threads",
+        "2",
+        "--quiet",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for t in [
+        "sites.csv",
+        "connectors.csv",
+        "summary.csv",
+        "pareto.csv",
+        "sites.geojson",
+    ] {
+        assert_eq!(
+            fs::read(out("a").join(t)).unwrap(),
+            fs::read(out("b").join(t)).unwrap(),
+            "{t} differs between 1 and 2 threads"
+        );
+    }
+    // A minimum carbon beyond every candidate: exit 1 and the reason; no budget: exit 2.
+    let r = run(&[
+        "optimize",
+        scenario.to_str().unwrap(),
+        "--out",
+        out("c").to_str().unwrap(),
+        "--carbon-min-tco2e",
+        "1e12",
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("exceeds what all allowed candidates together give"),
+        "{}",
+        r.stderr
+    );
+    let text = fs::read_to_string(&scenario)
+        .unwrap()
+        .replace("budget_yuan = 3000000.0\n", "");
+    fs::write(&scenario, text).unwrap();
+    let r = run(&[
+        "optimize",
+        scenario.to_str().unwrap(),
+        "--out",
+        out("d").to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("no budget: set [optimize] budget_yuan"),
+        "{}",
+        r.stderr
+    );
+}

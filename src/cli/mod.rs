@@ -316,7 +316,16 @@ fn validate(path: &Path, quiet: bool) -> Result<ExitCode> {
     // The stages' own checks: resistance values, source options and sizes.
     if let Some(land) = &report.landscape {
         let checked = build_resistance(&scenario, land, quiet)
-            .and_then(|res| build_sources(&scenario, land, &res));
+            .and_then(|res| build_sources(&scenario, land, &res))
+            .and_then(|src| {
+                let ctx = || format!("scenario `{}`", scenario.path.display());
+                ecocorridor::candidates::check(&settings::candidate_options(&scenario))
+                    .with_context(ctx)?;
+                ecocorridor::plan::check(land, &src, &scenario.file.optimize)
+                    .map_err(anyhow::Error::msg)
+                    .with_context(ctx)?;
+                Ok(src)
+            });
         match checked {
             Err(e) => {
                 eprintln!("error: {e:#}");

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use ecocorridor::candidates::{self, CandidateOptions, Candidates};
+use ecocorridor::candidates::{self, Candidates};
 use ecocorridor::io::atomic::write_atomic;
 use ecocorridor::io::geojson_out::write_polygons;
 use ecocorridor::io::geotiff::write_geotiff;
@@ -210,6 +210,7 @@ fn from_tables(a: &OptimizeArgs) -> Result<Prepared> {
             time_limit_s: a.time_limit_s,
             mip_rel_gap: a.mip_gap,
             threads: None,
+            presolve: None,
         },
     })
 }
@@ -217,6 +218,15 @@ fn from_tables(a: &OptimizeArgs) -> Result<Prepared> {
 fn from_scenario(path: &Path, a: &OptimizeArgs, quiet: bool) -> Result<Prepared> {
     let scenario = Scenario::read(path)?;
     let ctx = || format!("scenario `{}`", scenario.path.display());
+    if a.budget_yuan
+        .or(scenario.file.optimize.budget_yuan)
+        .is_none()
+    {
+        bail!(
+            "scenario `{}`: no budget: set [optimize] budget_yuan in the scenario or pass --budget-yuan",
+            scenario.path.display()
+        );
+    }
     let land = timed(quiet, "load", || load_landscape(&scenario, quiet))?;
     let (res, src, net) = run_to_corridors(&scenario, &land, quiet, true)?;
     let graph = patch_graph(&src, &net);
@@ -231,15 +241,7 @@ fn from_scenario(path: &Path, a: &OptimizeArgs, quiet: bool) -> Result<Prepared>
     };
     let (res_opts, _) = settings::resistance_options(&scenario, &land).with_context(ctx)?;
     let model = resistance::CellModel::new(&land, &res_opts);
-    let opts = CandidateOptions {
-        parcel_size_m: sec.parcel_size_m,
-        within: sec.within,
-        min_parcel_ha: sec.min_parcel_ha,
-        horizon_years: sec.horizon_years,
-        crossing_min_resistance: sec.crossing_min_resistance,
-        crossing_cost_yuan_per_m: sec.crossing_cost_yuan_per_m,
-        corner_cutting: scenario.file.corridors.corner_cutting,
-    };
+    let opts = settings::candidate_options(&scenario);
     let cands = timed(quiet, "candidates", || {
         candidates::build(&land, &model, res.values(), &src, &net, &value, &opts).with_context(ctx)
     })?;
@@ -257,8 +259,7 @@ fn from_scenario(path: &Path, a: &OptimizeArgs, quiet: bool) -> Result<Prepared>
         a.budget_yuan,
     )
     .map_err(|e| anyhow::anyhow!("scenario `{}`: {e}", scenario.path.display()))?;
-    let sweep = plan::sweep_points(&problem, &scenario.file.optimize)
-        .map_err(|e| anyhow::anyhow!("scenario `{}`: {e}", scenario.path.display()))?;
+    let sweep = plan::sweep_points(&problem, &scenario.file.optimize);
     if !quiet {
         eprintln!(
             "{} candidate sites ({:.1} ha, {:.0} yuan in all), {} connectors, {} corridors working already",
@@ -284,6 +285,7 @@ fn from_scenario(path: &Path, a: &OptimizeArgs, quiet: bool) -> Result<Prepared>
             time_limit_s: a.time_limit_s.or(o.time_limit_s),
             mip_rel_gap: a.mip_gap.or(o.mip_gap),
             threads: None,
+            presolve: None,
         },
     })
 }
@@ -332,7 +334,7 @@ fn solve_and_write(prep: &Prepared, model_path: Option<&Path>, quiet: bool) -> R
     write_table(
         dir,
         "summary.csv",
-        &report::plan_summary(p, &plan, greedy.as_ref(), solve_s),
+        &report::plan_summary(p, &plan, greedy.as_ref()),
         prep.bom,
     )?;
     if let Some(s) = &prep.scenario {
