@@ -14,6 +14,7 @@ demo: setup
 	./target/release/ecocorridor resistance models/demo.toml
 	./target/release/ecocorridor corridors models/demo.toml
 	./target/release/ecocorridor network models/demo.toml
+	./target/release/ecocorridor optimize models/demo.toml
 
 test: setup
 	$(CARGO) test

@@ -18,6 +18,10 @@
 //!   border, so every parcel is a workable project wholly inside or outside each zone and in
 //!   one district. Parcels under `min_parcel_ha` are dropped unless a least-cost path crosses
 //!   them (they are then a connector's gap site).
+//! - **Given parcels** (`[candidates] parcels`, GeoJSON) replace the tiling: each polygon's
+//!   cells (by cell centre, inside the study area) are a site; only its restorable cells
+//!   change class; its cost comes from the layer when given. Parcels that share cells exclude
+//!   each other; where they overlap on a least-cost path the connector needs one of them.
 //! - **Cost** `Σ cost_yuan_per_ha(current class) × cell area`; **carbon gain**
 //!   `Σ (stock(target) − stock(current)) × cell area × 44/12` plus
 //!   `seq_rate(target) × horizon_years × area × 44/12` (InVEST's stock-difference approach).
@@ -44,7 +48,7 @@
 //! held by the corridor network (12 bytes per zone cell and corridor).
 
 use std::cmp::Reverse;
-use std::collections::{BTreeSet, BinaryHeap};
+use std::collections::{BTreeSet, BinaryHeap, HashMap};
 
 use rayon::prelude::*;
 
@@ -104,8 +108,11 @@ impl Default for CandidateOptions {
 /// A candidate restoration site.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SiteCandidate {
-    /// Id, 1-based in row-major order of the parcels' first cells.
+    /// Id, 1-based: in row-major order of the parcels' first cells, or in the order of given
+    /// parcels.
     pub id: u32,
+    /// Name in tables: the id, or a given parcel's own id.
+    pub name: String,
     /// Number of cells.
     pub cells: u32,
     /// Area, ha.
@@ -171,8 +178,135 @@ pub struct Candidates {
     pub connectors: Vec<ConnectorCandidate>,
     /// Corridors (ids) that work already: no gap site, no crossing.
     pub existing: Vec<u32>,
-    /// Site id per cell (0 = none).
+    /// Site id per cell (0 = none; where given parcels overlap, the first).
     pub site_ids: Vec<u32>,
+    /// Pairs of sites (indices) that share cells and so exclude each other (given parcels).
+    pub exclusive: Vec<(usize, usize)>,
+}
+
+/// A parcel given by the planner (a GeoJSON polygon burned by cell centre).
+#[derive(Debug, Clone, PartialEq)]
+pub struct GivenParcel {
+    /// The parcel's own id.
+    pub name: String,
+    /// Cells it covers inside the study area, sorted.
+    pub cells: Vec<u32>,
+    /// Its cost when the layer gives one, yuan (else the class unit costs × area).
+    pub cost_yuan: Option<f64>,
+}
+
+/// Site cells (CSR by 1-based site id), site id per cell, site names and the cells covered by
+/// several sites.
+type Assignment = (
+    Vec<u32>,
+    Vec<usize>,
+    Vec<u32>,
+    Vec<String>,
+    HashMap<u32, Vec<u32>>,
+);
+
+/// CSR offsets and cells of an id raster (ids 1..=n).
+fn csr(site_ids: &[u32], n: usize) -> (Vec<usize>, Vec<u32>) {
+    let mut start = vec![0usize; n + 2];
+    for &s in site_ids {
+        if s != 0 {
+            start[s as usize + 1] += 1;
+        }
+    }
+    for k in 1..start.len() {
+        start[k] += start[k - 1];
+    }
+    let mut fill = start.clone();
+    let mut cells = vec![0u32; start[n + 1]];
+    for (i, &s) in site_ids.iter().enumerate() {
+        if s != 0 {
+            cells[fill[s as usize]] = i as u32;
+            fill[s as usize] += 1;
+        }
+    }
+    (start, cells)
+}
+
+/// Parcels from the tiling (see the module docs).
+fn tiled_parcels(
+    land: &Landscape,
+    net: &CorridorNetwork,
+    opts: &CandidateOptions,
+    restorable_class: &dyn Fn(usize) -> bool,
+    district: &dyn Fn(usize) -> u16,
+) -> Assignment {
+    let (rows, cols, cs) = (land.grid.rows(), land.grid.cols(), land.grid.cell_size_m());
+    let tile = ((opts.parcel_size_m / cs).round() as usize).max(1);
+    let tiles_x = cols.div_ceil(tile) as u64;
+    let labels = label_keyed(
+        rows,
+        cols,
+        |i| {
+            (restorable_class(i) && (opts.within == Within::Anywhere || net.nlcc[i].is_finite()))
+                .then(|| {
+                    let (r, c) = (i / cols, i % cols);
+                    let t = (r / tile) as u64 * tiles_x + (c / tile) as u64;
+                    (t << 24) | ((land.zone_bits[i] as u64) << 16) | district(i) as u64
+                })
+        },
+        true,
+    );
+    // Parcels crossed by a least-cost path are kept whatever their size.
+    let mut on_path = vec![false; labels.count as usize + 1];
+    for c in &net.corridors {
+        for &cell in &c.path {
+            on_path[labels.ids[cell] as usize] = true;
+        }
+    }
+    let mut count = vec![0u32; labels.count as usize + 1];
+    for &l in &labels.ids {
+        count[l as usize] += 1;
+    }
+    let min_cells = opts.min_parcel_ha / land.grid.cell_area_ha();
+    let mut new_id = vec![0u32; labels.count as usize + 1];
+    let mut n = 0u32;
+    for l in 1..=labels.count as usize {
+        if on_path[l] || count[l] as f64 >= min_cells * (1.0 - 1e-9) {
+            n += 1;
+            new_id[l] = n;
+        }
+    }
+    let site_ids: Vec<u32> = labels.ids.iter().map(|&l| new_id[l as usize]).collect();
+    drop(labels);
+    let (start, cells) = csr(&site_ids, n as usize);
+    let names = (1..=n).map(|k| k.to_string()).collect();
+    (site_ids, start, cells, names, HashMap::new())
+}
+
+/// Parcels given by the planner.
+fn given_parcels(land: &Landscape, parcels: &[GivenParcel]) -> Result<Assignment, CandidateError> {
+    let n = parcels.len();
+    let mut site_ids = vec![0u32; land.grid.len()];
+    let mut overlap: HashMap<u32, Vec<u32>> = HashMap::new();
+    let mut start = vec![0usize; n + 2];
+    let mut cells = Vec::new();
+    for (k, p) in parcels.iter().enumerate() {
+        if p.cells.is_empty() {
+            return Err(CandidateError::Parcels(format!(
+                "parcel `{}` covers no cell centre of the study area",
+                p.name
+            )));
+        }
+        let id = k as u32 + 1;
+        for &c in &p.cells {
+            let slot = &mut site_ids[c as usize];
+            if *slot == 0 {
+                *slot = id;
+            } else {
+                let first = *slot;
+                overlap.entry(c).or_insert_with(|| vec![first]).push(id);
+            }
+        }
+        cells.extend_from_slice(&p.cells);
+        start[k + 2] = cells.len();
+    }
+    let names = parcels.iter().map(|p| p.name.clone()).collect();
+    Ok((site_ids, start, cells, names, overlap))
 }
 
 /// Why candidates cannot be made.
@@ -181,6 +315,9 @@ pub enum CandidateError {
     /// Bad option.
     #[error("[candidates] {0}")]
     Option(String),
+    /// Unusable given parcels.
+    #[error("[candidates] parcels: {0}")]
+    Parcels(String),
 }
 
 /// Checks the options' values.
@@ -208,8 +345,26 @@ pub fn check(o: &CandidateOptions) -> Result<(), CandidateError> {
     Ok(())
 }
 
-/// Makes the candidates. `value` holds one connectivity value per corridor of `net` (dPC in
-/// %, or gravity).
+/// What the candidate stage reads.
+#[derive(Clone, Copy)]
+pub struct Inputs<'a> {
+    /// The landscape.
+    pub land: &'a Landscape,
+    /// The resistance formula (for restored cells).
+    pub model: &'a CellModel<'a>,
+    /// The resistance surface.
+    pub res: &'a [f32],
+    /// The sources.
+    pub sources: &'a Sources,
+    /// The corridors, built with `keep_zone_cells`.
+    pub net: &'a CorridorNetwork,
+    /// One connectivity value per corridor (dPC in %, or gravity).
+    pub value: &'a [f64],
+    /// The planner's own parcels, if any (else the tiling).
+    pub given: Option<&'a [GivenParcel]>,
+}
+
+/// Makes the candidates.
 ///
 /// # Errors
 /// [`CandidateError`] for bad options.
@@ -217,15 +372,16 @@ pub fn check(o: &CandidateOptions) -> Result<(), CandidateError> {
 /// # Complexity
 /// O(cells) for the parcels plus, per corridor, O(z log z) over its z zone cells and, per
 /// (corridor, touching site), O(s log s + s log z) for the site's s cells.
-pub fn build(
-    land: &Landscape,
-    model: &CellModel,
-    res: &[f32],
-    sources: &Sources,
-    net: &CorridorNetwork,
-    value: &[f64],
-    opts: &CandidateOptions,
-) -> Result<Candidates, CandidateError> {
+pub fn build(inputs: &Inputs, opts: &CandidateOptions) -> Result<Candidates, CandidateError> {
+    let Inputs {
+        land,
+        model,
+        res,
+        sources,
+        net,
+        value,
+        given,
+    } = *inputs;
     check(opts)?;
     assert_eq!(value.len(), net.corridors.len(), "one value per corridor");
     let grid = &land.grid;
@@ -237,69 +393,37 @@ pub fn build(
         .iter()
         .map(|c| c.restorable_to.and_then(|t| land.classes.index_of(t)))
         .collect();
-    let restorable = |i: usize| -> bool {
+    let restorable_class = |i: usize| -> bool {
         let cls = land.landcover[i];
-        cls != OUTSIDE
-            && target[cls as usize].is_some()
-            && sources.ids[i] == 0
-            && (opts.within == Within::Anywhere || net.nlcc[i].is_finite())
+        cls != OUTSIDE && target[cls as usize].is_some() && sources.ids[i] == 0
     };
-    let tile = ((opts.parcel_size_m / cs).round() as usize).max(1);
-    let tiles_x = cols.div_ceil(tile) as u64;
     let district = |i: usize| land.districts.as_ref().map_or(0, |d| d.ids[i]);
-    let labels = label_keyed(
-        rows,
-        cols,
-        |i| {
-            restorable(i).then(|| {
-                let (r, c) = (i / cols, i % cols);
-                let t = (r / tile) as u64 * tiles_x + (c / tile) as u64;
-                (t << 24) | ((land.zone_bits[i] as u64) << 16) | district(i) as u64
-            })
-        },
-        true,
-    );
 
-    // Parcels crossed by a least-cost path are kept whatever their size.
-    let mut on_path = vec![false; labels.count as usize + 1];
-    for c in &net.corridors {
-        for &cell in &c.path {
-            on_path[labels.ids[cell] as usize] = true;
+    // Site cells (CSR, sorted within a site), the site id raster (the first parcel wins where
+    // given parcels overlap) and the cells covered by several parcels.
+    let (site_ids, start, site_cells, names, overlap) = match given {
+        None => tiled_parcels(land, net, opts, &restorable_class, &district),
+        Some(parcels) => given_parcels(land, parcels)?,
+    };
+    let n = names.len();
+    let mut exclusive = BTreeSet::new();
+    for sites in overlap.values() {
+        for (k, &a) in sites.iter().enumerate() {
+            for &b in &sites[k + 1..] {
+                exclusive.insert((a as usize - 1, b as usize - 1));
+            }
         }
     }
-    let mut count = vec![0u32; labels.count as usize + 1];
-    for &l in &labels.ids {
-        count[l as usize] += 1;
-    }
-    let min_cells = opts.min_parcel_ha / cell_ha;
-    let mut new_id = vec![0u32; labels.count as usize + 1];
-    let mut n = 0u32;
-    for l in 1..=labels.count as usize {
-        if on_path[l] || count[l] as f64 >= min_cells * (1.0 - 1e-9) {
-            n += 1;
-            new_id[l] = n;
-        }
-    }
-    let site_ids: Vec<u32> = labels.ids.iter().map(|&l| new_id[l as usize]).collect();
-    drop(labels);
 
-    // Cells of each site (CSR, row-major within a site) and the sums.
-    let mut start = vec![0usize; n as usize + 2];
-    for &s in &site_ids {
-        if s != 0 {
-            start[s as usize + 1] += 1;
-        }
-    }
-    for k in 1..start.len() {
-        start[k] += start[k - 1];
-    }
-    let mut fill = start.clone();
-    let mut site_cells = vec![0u32; start[n as usize + 1]];
-    let mut sites: Vec<SiteCandidate> = (1..=n)
-        .map(|id| SiteCandidate {
-            id,
-            cells: 0,
-            area_ha: 0.0,
+    // Per-site sums over the site's cells.
+    let mut sites: Vec<SiteCandidate> = Vec::with_capacity(n);
+    for (k, name) in names.into_iter().enumerate() {
+        let cells = &site_cells[start[k + 1]..start[k + 2]];
+        let mut site = SiteCandidate {
+            id: k as u32 + 1,
+            name,
+            cells: cells.len() as u32,
+            area_ha: cells.len() as f64 * cell_ha,
             cost_yuan: 0.0,
             stock_now_tc: 0.0,
             stock_restored_tc: 0.0,
@@ -313,55 +437,63 @@ pub fn build(
             corridors: Vec::new(),
             lcd_drop: 0.0,
             benefit: 0.0,
-        })
-        .collect();
-    let mut seq = vec![0f64; n as usize];
-    let mut sum_rc = vec![(0f64, 0f64); n as usize];
-    let mut class_count: Vec<Vec<(ClassIdx, u32)>> = vec![Vec::new(); n as usize];
-    for (i, &s) in site_ids.iter().enumerate() {
-        if s == 0 {
-            continue;
+        };
+        let (mut seq, mut sr, mut sc) = (0.0, 0.0, 0.0);
+        let mut class_count: Vec<(ClassIdx, u32)> = Vec::new();
+        let mut district_count: Vec<(u16, u32)> = Vec::new();
+        for &i in cells {
+            let i = i as usize;
+            let cls = land.landcover[i];
+            site.zone_bits |= land.zone_bits[i];
+            match district_count.iter_mut().find(|(d, _)| *d == district(i)) {
+                Some(e) => e.1 += 1,
+                None => district_count.push((district(i), 1)),
+            }
+            sr += (i / cols) as f64;
+            sc += (i % cols) as f64;
+            if !restorable_class(i) {
+                continue;
+            }
+            let from = &classes[cls as usize];
+            let to = &classes[target[cls as usize].expect("restorable") as usize];
+            site.cost_yuan += from.cost_yuan_per_ha * cell_ha;
+            site.stock_now_tc += from.stock_tc_per_ha() * cell_ha;
+            site.stock_restored_tc += to.stock_tc_per_ha() * cell_ha;
+            seq += to.seq_rate * cell_ha;
+            match class_count.iter_mut().find(|(c, _)| *c == cls) {
+                Some(e) => e.1 += 1,
+                None => class_count.push((cls, 1)),
+            }
         }
-        let k = s as usize - 1;
-        site_cells[fill[s as usize]] = i as u32;
-        fill[s as usize] += 1;
-        let cls = land.landcover[i];
-        let from = &classes[cls as usize];
-        let to = &classes[target[cls as usize].expect("restorable") as usize];
-        let site = &mut sites[k];
-        site.cells += 1;
-        site.cost_yuan += from.cost_yuan_per_ha * cell_ha;
-        site.stock_now_tc += from.stock_tc_per_ha() * cell_ha;
-        site.stock_restored_tc += to.stock_tc_per_ha() * cell_ha;
-        site.zone_bits = land.zone_bits[i];
-        site.district = district(i);
-        seq[k] += to.seq_rate * cell_ha;
-        sum_rc[k].0 += (i / cols) as f64;
-        sum_rc[k].1 += (i % cols) as f64;
-        match class_count[k].iter_mut().find(|(c, _)| *c == cls) {
-            Some(e) => e.1 += 1,
-            None => class_count[k].push((cls, 1)),
+        if let Some(Some(c)) = given.map(|g| g[k].cost_yuan) {
+            site.cost_yuan = c;
         }
-    }
-    for (k, site) in sites.iter_mut().enumerate() {
-        site.area_ha = site.cells as f64 * cell_ha;
         site.carbon_tco2e =
-            (site.stock_restored_tc - site.stock_now_tc + seq[k] * opts.horizon_years) * CO2_PER_C;
-        let m = site.cells as f64;
-        let (r, c) = (sum_rc[k].0 / m, sum_rc[k].1 / m);
-        site.x = grid.origin_x() + (c + 0.5) * cs;
-        site.y = grid.origin_y() - (r + 0.5) * cs;
-        let &(cls, _) = class_count[k]
+            (site.stock_restored_tc - site.stock_now_tc + seq * opts.horizon_years) * CO2_PER_C;
+        let m = cells.len().max(1) as f64;
+        site.x = grid.origin_x() + (sc / m + 0.5) * cs;
+        site.y = grid.origin_y() - (sr / m + 0.5) * cs;
+        site.district = district_count
             .iter()
             .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
-            .expect("a site has cells");
-        site.from_code = classes[cls as usize].code;
-        site.to_code = classes[target[cls as usize].expect("restorable") as usize].code;
+            .map_or(0, |d| d.0);
+        if let Some(&(cls, _)) = class_count
+            .iter()
+            .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
+        {
+            site.from_code = classes[cls as usize].code;
+            site.to_code = classes[target[cls as usize].expect("restorable") as usize].code;
+        }
+        sites.push(site);
     }
 
     // LCD drops, in parallel over corridors.
     let restored = |i: usize| -> f32 {
-        model.value(i, target[land.landcover[i] as usize].expect("restorable"))
+        if restorable_class(i) {
+            model.value(i, target[land.landcover[i] as usize].expect("restorable"))
+        } else {
+            res[i]
+        }
     };
     let ctx = DropContext {
         rows,
@@ -369,6 +501,7 @@ pub fn build(
         cs,
         res,
         site_ids: &site_ids,
+        overlap: &overlap,
         start: &start,
         site_cells: &site_cells,
         restored: &restored,
@@ -408,12 +541,22 @@ pub fn build(
     let mut connectors = Vec::new();
     let mut existing = Vec::new();
     for (ci, c) in net.corridors.iter().enumerate() {
-        let gaps: BTreeSet<u32> = c
+        // Cells of one parcel force it; a cell several given parcels cover needs one of them:
+        // already chosen or else the first.
+        let mut gaps: BTreeSet<u32> = c
             .path
             .iter()
+            .filter(|&&i| !overlap.contains_key(&(i as u32)))
             .map(|&i| site_ids[i])
             .filter(|&s| s != 0)
             .collect();
+        for &i in &c.path {
+            if let Some(all) = overlap.get(&(i as u32)) {
+                if !all.iter().any(|s| gaps.contains(s)) {
+                    gaps.insert(all[0]);
+                }
+            }
+        }
         let crossing_m: f64 = c
             .path
             .windows(2)
@@ -448,6 +591,7 @@ pub fn build(
         connectors,
         existing,
         site_ids,
+        exclusive: exclusive.into_iter().collect(),
     })
 }
 
@@ -458,6 +602,7 @@ struct DropContext<'a> {
     cs: f64,
     res: &'a [f32],
     site_ids: &'a [u32],
+    overlap: &'a HashMap<u32, Vec<u32>>,
     start: &'a [usize],
     site_cells: &'a [u32],
     restored: &'a (dyn Fn(usize) -> f32 + Sync),
@@ -477,9 +622,26 @@ impl DropContext<'_> {
             .then(|| r as usize * self.cols + c as usize)
     }
 
+    fn cells(&self, s: u32) -> &[u32] {
+        &self.site_cells[self.start[s as usize]..self.start[s as usize + 1]]
+    }
+
+    fn in_site(&self, s: u32, i: usize) -> bool {
+        self.site_ids[i] == s || self.cells(s).binary_search(&(i as u32)).is_ok()
+    }
+
+    /// Every site covering cell `i`.
+    fn sites_at(&self, i: usize, mut f: impl FnMut(u32)) {
+        match self.overlap.get(&(i as u32)) {
+            Some(all) => all.iter().for_each(|&s| f(s)),
+            None if self.site_ids[i] != 0 => f(self.site_ids[i]),
+            None => {}
+        }
+    }
+
     /// Resistance after restoring site `s`.
     fn r_new(&self, s: u32, i: usize) -> f32 {
-        if self.site_ids[i] == s {
+        if self.in_site(s, i) {
             (self.restored)(i)
         } else {
             self.res[i]
@@ -501,14 +663,14 @@ impl DropContext<'_> {
         let mut touching = BTreeSet::new();
         for z in &c.zone {
             let i = z.cell as usize;
-            if self.site_ids[i] != 0 {
-                touching.insert(self.site_ids[i]);
-            }
+            self.sites_at(i, |s| {
+                touching.insert(s);
+            });
             for &(dr, dc, _) in neighbours() {
                 if let Some(j) = self.neighbour(i, dr, dc) {
-                    if self.site_ids[j] != 0 {
-                        touching.insert(self.site_ids[j]);
-                    }
+                    self.sites_at(j, |s| {
+                        touching.insert(s);
+                    });
                 }
             }
         }
@@ -520,7 +682,7 @@ impl DropContext<'_> {
 
     /// `LCD − min(LCD, cheapest path crossing site s once)`, zeroed below rounding level.
     fn drop_for(&self, c: &Corridor, s: u32) -> f64 {
-        let cells = &self.site_cells[self.start[s as usize]..self.start[s as usize + 1]];
+        let cells = self.cells(s);
         let local = |i: usize| cells.binary_search(&(i as u32)).ok();
         let mut dist = vec![f64::INFINITY; cells.len()];
         let mut heap = BinaryHeap::new();
@@ -535,7 +697,7 @@ impl DropContext<'_> {
                 let Some(o) = self.neighbour(u, dr, dc) else {
                     continue;
                 };
-                if self.site_ids[o] == s || !self.move_ok(s, o, -dr, -dc, diag) {
+                if self.in_site(s, o) || !self.move_ok(s, o, -dr, -dc, diag) {
                     continue;
                 }
                 let (Some(z), true) = (zone_lookup(&c.zone, o), self.res[o].is_finite()) else {
@@ -586,7 +748,7 @@ impl DropContext<'_> {
                 let Some(w) = self.neighbour(v, dr, dc) else {
                     continue;
                 };
-                if self.site_ids[w] == s || !self.move_ok(s, v, dr, dc, diag) {
+                if self.in_site(s, w) || !self.move_ok(s, v, dr, dc, diag) {
                     continue;
                 }
                 let (Some(z), true) = (zone_lookup(&c.zone, w), self.res[w].is_finite()) else {
@@ -728,7 +890,16 @@ mod tests {
         .unwrap();
         let model = CellModel::new(land, &ro);
         let value = vec![10.0; net.corridors.len()];
-        let c = build(land, &model, res.values(), src, &net, &value, opts).unwrap();
+        let inputs = Inputs {
+            land,
+            model: &model,
+            res: res.values(),
+            sources: src,
+            net: &net,
+            value: &value,
+            given: None,
+        };
+        let c = build(&inputs, opts).unwrap();
         (res, net, c)
     }
 
@@ -822,6 +993,81 @@ mod tests {
     }
 
     #[test]
+    fn given_parcels_keep_their_cells_cost_and_exclude_overlaps() {
+        // Strip A d d d d B (10 m): P1 = cells 1-2, P2 = cells 2-4 with its own cost. Restoring
+        // P1: 10 (1 + 1 + 50.5 + 100 + 50.5) = 2030, drop 1980; P2: 10 (50.5 + 50.5 + 1 + 1 + 1)
+        // = 1040, drop 2970.
+        let (land, src) = scene(&["AddddB"], 10.0);
+        let ro = res_opts();
+        let res = resistance::build(&land, &ro).unwrap();
+        let net = corridors::build(
+            &land.grid,
+            &res,
+            &src,
+            &CorridorOptions {
+                cost: CostOptions::default(),
+                width: 1e9,
+                pairs: PairRule::AllocationTouch,
+                drop_crossing: false,
+                keep_zone_cells: true,
+            },
+        )
+        .unwrap();
+        let model = CellModel::new(&land, &ro);
+        let given = vec![
+            GivenParcel {
+                name: "P1".into(),
+                cells: vec![1, 2],
+                cost_yuan: None,
+            },
+            GivenParcel {
+                name: "P2".into(),
+                cells: vec![2, 3, 4],
+                cost_yuan: Some(777.0),
+            },
+        ];
+        let inputs = Inputs {
+            land: &land,
+            model: &model,
+            res: res.values(),
+            sources: &src,
+            net: &net,
+            value: &[1.0],
+            given: Some(&given),
+        };
+        let c = build(&inputs, &CandidateOptions::default()).unwrap();
+        assert_eq!(c.exclusive, vec![(0, 1)]);
+        assert_eq!(c.site_ids, vec![0, 1, 1, 2, 2, 0]);
+        let drops: Vec<f64> = c.sites.iter().map(|s| s.lcd_drop).collect();
+        assert!(
+            (drops[0] - 1980.0).abs() < 1e-3 && (drops[1] - 2970.0).abs() < 1e-3,
+            "{drops:?}"
+        );
+        assert_eq!(c.sites[1].cost_yuan, 777.0);
+        assert!((c.sites[0].cost_yuan - 2.0 * 0.01 * 30_000.0).abs() < 1e-9);
+        assert_eq!((c.sites[1].name.as_str(), c.sites[1].area_ha), ("P2", 0.03));
+        // The path needs P1 (cell 1) and P2 (cells 3, 4); cell 2 is covered by P1 already.
+        assert_eq!(c.connectors[0].gap_sites, vec![0, 1]);
+        let empty = vec![GivenParcel {
+            name: "E".into(),
+            cells: vec![],
+            cost_yuan: None,
+        }];
+        let e = build(
+            &Inputs {
+                given: Some(&empty),
+                ..inputs
+            },
+            &CandidateOptions::default(),
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("parcel `E` covers no cell centre"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn bad_options_are_named() {
         let (land, src) = scene(&["AdB"], 10.0);
         let ro = res_opts();
@@ -844,7 +1090,16 @@ mod tests {
             parcel_size_m: 0.0,
             ..Default::default()
         };
-        let e = build(&land, &model, res.values(), &src, &net, &[1.0], &o).unwrap_err();
+        let inputs = Inputs {
+            land: &land,
+            model: &model,
+            res: res.values(),
+            sources: &src,
+            net: &net,
+            value: &[1.0],
+            given: None,
+        };
+        let e = build(&inputs, &o).unwrap_err();
         assert!(e.to_string().contains("parcel_size_m = 0"), "{e}");
     }
 

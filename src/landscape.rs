@@ -563,3 +563,74 @@ pub fn read_given_sources(
         SourceKind::Habitat => Ok(None),
     }
 }
+
+/// The planner's own candidate parcels (`[candidates] parcels`), burned by cell centre onto
+/// the study area; None when not given.
+///
+/// # Errors
+/// A message naming the file and the feature: unreadable, other CRS or extent, an id or cost
+/// that is missing or not a number, duplicate ids.
+pub fn read_given_parcels(
+    scenario: &Scenario,
+    land: &Landscape,
+) -> Result<Option<Vec<crate::candidates::GivenParcel>>, String> {
+    let c = &scenario.file.candidates;
+    let Some(path) = &c.parcels else {
+        return Ok(None);
+    };
+    let layer = read_geojson(path).map_err(|e| e.to_string())?;
+    layer.check_against(&land.grid).map_err(|e| e.to_string())?;
+    let mut seen = std::collections::HashMap::new();
+    let mut out = Vec::new();
+    for (k, f) in layer.features.iter().enumerate() {
+        let name = match &c.parcel_id_field {
+            None => (k + 1).to_string(),
+            Some(field) => match f.properties.get(field) {
+                Some(serde_json::Value::String(s)) if !s.is_empty() => s.clone(),
+                Some(serde_json::Value::Number(n)) => n.to_string(),
+                other => {
+                    return Err(format!(
+                        "parcels `{}`, feature {k}: `{field}` is {} where an id is expected\n  hint: set `parcel_id_field` in [candidates] to a property every parcel has, or leave it out to number them 1, 2, ...",
+                        path.display(),
+                        other.map_or("missing".to_string(), |v| v.to_string())
+                    ))
+                }
+            },
+        };
+        if let Some(prev) = seen.insert(name.clone(), k) {
+            return Err(format!(
+                "parcels `{}`: id `{name}` is used by features {prev} and {k}; ids must be unique",
+                path.display()
+            ));
+        }
+        let cost_yuan = match &c.parcel_cost_field {
+            None => None,
+            Some(field) => match f.properties.get(field).and_then(|v| v.as_f64()) {
+                Some(v) if v.is_finite() && v >= 0.0 => Some(v),
+                _ => {
+                    return Err(format!(
+                        "parcels `{}`, feature {k} (`{name}`): `{field}` is {} where a cost in yuan >= 0 is expected",
+                        path.display(),
+                        f.properties
+                            .get(field)
+                            .map_or("missing".to_string(), |v| v.to_string())
+                    ))
+                }
+            },
+        };
+        let mut cells = Vec::new();
+        burn_polygons(&land.grid, &f.geometry, |i| {
+            if land.landcover[i] != OUTSIDE {
+                cells.push(i as u32)
+            }
+        });
+        cells.sort_unstable();
+        cells.dedup();
+        out.push(crate::candidates::GivenParcel {
+            name,
+            cells,
+            cost_yuan,
+        });
+    }
+    Ok(Some(out))
+}

@@ -147,7 +147,7 @@ pub fn problem(
         .sites
         .iter()
         .map(|s| Site {
-            id: s.id.to_string(),
+            id: s.name.clone(),
             cost_yuan: s.cost_yuan,
             area_ha: s.area_ha,
             carbon_tco2e: s.carbon_tco2e,
@@ -190,7 +190,7 @@ pub fn problem(
         zone_area_caps: sec.zone_area_caps_ha.clone(),
         district_budget_caps: sec.district_budget_caps_yuan.clone(),
         carbon_min: sec.carbon_min_tco2e,
-        exclusive: Vec::new(),
+        exclusive: cands.exclusive.clone(),
         connect,
     })
 }

@@ -507,7 +507,7 @@ pub fn candidate_sites(c: &Candidates, p: &Problem, plan: &Plan) -> Table {
     for ((s, q), &x) in c.sites.iter().zip(&p.sites).zip(&plan.sites) {
         let allowed = !q.zones.iter().any(|z| p.forbidden_zones.contains(z));
         t.rows.push(vec![
-            s.id.to_string(),
+            s.name.clone(),
             num(s.area_ha, 4),
             num(s.cost_yuan, 2),
             num(s.carbon_tco2e, 3),

@@ -85,6 +85,12 @@ pub struct CandidatesSection {
     pub crossing_cost_yuan_per_m: f64,
     /// `dpc` (default) or `gravity`: the connectivity value of a corridor.
     pub connector_benefit: ConnectorBenefit,
+    /// Your own parcels (GeoJSON polygons) instead of the tiling. Default: none.
+    pub parcels: Option<PathBuf>,
+    /// Property with each parcel's id. Default: number the features 1, 2, ...
+    pub parcel_id_field: Option<String>,
+    /// Property with each parcel's cost, yuan. Default: class unit costs × area.
+    pub parcel_cost_field: Option<String>,
 }
 
 impl Default for CandidatesSection {
@@ -98,6 +104,9 @@ impl Default for CandidatesSection {
             crossing_min_resistance: d.crossing_min_resistance,
             crossing_cost_yuan_per_m: d.crossing_cost_yuan_per_m,
             connector_benefit: ConnectorBenefit::Dpc,
+            parcels: None,
+            parcel_id_field: None,
+            parcel_cost_field: None,
         }
     }
 }
@@ -511,6 +520,9 @@ impl Scenario {
             resolve(&mut d.path);
         }
         if let Some(p) = &mut file.sources.path {
+            resolve(p);
+        }
+        if let Some(p) = &mut file.candidates.parcels {
             resolve(p);
         }
         if let Some(p) = &mut file.output.dir {

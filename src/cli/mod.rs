@@ -324,6 +324,18 @@ fn validate(path: &Path, quiet: bool) -> Result<ExitCode> {
                 ecocorridor::plan::check(land, &src, &scenario.file.optimize)
                     .map_err(anyhow::Error::msg)
                     .with_context(ctx)?;
+                if let Some(parcels) = landscape::read_given_parcels(&scenario, land)
+                    .map_err(anyhow::Error::msg)
+                    .with_context(ctx)?
+                {
+                    if let Some(p) = parcels.iter().find(|p| p.cells.is_empty()) {
+                        bail!(
+                            "{}: [candidates] parcels: parcel `{}` covers no cell centre of the study area",
+                            ctx(),
+                            p.name
+                        );
+                    }
+                }
                 Ok(src)
             });
         match checked {

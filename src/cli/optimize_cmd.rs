@@ -243,7 +243,19 @@ fn from_scenario(path: &Path, a: &OptimizeArgs, quiet: bool) -> Result<Prepared>
     let model = resistance::CellModel::new(&land, &res_opts);
     let opts = settings::candidate_options(&scenario);
     let cands = timed(quiet, "candidates", || {
-        candidates::build(&land, &model, res.values(), &src, &net, &value, &opts).with_context(ctx)
+        let given = ecocorridor::landscape::read_given_parcels(&scenario, &land)
+            .map_err(anyhow::Error::msg)
+            .with_context(ctx)?;
+        let inputs = candidates::Inputs {
+            land: &land,
+            model: &model,
+            res: res.values(),
+            sources: &src,
+            net: &net,
+            value: &value,
+            given: given.as_deref(),
+        };
+        candidates::build(&inputs, &opts).with_context(ctx)
     })?;
     drop(res);
     let ends = |id: u32| {
@@ -401,7 +413,7 @@ fn write_sites_layer(dir: &Path, s: &ScenarioParts, p: &Problem, plan: &Plan) ->
         .zip(&plan.sites)
         .map(|(((c, q), poly), &x)| {
             let mut props = serde_json::Map::new();
-            props.insert("site_id".into(), c.id.into());
+            props.insert("site_id".into(), c.name.clone().into());
             props.insert("area_ha".into(), c.area_ha.into());
             props.insert("cost_yuan".into(), c.cost_yuan.into());
             props.insert("carbon_tco2e".into(), c.carbon_tco2e.into());
