@@ -221,7 +221,7 @@ pub fn run() -> Result<ExitCode> {
                 bail!("ecocorridor network needs a scenario, or all of --patches, --links, --landscape-area-ha, --d50 and --out (missing: {})", missing.join(", "))
             }
         },
-        Command::Optimize(args) => optimize_cmd::run(&args, cli.global.quiet),
+        Command::Optimize(args) => optimize_cmd::run(&args, cli.global.threads, cli.global.quiet),
         Command::Assess { scenario, before, after, out } => assess_cmd(&scenario, &before, &after, out.as_deref(), cli.global.quiet),
         Command::Costdist {
             resistance,

@@ -38,7 +38,7 @@ pub(crate) struct OptimizeArgs {
     #[arg(long, requires = "sites")]
     connectors: Option<PathBuf>,
     /// Budget, yuan (overrides [optimize] budget_yuan).
-    #[arg(long = "budget-yuan", allow_negative_numbers = true)]
+    #[arg(long = "budget-yuan", alias = "budget", allow_negative_numbers = true)]
     budget_yuan: Option<f64>,
     /// Weights of carbon and connectivity, e.g. `0.5,0.5` (default: the scenario's, else
     /// `1,1`).
@@ -101,7 +101,8 @@ struct ScenarioParts {
     cands: Candidates,
 }
 
-pub(crate) fn run(a: &OptimizeArgs, quiet: bool) -> Result<ExitCode> {
+/// `threads`: the global `--threads`, also given to HiGHS for the main solve.
+pub(crate) fn run(a: &OptimizeArgs, threads: Option<usize>, quiet: bool) -> Result<ExitCode> {
     if let Some(g) = a.mip_gap {
         if !(0.0..1.0).contains(&g) {
             bail!("--mip-gap {g}: give a relative gap from 0 to 1, e.g. 0.005");
@@ -169,6 +170,7 @@ pub(crate) fn run(a: &OptimizeArgs, quiet: bool) -> Result<ExitCode> {
             })
             .collect();
     }
+    prep.solve.threads = threads.map(|t| t as u32);
     solve_and_write(&prep, a.write_model.as_deref(), quiet)
 }
 
