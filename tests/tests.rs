@@ -17,3 +17,6 @@ mod known_answers;
 
 /// Every bad input gets one clear message and exit code 2.
 mod bad_input;
+
+/// `run` and `batch`: every output, atomic replacement, comparisons and shards.
+mod run;

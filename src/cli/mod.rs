@@ -39,7 +39,10 @@ macro_rules! out {
     }};
 }
 
+mod batch_cmd;
 mod optimize_cmd;
+mod pipeline;
+mod run_cmd;
 
 /// The bundled class table, written by `synth` beside its rasters.
 const CLASS_TABLE: &str = include_str!("../../models/landcover_classes.csv");
@@ -162,6 +165,13 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// The whole job: every stage and every output (tables, GeoJSON, GeoTIFF, run.json) into
+    /// the output folder, which is replaced only when the run succeeded (and only with
+    /// --force). Exit code 1 when no plan is feasible (the other outputs are still written).
+    Run(run_cmd::RunArgs),
+    /// Run many scenarios (each as `ecocorridor run`, --jobs at a time) and write one
+    /// comparison.csv of their summaries; --shard i/n for cluster array jobs.
+    Batch(batch_cmd::BatchArgs),
     /// Choose restoration sites and park connectors within a budget (MILP with HiGHS, plus a
     /// greedy baseline): from a scenario (candidates made from its landscape and corridors,
     /// options in [candidates] and [optimize]) or from your own candidate tables. Writes
@@ -222,6 +232,8 @@ pub fn run() -> Result<ExitCode> {
             }
         },
         Command::Optimize(args) => optimize_cmd::run(&args, cli.global.threads, cli.global.quiet),
+        Command::Run(args) => run_cmd::run(&args, cli.global.threads, cli.global.quiet),
+        Command::Batch(args) => batch_cmd::run(&args, cli.global.threads, cli.global.quiet),
         Command::Assess { scenario, before, after, out } => assess_cmd(&scenario, &before, &after, out.as_deref(), cli.global.quiet),
         Command::Costdist {
             resistance,
@@ -515,11 +527,35 @@ fn prepare_out(scenario: &Scenario, out: Option<&Path>) -> Result<PathBuf> {
     Ok(dir)
 }
 
+/// Seconds per stage of this process, in order (for `run.json`).
+static STAGE_TIMES: std::sync::Mutex<Vec<(String, f64)>> = std::sync::Mutex::new(Vec::new());
+
+/// The stage times recorded so far.
+fn stage_times() -> Vec<(String, f64)> {
+    STAGE_TIMES.lock().map(|t| t.clone()).unwrap_or_default()
+}
+
+/// Runs one stage: a spinner on stderr while it runs (only on a terminal, never with
+/// `--quiet`), then `stage: x s`; the time is recorded for `run.json`.
 fn timed<T>(quiet: bool, what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
     let t0 = Instant::now();
-    let r = f()?;
+    let spinner = (!quiet && std::io::IsTerminal::is_terminal(&std::io::stderr())).then(|| {
+        let pb = indicatif::ProgressBar::new_spinner();
+        pb.set_message(format!("{what}..."));
+        pb.enable_steady_tick(std::time::Duration::from_millis(120));
+        pb
+    });
+    let r = f();
+    if let Some(pb) = spinner {
+        pb.finish_and_clear();
+    }
+    let r = r?;
+    let secs = t0.elapsed().as_secs_f64();
+    if let Ok(mut t) = STAGE_TIMES.lock() {
+        t.push((what.to_string(), secs));
+    }
     if !quiet {
-        eprintln!("{what}: {:.2} s", t0.elapsed().as_secs_f64());
+        eprintln!("{what}: {secs:.2} s");
     }
     Ok(r)
 }
@@ -544,17 +580,7 @@ fn resistance_cmd(path: &Path, out: Option<&Path>, quiet: bool) -> Result<ExitCo
         build_resistance(&scenario, &land, quiet)
     })?;
     let dir = prepare_out(&scenario, out)?;
-    let data: Vec<f32> = res
-        .values()
-        .iter()
-        .map(|&v| if v.is_finite() { v } else { RESISTANCE_NODATA })
-        .collect();
-    write_geotiff(
-        &dir.join("resistance.tif"),
-        &land.grid,
-        &data,
-        Some(RESISTANCE_NODATA as f64),
-    )?;
+    write_resistance_tif(&dir, &land.grid, &res)?;
     write_table(
         &dir,
         "resistance_stats.csv",
@@ -568,6 +594,76 @@ fn resistance_cmd(path: &Path, out: Option<&Path>, quiet: bool) -> Result<ExitCo
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `resistance.tif`: barriers and outside cells are nodata.
+fn write_resistance_tif(dir: &Path, grid: &ecocorridor::Grid, res: &Resistance) -> Result<()> {
+    let data: Vec<f32> = res
+        .values()
+        .iter()
+        .map(|&v| if v.is_finite() { v } else { RESISTANCE_NODATA })
+        .collect();
+    write_geotiff(
+        &dir.join("resistance.tif"),
+        grid,
+        &data,
+        Some(RESISTANCE_NODATA as f64),
+    )?;
+    Ok(())
+}
+
+/// `cost_distance.tif`, `corridors.tif`, `sources.tif` and `corridors.geojson`.
+fn write_corridor_layers(
+    dir: &Path,
+    land: &landscape::Landscape,
+    src: &Sources,
+    net: &corridors::CorridorNetwork,
+) -> Result<()> {
+    let finite_or = |v: &[f32]| -> Vec<f32> {
+        v.iter()
+            .map(|&x| if x.is_finite() { x } else { RESISTANCE_NODATA })
+            .collect()
+    };
+    write_geotiff(
+        &dir.join("cost_distance.tif"),
+        &land.grid,
+        &finite_or(&net.cost),
+        Some(RESISTANCE_NODATA as f64),
+    )?;
+    write_geotiff(
+        &dir.join("corridors.tif"),
+        &land.grid,
+        &finite_or(&net.nlcc),
+        Some(RESISTANCE_NODATA as f64),
+    )?;
+    write_geotiff(&dir.join("sources.tif"), &land.grid, &src.ids, Some(0.0))?;
+    let lines: Vec<_> = net
+        .corridors
+        .iter()
+        .map(|c| {
+            let mut p = serde_json::Map::new();
+            p.insert("corridor_id".into(), c.id.into());
+            p.insert("from_patch".into(), c.from.into());
+            p.insert("to_patch".into(), c.to.into());
+            p.insert(
+                "lcd".into(),
+                serde_json::json!((c.lcd * 1000.0).round() / 1000.0),
+            );
+            p.insert(
+                "path_length_m".into(),
+                serde_json::json!((c.path_length_m * 100.0).round() / 100.0),
+            );
+            p.insert(
+                "euclid_m".into(),
+                serde_json::json!((c.euclid_m * 100.0).round() / 100.0),
+            );
+            p.insert("crosses_patch".into(), c.crosses_patch.into());
+            (report::path_polyline(&land.grid, &c.path), p)
+        })
+        .collect();
+    let gj = dir.join("corridors.geojson");
+    write_lines(&gj, land.grid.crs(), &lines)
+        .with_context(|| format!("cannot write `{}`", gj.display()))
 }
 
 fn sources_cmd(path: &Path, out: Option<&Path>, quiet: bool) -> Result<ExitCode> {
@@ -603,53 +699,9 @@ fn corridors_cmd(path: &Path, out: Option<&Path>, quiet: bool) -> Result<ExitCod
     let (_, src, net) = run_to_corridors(&scenario, &land, quiet, false)?;
     let dir = prepare_out(&scenario, out)?;
     let bom = scenario.file.output.csv_bom;
-    let finite_or = |v: &[f32]| -> Vec<f32> {
-        v.iter()
-            .map(|&x| if x.is_finite() { x } else { RESISTANCE_NODATA })
-            .collect()
-    };
-    write_geotiff(
-        &dir.join("cost_distance.tif"),
-        &land.grid,
-        &finite_or(&net.cost),
-        Some(RESISTANCE_NODATA as f64),
-    )?;
-    write_geotiff(
-        &dir.join("corridors.tif"),
-        &land.grid,
-        &finite_or(&net.nlcc),
-        Some(RESISTANCE_NODATA as f64),
-    )?;
-    write_geotiff(&dir.join("sources.tif"), &land.grid, &src.ids, Some(0.0))?;
+    write_corridor_layers(&dir, &land, &src, &net)?;
     write_table(&dir, "patches.csv", &report::patches(&land, &src), bom)?;
     write_table(&dir, "corridors.csv", &report::corridors(&net), bom)?;
-    let lines: Vec<_> = net
-        .corridors
-        .iter()
-        .map(|c| {
-            let mut p = serde_json::Map::new();
-            p.insert("corridor_id".into(), c.id.into());
-            p.insert("from_patch".into(), c.from.into());
-            p.insert("to_patch".into(), c.to.into());
-            p.insert(
-                "lcd".into(),
-                serde_json::json!((c.lcd * 1000.0).round() / 1000.0),
-            );
-            p.insert(
-                "path_length_m".into(),
-                serde_json::json!((c.path_length_m * 100.0).round() / 100.0),
-            );
-            p.insert(
-                "euclid_m".into(),
-                serde_json::json!((c.euclid_m * 100.0).round() / 100.0),
-            );
-            p.insert("crosses_patch".into(), c.crosses_patch.into());
-            (report::path_polyline(&land.grid, &c.path), p)
-        })
-        .collect();
-    let gj = dir.join("corridors.geojson");
-    write_lines(&gj, land.grid.crs(), &lines)
-        .with_context(|| format!("cannot write `{}`", gj.display()))?;
     if !quiet {
         eprintln!(
             "{} corridors between {} patches",

@@ -6,19 +6,17 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use ecocorridor::candidates::{self, Candidates};
+use ecocorridor::candidates::Candidates;
 use ecocorridor::io::atomic::write_atomic;
 use ecocorridor::io::geojson_out::write_polygons;
 use ecocorridor::io::geotiff::write_geotiff;
 use ecocorridor::io::optimize_tables;
 use ecocorridor::io::table::Table;
 use ecocorridor::optimize::{self, Plan, Problem, SolveOptions, SweepPoint};
-use ecocorridor::scenario::{ConnectorBenefit, Scenario};
-use ecocorridor::{plan, polygonize, report, resistance, settings};
+use ecocorridor::scenario::Scenario;
+use ecocorridor::{polygonize, report};
 
-use super::{
-    analyse_network, load_landscape, patch_graph, prepare_out, run_to_corridors, timed, write_table,
-};
+use super::{prepare_out, write_table};
 
 #[derive(Args)]
 pub(crate) struct OptimizeArgs {
@@ -219,81 +217,18 @@ fn from_tables(a: &OptimizeArgs) -> Result<Prepared> {
 
 fn from_scenario(path: &Path, a: &OptimizeArgs, quiet: bool) -> Result<Prepared> {
     let scenario = Scenario::read(path)?;
-    let ctx = || format!("scenario `{}`", scenario.path.display());
-    if a.budget_yuan
-        .or(scenario.file.optimize.budget_yuan)
-        .is_none()
-    {
-        bail!(
-            "scenario `{}`: no budget: set [optimize] budget_yuan in the scenario or pass --budget-yuan",
-            scenario.path.display()
-        );
-    }
-    let land = timed(quiet, "load", || load_landscape(&scenario, quiet))?;
-    let (res, src, net) = run_to_corridors(&scenario, &land, quiet, true)?;
-    let graph = patch_graph(&src, &net);
-    let (result, _, _) = analyse_network(&scenario, &land, &src, &graph, &net, quiet)?;
-    let sec = &scenario.file.candidates;
-    let value: Vec<f64> = match sec.connector_benefit {
-        ConnectorBenefit::Dpc => result.links.iter().map(|l| l.d_pc).collect(),
-        ConnectorBenefit::Gravity => result
-            .gravity
-            .clone()
-            .unwrap_or_else(|| vec![0.0; net.corridors.len()]),
-    };
-    let (res_opts, _) = settings::resistance_options(&scenario, &land).with_context(ctx)?;
-    let model = resistance::CellModel::new(&land, &res_opts);
-    let opts = settings::candidate_options(&scenario);
-    let cands = timed(quiet, "candidates", || {
-        let given = ecocorridor::landscape::read_given_parcels(&scenario, &land)
-            .map_err(anyhow::Error::msg)
-            .with_context(ctx)?;
-        let inputs = candidates::Inputs {
-            land: &land,
-            model: &model,
-            res: res.values(),
-            sources: &src,
-            net: &net,
-            value: &value,
-            given: given.as_deref(),
-        };
-        candidates::build(&inputs, &opts).with_context(ctx)
-    })?;
-    drop(res);
-    let ends = |id: u32| {
-        let c = &net.corridors[id as usize - 1];
-        (c.from, c.to)
-    };
-    let problem = plan::problem(
-        &land,
-        &src,
-        &cands,
-        &ends,
-        &scenario.file.optimize,
-        a.budget_yuan,
-    )
-    .map_err(|e| anyhow::anyhow!("scenario `{}`: {e}", scenario.path.display()))?;
-    let sweep = plan::sweep_points(&problem, &scenario.file.optimize);
-    if !quiet {
-        eprintln!(
-            "{} candidate sites ({:.1} ha, {:.0} yuan in all), {} connectors, {} corridors working already",
-            cands.sites.len(),
-            cands.sites.iter().map(|s| s.area_ha).sum::<f64>(),
-            cands.sites.iter().map(|s| s.cost_yuan).sum::<f64>(),
-            cands.connectors.len(),
-            cands.existing.len()
-        );
-    }
+    let p = super::pipeline::build(&scenario, a.budget_yuan, true, quiet)?;
+    let problem = p.problem.expect("a budget was required");
     let dir = prepare_out(&scenario, a.out.as_deref())?;
     let o = &scenario.file.optimize;
     Ok(Prepared {
         problem,
-        sweep,
+        sweep: p.sweep,
         dir,
         bom: scenario.file.output.csv_bom,
         scenario: Some(ScenarioParts {
-            grid: land.grid.clone(),
-            cands,
+            grid: p.land.grid.clone(),
+            cands: p.cands,
         }),
         solve: SolveOptions {
             time_limit_s: a.time_limit_s.or(o.time_limit_s),
@@ -352,7 +287,7 @@ fn solve_and_write(prep: &Prepared, model_path: Option<&Path>, quiet: bool) -> R
         prep.bom,
     )?;
     if let Some(s) = &prep.scenario {
-        write_sites_layer(dir, s, p, &plan)?;
+        write_sites_layer(dir, &s.grid, &s.cands, p, &plan)?;
         written.extend(["sites.geojson", "sites.tif"]);
     }
     if !prep.sweep.is_empty() {
@@ -404,10 +339,15 @@ fn solve_and_write(prep: &Prepared, model_path: Option<&Path>, quiet: bool) -> R
 
 /// `sites.geojson` (one polygon per candidate site with its figures and `selected`) and
 /// `sites.tif` (site id per cell; 0 = none).
-fn write_sites_layer(dir: &Path, s: &ScenarioParts, p: &Problem, plan: &Plan) -> Result<()> {
-    let polys = polygonize::regions(&s.grid, &s.cands.site_ids, s.cands.sites.len());
-    let features: Vec<_> = s
-        .cands
+pub(crate) fn write_sites_layer(
+    dir: &Path,
+    grid: &ecocorridor::Grid,
+    cands: &Candidates,
+    p: &Problem,
+    plan: &Plan,
+) -> Result<()> {
+    let polys = polygonize::regions(grid, &cands.site_ids, cands.sites.len());
+    let features: Vec<_> = cands
         .sites
         .iter()
         .zip(&p.sites)
@@ -429,13 +369,8 @@ fn write_sites_layer(dir: &Path, s: &ScenarioParts, p: &Problem, plan: &Plan) ->
         })
         .collect();
     let path = dir.join("sites.geojson");
-    write_polygons(&path, s.grid.crs(), &features)
+    write_polygons(&path, grid.crs(), &features)
         .with_context(|| format!("cannot write `{}`", path.display()))?;
-    write_geotiff(
-        &dir.join("sites.tif"),
-        &s.grid,
-        &s.cands.site_ids,
-        Some(0.0),
-    )?;
+    write_geotiff(&dir.join("sites.tif"), grid, &cands.site_ids, Some(0.0))?;
     Ok(())
 }

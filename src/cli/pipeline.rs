@@ -1,0 +1,120 @@
+//! The scenario pipeline shared by `optimize SCENARIO` and `run`: load, resistance, sources,
+//! corridors (with zone cells), network, candidates and the optimization problem.
+
+use anyhow::{bail, Context, Result};
+use ecocorridor::candidates::{self, Candidates};
+use ecocorridor::corridors::CorridorNetwork;
+use ecocorridor::landscape::Landscape;
+use ecocorridor::network::{Graph, NetworkResult};
+use ecocorridor::optimize::{Problem, SweepPoint};
+use ecocorridor::resistance::Resistance;
+use ecocorridor::scenario::{ConnectorBenefit, Scenario};
+use ecocorridor::sources::Sources;
+use ecocorridor::{plan, resistance, settings};
+
+use super::{analyse_network, load_landscape, patch_graph, run_to_corridors, timed};
+
+/// Everything a scenario's stages produced.
+pub(crate) struct Pipeline {
+    pub land: Landscape,
+    pub res: Resistance,
+    pub src: Sources,
+    pub net: CorridorNetwork,
+    pub graph: Graph,
+    pub network: NetworkResult,
+    pub d50: f64,
+    pub landscape_area_ha: f64,
+    pub cands: Candidates,
+    /// None when the scenario has no budget (and none was given): no plan to make.
+    pub problem: Option<Problem>,
+    pub sweep: Vec<SweepPoint>,
+}
+
+/// Runs the stages up to the optimization problem. With `need_budget`, a missing budget is
+/// an error before any work.
+pub(crate) fn build(
+    scenario: &Scenario,
+    budget_yuan: Option<f64>,
+    need_budget: bool,
+    quiet: bool,
+) -> Result<Pipeline> {
+    let ctx = || format!("scenario `{}`", scenario.path.display());
+    let budget = budget_yuan.or(scenario.file.optimize.budget_yuan);
+    if need_budget && budget.is_none() {
+        bail!(
+            "scenario `{}`: no budget: set [optimize] budget_yuan in the scenario or pass --budget-yuan",
+            scenario.path.display()
+        );
+    }
+    let land = timed(quiet, "load", || load_landscape(scenario, quiet))?;
+    let (res, src, net) = run_to_corridors(scenario, &land, quiet, true)?;
+    let graph = patch_graph(&src, &net);
+    let (network, d50, landscape_area_ha) =
+        analyse_network(scenario, &land, &src, &graph, &net, quiet)?;
+    let value: Vec<f64> = match scenario.file.candidates.connector_benefit {
+        ConnectorBenefit::Dpc => network.links.iter().map(|l| l.d_pc).collect(),
+        ConnectorBenefit::Gravity => network
+            .gravity
+            .clone()
+            .unwrap_or_else(|| vec![0.0; net.corridors.len()]),
+    };
+    let (res_opts, _) = settings::resistance_options(scenario, &land).with_context(ctx)?;
+    let model = resistance::CellModel::new(&land, &res_opts);
+    let opts = settings::candidate_options(scenario);
+    let cands = timed(quiet, "candidates", || {
+        let given = ecocorridor::landscape::read_given_parcels(scenario, &land)
+            .map_err(anyhow::Error::msg)
+            .with_context(ctx)?;
+        let inputs = candidates::Inputs {
+            land: &land,
+            model: &model,
+            res: res.values(),
+            sources: &src,
+            net: &net,
+            value: &value,
+            given: given.as_deref(),
+        };
+        candidates::build(&inputs, &opts).with_context(ctx)
+    })?;
+    drop(model);
+    if !quiet {
+        eprintln!(
+            "{} candidate sites ({:.1} ha, {:.0} yuan in all), {} connectors, {} corridors working already",
+            cands.sites.len(),
+            cands.sites.iter().map(|s| s.area_ha).sum::<f64>(),
+            cands.sites.iter().map(|s| s.cost_yuan).sum::<f64>(),
+            cands.connectors.len(),
+            cands.existing.len()
+        );
+    }
+    let ends = |id: u32| {
+        let c = &net.corridors[id as usize - 1];
+        (c.from, c.to)
+    };
+    let (problem, sweep) = match budget {
+        None => {
+            plan::check(&land, &src, &scenario.file.optimize)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", ctx()))?;
+            (None, Vec::new())
+        }
+        Some(b) => {
+            let p = plan::problem(&land, &src, &cands, &ends, &scenario.file.optimize, Some(b))
+                .map_err(|e| anyhow::anyhow!("{}: {e}", ctx()))?;
+            let sweep = plan::sweep_points(&p, &scenario.file.optimize);
+            (Some(p), sweep)
+        }
+    };
+    Ok(Pipeline {
+        land,
+        res,
+        src,
+        net,
+        graph,
+        network,
+        d50,
+        landscape_area_ha,
+        cands,
+        problem,
+        sweep,
+    })
+}

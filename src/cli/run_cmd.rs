@@ -1,0 +1,560 @@
+//! `ecocorridor run SCENARIO`: every stage, every output, written into a temporary folder that
+//! replaces the output folder only when the whole run succeeded.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use ecocorridor::io::geojson_out::write_lines;
+use ecocorridor::io::geotiff::write_geotiff;
+use ecocorridor::io::table::{num, Table};
+use ecocorridor::network::{self, Graph, Indices};
+use ecocorridor::optimize::{self, Plan, SolveOptions};
+use ecocorridor::scenario::Scenario;
+use ecocorridor::{carbon, report};
+use sha2::{Digest, Sha256};
+
+use super::pipeline::{self, Pipeline};
+use super::{
+    stage_times, timed, write_corridor_layers, write_resistance_tif, write_table, RESISTANCE_NODATA,
+};
+
+#[derive(Args)]
+pub(crate) struct RunArgs {
+    /// Scenario file (TOML).
+    scenario: PathBuf,
+    /// Output folder (default: [output] dir, else outputs/<scenario name>/).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Replace an existing output folder (only once the new run has succeeded).
+    #[arg(long)]
+    force: bool,
+    /// Budget, yuan (overrides [optimize] budget_yuan).
+    #[arg(long = "budget-yuan", alias = "budget")]
+    budget_yuan: Option<f64>,
+}
+
+/// What a finished run reports back.
+pub(crate) struct Outcome {
+    /// No plan was feasible (exit code 1).
+    pub infeasible: bool,
+}
+
+pub(crate) fn run(a: &RunArgs, threads: Option<usize>, quiet: bool) -> Result<ExitCode> {
+    let scenario = Scenario::read(&a.scenario)?;
+    let o = run_scenario(
+        &scenario,
+        a.out.as_deref(),
+        a.force,
+        a.budget_yuan,
+        threads,
+        quiet,
+    )?;
+    Ok(if o.infeasible {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// The temporary sibling of the output folder and the place the old one goes while swapped.
+fn staging(dir: &Path) -> (PathBuf, PathBuf) {
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "outputs".into());
+    let parent = dir.parent().unwrap_or(Path::new("."));
+    let pid = std::process::id();
+    (
+        parent.join(format!(".{name}.partial-{pid}")),
+        parent.join(format!(".{name}.old-{pid}")),
+    )
+}
+
+/// Runs one scenario into its output folder.
+fn run_scenario(
+    scenario: &Scenario,
+    out: Option<&Path>,
+    force: bool,
+    budget_yuan: Option<f64>,
+    threads: Option<usize>,
+    quiet: bool,
+) -> Result<Outcome> {
+    let t0 = Instant::now();
+    let dir = scenario.output_dir(out);
+    let occupied = dir
+        .read_dir()
+        .map(|mut d| d.next().is_some())
+        .unwrap_or(false);
+    if occupied && !force {
+        bail!(
+            "output folder `{}` already holds results\n  hint: pass --force to replace them once the new run succeeds, or --out another folder",
+            dir.display()
+        );
+    }
+    let (tmp, old) = staging(&dir);
+    if let Some(parent) = tmp.parent() {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create `{}`", parent.display()))?;
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir(&tmp).with_context(|| {
+        format!(
+            "cannot create the working folder `{}`\n  hint: check that you may write there, or pass --out DIR",
+            tmp.display()
+        )
+    })?;
+    // Whatever happens from here, the working folder goes away unless it is moved into place.
+    let guard = Cleanup(tmp.clone());
+    let outcome = write_all(scenario, &tmp, budget_yuan, threads, quiet, t0)?;
+    if occupied {
+        std::fs::rename(&dir, &old)
+            .with_context(|| format!("cannot move the old results `{}` aside", dir.display()))?;
+    }
+    if let Err(e) = std::fs::rename(&tmp, &dir) {
+        if occupied {
+            let _ = std::fs::rename(&old, &dir);
+        }
+        return Err(e).with_context(|| format!("cannot move the results into `{}`", dir.display()));
+    }
+    std::mem::forget(guard);
+    if occupied {
+        let _ = std::fs::remove_dir_all(&old);
+    }
+    if !quiet {
+        eprintln!("wrote the results to `{}`", dir.display());
+    }
+    Ok(outcome)
+}
+
+/// Removes a folder when dropped (a failed run's working folder).
+struct Cleanup(PathBuf);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The patch graph with only some corridors as links.
+fn subgraph(p: &Pipeline, keep: &dyn Fn(u32) -> bool) -> Graph {
+    Graph {
+        attr: p.graph.attr.clone(),
+        links: p
+            .graph
+            .links
+            .iter()
+            .zip(&p.net.corridors)
+            .filter(|(_, c)| keep(c.id))
+            .map(|(&l, _)| l)
+            .collect(),
+    }
+}
+
+fn write_all(
+    scenario: &Scenario,
+    dir: &Path,
+    budget_yuan: Option<f64>,
+    threads: Option<usize>,
+    quiet: bool,
+    t0: Instant,
+) -> Result<Outcome> {
+    let p = pipeline::build(scenario, budget_yuan, false, quiet)?;
+    let o = &scenario.file.optimize;
+    let solve_opts = SolveOptions {
+        time_limit_s: o.time_limit_s,
+        mip_rel_gap: o.mip_gap,
+        threads: threads.map(|t| t as u32),
+        presolve: None,
+    };
+    // The plan (when there is a budget), its greedy baseline and the sweep.
+    let mut infeasible = None;
+    let (plan, greedy, sweep) = match &p.problem {
+        None => (None, None, None),
+        Some(prob) => {
+            let plan = timed(quiet, "optimize", || {
+                match optimize::solve(prob, &solve_opts) {
+                    Ok(plan) => Ok(Some(plan)),
+                    Err(optimize::OptimizeError::Infeasible(why)) => {
+                        infeasible = Some(why);
+                        Ok(None)
+                    }
+                    Err(e) => Err(e.into()),
+                }
+            })?;
+            let greedy = optimize::greedy(prob);
+            let sweep = (!p.sweep.is_empty())
+                .then(|| {
+                    timed(quiet, "sweep", || {
+                        Ok(optimize::sweep(prob, &p.sweep, &solve_opts))
+                    })
+                })
+                .transpose()?;
+            (plan, greedy, sweep)
+        }
+    };
+    if let Some(why) = &infeasible {
+        eprintln!("no feasible plan: {why}");
+    }
+
+    // Connectivity before (corridors that work today) and after (plus chosen connectors).
+    let existing: std::collections::BTreeSet<u32> = p.cands.existing.iter().copied().collect();
+    let chosen: std::collections::BTreeSet<u32> = match (&p.problem, &plan) {
+        (Some(prob), Some(plan)) => prob
+            .connectors
+            .iter()
+            .zip(&plan.connectors)
+            .filter(|(_, &y)| y)
+            .filter_map(|(c, _)| c.id.parse().ok())
+            .collect(),
+        _ => Default::default(),
+    };
+    let (before, after) = timed(quiet, "connectivity before/after", || {
+        let idx = |g: &Graph| {
+            network::indices(g, p.landscape_area_ha, p.d50)
+                .with_context(|| format!("scenario `{}`: [network]", scenario.path.display()))
+        };
+        Ok((
+            idx(&subgraph(&p, &|id| existing.contains(&id)))?,
+            idx(&subgraph(&p, &|id| {
+                existing.contains(&id) || chosen.contains(&id)
+            }))?,
+        ))
+    })?;
+
+    let bom = scenario.file.output.csv_bom;
+    timed(quiet, "write", || {
+        write_resistance_tif(dir, &p.land.grid, &p.res)?;
+        write_corridor_layers(dir, &p.land, &p.src, &p.net)?;
+        let stock: Vec<f32> = carbon::stock_per_cell(&p.land)
+            .iter()
+            .map(|&v| if v.is_nan() { RESISTANCE_NODATA } else { v })
+            .collect();
+        write_geotiff(
+            &dir.join("carbon.tif"),
+            &p.land.grid,
+            &stock,
+            Some(RESISTANCE_NODATA as f64),
+        )?;
+        let mut patches = report::patches(&p.land, &p.src);
+        report::join_patch_importance(&mut patches, &p.network);
+        write_table(dir, "patches.csv", &patches, bom)?;
+        let gravity = p.network.gravity.clone().unwrap_or_default();
+        let important = scenario
+            .file
+            .network
+            .important_gravity
+            .unwrap_or(if gravity.is_empty() {
+                f64::INFINITY
+            } else {
+                gravity.iter().sum::<f64>() / gravity.len() as f64
+            });
+        let mut corridor_table = report::corridors(&p.net);
+        report::join_corridor_importance(&mut corridor_table, &p.network, important);
+        write_table(dir, "corridors.csv", &corridor_table, bom)?;
+        write_table(
+            dir,
+            "zones.csv",
+            &report::carbon(&carbon::summarize(&p.land)),
+            bom,
+        )?;
+        write_table(
+            dir,
+            "indices.csv",
+            &report::indices(
+                &p.network,
+                p.landscape_area_ha,
+                p.d50,
+                p.graph.attr.len(),
+                p.graph.links.len(),
+            ),
+            bom,
+        )?;
+        if let Some(prob) = &p.problem {
+            let shown = plan.clone().unwrap_or_else(|| nothing(prob));
+            write_table(
+                dir,
+                "sites.csv",
+                &report::candidate_sites(&p.cands, prob, &shown),
+                bom,
+            )?;
+            write_table(
+                dir,
+                "connectors.csv",
+                &report::candidate_connectors(&p.cands, prob, &shown),
+                bom,
+            )?;
+            super::optimize_cmd::write_sites_layer(dir, &p.land.grid, &p.cands, prob, &shown)?;
+            write_connector_lines(dir, &p, &chosen)?;
+            if let Some(results) = &sweep {
+                write_table(dir, "pareto.csv", &report::pareto(&p.sweep, results), bom)?;
+            }
+        }
+        Ok(())
+    })?;
+    let summary = summary_table(
+        scenario,
+        &p,
+        plan.as_ref(),
+        greedy.as_ref(),
+        infeasible.is_some(),
+        (&before, &after),
+    );
+    write_table(dir, "summary.csv", &summary, bom)?;
+    write_run_json(scenario, dir, t0)?;
+    if !quiet {
+        print_summary(&summary);
+    }
+    Ok(Outcome {
+        infeasible: infeasible.is_some(),
+    })
+}
+
+/// A plan that selects nothing (for tables when no plan could be made).
+fn nothing(prob: &optimize::Problem) -> Plan {
+    Plan {
+        status: optimize::Status::Heuristic,
+        objective: 0.0,
+        bound: 0.0,
+        gap: 0.0,
+        sites: vec![false; prob.sites.len()],
+        connectors: vec![false; prob.connectors.len()],
+        spent_yuan: 0.0,
+        carbon_tco2e: 0.0,
+        benefit: 0.0,
+    }
+}
+
+/// `connectors.geojson`: the least-cost path of every candidate connector, with `selected`.
+fn write_connector_lines(
+    dir: &Path,
+    p: &Pipeline,
+    chosen: &std::collections::BTreeSet<u32>,
+) -> Result<()> {
+    let lines: Vec<_> = p
+        .cands
+        .connectors
+        .iter()
+        .map(|k| {
+            let c = &p.net.corridors[k.id as usize - 1];
+            let mut props = serde_json::Map::new();
+            props.insert("connector_id".into(), k.id.into());
+            props.insert("from_patch".into(), k.from.into());
+            props.insert("to_patch".into(), k.to.into());
+            props.insert(
+                "crossing_m".into(),
+                serde_json::json!((k.crossing_m * 100.0).round() / 100.0),
+            );
+            props.insert(
+                "cost_yuan".into(),
+                serde_json::json!((k.cost_yuan * 100.0).round() / 100.0),
+            );
+            props.insert("selected".into(), u8::from(chosen.contains(&k.id)).into());
+            (report::path_polyline(&p.land.grid, &c.path), props)
+        })
+        .collect();
+    let path = dir.join("connectors.geojson");
+    write_lines(&path, p.land.grid.crs(), &lines)
+        .with_context(|| format!("cannot write `{}`", path.display()))
+}
+
+/// `summary.csv`: one row a bureau can quote.
+fn summary_table(
+    scenario: &Scenario,
+    p: &Pipeline,
+    plan: Option<&Plan>,
+    greedy: Option<&Plan>,
+    infeasible: bool,
+    (before, after): (&Indices, &Indices),
+) -> Table {
+    let mut t = Table::new(&[
+        "scenario",
+        "patches",
+        "corridors",
+        "candidate_sites",
+        "candidate_connectors",
+        "budget_yuan",
+        "status",
+        "spent_yuan",
+        "sites_selected",
+        "area_restored_ha",
+        "connectors_selected",
+        "carbon_gain_tco2e",
+        "iic_before",
+        "iic_after",
+        "pc_before",
+        "pc_after",
+        "eca_before_ha",
+        "eca_after_ha",
+        "objective",
+        "bound",
+        "gap",
+        "greedy_objective",
+        "milp_greedy_ratio",
+    ]);
+    let count = |v: &[bool]| v.iter().filter(|&&b| b).count().to_string();
+    let status = match (plan, &p.problem) {
+        (Some(pl), _) => pl.status.as_str().to_string(),
+        (None, Some(_)) if infeasible => "infeasible".into(),
+        _ => "no budget given".into(),
+    };
+    let area: f64 = plan.map_or(0.0, |pl| {
+        p.cands
+            .sites
+            .iter()
+            .zip(&pl.sites)
+            .filter(|(_, &x)| x)
+            .map(|(s, _)| s.area_ha)
+            .sum()
+    });
+    let opt = |f: &dyn Fn(&Plan) -> String| plan.map_or(String::new(), f);
+    let ratio = match (plan, greedy) {
+        (Some(a), Some(g)) if g.objective > 0.0 => num(a.objective / g.objective, 4),
+        _ => String::new(),
+    };
+    t.rows.push(vec![
+        scenario.name.clone(),
+        p.src.patches.len().to_string(),
+        p.net.corridors.len().to_string(),
+        p.cands.sites.len().to_string(),
+        p.cands.connectors.len().to_string(),
+        p.problem
+            .as_ref()
+            .map_or(String::new(), |q| num(q.budget_yuan, 2)),
+        status,
+        opt(&|pl| num(pl.spent_yuan, 2)),
+        opt(&|pl| count(&pl.sites)),
+        opt(&|_| num(area, 4)),
+        opt(&|pl| count(&pl.connectors)),
+        opt(&|pl| num(pl.carbon_tco2e, 3)),
+        format!("{:.6e}", before.iic),
+        format!("{:.6e}", after.iic),
+        format!("{:.6e}", before.pc),
+        format!("{:.6e}", after.pc),
+        num(before.eca_ha, 3),
+        num(after.eca_ha, 3),
+        opt(&|pl| num(pl.objective, 6)),
+        opt(&|pl| num(pl.bound, 6)),
+        opt(&|pl| num(pl.gap, 6)),
+        greedy.map_or(String::new(), |g| num(g.objective, 6)),
+        ratio,
+    ]);
+    t
+}
+
+/// The end-of-run screen a planner reads.
+fn print_summary(t: &Table) {
+    let get = |name: &str| {
+        t.header
+            .iter()
+            .position(|h| h == name)
+            .map_or("", |k| t.rows[0][k].as_str())
+            .to_string()
+    };
+    eprintln!("---");
+    eprintln!(
+        "scenario {}: {} ecological sources, {} corridors; {} candidate sites, {} connectors",
+        get("scenario"),
+        get("patches"),
+        get("corridors"),
+        get("candidate_sites"),
+        get("candidate_connectors")
+    );
+    if get("spent_yuan").is_empty() {
+        eprintln!("plan: {}", get("status"));
+    } else {
+        eprintln!(
+            "plan ({}): {} sites ({} ha) and {} connectors for {} of {} yuan",
+            get("status"),
+            get("sites_selected"),
+            get("area_restored_ha"),
+            get("connectors_selected"),
+            get("spent_yuan"),
+            get("budget_yuan")
+        );
+        eprintln!("carbon gain: {} t CO2e", get("carbon_gain_tco2e"));
+    }
+    eprintln!(
+        "connectivity: ECA {} ha -> {} ha, PC {} -> {}",
+        get("eca_before_ha"),
+        get("eca_after_ha"),
+        get("pc_before"),
+        get("pc_after")
+    );
+}
+
+fn sha256_file(path: &Path) -> Result<String> {
+    let mut f =
+        std::fs::File::open(path).with_context(|| format!("cannot read `{}`", path.display()))?;
+    let mut h = Sha256::new();
+    std::io::copy(&mut f, &mut h).with_context(|| format!("cannot read `{}`", path.display()))?;
+    Ok(format!("{:x}", h.finalize()))
+}
+
+/// Peak resident memory of this process, bytes (Linux; None elsewhere).
+pub(crate) fn peak_memory_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// `run.json`: what was run on which inputs (SHA-256), with which options, by which version,
+/// how long each stage took and the peak memory. Not byte-identical across runs (timings).
+fn write_run_json(scenario: &Scenario, dir: &Path, t0: Instant) -> Result<()> {
+    let f = &scenario.file;
+    let mut inputs: Vec<(String, PathBuf)> = vec![
+        ("scenario".into(), scenario.path.clone()),
+        ("landcover".into(), f.landscape.landcover.clone()),
+        ("classes".into(), f.landscape.classes.clone()),
+    ];
+    for x in &f.factors {
+        inputs.push((format!("factor {}", x.name), x.path.clone()));
+    }
+    for z in &f.zones {
+        inputs.push((
+            format!("zone {}", z.name.as_deref().unwrap_or(z.kind.as_str())),
+            z.path.clone(),
+        ));
+    }
+    if let Some(d) = &f.districts {
+        inputs.push(("districts".into(), d.path.clone()));
+    }
+    if let Some(s) = &f.sources.path {
+        inputs.push(("sources".into(), s.clone()));
+    }
+    if let Some(s) = &f.candidates.parcels {
+        inputs.push(("parcels".into(), s.clone()));
+    }
+    let mut files = serde_json::Map::new();
+    for (role, path) in inputs {
+        files.insert(
+            role,
+            serde_json::json!({ "path": path.display().to_string(), "sha256": sha256_file(&path)? }),
+        );
+    }
+    let stages: Vec<serde_json::Value> = stage_times()
+        .into_iter()
+        .map(|(s, t)| serde_json::json!({ "stage": s, "seconds": (t * 1000.0).round() / 1000.0 }))
+        .collect();
+    let scenario_text = std::fs::read_to_string(&scenario.path).unwrap_or_default();
+    let options: toml::Value =
+        toml::from_str(&scenario_text).unwrap_or(toml::Value::Table(Default::default()));
+    let doc = serde_json::json!({
+        "tool": "ecocorridor",
+        "version": env!("CARGO_PKG_VERSION"),
+        "scenario": scenario.name,
+        "inputs": files,
+        "options": options,
+        "threads": rayon::current_num_threads(),
+        "stages": stages,
+        "total_seconds": (t0.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
+        "peak_memory_bytes": peak_memory_bytes(),
+    });
+    let text = serde_json::to_string_pretty(&doc).expect("JSON of plain values");
+    let path = dir.join("run.json");
+    ecocorridor::io::atomic::write_atomic(&path, |w| std::io::Write::write_all(w, text.as_bytes()))
+        .with_context(|| format!("cannot write `{}`", path.display()))
+}

@@ -1,0 +1,360 @@
+//! `ecocorridor run` and `batch`: every output, the summary against the tables, replacing an
+//! output folder only after success, thread-independent tables, shards.
+
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+
+use crate::util::{run, synth};
+
+/// A synthetic scenario with a budget and a sweep.
+fn scenario(dir: &Path, n: u32) -> std::path::PathBuf {
+    let s = synth(dir, n, n, 5);
+    let mut text = fs::read_to_string(&s).unwrap();
+    text.push_str("\n[optimize]\nbudget_yuan = 3000000.0\n\n[optimize.sweep]\nbudgets_yuan = [1000000.0, 3000000.0]\n");
+    fs::write(&s, text).unwrap();
+    s
+}
+
+fn table(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let bytes = fs::read(path).unwrap();
+    assert_eq!(
+        &bytes[..3],
+        b"\xEF\xBB\xBF",
+        "{} lacks the BOM",
+        path.display()
+    );
+    let text = String::from_utf8(bytes[3..].to_vec()).unwrap();
+    let mut r = csv::Reader::from_reader(text.as_bytes());
+    let header = r.headers().unwrap().iter().map(str::to_string).collect();
+    let rows = r
+        .records()
+        .map(|x| x.unwrap().iter().map(str::to_string).collect())
+        .collect();
+    (header, rows)
+}
+
+fn col(t: &(Vec<String>, Vec<Vec<String>>), name: &str) -> Vec<String> {
+    let k =
+        t.0.iter()
+            .position(|h| h == name)
+            .unwrap_or_else(|| panic!("no {name}"));
+    t.1.iter().map(|r| r[k].clone()).collect()
+}
+
+fn f(v: &str) -> f64 {
+    v.parse().unwrap()
+}
+
+#[test]
+fn run_writes_everything_and_the_summary_agrees_with_the_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let sc = scenario(dir.path(), 140);
+    let out = dir.path().join("out");
+    let r = run(&[
+        "run",
+        sc.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--threads",
+        "1",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for f in [
+        "summary.csv",
+        "patches.csv",
+        "corridors.csv",
+        "sites.csv",
+        "connectors.csv",
+        "zones.csv",
+        "indices.csv",
+        "pareto.csv",
+        "corridors.geojson",
+        "sites.geojson",
+        "connectors.geojson",
+        "resistance.tif",
+        "cost_distance.tif",
+        "corridors.tif",
+        "sources.tif",
+        "carbon.tif",
+        "sites.tif",
+        "run.json",
+    ] {
+        assert!(out.join(f).is_file(), "missing {f}");
+    }
+    let summary = table(&out.join("summary.csv"));
+    let sites = table(&out.join("sites.csv"));
+    let conns = table(&out.join("connectors.csv"));
+    let sel_sites: Vec<usize> = col(&sites, "selected")
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| *s == "1")
+        .map(|(k, _)| k)
+        .collect();
+    let site_cost: f64 = sel_sites
+        .iter()
+        .map(|&k| f(&col(&sites, "cost_yuan")[k]))
+        .sum();
+    let site_carbon: f64 = sel_sites
+        .iter()
+        .map(|&k| f(&col(&sites, "carbon_tco2e")[k]))
+        .sum();
+    let conn_cost: f64 = col(&conns, "cost_yuan")
+        .iter()
+        .zip(col(&conns, "selected"))
+        .filter(|(_, s)| s == "1")
+        .map(|(c, _)| f(c))
+        .sum();
+    assert_eq!(
+        col(&summary, "sites_selected")[0],
+        sel_sites.len().to_string()
+    );
+    assert!(
+        (f(&col(&summary, "spent_yuan")[0]) - site_cost - conn_cost).abs()
+            < 0.05 * (1 + sel_sites.len()) as f64
+    );
+    assert!(
+        (f(&col(&summary, "carbon_gain_tco2e")[0]) - site_carbon).abs()
+            < 1e-3 * (1 + sel_sites.len()) as f64
+    );
+    assert!(f(&col(&summary, "spent_yuan")[0]) <= 3_000_000.0);
+    assert!(f(&col(&summary, "eca_after_ha")[0]) >= f(&col(&summary, "eca_before_ha")[0]));
+    assert_eq!(col(&summary, "status")[0], "optimal");
+    // run.json names the inputs with their SHA-256.
+    let j: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
+    assert_eq!(j["version"], env!("CARGO_PKG_VERSION"));
+    let want = {
+        use sha2::Digest;
+        format!("{:x}", sha2::Sha256::digest(fs::read(&sc).unwrap()))
+    };
+    assert_eq!(j["inputs"]["scenario"]["sha256"], want.as_str());
+    assert!(j["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|s| s["stage"] == "corridors"));
+
+    // Same tables with two threads.
+    let out2 = dir.path().join("out2");
+    let r = run(&[
+        "run",
+        sc.to_str().unwrap(),
+        "--out",
+        out2.to_str().unwrap(),
+        "--threads",
+        "2",
+        "--quiet",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.is_empty(), "--quiet printed: {}", r.stderr);
+    for name in fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name()) {
+        let name = name.to_string_lossy().into_owned();
+        if name == "run.json" {
+            continue;
+        }
+        assert_eq!(
+            fs::read(out.join(&name)).unwrap(),
+            fs::read(out2.join(&name)).unwrap(),
+            "{name} differs between 1 and 2 threads"
+        );
+    }
+}
+
+#[test]
+fn an_output_folder_is_replaced_only_with_force_and_only_by_a_finished_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let sc = scenario(dir.path(), 60);
+    let out = dir.path().join("out");
+    let r = run(&[
+        "run",
+        sc.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let before = fs::read(out.join("summary.csv")).unwrap();
+    // Without --force: refused before any work.
+    let r = run(&["run", sc.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("already holds results") && r.stderr.contains("--force"),
+        "{}",
+        r.stderr
+    );
+    // With --force but a broken input: fails, the old results stay, no working folder is left.
+    let classes = dir.path().join("landcover_classes.csv");
+    let good = fs::read_to_string(&classes).unwrap();
+    fs::write(&classes, good.replacen(",150,", ",-150,", 1)).unwrap();
+    let r = run(&[
+        "run",
+        sc.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--force",
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert_eq!(fs::read(out.join("summary.csv")).unwrap(), before);
+    let leftovers: Vec<String> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".partial-") || n.contains(".old-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    // With --force and good inputs: replaced.
+    fs::write(&classes, good).unwrap();
+    let text = fs::read_to_string(&sc)
+        .unwrap()
+        .replace("budget_yuan = 3000000.0", "budget_yuan = 2000000.0");
+    fs::write(&sc, text).unwrap();
+    let r = run(&[
+        "run",
+        sc.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--force",
+        "--quiet",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_ne!(fs::read(out.join("summary.csv")).unwrap(), before);
+}
+
+#[test]
+fn a_killed_run_leaves_the_previous_results_intact() {
+    let dir = tempfile::tempdir().unwrap();
+    let sc = scenario(dir.path(), 400);
+    let out = dir.path().join("out");
+    let r = run(&[
+        "run",
+        sc.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let before: Vec<(String, Vec<u8>)> = {
+        let mut v: Vec<_> = fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .map(|p| {
+                (
+                    p.file_name().unwrap().to_string_lossy().into_owned(),
+                    fs::read(&p).unwrap(),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ecocorridor"))
+        .args([
+            "run",
+            sc.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--force",
+            "--quiet",
+        ])
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the run ended before it could be killed"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let mut after: Vec<_> = fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                fs::read(&p).unwrap(),
+            )
+        })
+        .collect();
+    after.sort();
+    assert!(before == after, "the output folder changed");
+}
+
+#[test]
+fn batch_runs_scenarios_and_compares_them_and_shards_split_the_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = scenario(dir.path(), 60);
+    let text = fs::read_to_string(&a).unwrap();
+    let b = dir.path().join("b.toml");
+    let renamed =
+        |name: &str| text.replace("name = \"synth_60x60_s5\"", &format!("name = \"{name}\""));
+    fs::write(
+        &b,
+        renamed("bigger_budget").replace("budget_yuan = 3000000.0", "budget_yuan = 6000000.0"),
+    )
+    .unwrap();
+    let c = dir.path().join("c.toml");
+    fs::write(
+        &c,
+        renamed("broken").replace("landcover.tif", "missing.tif"),
+    )
+    .unwrap();
+    let out = dir.path().join("all");
+    // A scenario that cannot be read at all stops the batch before any work.
+    let r = run(&[
+        "batch",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "/nonexistent.toml",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("/nonexistent.toml"), "{}", r.stderr);
+    assert!(!out.exists());
+    // Two good ones and one whose land cover is missing: exit 2, the comparison still written.
+    let r = run(&[
+        "batch",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        c.to_str().unwrap(),
+        "--jobs",
+        "2",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    let t = table(&out.join("comparison.csv"));
+    assert_eq!(col(&t, "exit_code"), vec!["0", "0", "2"]);
+    assert_eq!(
+        col(&t, "scenario"),
+        vec!["synth_60x60_s5", "bigger_budget", "broken"]
+    );
+    assert!(
+        col(&t, "message")[2].contains("missing.tif"),
+        "{:?}",
+        col(&t, "message")
+    );
+    assert!(f(&col(&t, "carbon_gain_tco2e")[1]) >= f(&col(&t, "carbon_gain_tco2e")[0]));
+    // The summary of each run is the row of its scenario.
+    let s = table(&out.join("bigger_budget/summary.csv"));
+    assert_eq!(
+        col(&s, "spent_yuan"),
+        vec![col(&t, "spent_yuan")[1].clone()]
+    );
+    // Shard 2 of 2 takes the second scenario only.
+    let r = run(&[
+        "batch",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "--shard",
+        "2/2",
+        "--out",
+        dir.path().join("s").to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let t = table(&dir.path().join("s/comparison-2-of-2.csv"));
+    assert_eq!(col(&t, "scenario"), vec!["bigger_budget"]);
+    let r = run(&["batch", a.to_str().unwrap(), "--shard", "3/2"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("--shard `3/2`"), "{}", r.stderr);
+}
