@@ -11,10 +11,7 @@ setup:
 demo: setup
 	$(CARGO) build --release
 	./target/release/ecocorridor validate models/demo.toml
-	./target/release/ecocorridor resistance models/demo.toml
-	./target/release/ecocorridor corridors models/demo.toml
-	./target/release/ecocorridor network models/demo.toml
-	./target/release/ecocorridor optimize models/demo.toml
+	./target/release/ecocorridor run models/demo.toml --force
 
 test: setup
 	$(CARGO) test

@@ -15,6 +15,7 @@ pub mod grid;
 pub mod io;
 pub mod label;
 pub mod landscape;
+pub mod map;
 pub mod network;
 pub mod optimize;
 pub mod plan;

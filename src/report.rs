@@ -631,3 +631,114 @@ pub fn pareto(
     }
     t
 }
+
+/// Chinese column names (`--lang zh`), units kept in brackets. Columns not listed keep their
+/// English name.
+pub const ZH_COLUMNS: &[(&str, &str)] = &[
+    ("allowed", "可选"),
+    ("area_ha", "面积（公顷）"),
+    ("area_restored_ha", "修复面积（公顷）"),
+    ("benefit", "连通性效益"),
+    ("betweenness", "介数中心性"),
+    ("bound", "目标上界"),
+    ("budget_yuan", "预算（元）"),
+    ("candidate_connectors", "候选连接通道数"),
+    ("candidate_sites", "候选修复地块数"),
+    ("carbon_gain_tco2e", "碳汇增量（tCO2e）"),
+    ("carbon_min_tco2e", "最低碳汇增量（tCO2e）"),
+    ("carbon_stock_tc", "碳储量（tC）"),
+    ("carbon_stock_tco2e", "碳储量（tCO2e）"),
+    ("carbon_tco2e", "碳汇增量（tCO2e）"),
+    ("carbon_weight", "碳汇权重"),
+    ("centroid_x", "质心X（米）"),
+    ("centroid_y", "质心Y（米）"),
+    ("code", "地类编码"),
+    ("connectivity_weight", "连通性权重"),
+    ("connector_id", "连接通道编号"),
+    ("connectors_selected", "入选连接通道数"),
+    ("core_area_ha", "核心区面积（公顷）"),
+    ("corridor_id", "廊道编号"),
+    ("corridors", "廊道"),
+    ("cost_yuan", "投资（元）"),
+    ("crosses_patch", "穿越其他源地"),
+    ("crossing_m", "跨越长度（米）"),
+    ("d50", "中位扩散距离"),
+    ("d_iic", "dIIC（%）"),
+    ("d_pc", "dPC（%）"),
+    ("d_pc_connector", "dPC连接（%）"),
+    ("d_pc_flux", "dPC通量（%）"),
+    ("d_pc_intra", "dPC内部（%）"),
+    ("district", "行政区"),
+    ("dominant_class", "主要地类"),
+    ("dominant_class_name", "主要地类名称"),
+    ("dominant_class_name_zh", "主要地类中文名"),
+    ("eca_after_ha", "修复后等效连通面积（公顷）"),
+    ("eca_before_ha", "修复前等效连通面积（公顷）"),
+    ("eca_ha", "等效连通面积（公顷）"),
+    ("emission_tco2e_per_yr", "碳排放（tCO2e/年）"),
+    ("euclid_m", "欧氏距离（米）"),
+    ("from_class", "现状地类"),
+    ("from_patch", "起点源地"),
+    ("gap", "相对间隙"),
+    ("gap_cost_yuan", "断点修复投资（元）"),
+    ("gap_sites", "断点修复地块"),
+    ("gravity", "引力"),
+    ("greedy_objective", "贪心算法目标值"),
+    ("group", "分组"),
+    ("iic", "IIC"),
+    ("iic_after", "修复后IIC"),
+    ("iic_before", "修复前IIC"),
+    ("important", "重要廊道"),
+    ("landscape_area_ha", "景观面积（公顷）"),
+    ("lcd", "最小累积成本"),
+    ("lcd_drop", "累积成本降低"),
+    ("lcd_per_euclid", "成本距离比"),
+    ("lcd_per_path_m", "单位路径成本"),
+    ("links", "连接数"),
+    ("mean_resistance", "平均阻力"),
+    ("milp_greedy_ratio", "优化与贪心之比"),
+    ("name", "名称"),
+    ("name_zh", "中文名称"),
+    ("net_tco2e_per_yr", "净碳汇（tCO2e/年）"),
+    ("objective", "目标值"),
+    ("pareto", "帕累托最优"),
+    ("patch_id", "源地编号"),
+    ("patches", "源地数"),
+    ("path_length_m", "路径长度（米）"),
+    ("pc", "PC"),
+    ("pc_after", "修复后PC"),
+    ("pc_before", "修复前PC"),
+    ("perimeter_m", "周长（米）"),
+    ("run", "方案"),
+    ("scenario", "情景"),
+    ("selected", "入选"),
+    ("sink_tco2e_per_yr", "碳汇（tCO2e/年）"),
+    ("site_id", "地块编号"),
+    ("sites_selected", "入选地块数"),
+    ("spent_yuan", "投资合计（元）"),
+    ("status", "求解状态"),
+    ("stock_now_tc", "现状碳储量（tC）"),
+    ("stock_restored_tc", "修复后碳储量（tC）"),
+    ("to_class", "修复目标地类"),
+    ("to_patch", "终点源地"),
+    ("x", "X（米）"),
+    ("y", "Y（米）"),
+    ("zones", "所在分区"),
+];
+
+/// The table with Chinese column names (see [`ZH_COLUMNS`]).
+pub fn to_chinese(t: &Table) -> Table {
+    Table {
+        header: t
+            .header
+            .iter()
+            .map(|h| {
+                ZH_COLUMNS
+                    .iter()
+                    .find(|(en, _)| en == h)
+                    .map_or_else(|| h.clone(), |(_, zh)| zh.to_string())
+            })
+            .collect(),
+        rows: t.rows.clone(),
+    }
+}

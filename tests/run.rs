@@ -358,3 +358,54 @@ fn batch_runs_scenarios_and_compares_them_and_shards_split_the_list() {
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("--shard `3/2`"), "{}", r.stderr);
 }
+
+/// Width, height and pixels of a PNG.
+fn png_rgb(path: &Path) -> (u32, u32, Vec<u8>) {
+    let dec = png::Decoder::new(std::io::BufReader::new(fs::File::open(path).unwrap()));
+    let mut reader = dec.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    assert_eq!(info.color_type, png::ColorType::Rgb);
+    buf.truncate(info.buffer_size());
+    (info.width, info.height, buf)
+}
+
+#[test]
+fn the_map_and_chart_are_pngs_and_zh_gives_chinese_headers() {
+    let dir = tempfile::tempdir().unwrap();
+    let sc = scenario(dir.path(), 140);
+    let out = dir.path().join("zh");
+    let r = run(&[
+        "run",
+        sc.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--lang",
+        "zh",
+        "--quiet",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // 140 cells on the long side: 10 px per cell, 1,400 px of map, margins and the legend.
+    let (w, h, px) = png_rgb(&out.join("map.png"));
+    assert_eq!((w, h), (20 + 1400 + 20 + 420, 60 + 1400 + 20));
+    let colours: std::collections::BTreeSet<&[u8]> = px.chunks(3).collect();
+    assert!(
+        colours.len() > 50,
+        "{} colours: an empty picture?",
+        colours.len()
+    );
+    // Selected sites are drawn in their legend colour somewhere on the map.
+    let sites = table(&out.join("sites.csv"));
+    assert_eq!(sites.0[0], "地块编号");
+    assert!(col(&sites, "入选").iter().any(|s| s == "1"));
+    assert!(
+        px.chunks(3)
+            .any(|c| c[0] > 200 && c[1] < 60 && c[2] > 80 && c[2] < 120),
+        "no site colour"
+    );
+    let (pw, ph, _) = png_rgb(&out.join("pareto.png"));
+    assert_eq!((pw, ph), (900, 640));
+    let summary = table(&out.join("summary.csv"));
+    assert_eq!(&summary.0[..3], &["情景", "源地数", "廊道"]);
+    assert!(summary.0.contains(&"碳汇增量（tCO2e）".to_string()));
+}

@@ -9,17 +9,18 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use ecocorridor::io::geojson_out::write_lines;
 use ecocorridor::io::geotiff::write_geotiff;
+use ecocorridor::io::png_out::write_png;
 use ecocorridor::io::table::{num, Table};
+use ecocorridor::map::{self, Lang, MapLayers, ParetoPoint};
 use ecocorridor::network::{self, Graph, Indices};
 use ecocorridor::optimize::{self, Plan, SolveOptions};
 use ecocorridor::scenario::Scenario;
+use ecocorridor::scenario::ZoneKind;
 use ecocorridor::{carbon, report};
 use sha2::{Digest, Sha256};
 
 use super::pipeline::{self, Pipeline};
-use super::{
-    stage_times, timed, write_corridor_layers, write_resistance_tif, write_table, RESISTANCE_NODATA,
-};
+use super::{stage_times, timed, write_corridor_layers, write_resistance_tif, RESISTANCE_NODATA};
 
 #[derive(Args)]
 pub(crate) struct RunArgs {
@@ -34,6 +35,16 @@ pub(crate) struct RunArgs {
     /// Budget, yuan (overrides [optimize] budget_yuan).
     #[arg(long = "budget-yuan", alias = "budget")]
     budget_yuan: Option<f64>,
+    /// Language of the column names and picture labels: en or zh (Chinese column names as
+    /// listed in README, with units).
+    #[arg(long, value_enum, default_value = "en")]
+    lang: LangArg,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LangArg {
+    En,
+    Zh,
 }
 
 /// What a finished run reports back.
@@ -44,12 +55,16 @@ pub(crate) struct Outcome {
 
 pub(crate) fn run(a: &RunArgs, threads: Option<usize>, quiet: bool) -> Result<ExitCode> {
     let scenario = Scenario::read(&a.scenario)?;
+    let lang = match a.lang {
+        LangArg::En => Lang::En,
+        LangArg::Zh => Lang::Zh,
+    };
     let o = run_scenario(
         &scenario,
         a.out.as_deref(),
         a.force,
         a.budget_yuan,
-        threads,
+        (threads, lang),
         quiet,
     )?;
     Ok(if o.infeasible {
@@ -79,7 +94,7 @@ fn run_scenario(
     out: Option<&Path>,
     force: bool,
     budget_yuan: Option<f64>,
-    threads: Option<usize>,
+    (threads, lang): (Option<usize>, Lang),
     quiet: bool,
 ) -> Result<Outcome> {
     let t0 = Instant::now();
@@ -108,7 +123,7 @@ fn run_scenario(
     })?;
     // Whatever happens from here, the working folder goes away unless it is moved into place.
     let guard = Cleanup(tmp.clone());
-    let outcome = write_all(scenario, &tmp, budget_yuan, threads, quiet, t0)?;
+    let outcome = write_all(scenario, &tmp, budget_yuan, (threads, lang), quiet, t0)?;
     if occupied {
         std::fs::rename(&dir, &old)
             .with_context(|| format!("cannot move the old results `{}` aside", dir.display()))?;
@@ -157,10 +172,15 @@ fn write_all(
     scenario: &Scenario,
     dir: &Path,
     budget_yuan: Option<f64>,
-    threads: Option<usize>,
+    (threads, lang): (Option<usize>, Lang),
     quiet: bool,
     t0: Instant,
 ) -> Result<Outcome> {
+    let bom = scenario.file.output.csv_bom;
+    let write_table = |dir: &Path, name: &str, t: &Table, bom: bool| match lang {
+        Lang::En => super::write_table(dir, name, t, bom),
+        Lang::Zh => super::write_table(dir, name, &report::to_chinese(t), bom),
+    };
     let p = pipeline::build(scenario, budget_yuan, false, quiet)?;
     let o = &scenario.file.optimize;
     let solve_opts = SolveOptions {
@@ -224,7 +244,6 @@ fn write_all(
         ))
     })?;
 
-    let bom = scenario.file.output.csv_bom;
     timed(quiet, "write", || {
         write_resistance_tif(dir, &p.land.grid, &p.res)?;
         write_corridor_layers(dir, &p.land, &p.src, &p.net)?;
@@ -293,6 +312,16 @@ fn write_all(
             }
         }
         Ok(())
+    })?;
+    timed(quiet, "map", || {
+        write_pictures(
+            scenario,
+            dir,
+            &p,
+            plan.as_ref(),
+            (&chosen, sweep.as_deref()),
+            lang,
+        )
     })?;
     let summary = summary_table(
         scenario,
@@ -557,4 +586,73 @@ fn write_run_json(scenario: &Scenario, dir: &Path, t0: Instant) -> Result<()> {
     let path = dir.join("run.json");
     ecocorridor::io::atomic::write_atomic(&path, |w| std::io::Write::write_all(w, text.as_bytes()))
         .with_context(|| format!("cannot write `{}`", path.display()))
+}
+
+/// One solve of a sweep.
+type SweepResult = Result<Plan, optimize::OptimizeError>;
+
+/// `map.png` and, when sweeping, `pareto.png`.
+fn write_pictures(
+    scenario: &Scenario,
+    dir: &Path,
+    p: &Pipeline,
+    plan: Option<&Plan>,
+    (chosen, sweep): (&std::collections::BTreeSet<u32>, Option<&[SweepResult]>),
+    lang: Lang,
+) -> Result<()> {
+    let redline_bits = p
+        .land
+        .zones
+        .iter()
+        .filter(|z| z.kind == ZoneKind::EcologicalRedline)
+        .fold(0u8, |m, z| m | (1 << z.bit));
+    let layers = MapLayers {
+        grid: &p.land.grid,
+        classes: &p.land.classes,
+        landcover: &p.land.landcover,
+        sources: &p.src.ids,
+        nlcc: &p.net.nlcc,
+        paths: p
+            .net
+            .corridors
+            .iter()
+            .zip(&p.network.links)
+            .map(|(c, l)| (c.path.as_slice(), l.d_pc))
+            .collect(),
+        sites: plan.map(|pl| (p.cands.site_ids.as_slice(), pl.sites.as_slice())),
+        connectors: p
+            .net
+            .corridors
+            .iter()
+            .filter(|c| chosen.contains(&c.id))
+            .map(|c| c.path.as_slice())
+            .collect(),
+        redline: (redline_bits != 0).then_some((p.land.zone_bits.as_slice(), redline_bits)),
+        title: scenario.name.clone(),
+    };
+    let path = dir.join("map.png");
+    write_png(&path, &map::render_map(&layers, lang))
+        .with_context(|| format!("cannot write `{}`", path.display()))?;
+    if let Some(results) = sweep {
+        let plans: Vec<Option<&Plan>> = results.iter().map(|r| r.as_ref().ok()).collect();
+        let front = optimize::pareto(&plans);
+        let points: Vec<ParetoPoint> = p
+            .sweep
+            .iter()
+            .zip(&plans)
+            .zip(front)
+            .filter_map(|((pt, pl), on)| {
+                pl.map(|pl| ParetoPoint {
+                    cost_yuan: pl.spent_yuan,
+                    carbon_tco2e: pl.carbon_tco2e,
+                    w_carbon: pt.w_carbon,
+                    frontier: on,
+                })
+            })
+            .collect();
+        let path = dir.join("pareto.png");
+        write_png(&path, &map::render_pareto(&points, &scenario.name, lang))
+            .with_context(|| format!("cannot write `{}`", path.display()))?;
+    }
+    Ok(())
 }

@@ -7,6 +7,7 @@ pub mod geojson_out;
 pub mod geotiff;
 pub mod network_tables;
 pub mod optimize_tables;
+pub mod png_out;
 pub mod prj;
 pub mod raster;
 pub mod table;
