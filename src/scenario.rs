@@ -542,6 +542,27 @@ impl Scenario {
 }
 
 impl Scenario {
+    /// What the stages up to the candidates depend on (inputs with resolved paths, resistance,
+    /// sources, corridors, network and candidate options): scenarios with equal keys share
+    /// those stages, so a batch computes them once.
+    pub fn stage_key(&self) -> String {
+        let f = &self.file;
+        format!(
+            "{:?}",
+            (
+                &f.landscape,
+                &f.factors,
+                &f.zones,
+                &f.districts,
+                &f.resistance,
+                &f.sources,
+                &f.corridors,
+                &f.network,
+                &f.candidates,
+            )
+        )
+    }
+
     /// The output folder: `--out` if given, else `[output] dir`, else `outputs/<name>/`.
     pub fn output_dir(&self, out: Option<&Path>) -> PathBuf {
         match (out, &self.file.output.dir) {

@@ -341,6 +341,59 @@ fn batch_runs_scenarios_and_compares_them_and_shards_split_the_list() {
         col(&s, "spent_yuan"),
         vec![col(&t, "spent_yuan")[1].clone()]
     );
+    // a and b differ only in [optimize]: one process computed their stages once.
+    let ja: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(out.join("synth_60x60_s5/run.json")).unwrap())
+            .unwrap();
+    let jb: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(out.join("bigger_budget/run.json")).unwrap())
+            .unwrap();
+    let corridors = |j: &serde_json::Value| {
+        j["stages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["stage"] == "corridors")
+            .unwrap()["seconds"]
+            .clone()
+    };
+    assert_eq!(corridors(&ja), corridors(&jb));
+    let r = run(&[
+        "run",
+        a.to_str().unwrap(),
+        "--out",
+        dir.path().join("g1").to_str().unwrap(),
+        "--also",
+        b.to_str().unwrap(),
+        "--also-out",
+        dir.path().join("g2").to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stderr.matches("corridors:").count(), 1, "{}", r.stderr);
+    assert_eq!(
+        r.stderr.matches("wrote the results").count(),
+        2,
+        "{}",
+        r.stderr
+    );
+    assert_eq!(
+        fs::read(dir.path().join("g2/summary.csv")).unwrap(),
+        fs::read(out.join("bigger_budget/summary.csv")).unwrap()
+    );
+    let r = run(&[
+        "run",
+        a.to_str().unwrap(),
+        "--also",
+        c.to_str().unwrap(),
+        "--also-out",
+        dir.path().join("g3").to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("does not share the stages"),
+        "{}",
+        r.stderr
+    );
     // Shard 2 of 2 takes the second scenario only.
     let r = run(&[
         "batch",

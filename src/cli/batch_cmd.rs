@@ -1,7 +1,10 @@
-//! `ecocorridor batch SCENARIO...`: many scenarios, each a separate `ecocorridor run` process
-//! (so every run is exactly what a single run gives, with its own `run.json`), `--jobs` at a
-//! time, and one `comparison.csv` of their summaries. `--shard i/n` takes every n-th scenario
-//! starting at the i-th, for cluster array jobs.
+//! `ecocorridor batch SCENARIO...`: many scenarios and one `comparison.csv` of their
+//! summaries. Scenarios whose stages up to the candidates are the same (same inputs and
+//! options before `[optimize]`: typically budget or weight variants) run in one
+//! `ecocorridor run` process that computes those stages once; other groups run in separate
+//! processes, `--jobs` at a time, so every scenario's outputs are exactly what a single run
+//! gives. `--shard i/n` takes every n-th scenario starting at the i-th, for cluster array
+//! jobs.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -102,19 +105,34 @@ pub(crate) fn run(a: &BatchArgs, threads: Option<usize>, quiet: bool) -> Result<
         );
         pb
     });
-    let rows: Vec<Row> = pool.install(|| {
-        chosen
+    // Scenarios that differ only after the candidates (budget, weights, sweeps, output) share
+    // one process that computes their stages once.
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    let keys: Vec<String> = chosen.iter().map(|(_, sc, _)| sc.stage_key()).collect();
+    for k in 0..chosen.len() {
+        match groups.iter_mut().find(|g| keys[g[0]] == keys[k]) {
+            Some(g) => g.push(k),
+            None => groups.push(vec![k]),
+        }
+    }
+    let mut rows: Vec<(usize, Row)> = pool.install(|| {
+        groups
             .par_iter()
-            .map(|(path, sc, dir)| {
-                let row = run_one(&exe, path, sc, dir, a.force, per_run);
+            .flat_map_iter(|g| {
+                let members: Vec<(&Path, &Scenario, &Path)> = g
+                    .iter()
+                    .map(|&k| (chosen[k].0.as_path(), &chosen[k].1, chosen[k].2.as_path()))
+                    .collect();
+                let rows = run_group(&exe, &members, a.force, per_run);
                 if let Some(pb) = &bar {
-                    pb.set_message(format!("{} (exit {})", sc.name, row.exit));
-                    pb.inc(1);
+                    pb.inc(rows.len() as u64);
                 }
-                row
+                g.iter().copied().zip(rows).collect::<Vec<_>>()
             })
             .collect()
     });
+    rows.sort_by_key(|(k, _)| *k);
+    let rows: Vec<Row> = rows.into_iter().map(|(_, r)| r).collect();
     if let Some(pb) = bar {
         pb.finish_and_clear();
     }
@@ -152,7 +170,14 @@ pub(crate) fn run(a: &BatchArgs, threads: Option<usize>, quiet: bool) -> Result<
     })
 }
 
-fn run_one(exe: &Path, path: &Path, sc: &Scenario, dir: &Path, force: bool, threads: usize) -> Row {
+/// One `ecocorridor run` process for scenarios sharing their stages; a row per scenario.
+fn run_group(
+    exe: &Path,
+    members: &[(&Path, &Scenario, &Path)],
+    force: bool,
+    threads: usize,
+) -> Vec<Row> {
+    let (path, _, dir) = members[0];
     let mut cmd = Command::new(exe);
     cmd.arg("run")
         .arg(path)
@@ -161,6 +186,9 @@ fn run_one(exe: &Path, path: &Path, sc: &Scenario, dir: &Path, force: bool, thre
         .arg("--quiet")
         .arg("--threads")
         .arg(threads.to_string());
+    for (p, _, d) in &members[1..] {
+        cmd.arg("--also").arg(p).arg("--also-out").arg(d);
+    }
     if force {
         cmd.arg("--force");
     }
@@ -175,16 +203,35 @@ fn run_one(exe: &Path, path: &Path, sc: &Scenario, dir: &Path, force: bool, thre
         ),
         Err(e) => (2, format!("cannot start ecocorridor: {e}")),
     };
-    let summary = (exit != 2)
-        .then(|| read_summary(&dir.join("summary.csv")))
-        .flatten();
-    Row {
-        name: sc.name.clone(),
-        path: path.to_path_buf(),
-        exit,
-        message,
-        summary,
-    }
+    members
+        .iter()
+        .map(|(path, sc, dir)| {
+            let summary = (exit != 2)
+                .then(|| read_summary(&dir.join("summary.csv")))
+                .flatten();
+            let (exit, message) = match &summary {
+                _ if exit == 2 => (2, message.clone()),
+                None => (2, "no summary.csv was written".to_string()),
+                Some(t) if status_of(t) == "infeasible" => (1, "no feasible plan".to_string()),
+                Some(_) => (0, String::new()),
+            };
+            Row {
+                name: sc.name.clone(),
+                path: path.to_path_buf(),
+                exit,
+                message,
+                summary,
+            }
+        })
+        .collect()
+}
+
+fn status_of(t: &Table) -> &str {
+    t.header
+        .iter()
+        .position(|h| h == "status")
+        .and_then(|k| t.rows.first().map(|r| r[k].as_str()))
+        .unwrap_or("")
 }
 
 fn read_summary(path: &Path) -> Option<Table> {

@@ -217,13 +217,15 @@ fn from_tables(a: &OptimizeArgs) -> Result<Prepared> {
 
 fn from_scenario(path: &Path, a: &OptimizeArgs, quiet: bool) -> Result<Prepared> {
     let scenario = Scenario::read(path)?;
-    let p = super::pipeline::build(&scenario, a.budget_yuan, true, quiet)?;
-    let problem = p.problem.expect("a budget was required");
+    super::pipeline::require_budget(&scenario, a.budget_yuan)?;
+    let p = super::pipeline::build(&scenario, quiet)?;
+    let d = super::pipeline::decide(&p, &scenario, a.budget_yuan)?;
+    let problem = d.problem.expect("a budget was required");
     let dir = prepare_out(&scenario, a.out.as_deref())?;
     let o = &scenario.file.optimize;
     Ok(Prepared {
         problem,
-        sweep: p.sweep,
+        sweep: d.sweep,
         dir,
         bom: scenario.file.output.csv_bom,
         scenario: Some(ScenarioParts {

@@ -25,27 +25,28 @@ pub(crate) struct Pipeline {
     pub d50: f64,
     pub landscape_area_ha: f64,
     pub cands: Candidates,
-    /// None when the scenario has no budget (and none was given): no plan to make.
+}
+
+/// A scenario's optimization problem on a pipeline (None without a budget) and its sweep.
+pub(crate) struct Decision {
     pub problem: Option<Problem>,
     pub sweep: Vec<SweepPoint>,
 }
 
-/// Runs the stages up to the optimization problem. With `need_budget`, a missing budget is
-/// an error before any work.
-pub(crate) fn build(
-    scenario: &Scenario,
-    budget_yuan: Option<f64>,
-    need_budget: bool,
-    quiet: bool,
-) -> Result<Pipeline> {
-    let ctx = || format!("scenario `{}`", scenario.path.display());
-    let budget = budget_yuan.or(scenario.file.optimize.budget_yuan);
-    if need_budget && budget.is_none() {
+/// A missing budget as an error (for commands that need a plan), before any work.
+pub(crate) fn require_budget(scenario: &Scenario, budget_yuan: Option<f64>) -> Result<()> {
+    if budget_yuan.or(scenario.file.optimize.budget_yuan).is_none() {
         bail!(
             "scenario `{}`: no budget: set [optimize] budget_yuan in the scenario or pass --budget-yuan",
             scenario.path.display()
         );
     }
+    Ok(())
+}
+
+/// Runs the stages up to the candidates (everything `Scenario::stage_key` covers).
+pub(crate) fn build(scenario: &Scenario, quiet: bool) -> Result<Pipeline> {
+    let ctx = || format!("scenario `{}`", scenario.path.display());
     let land = timed(quiet, "load", || load_landscape(scenario, quiet))?;
     let (res, src, net) = run_to_corridors(scenario, &land, quiet, true)?;
     let graph = patch_graph(&src, &net);
@@ -87,23 +88,6 @@ pub(crate) fn build(
             cands.existing.len()
         );
     }
-    let ends = |id: u32| {
-        let c = &net.corridors[id as usize - 1];
-        (c.from, c.to)
-    };
-    let (problem, sweep) = match budget {
-        None => {
-            plan::check(&land, &src, &scenario.file.optimize)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", ctx()))?;
-            (None, Vec::new())
-        }
-        Some(b) => {
-            let p = plan::problem(&land, &src, &cands, &ends, &scenario.file.optimize, Some(b))
-                .map_err(|e| anyhow::anyhow!("{}: {e}", ctx()))?;
-            let sweep = plan::sweep_points(&p, &scenario.file.optimize);
-            (Some(p), sweep)
-        }
-    };
     Ok(Pipeline {
         land,
         res,
@@ -114,7 +98,44 @@ pub(crate) fn build(
         d50,
         landscape_area_ha,
         cands,
-        problem,
-        sweep,
     })
+}
+
+/// The optimization problem of `scenario` (its [optimize] section) on a pipeline.
+pub(crate) fn decide(
+    p: &Pipeline,
+    scenario: &Scenario,
+    budget_yuan: Option<f64>,
+) -> Result<Decision> {
+    let ctx = || format!("scenario `{}`", scenario.path.display());
+    let ends = |id: u32| {
+        let c = &p.net.corridors[id as usize - 1];
+        (c.from, c.to)
+    };
+    match budget_yuan.or(scenario.file.optimize.budget_yuan) {
+        None => {
+            plan::check(&p.land, &p.src, &scenario.file.optimize)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", ctx()))?;
+            Ok(Decision {
+                problem: None,
+                sweep: Vec::new(),
+            })
+        }
+        Some(b) => {
+            let problem = plan::problem(
+                &p.land,
+                &p.src,
+                &p.cands,
+                &ends,
+                &scenario.file.optimize,
+                Some(b),
+            )
+            .map_err(|e| anyhow::anyhow!("{}: {e}", ctx()))?;
+            let sweep = plan::sweep_points(&problem, &scenario.file.optimize);
+            Ok(Decision {
+                problem: Some(problem),
+                sweep,
+            })
+        }
+    }
 }

@@ -39,6 +39,13 @@ pub(crate) struct RunArgs {
     /// listed in README, with units).
     #[arg(long, value_enum, default_value = "en")]
     lang: LangArg,
+    /// (For `batch`.) More scenarios sharing this one's stages up to the candidates, each
+    /// with its output folder (`--also-out`, same order): the stages run once.
+    #[arg(long = "also", hide = true)]
+    also: Vec<PathBuf>,
+    /// (For `batch`.) Output folders of the `--also` scenarios.
+    #[arg(long = "also-out", hide = true)]
+    also_out: Vec<PathBuf>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -59,15 +66,23 @@ pub(crate) fn run(a: &RunArgs, threads: Option<usize>, quiet: bool) -> Result<Ex
         LangArg::En => Lang::En,
         LangArg::Zh => Lang::Zh,
     };
-    let o = run_scenario(
-        &scenario,
-        a.out.as_deref(),
-        a.force,
-        a.budget_yuan,
-        (threads, lang),
-        quiet,
-    )?;
-    Ok(if o.infeasible {
+    if a.also.len() != a.also_out.len() {
+        bail!("--also and --also-out must come in pairs");
+    }
+    let mut group = vec![(scenario.clone(), scenario.output_dir(a.out.as_deref()))];
+    for (s, o) in a.also.iter().zip(&a.also_out) {
+        let sc = Scenario::read(s)?;
+        if sc.stage_key() != scenario.stage_key() {
+            bail!(
+                "`{}` does not share the stages of `{}` (inputs or options before [optimize] differ)",
+                s.display(),
+                scenario.path.display()
+            );
+        }
+        group.push((sc, o.clone()));
+    }
+    let outcomes = run_group(&group, a.force, a.budget_yuan, (threads, lang), quiet)?;
+    Ok(if outcomes.iter().any(|o| o.infeasible) {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
@@ -88,28 +103,62 @@ fn staging(dir: &Path) -> (PathBuf, PathBuf) {
     )
 }
 
-/// Runs one scenario into its output folder.
-fn run_scenario(
-    scenario: &Scenario,
-    out: Option<&Path>,
+/// Runs scenarios that share their stages up to the candidates: the stages once, then each
+/// scenario's plan and outputs into its folder. Every folder is checked before any work.
+fn run_group(
+    group: &[(Scenario, PathBuf)],
     force: bool,
     budget_yuan: Option<f64>,
     (threads, lang): (Option<usize>, Lang),
     quiet: bool,
+) -> Result<Vec<Outcome>> {
+    let t0 = Instant::now();
+    let occupied: Vec<bool> = group
+        .iter()
+        .map(|(_, dir)| {
+            dir.read_dir()
+                .map(|mut d| d.next().is_some())
+                .unwrap_or(false)
+        })
+        .collect();
+    if let Some(k) = occupied.iter().position(|&o| o) {
+        if !force {
+            bail!(
+                "output folder `{}` already holds results\n  hint: pass --force to replace them once the new run succeeds, or --out another folder",
+                group[k].1.display()
+            );
+        }
+    }
+    let p = pipeline::build(&group[0].0, quiet)?;
+    let shared = (stage_times(), t0.elapsed().as_secs_f64());
+    let mut outcomes = Vec::new();
+    for ((scenario, dir), &occupied) in group.iter().zip(&occupied) {
+        outcomes.push(run_one(
+            scenario,
+            dir,
+            occupied,
+            &p,
+            (budget_yuan, threads, lang),
+            &shared,
+            quiet,
+        )?);
+    }
+    Ok(outcomes)
+}
+
+/// One scenario's plan and outputs, written into a working folder that replaces `dir` only
+/// when complete.
+fn run_one(
+    scenario: &Scenario,
+    dir: &Path,
+    occupied: bool,
+    p: &Pipeline,
+    (budget_yuan, threads, lang): (Option<f64>, Option<usize>, Lang),
+    shared: &(Vec<(String, f64)>, f64),
+    quiet: bool,
 ) -> Result<Outcome> {
     let t0 = Instant::now();
-    let dir = scenario.output_dir(out);
-    let occupied = dir
-        .read_dir()
-        .map(|mut d| d.next().is_some())
-        .unwrap_or(false);
-    if occupied && !force {
-        bail!(
-            "output folder `{}` already holds results\n  hint: pass --force to replace them once the new run succeeds, or --out another folder",
-            dir.display()
-        );
-    }
-    let (tmp, old) = staging(&dir);
+    let (tmp, old) = staging(dir);
     if let Some(parent) = tmp.parent() {
         std::fs::create_dir_all(parent)
             .with_context(|| format!("cannot create `{}`", parent.display()))?;
@@ -123,14 +172,24 @@ fn run_scenario(
     })?;
     // Whatever happens from here, the working folder goes away unless it is moved into place.
     let guard = Cleanup(tmp.clone());
-    let outcome = write_all(scenario, &tmp, budget_yuan, (threads, lang), quiet, t0)?;
+    let mark = stage_times().len();
+    let decision = pipeline::decide(p, scenario, budget_yuan)?;
+    let outcome = write_all(scenario, &tmp, p, &decision, (threads, lang), quiet)?;
+    let mut times = shared.0.clone();
+    times.extend(stage_times().into_iter().skip(mark));
+    write_run_json(
+        scenario,
+        &tmp,
+        &times,
+        shared.1 + t0.elapsed().as_secs_f64(),
+    )?;
     if occupied {
-        std::fs::rename(&dir, &old)
+        std::fs::rename(dir, &old)
             .with_context(|| format!("cannot move the old results `{}` aside", dir.display()))?;
     }
-    if let Err(e) = std::fs::rename(&tmp, &dir) {
+    if let Err(e) = std::fs::rename(&tmp, dir) {
         if occupied {
-            let _ = std::fs::rename(&old, &dir);
+            let _ = std::fs::rename(&old, dir);
         }
         return Err(e).with_context(|| format!("cannot move the results into `{}`", dir.display()));
     }
@@ -171,17 +230,16 @@ fn subgraph(p: &Pipeline, keep: &dyn Fn(u32) -> bool) -> Graph {
 fn write_all(
     scenario: &Scenario,
     dir: &Path,
-    budget_yuan: Option<f64>,
+    p: &Pipeline,
+    d: &pipeline::Decision,
     (threads, lang): (Option<usize>, Lang),
     quiet: bool,
-    t0: Instant,
 ) -> Result<Outcome> {
     let bom = scenario.file.output.csv_bom;
     let write_table = |dir: &Path, name: &str, t: &Table, bom: bool| match lang {
         Lang::En => super::write_table(dir, name, t, bom),
         Lang::Zh => super::write_table(dir, name, &report::to_chinese(t), bom),
     };
-    let p = pipeline::build(scenario, budget_yuan, false, quiet)?;
     let o = &scenario.file.optimize;
     let solve_opts = SolveOptions {
         time_limit_s: o.time_limit_s,
@@ -191,7 +249,7 @@ fn write_all(
     };
     // The plan (when there is a budget), its greedy baseline and the sweep.
     let mut infeasible = None;
-    let (plan, greedy, sweep) = match &p.problem {
+    let (plan, greedy, sweep) = match &d.problem {
         None => (None, None, None),
         Some(prob) => {
             let plan = timed(quiet, "optimize", || {
@@ -205,10 +263,10 @@ fn write_all(
                 }
             })?;
             let greedy = optimize::greedy(prob);
-            let sweep = (!p.sweep.is_empty())
+            let sweep = (!d.sweep.is_empty())
                 .then(|| {
                     timed(quiet, "sweep", || {
-                        Ok(optimize::sweep(prob, &p.sweep, &solve_opts))
+                        Ok(optimize::sweep(prob, &d.sweep, &solve_opts))
                     })
                 })
                 .transpose()?;
@@ -221,7 +279,7 @@ fn write_all(
 
     // Connectivity before (corridors that work today) and after (plus chosen connectors).
     let existing: std::collections::BTreeSet<u32> = p.cands.existing.iter().copied().collect();
-    let chosen: std::collections::BTreeSet<u32> = match (&p.problem, &plan) {
+    let chosen: std::collections::BTreeSet<u32> = match (&d.problem, &plan) {
         (Some(prob), Some(plan)) => prob
             .connectors
             .iter()
@@ -291,7 +349,7 @@ fn write_all(
             ),
             bom,
         )?;
-        if let Some(prob) = &p.problem {
+        if let Some(prob) = &d.problem {
             let shown = plan.clone().unwrap_or_else(|| nothing(prob));
             write_table(
                 dir,
@@ -308,7 +366,7 @@ fn write_all(
             super::optimize_cmd::write_sites_layer(dir, &p.land.grid, &p.cands, prob, &shown)?;
             write_connector_lines(dir, &p, &chosen)?;
             if let Some(results) = &sweep {
-                write_table(dir, "pareto.csv", &report::pareto(&p.sweep, results), bom)?;
+                write_table(dir, "pareto.csv", &report::pareto(&d.sweep, results), bom)?;
             }
         }
         Ok(())
@@ -319,20 +377,20 @@ fn write_all(
             dir,
             &p,
             plan.as_ref(),
-            (&chosen, sweep.as_deref()),
+            (&chosen, sweep.as_deref().map(|r| (d.sweep.as_slice(), r))),
             lang,
         )
     })?;
     let summary = summary_table(
         scenario,
-        &p,
+        p,
+        d,
         plan.as_ref(),
         greedy.as_ref(),
         infeasible.is_some(),
         (&before, &after),
     );
     write_table(dir, "summary.csv", &summary, bom)?;
-    write_run_json(scenario, dir, t0)?;
     if !quiet {
         print_summary(&summary);
     }
@@ -393,6 +451,7 @@ fn write_connector_lines(
 fn summary_table(
     scenario: &Scenario,
     p: &Pipeline,
+    d: &pipeline::Decision,
     plan: Option<&Plan>,
     greedy: Option<&Plan>,
     infeasible: bool,
@@ -424,7 +483,7 @@ fn summary_table(
         "milp_greedy_ratio",
     ]);
     let count = |v: &[bool]| v.iter().filter(|&&b| b).count().to_string();
-    let status = match (plan, &p.problem) {
+    let status = match (plan, &d.problem) {
         (Some(pl), _) => pl.status.as_str().to_string(),
         (None, Some(_)) if infeasible => "infeasible".into(),
         _ => "no budget given".into(),
@@ -449,7 +508,7 @@ fn summary_table(
         p.net.corridors.len().to_string(),
         p.cands.sites.len().to_string(),
         p.cands.connectors.len().to_string(),
-        p.problem
+        d.problem
             .as_ref()
             .map_or(String::new(), |q| num(q.budget_yuan, 2)),
         status,
@@ -532,7 +591,12 @@ pub(crate) fn peak_memory_bytes() -> Option<u64> {
 
 /// `run.json`: what was run on which inputs (SHA-256), with which options, by which version,
 /// how long each stage took and the peak memory. Not byte-identical across runs (timings).
-fn write_run_json(scenario: &Scenario, dir: &Path, t0: Instant) -> Result<()> {
+fn write_run_json(
+    scenario: &Scenario,
+    dir: &Path,
+    times: &[(String, f64)],
+    total_s: f64,
+) -> Result<()> {
     let f = &scenario.file;
     let mut inputs: Vec<(String, PathBuf)> = vec![
         ("scenario".into(), scenario.path.clone()),
@@ -564,8 +628,8 @@ fn write_run_json(scenario: &Scenario, dir: &Path, t0: Instant) -> Result<()> {
             serde_json::json!({ "path": path.display().to_string(), "sha256": sha256_file(&path)? }),
         );
     }
-    let stages: Vec<serde_json::Value> = stage_times()
-        .into_iter()
+    let stages: Vec<serde_json::Value> = times
+        .iter()
         .map(|(s, t)| serde_json::json!({ "stage": s, "seconds": (t * 1000.0).round() / 1000.0 }))
         .collect();
     let scenario_text = std::fs::read_to_string(&scenario.path).unwrap_or_default();
@@ -579,7 +643,7 @@ fn write_run_json(scenario: &Scenario, dir: &Path, t0: Instant) -> Result<()> {
         "options": options,
         "threads": rayon::current_num_threads(),
         "stages": stages,
-        "total_seconds": (t0.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
+        "total_seconds": (total_s * 1000.0).round() / 1000.0,
         "peak_memory_bytes": peak_memory_bytes(),
     });
     let text = serde_json::to_string_pretty(&doc).expect("JSON of plain values");
@@ -597,7 +661,10 @@ fn write_pictures(
     dir: &Path,
     p: &Pipeline,
     plan: Option<&Plan>,
-    (chosen, sweep): (&std::collections::BTreeSet<u32>, Option<&[SweepResult]>),
+    (chosen, sweep): (
+        &std::collections::BTreeSet<u32>,
+        Option<(&[optimize::SweepPoint], &[SweepResult])>,
+    ),
     lang: Lang,
 ) -> Result<()> {
     let redline_bits = p
@@ -633,11 +700,10 @@ fn write_pictures(
     let path = dir.join("map.png");
     write_png(&path, &map::render_map(&layers, lang))
         .with_context(|| format!("cannot write `{}`", path.display()))?;
-    if let Some(results) = sweep {
+    if let Some((sweep_points, results)) = sweep {
         let plans: Vec<Option<&Plan>> = results.iter().map(|r| r.as_ref().ok()).collect();
         let front = optimize::pareto(&plans);
-        let points: Vec<ParetoPoint> = p
-            .sweep
+        let points: Vec<ParetoPoint> = sweep_points
             .iter()
             .zip(&plans)
             .zip(front)
