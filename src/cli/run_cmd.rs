@@ -295,8 +295,8 @@ fn write_all(
                 .with_context(|| format!("scenario `{}`: [network]", scenario.path.display()))
         };
         Ok((
-            idx(&subgraph(&p, &|id| existing.contains(&id)))?,
-            idx(&subgraph(&p, &|id| {
+            idx(&subgraph(p, &|id| existing.contains(&id)))?,
+            idx(&subgraph(p, &|id| {
                 existing.contains(&id) || chosen.contains(&id)
             }))?,
         ))
@@ -364,7 +364,7 @@ fn write_all(
                 bom,
             )?;
             super::optimize_cmd::write_sites_layer(dir, &p.land.grid, &p.cands, prob, &shown)?;
-            write_connector_lines(dir, &p, &chosen)?;
+            write_connector_lines(dir, p, &chosen)?;
             if let Some(results) = &sweep {
                 write_table(dir, "pareto.csv", &report::pareto(&d.sweep, results), bom)?;
             }
@@ -375,7 +375,7 @@ fn write_all(
         write_pictures(
             scenario,
             dir,
-            &p,
+            p,
             plan.as_ref(),
             (&chosen, sweep.as_deref().map(|r| (d.sweep.as_slice(), r))),
             lang,
