@@ -655,16 +655,16 @@ fn write_run_json(
 /// One solve of a sweep.
 type SweepResult = Result<Plan, optimize::OptimizeError>;
 
+/// A sweep's points and their solves.
+type Sweep<'a> = (&'a [optimize::SweepPoint], &'a [SweepResult]);
+
 /// `map.png` and, when sweeping, `pareto.png`.
 fn write_pictures(
     scenario: &Scenario,
     dir: &Path,
     p: &Pipeline,
     plan: Option<&Plan>,
-    (chosen, sweep): (
-        &std::collections::BTreeSet<u32>,
-        Option<(&[optimize::SweepPoint], &[SweepResult])>,
-    ),
+    (chosen, sweep): (&std::collections::BTreeSet<u32>, Option<Sweep>),
     lang: Lang,
 ) -> Result<()> {
     let redline_bits = p
