@@ -173,6 +173,8 @@ pub struct SolveOptions {
     pub threads: Option<u32>,
     /// HiGHS presolve (None: only with the connected-network constraint; see [`solve`]).
     pub presolve: Option<bool>,
+    /// Print HiGHS' log on stderr (Unix).
+    pub log: bool,
 }
 
 /// Why no plan came out.
@@ -931,7 +933,14 @@ pub fn solve(p: &Problem, opts: &SolveOptions) -> Result<Plan, OptimizeError> {
     let mut inner = model
         .try_into_inner()
         .map_err(|e| OptimizeError::Solver(e.to_string()))?;
-    inner.make_quiet();
+    if opts.log && cfg!(unix) {
+        // The log to stderr (stdout stays for data).
+        inner.set_option("output_flag", true);
+        inner.set_option("log_to_console", false);
+        inner.set_option("log_file", "/dev/stderr");
+    } else {
+        inner.make_quiet();
+    }
     // The greedy plan as a starting incumbent (HiGHS checks it and ignores it if infeasible).
     if let Some(g) = greedy(p) {
         let start = start_values(p, &m, &g);
@@ -1370,8 +1379,10 @@ pub fn sweep(
     points: &[SweepPoint],
     opts: &SolveOptions,
 ) -> Vec<Result<Plan, OptimizeError>> {
+    // One thread per solve, and no interleaved solver logs.
     let one = SolveOptions {
         threads: Some(1),
+        log: false,
         ..*opts
     };
     points

@@ -59,8 +59,11 @@ struct Cli {
 #[derive(Args)]
 struct Global {
     /// Print nothing but errors.
-    #[arg(long, short, global = true)]
+    #[arg(long, short, global = true, conflicts_with = "verbose")]
     quiet: bool,
+    /// Also print each stage's peak memory and the MILP solver's log.
+    #[arg(long, short, global = true)]
+    verbose: bool,
     /// Worker threads (default: all cores). Results do not depend on it.
     #[arg(long, global = true, value_name = "N")]
     threads: Option<usize>,
@@ -202,6 +205,9 @@ enum Command {
 /// Parses the command line and runs the command.
 pub fn run() -> Result<ExitCode> {
     let cli = Cli::parse();
+    if cli.global.verbose {
+        VERBOSE.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
     if let Some(n) = cli.global.threads {
         if n == 0 {
             bail!("--threads 0: give at least 1 thread (or leave it out to use all cores)");
@@ -527,6 +533,14 @@ fn prepare_out(scenario: &Scenario, out: Option<&Path>) -> Result<PathBuf> {
     Ok(dir)
 }
 
+/// `--verbose` (read by `timed`).
+static VERBOSE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether `--verbose` was given.
+fn verbose() -> bool {
+    VERBOSE.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Seconds per stage of this process, in order (for `run.json`).
 static STAGE_TIMES: std::sync::Mutex<Vec<(String, f64)>> = std::sync::Mutex::new(Vec::new());
 
@@ -555,7 +569,16 @@ fn timed<T>(quiet: bool, what: &str, f: impl FnOnce() -> Result<T>) -> Result<T>
         t.push((what.to_string(), secs));
     }
     if !quiet {
-        eprintln!("{what}: {secs:.2} s");
+        match (
+            VERBOSE.load(std::sync::atomic::Ordering::Relaxed),
+            run_cmd::peak_memory_bytes(),
+        ) {
+            (true, Some(b)) => eprintln!(
+                "{what}: {secs:.2} s (peak memory so far {:.0} MB)",
+                b as f64 / 1e6
+            ),
+            _ => eprintln!("{what}: {secs:.2} s"),
+        }
     }
     Ok(r)
 }

@@ -211,6 +211,7 @@ fn from_tables(a: &OptimizeArgs) -> Result<Prepared> {
             mip_rel_gap: a.mip_gap,
             threads: None,
             presolve: None,
+            log: super::verbose(),
         },
     })
 }
@@ -237,6 +238,7 @@ fn from_scenario(path: &Path, a: &OptimizeArgs, quiet: bool) -> Result<Prepared>
             mip_rel_gap: a.mip_gap.or(o.mip_gap),
             threads: None,
             presolve: None,
+            log: super::verbose(),
         },
     })
 }

@@ -246,6 +246,7 @@ fn write_all(
         mip_rel_gap: o.mip_gap,
         threads: threads.map(|t| t as u32),
         presolve: None,
+        log: super::verbose(),
     };
     // The plan (when there is a budget), its greedy baseline and the sweep.
     let mut infeasible = None;
