@@ -462,3 +462,52 @@ fn the_map_and_chart_are_pngs_and_zh_gives_chinese_headers() {
     assert_eq!(&summary.0[..3], &["情景", "源地数", "廊道"]);
     assert!(summary.0.contains(&"碳汇增量（tCO2e）".to_string()));
 }
+
+#[test]
+fn sigterm_removes_the_unfinished_outputs_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let sc = scenario(dir.path(), 400);
+    let out = dir.path().join("out");
+    let r = run(&[
+        "run",
+        sc.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let before = fs::read(out.join("summary.csv")).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_ecocorridor"))
+        .args([
+            "run",
+            sc.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--force",
+            "--quiet",
+        ])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    let st = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(String::from_utf8_lossy(&o.stderr).contains("interrupted: "));
+    assert_eq!(fs::read(out.join("summary.csv")).unwrap(), before);
+    let leftovers: Vec<String> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}

@@ -205,6 +205,14 @@ enum Command {
 /// Parses the command line and runs the command.
 pub fn run() -> Result<ExitCode> {
     let cli = Cli::parse();
+    // Interrupted (Ctrl-C, SIGTERM from a scheduler): remove unfinished outputs, keep the rest.
+    let _ = ctrlc::set_handler(|| {
+        let n = ecocorridor::io::atomic::remove_pending();
+        eprintln!(
+            "interrupted: {n} unfinished output(s) removed; results from earlier runs are unchanged"
+        );
+        std::process::exit(130);
+    });
     if cli.global.verbose {
         VERBOSE.store(true, std::sync::atomic::Ordering::Relaxed);
     }

@@ -170,8 +170,10 @@ fn run_one(
             tmp.display()
         )
     })?;
-    // Whatever happens from here, the working folder goes away unless it is moved into place.
+    // Whatever happens from here, the working folder goes away unless it is moved into place
+    // (also on SIGINT/SIGTERM: it is tracked).
     let guard = Cleanup(tmp.clone());
+    ecocorridor::io::atomic::track(&tmp);
     let mark = stage_times().len();
     let decision = pipeline::decide(p, scenario, budget_yuan)?;
     let outcome = write_all(scenario, &tmp, p, &decision, (threads, lang), quiet)?;
@@ -194,6 +196,7 @@ fn run_one(
         return Err(e).with_context(|| format!("cannot move the results into `{}`", dir.display()));
     }
     std::mem::forget(guard);
+    ecocorridor::io::atomic::untrack(&tmp);
     if occupied {
         let _ = std::fs::remove_dir_all(&old);
     }
@@ -209,6 +212,7 @@ struct Cleanup(PathBuf);
 impl Drop for Cleanup {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
+        ecocorridor::io::atomic::untrack(&self.0);
     }
 }
 

@@ -4,6 +4,40 @@
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// Temporary files and folders being written, so an interrupted run can remove them.
+static PENDING: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// Records a temporary file or folder as unfinished.
+pub fn track(path: &Path) {
+    if let Ok(mut p) = PENDING.lock() {
+        p.push(path.to_path_buf());
+    }
+}
+
+/// Forgets a temporary path (it was renamed into place or removed).
+pub fn untrack(path: &Path) {
+    if let Ok(mut p) = PENDING.lock() {
+        p.retain(|x| x != path);
+    }
+}
+
+/// Removes every unfinished temporary file and folder (on SIGINT/SIGTERM); returns how many.
+pub fn remove_pending() -> usize {
+    let paths: Vec<PathBuf> = match PENDING.lock() {
+        Ok(mut p) => std::mem::take(&mut *p),
+        Err(_) => return 0,
+    };
+    for p in &paths {
+        if p.is_dir() {
+            let _ = fs::remove_dir_all(p);
+        } else {
+            let _ = fs::remove_file(p);
+        }
+    }
+    paths.len()
+}
 
 /// The temporary name used while `path` is being written (`.name.tmp-<pid>` in the same folder,
 /// so the final rename stays on one file system).
@@ -23,6 +57,7 @@ where
     F: FnOnce(&mut BufWriter<File>) -> io::Result<()>,
 {
     let tmp = temp_path(path);
+    track(&tmp);
     let result = (|| {
         let file = File::create(&tmp)?;
         let mut w = BufWriter::with_capacity(1 << 20, file);
@@ -35,6 +70,7 @@ where
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
     }
+    untrack(&tmp);
     result
 }
 
@@ -54,6 +90,22 @@ mod tests {
         assert!(err.is_err());
         assert_eq!(fs::read_to_string(&path).unwrap(), "old");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn pending_temporaries_can_be_removed_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let (f, d) = (
+            dir.path().join(".a.tmp-1"),
+            dir.path().join(".out.partial-1"),
+        );
+        fs::write(&f, "x").unwrap();
+        fs::create_dir(&d).unwrap();
+        fs::write(d.join("t.csv"), "x").unwrap();
+        track(&f);
+        track(&d);
+        assert!(remove_pending() >= 2);
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 
     #[test]
