@@ -125,6 +125,29 @@ bad_input! {
         edit(&d.join("scenario.toml"), "landcover.tif", "landcover.asc");
     } => ["landcover.asc", "1000000000000 cells", "coarser cell size"];
 
+    tiny_tiff_claiming_a_huge_raster: |d: &Path| {
+        // A valid 30 x 30 GeoTIFF whose header is edited to claim 40,000 x 40,000 cells in one
+        // strip: its few hundred compressed bytes cannot hold 1.6e9 values.
+        let p = d.join("landcover.tif");
+        let mut b = fs::read(&p).unwrap();
+        assert_eq!(&b[..4], b"II*\0");
+        let ifd = u32::from_le_bytes(b[4..8].try_into().unwrap()) as usize;
+        let n = u16::from_le_bytes(b[ifd..ifd + 2].try_into().unwrap()) as usize;
+        for e in 0..n {
+            let at = ifd + 2 + 12 * e;
+            let tag = u16::from_le_bytes(b[at..at + 2].try_into().unwrap());
+            let typ = u16::from_le_bytes(b[at + 2..at + 4].try_into().unwrap());
+            if [256u16, 257, 278].contains(&tag) {
+                if typ == 3 {
+                    b[at + 8..at + 10].copy_from_slice(&40_000u16.to_le_bytes());
+                } else {
+                    b[at + 8..at + 12].copy_from_slice(&40_000u32.to_le_bytes());
+                }
+            }
+        }
+        fs::write(&p, b).unwrap();
+    } => ["landcover.tif", "claims 40000 x 40000 cells", "cannot decode to", "truncated"];
+
     duplicate_class_codes: |d: &Path| {
         let p = d.join("landcover_classes.csv");
         let mut t = fs::read_to_string(&p).unwrap();

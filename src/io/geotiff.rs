@@ -100,6 +100,95 @@ fn value_to_string(v: Value) -> Option<String> {
     }
 }
 
+/// The largest decoded/encoded size ratio a chunk can have: raw 1; PackBits 64 (two bytes
+/// give 128); Deflate 1032 (its format limit); LZW 4096 bytes per 9-bit code at best; ZSTD
+/// unbounded in practice.
+fn max_ratio(compression: u16) -> f64 {
+    match compression {
+        1 => 1.0,
+        32773 => 64.0,
+        8 | 32946 => 1032.0,
+        5 => 4096.0 * 8.0 / 9.0,
+        _ => f64::INFINITY,
+    }
+}
+
+/// Refuses, before anything is allocated, a header whose chunks cannot hold the raster it
+/// claims: chunks past the end of the file, or fewer bytes than the compression could expand
+/// to the claimed size (a tiny file declaring a huge raster).
+fn check_chunk_sizes<R: std::io::Read + std::io::Seek>(
+    decoder: &mut Decoder<R>,
+    path: &Path,
+    compression: u16,
+    sample_bytes: usize,
+    width: u32,
+    height: u32,
+) -> Result<(), RasterError> {
+    let file_len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(u64::MAX);
+    let tiled = decoder.get_chunk_type() == ChunkType::Tile;
+    let (offsets_tag, counts_tag) = if tiled {
+        (Tag::TileOffsets, Tag::TileByteCounts)
+    } else {
+        (Tag::StripOffsets, Tag::StripByteCounts)
+    };
+    let offsets = decoder
+        .get_tag_u64_vec(offsets_tag)
+        .map_err(tiff_err(path))?;
+    let counts = decoder
+        .get_tag_u64_vec(counts_tag)
+        .map_err(tiff_err(path))?;
+    let (cw, ch) = decoder.chunk_dimensions();
+    let (cw, ch) = (cw.max(1) as u64, ch.max(1) as u64);
+    let across = if tiled {
+        (width as u64).div_ceil(cw)
+    } else {
+        1
+    };
+    let down = (height as u64).div_ceil(ch);
+    let chunk_w = if tiled { cw } else { width as u64 };
+    let expected = across * down;
+    let bad = |what: String| {
+        Err(unsupported(
+            path,
+            what,
+            "the file is truncated or its header is damaged: copy it again, or check it with `gdalinfo -checksum`",
+        ))
+    };
+    if (offsets.len() as u64) < expected || (counts.len() as u64) < expected {
+        return bad(format!(
+            "claims {width} x {height} cells in {expected} chunks but lists {} chunks",
+            offsets.len().min(counts.len())
+        ));
+    }
+    let ratio = max_ratio(compression);
+    for (k, (&o, &n)) in offsets
+        .iter()
+        .zip(&counts)
+        .take(expected as usize)
+        .enumerate()
+    {
+        // Tiles are always whole; the last strip may be short.
+        let rows = if tiled {
+            ch
+        } else {
+            ch.min(height as u64 - (k as u64 * ch).min(height as u64))
+        };
+        let chunk_bytes = (chunk_w * rows) as f64 * sample_bytes as f64;
+        if o.saturating_add(n) > file_len {
+            return bad(format!(
+                "has chunk {k} at bytes {o}..{} but the file has only {file_len} bytes",
+                o.saturating_add(n)
+            ));
+        }
+        if (n as f64) * ratio < chunk_bytes {
+            return bad(format!(
+                "claims {width} x {height} cells, but chunk {k} holds {n} bytes, which cannot decode to the {chunk_bytes:.0} bytes it must hold"
+            ));
+        }
+    }
+    Ok(())
+}
+
 impl GeoTiffReader {
     /// Opens a GeoTIFF and reads and checks its header.
     pub fn open(path: &Path) -> Result<GeoTiffReader, RasterError> {
@@ -217,6 +306,14 @@ impl GeoTiffReader {
             }
         })?;
 
+        check_chunk_sizes(
+            &mut decoder,
+            path,
+            compression,
+            sample.bytes(),
+            width,
+            height,
+        )?;
         // Chunks are bounded by the whole image, which Grid::new has already bounded.
         let mut limits = Limits::default();
         let image_bytes = grid.len().saturating_mul(sample.bytes());
