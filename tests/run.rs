@@ -511,3 +511,45 @@ fn sigterm_removes_the_unfinished_outputs_and_says_so() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+#[test]
+fn a_run_that_cannot_fit_in_max_memory_is_refused_before_any_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let sc = scenario(dir.path(), 60);
+    let out = dir.path().join("out");
+    let r = run(&[
+        "run",
+        sc.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--max-memory",
+        "50M",
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("3600 cells need about") && r.stderr.contains("more than --max-memory"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("load:"), "work started: {}", r.stderr);
+    assert!(!out.exists());
+    let r = run(&["run", sc.to_str().unwrap(), "--max-memory", "lots"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("`lots` is not a size"), "{}", r.stderr);
+    let r = run(&[
+        "run",
+        sc.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--max-memory",
+        "8GiB",
+        "--verbose",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("3600 cells: about 0.1 GB of memory at the peak"),
+        "{}",
+        r.stderr
+    );
+}

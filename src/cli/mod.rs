@@ -67,6 +67,45 @@ struct Global {
     /// Worker threads (default: all cores). Results do not depend on it.
     #[arg(long, global = true, value_name = "N")]
     threads: Option<usize>,
+    /// Refuse a scenario run whose estimated peak memory is above this (e.g. 8G, 500M).
+    #[arg(long = "max-memory", global = true, value_name = "SIZE", value_parser = parse_size)]
+    max_memory: Option<u64>,
+}
+
+/// `8G`, `8GB`, `8GiB`, `500M`, `1T` or a number of bytes (K, M, G, T are powers of 1024).
+fn parse_size(text: &str) -> std::result::Result<u64, String> {
+    let t = text.trim();
+    let digits = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(digits);
+    let v: f64 = num
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size; write e.g. 8G or 500M"))?;
+    let mult = match unit
+        .trim()
+        .to_ascii_uppercase()
+        .trim_end_matches("IB")
+        .trim_end_matches('B')
+    {
+        "" => 1.0,
+        "K" => 1024.0,
+        "M" => 1024.0 * 1024.0,
+        "G" => 1024.0 * 1024.0 * 1024.0,
+        "T" => 1024.0 * 1024.0 * 1024.0 * 1024.0,
+        _ => return Err(format!("`{text}`: unknown unit; write e.g. 8G or 500M")),
+    };
+    Ok((v * mult) as u64)
+}
+
+/// `--max-memory`, bytes (read by the scenario pipeline).
+static MAX_MEMORY: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+fn max_memory() -> Option<u64> {
+    match MAX_MEMORY.load(std::sync::atomic::Ordering::Relaxed) {
+        0 => None,
+        v => Some(v),
+    }
 }
 
 #[derive(Subcommand)]
@@ -215,6 +254,9 @@ pub fn run() -> Result<ExitCode> {
     });
     if cli.global.verbose {
         VERBOSE.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+    if let Some(m) = cli.global.max_memory {
+        MAX_MEMORY.store(m.max(1), std::sync::atomic::Ordering::Relaxed);
     }
     if let Some(n) = cli.global.threads {
         if n == 0 {

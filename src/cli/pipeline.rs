@@ -44,11 +44,75 @@ pub(crate) fn require_budget(scenario: &Scenario, budget_yuan: Option<f64>) -> R
     Ok(())
 }
 
+/// Bytes per cell the stages up to the candidates keep alive at their peak: land cover,
+/// zones (1 + 1), districts (2), factors (4 each), resistance (4), sources (4 + 8 while
+/// labelling), the multi-source cost distance (12 while running, 8 kept), the corridor raster
+/// (4), the candidates' site ids (8 while labelling), and up to 8 per cell for each per-patch
+/// run alive (two per thread, each bounded to its neighbourhood: counted as two cells' worth
+/// per thread at most).
+pub(crate) fn bytes_per_cell(scenario: &Scenario, threads: usize) -> u64 {
+    let f = &scenario.file;
+    2 + if f.districts.is_some() { 2 } else { 0 }
+        + 4 * f.factors.len() as u64
+        + 4
+        + 12
+        + 12
+        + 4
+        + 8
+        + 16 * threads as u64
+}
+
+/// The peak memory a run of `scenario` needs, from its land cover's header: (cells, bytes).
+pub(crate) fn memory_estimate(scenario: &Scenario) -> Result<(u64, u64)> {
+    let header = ecocorridor::io::open_raster(&scenario.file.landscape.landcover)?
+        .header()
+        .clone();
+    let cells = header.grid.len() as u64;
+    let threads = rayon::current_num_threads();
+    // Plus a fixed 100 MB for tables, the MILP and the binary.
+    Ok((
+        cells,
+        cells * bytes_per_cell(scenario, threads) + 100_000_000,
+    ))
+}
+
+/// Prints the estimate for large runs and refuses one above `--max-memory`.
+fn check_memory(scenario: &Scenario, quiet: bool) -> Result<()> {
+    let (cells, bytes) = memory_estimate(scenario)?;
+    let gb = bytes as f64 / 1e9;
+    if let Some(max) = super::max_memory() {
+        if bytes > max {
+            bail!(
+                "scenario `{}`: {cells} cells need about {gb:.1} GB, more than --max-memory {:.1} GB\n  hint: use fewer threads (each adds {} bytes per cell), a coarser cell size (`gdalwarp -tr 60 60 ...` quarters the cells), or split the study area",
+                scenario.path.display(),
+                max as f64 / 1e9,
+                16
+            );
+        }
+    }
+    if !quiet && (gb >= 1.0 || super::verbose()) {
+        eprintln!("{cells} cells: about {gb:.1} GB of memory at the peak");
+    }
+    Ok(())
+}
+
 /// Runs the stages up to the candidates (everything `Scenario::stage_key` covers).
 pub(crate) fn build(scenario: &Scenario, quiet: bool) -> Result<Pipeline> {
     let ctx = || format!("scenario `{}`", scenario.path.display());
+    check_memory(scenario, quiet)?;
     let land = timed(quiet, "load", || load_landscape(scenario, quiet))?;
     let (res, src, net) = run_to_corridors(scenario, &land, quiet, true)?;
+    if !quiet && !net.isolated.is_empty() {
+        eprintln!(
+            "warning: {} patch(es) have no corridor (isolated by barriers, beyond max_cwd, or every path crossed another patch): {}",
+            net.isolated.len(),
+            net.isolated
+                .iter()
+                .map(|i| i.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
     let graph = patch_graph(&src, &net);
     let (network, d50, landscape_area_ha) =
         analyse_network(scenario, &land, &src, &graph, &net, quiet)?;
