@@ -553,3 +553,26 @@ fn a_run_that_cannot_fit_in_max_memory_is_refused_before_any_work() {
         r.stderr
     );
 }
+
+#[test]
+fn an_output_folder_that_cannot_be_created_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let sc = scenario(dir.path(), 60);
+    // A folder inside a regular file cannot exist (unlike permissions, this holds for root).
+    let blocker = dir.path().join("a_file");
+    fs::write(&blocker, "x").unwrap();
+    let out = blocker.join("out");
+    let r = run(&["run", sc.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("a_file") && r.stderr.contains("cannot create"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("panicked"));
+    assert!(
+        !r.stderr.contains("load:"),
+        "the work started: {}",
+        r.stderr
+    );
+}

@@ -129,6 +129,17 @@ fn run_group(
             );
         }
     }
+    // A folder that cannot be made fails now, not after the work.
+    for (_, dir) in group {
+        if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).with_context(|| {
+                format!(
+                    "cannot create the output folder's parent `{}`\n  hint: check the path and your write permission, or pass --out DIR",
+                    parent.display()
+                )
+            })?;
+        }
+    }
     let p = pipeline::build(&group[0].0, quiet)?;
     let shared = (stage_times(), t0.elapsed().as_secs_f64());
     let mut outcomes = Vec::new();
