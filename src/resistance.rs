@@ -76,6 +76,19 @@ pub enum ResistanceError {
         /// The fix.
         hint: String,
     },
+    /// Resistances so large that cost distances could pass the largest `f32` (3.4e38), where
+    /// stored costs would turn infinite and cells would look unreachable.
+    #[error("the largest resistance is {max:.3e}: over {cells} cells of {cell_size_m} m, cost distances could reach {bound:.1e}, beyond what a cost raster stores (3.4e38)\n  hint: rescale the class resistances and factor scores (e.g. divide them all by 1e6); least-cost paths do not change")]
+    Overflow {
+        /// Largest resistance.
+        max: f64,
+        /// Cells in the study area.
+        cells: usize,
+        /// Cell size.
+        cell_size_m: f64,
+        /// max × cell size × √2 × cells.
+        bound: f64,
+    },
     /// A zone multiplier that is not finite and > 0.
     #[error("zone multiplier for `{zone}` is {value}; it must be a finite number > 0")]
     Multiplier {
@@ -345,6 +358,18 @@ pub fn build(land: &Landscape, opts: &ResistanceOptions) -> Result<Resistance, R
         });
     }
     let range = finite_range(&values);
+    // The longest possible path visits every cell once at the largest step cost.
+    let cells = values.iter().filter(|v| v.is_finite()).count();
+    let cs = land.grid.cell_size_m();
+    let bound = range.1 as f64 * cs * std::f64::consts::SQRT_2 * cells as f64;
+    if bound > f32::MAX as f64 {
+        return Err(ResistanceError::Overflow {
+            max: range.1 as f64,
+            cells,
+            cell_size_m: cs,
+            bound,
+        });
+    }
     Ok(Resistance { values, range })
 }
 

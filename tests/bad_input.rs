@@ -148,6 +148,16 @@ bad_input! {
         fs::write(&p, b).unwrap();
     } => ["landcover.tif", "claims 40000 x 40000 cells", "cannot decode to", "truncated"];
 
+    resistance_summing_past_f32: |d: &Path| edit(&d.join("landcover_classes.csv"), "301,0301,arbor forest,乔木林地,1,", "301,0301,arbor forest,乔木林地,1e36,")
+        => ["largest resistance is 7.000e35", "beyond what a cost raster stores", "rescale the class resistances"];
+
+    one_cell_land_cover: |d: &Path| {
+        let g = Grid::new(1, 1, 30.0, 500_000.0, 3_300_000.0, Crs::projected_epsg(4545)).unwrap();
+        write_geotiff(&d.join("landcover.tif"), &g, &[301u16], Some(0.0)).unwrap();
+        fs::remove_file(d.join("slope.tif")).unwrap();
+        write_geotiff(&d.join("slope.tif"), &g, &[1.0f32], None).unwrap();
+    } => ["no habitat patch reaches min_area_ha", "the largest has 0.09 ha", "lower [sources] min_area_ha"];
+
     duplicate_class_codes: |d: &Path| {
         let p = d.join("landcover_classes.csv");
         let mut t = fs::read_to_string(&p).unwrap();
