@@ -576,3 +576,88 @@ fn an_output_folder_that_cannot_be_created_is_named() {
         r.stderr
     );
 }
+
+#[test]
+fn edge_cases_give_an_answer_or_a_reason_never_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let sc = scenario(dir.path(), 60);
+    let out = |n: &str| dir.path().join(n).to_str().unwrap().to_string();
+    // Budget 0: a valid, empty plan.
+    let r = run(&[
+        "run",
+        sc.to_str().unwrap(),
+        "--out",
+        &out("zero"),
+        "--budget-yuan",
+        "0",
+        "--quiet",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let s = table(&dir.path().join("zero/summary.csv"));
+    assert_eq!(
+        (
+            col(&s, "status")[0].as_str(),
+            col(&s, "spent_yuan")[0].as_str()
+        ),
+        ("optimal", "0.00")
+    );
+    // NaN or negative weights: named.
+    let r = run(&[
+        "optimize",
+        sc.to_str().unwrap(),
+        "--out",
+        &out("nan"),
+        "--weights",
+        "nan,1",
+    ]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("`nan` is not a number"), "{}", r.stderr);
+    let r = run(&[
+        "optimize",
+        sc.to_str().unwrap(),
+        "--out",
+        &out("neg"),
+        "--weights",
+        "-1,1",
+    ]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("carbon weight is -1"), "{}", r.stderr);
+    // An empty zone layer: a warning, not an error.
+    fs::write(
+        dir.path().join("ecological_redline.geojson"),
+        r#"{"type":"FeatureCollection","crs":{"type":"name","properties":{"name":"urn:ogc:def:crs:EPSG::4545"}},"features":[]}"#,
+    )
+    .unwrap();
+    let r = run(&["run", sc.to_str().unwrap(), "--out", &out("empty_zone")]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("ecological_redline.geojson") && r.stderr.contains("has no polygon"),
+        "{}",
+        r.stderr
+    );
+    // Every non-habitat class a barrier: sources stay, no corridor, a warning naming them.
+    let classes = dir.path().join("landcover_classes.csv");
+    let text = fs::read_to_string(&classes).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap().to_string();
+    let barred: Vec<String> = lines
+        .map(|l| {
+            let mut f: Vec<&str> = l.split(',').collect();
+            if f[5] == "0" {
+                f[4] = "barrier";
+            }
+            f.join(",")
+        })
+        .collect();
+    fs::write(&classes, format!("{header}\n{}\n", barred.join("\n"))).unwrap();
+    let r = run(&["run", sc.to_str().unwrap(), "--out", &out("barred")]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("have no corridor (isolated by barriers"),
+        "{}",
+        r.stderr
+    );
+    let s = table(&dir.path().join("barred/summary.csv"));
+    assert_eq!(col(&s, "corridors"), vec!["0"]);
+    assert!(!r.stderr.contains("panicked"));
+}

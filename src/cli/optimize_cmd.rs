@@ -40,7 +40,7 @@ pub(crate) struct OptimizeArgs {
     budget_yuan: Option<f64>,
     /// Weights of carbon and connectivity, e.g. `0.5,0.5` (default: the scenario's, else
     /// `1,1`).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     weights: Option<String>,
     /// Zones where no site may be chosen, separated by commas (default: the scenario's
     /// permanent basic farmland zones; for tables `permanent_farmland`).
