@@ -661,3 +661,61 @@ fn edge_cases_give_an_answer_or_a_reason_never_a_panic() {
     assert_eq!(col(&s, "corridors"), vec!["0"]);
     assert!(!r.stderr.contains("panicked"));
 }
+
+#[test]
+fn a_full_disk_fails_cleanly_and_keeps_the_old_results() {
+    // A 160 KB tmpfs (needs root and mount rights; skipped, with a note, where unavailable).
+    let dir = tempfile::tempdir().unwrap();
+    let sc = scenario(dir.path(), 140);
+    let small = dir.path().join("small_disk");
+    fs::create_dir(&small).unwrap();
+    let mounted = Command::new("mount")
+        .args([
+            "-t",
+            "tmpfs",
+            "-o",
+            "size=160k",
+            "tmpfs",
+            small.to_str().unwrap(),
+        ])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !mounted {
+        eprintln!("skipping: cannot mount a small tmpfs here");
+        return;
+    }
+    struct Unmount(std::path::PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg(&self.0).status();
+        }
+    }
+    let _guard = Unmount(small.clone());
+    let out = small.join("out");
+    fs::create_dir(&out).unwrap();
+    fs::write(out.join("summary.csv"), "old results").unwrap();
+    let r = run(&[
+        "run",
+        sc.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--force",
+        "--quiet",
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("No space left on device"), "{}", r.stderr);
+    assert_eq!(
+        fs::read_to_string(out.join("summary.csv")).unwrap(),
+        "old results"
+    );
+    let left: Vec<String> = fs::read_dir(&small)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        left,
+        vec!["out"],
+        "unfinished outputs left on the full disk"
+    );
+}
