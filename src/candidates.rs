@@ -868,13 +868,13 @@ mod tests {
         }
     }
 
-    fn run(
+    /// The resistance (class values) and the corridors, zone cells kept.
+    fn surface_and_corridors(
         land: &Landscape,
         src: &Sources,
-        opts: &CandidateOptions,
-    ) -> (Resistance, CorridorNetwork, Candidates) {
-        let ro = res_opts();
-        let res = resistance::build(land, &ro).unwrap();
+        ro: &ResistanceOptions,
+    ) -> (Resistance, CorridorNetwork) {
+        let res = resistance::build(land, ro).unwrap();
         let net = corridors::build(
             &land.grid,
             &res,
@@ -888,6 +888,16 @@ mod tests {
             },
         )
         .unwrap();
+        (res, net)
+    }
+
+    fn run(
+        land: &Landscape,
+        src: &Sources,
+        opts: &CandidateOptions,
+    ) -> (Resistance, CorridorNetwork, Candidates) {
+        let ro = res_opts();
+        let (res, net) = surface_and_corridors(land, src, &ro);
         let model = CellModel::new(land, &ro);
         let value = vec![10.0; net.corridors.len()];
         let inputs = Inputs {
@@ -999,20 +1009,7 @@ mod tests {
         // = 1040, drop 2970.
         let (land, src) = scene(&["AddddB"], 10.0);
         let ro = res_opts();
-        let res = resistance::build(&land, &ro).unwrap();
-        let net = corridors::build(
-            &land.grid,
-            &res,
-            &src,
-            &CorridorOptions {
-                cost: CostOptions::default(),
-                width: 1e9,
-                pairs: PairRule::AllocationTouch,
-                drop_crossing: false,
-                keep_zone_cells: true,
-            },
-        )
-        .unwrap();
+        let (res, net) = surface_and_corridors(&land, &src, &ro);
         let model = CellModel::new(&land, &ro);
         let given = vec![
             GivenParcel {
@@ -1071,20 +1068,7 @@ mod tests {
     fn bad_options_are_named() {
         let (land, src) = scene(&["AdB"], 10.0);
         let ro = res_opts();
-        let res = resistance::build(&land, &ro).unwrap();
-        let net = corridors::build(
-            &land.grid,
-            &res,
-            &src,
-            &CorridorOptions {
-                cost: CostOptions::default(),
-                width: 0.0,
-                pairs: PairRule::AllocationTouch,
-                drop_crossing: false,
-                keep_zone_cells: true,
-            },
-        )
-        .unwrap();
+        let (res, net) = surface_and_corridors(&land, &src, &ro);
         let model = CellModel::new(&land, &ro);
         let o = CandidateOptions {
             parcel_size_m: 0.0,

@@ -16,6 +16,22 @@ fn scenario(dir: &Path, n: u32) -> std::path::PathBuf {
     s
 }
 
+/// A scenario of n x n cells already run once into `out/`.
+fn ran_once(n: u32) -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let sc = scenario(dir.path(), n);
+    let out = dir.path().join("out");
+    let r = run(&[
+        "run",
+        sc.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    (dir, sc, out)
+}
+
 fn table(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
     let bytes = fs::read(path).unwrap();
     assert_eq!(
@@ -163,17 +179,7 @@ fn run_writes_everything_and_the_summary_agrees_with_the_tables() {
 
 #[test]
 fn an_output_folder_is_replaced_only_with_force_and_only_by_a_finished_run() {
-    let dir = tempfile::tempdir().unwrap();
-    let sc = scenario(dir.path(), 60);
-    let out = dir.path().join("out");
-    let r = run(&[
-        "run",
-        sc.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--quiet",
-    ]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    let (dir, sc, out) = ran_once(60);
     let before = fs::read(out.join("summary.csv")).unwrap();
     // Without --force: refused before any work.
     let r = run(&["run", sc.to_str().unwrap(), "--out", out.to_str().unwrap()]);
@@ -222,17 +228,7 @@ fn an_output_folder_is_replaced_only_with_force_and_only_by_a_finished_run() {
 
 #[test]
 fn a_killed_run_leaves_the_previous_results_intact() {
-    let dir = tempfile::tempdir().unwrap();
-    let sc = scenario(dir.path(), 400);
-    let out = dir.path().join("out");
-    let r = run(&[
-        "run",
-        sc.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--quiet",
-    ]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    let (dir, sc, out) = ran_once(400);
     let before: Vec<(String, Vec<u8>)> = {
         let mut v: Vec<_> = fs::read_dir(&out)
             .unwrap()
@@ -465,17 +461,7 @@ fn the_map_and_chart_are_pngs_and_zh_gives_chinese_headers() {
 
 #[test]
 fn sigterm_removes_the_unfinished_outputs_and_says_so() {
-    let dir = tempfile::tempdir().unwrap();
-    let sc = scenario(dir.path(), 400);
-    let out = dir.path().join("out");
-    let r = run(&[
-        "run",
-        sc.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--quiet",
-    ]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    let (dir, sc, out) = ran_once(400);
     let before = fs::read(out.join("summary.csv")).unwrap();
     let child = Command::new(env!("CARGO_BIN_EXE_ecocorridor"))
         .args([
