@@ -228,7 +228,7 @@ fn an_output_folder_is_replaced_only_with_force_and_only_by_a_finished_run() {
 
 #[test]
 fn a_killed_run_leaves_the_previous_results_intact() {
-    let (dir, sc, out) = ran_once(400);
+    let (_dir, sc, out) = ran_once(400);
     let before: Vec<(String, Vec<u8>)> = {
         let mut v: Vec<_> = fs::read_dir(&out)
             .unwrap()
