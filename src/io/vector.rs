@@ -148,6 +148,23 @@ pub fn parse_geojson(path: &Path, text: &str) -> Result<PolygonLayer, VectorErro
             index,
             what,
         };
+        // geojson's conversion indexes x and y without checking (it panics on `[5]`).
+        let rings: Vec<&Vec<geojson::Position>> = match &geom.value {
+            GeometryValue::Polygon { coordinates } => coordinates.iter().collect(),
+            GeometryValue::MultiPolygon { coordinates } => coordinates.iter().flatten().collect(),
+            _ => Vec::new(),
+        };
+        if let Some(p) = rings
+            .iter()
+            .flat_map(|r| r.iter())
+            .find(|p| p.as_slice().len() < 2)
+        {
+            return Err(bad(format!(
+                "has a position with {} coordinate(s) ({:?}) where x and y are expected",
+                p.as_slice().len(),
+                p.as_slice()
+            )));
+        }
         let geometry: MultiPolygon<f64> = match geom.value {
             v @ GeometryValue::Polygon { .. } => MultiPolygon::new(vec![Polygon::try_from(v).map_err(|e| bad(e.to_string()))?]),
             v @ GeometryValue::MultiPolygon { .. } => MultiPolygon::try_from(v).map_err(|e| bad(e.to_string()))?,
@@ -313,6 +330,23 @@ mod tests {
         let mut out = vec![0u8; grid.len()];
         burn_polygons(grid, mp, |i| out[i] += 1);
         out
+    }
+
+    #[test]
+    fn a_position_without_y_is_an_error_not_a_panic() {
+        // Found by fuzzing: geojson's own conversion indexes [1] without checking.
+        for text in [
+            r#"{"type":"Polygon","coordinates":[[[0,0],[1,0],[5],[0,0]]]}"#,
+            r#"{"type":"MultiPolygon","coordinates":[[[[0,0],[1],[1,1],[0,0]]]]}"#,
+        ] {
+            let e = parse_geojson(Path::new("z.geojson"), text)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains("z.geojson") && e.contains("where x and y are expected"),
+                "{e}"
+            );
+        }
     }
 
     #[test]
