@@ -619,6 +619,21 @@ mod tests {
     const MINIMAL: &str = "[landscape]\nlandcover = \"lc.tif\"\nclasses = \"classes.csv\"\n";
 
     #[test]
+    fn the_bundled_scenarios_parse() {
+        for (name, text) in [
+            ("models/demo.toml", include_str!("../models/demo.toml")),
+            (
+                "models/city_cluster.toml",
+                include_str!("../models/city_cluster.toml"),
+            ),
+        ] {
+            let s =
+                Scenario::parse(Path::new(name), text).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(s.file.optimize.budget_yuan.is_some(), "{name}");
+        }
+    }
+
+    #[test]
     fn paths_resolve_against_the_scenario_folder() {
         let s = Scenario::parse(Path::new("models/a.toml"), MINIMAL).unwrap();
         assert_eq!(s.file.landscape.landcover, Path::new("models/lc.tif"));
