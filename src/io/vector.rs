@@ -286,8 +286,11 @@ pub fn burn_polygons(grid: &Grid, geometry: &MultiPolygon<f64>, mut burn: impl F
                 }
                 let (ylo, yhi) = if a.y < b.y { (a.y, b.y) } else { (b.y, a.y) };
                 // Rows whose centre y_r satisfies ylo <= y_r < yhi, found approximately then tested exactly.
-                let r_first = (((y0 - yhi) / cs - 0.5).floor() as i64).max(0);
-                let r_last = (((y0 - ylo) / cs - 0.5).floor() as i64 + 1).min(rows - 1);
+                // Clamped in f64 before the cast: far-away coordinates must not overflow.
+                let r_first = ((y0 - yhi) / cs - 0.5).floor().max(0.0).min(rows as f64) as i64;
+                let r_last = (((y0 - ylo) / cs - 0.5).floor() + 1.0)
+                    .min((rows - 1) as f64)
+                    .max(-1.0) as i64;
                 for r in r_first..=r_last {
                     let yr = y0 - (r as f64 + 0.5) * cs;
                     if ylo <= yr && yr < yhi {
@@ -306,8 +309,8 @@ pub fn burn_polygons(grid: &Grid, geometry: &MultiPolygon<f64>, mut burn: impl F
                 continue;
             }
             // Centres x_c = x0 + (c + 0.5) cs with xa <= x_c < xb.
-            let c_first = (((xa - x0) / cs - 0.5).ceil() as i64).max(0);
-            let c_end = (((xb - x0) / cs - 0.5).ceil() as i64).min(cols);
+            let c_first = ((xa - x0) / cs - 0.5).ceil().max(0.0).min(cols as f64) as i64;
+            let c_end = ((xb - x0) / cs - 0.5).ceil().min(cols as f64).max(0.0) as i64;
             let base = r as usize * cols as usize;
             for c in c_first..c_end {
                 burn(base + c as usize);
@@ -330,6 +333,21 @@ mod tests {
         let mut out = vec![0u8; grid.len()];
         burn_polygons(grid, mp, |i| out[i] += 1);
         out
+    }
+
+    #[test]
+    fn a_vertex_far_outside_the_grid_still_burns_the_cells_inside() {
+        // Found by fuzzing: y = -2.2e22 overflowed the row range (i64) and the polygon burned
+        // nothing. A triangle reaching far south still covers the grid's left column band.
+        let g = grid(6, 6);
+        let p = polygon!(
+            exterior: [(x: 1000.0, y: 2000.0), (x: 1030.0, y: 2000.0), (x: 1030.0, y: -2.2e22), (x: 1000.0, y: -2.2e22)],
+            interiors: [],
+        );
+        let out = burned(&g, &MultiPolygon::new(vec![p]));
+        for r in 0..6 {
+            assert_eq!(&out[r * 6..r * 6 + 6], &[1, 1, 1, 0, 0, 0], "row {r}");
+        }
     }
 
     #[test]
