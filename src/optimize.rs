@@ -555,21 +555,16 @@ pub fn linear_model(p: &Problem) -> LinearModel {
     };
     let x = |i: usize| i;
     let y = |j: usize| ns + j;
-    let mut budget: Vec<(usize, f64)> = p
-        .sites
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (x(i), s.cost_yuan))
-        .collect();
-    budget.extend(
-        p.connectors
-            .iter()
-            .enumerate()
-            .map(|(j, c)| (y(j), c.cost_yuan)),
-    );
+    // Every site and connector with a coefficient each.
+    let all = |fs: &dyn Fn(&Site) -> f64, fc: &dyn Fn(&Connector) -> f64| -> Vec<(usize, f64)> {
+        let sites = p.sites.iter().enumerate().map(|(i, s)| (x(i), fs(s)));
+        sites
+            .chain(p.connectors.iter().enumerate().map(|(j, c)| (y(j), fc(c))))
+            .collect()
+    };
     m.rows.push(Row {
         name: "budget".into(),
-        terms: budget,
+        terms: all(&|s| s.cost_yuan, &|c| c.cost_yuan),
         sense: Sense::Le,
         rhs: p.budget_yuan,
     });
@@ -601,59 +596,51 @@ pub fn linear_model(p: &Problem) -> LinearModel {
             });
         }
     }
-    for (k, (z, &cap)) in p.zone_area_caps.iter().enumerate() {
+    // A cap row over the sites that `member` picks (skipped when none is).
+    let mut cap_row = |name: String,
+                       what: String,
+                       member: &dyn Fn(&Site) -> bool,
+                       coef: &dyn Fn(&Site) -> f64,
+                       cap: f64| {
         let terms: Vec<(usize, f64)> = p
             .sites
             .iter()
             .enumerate()
-            .filter(|(_, s)| s.zones.contains(z))
-            .map(|(i, s)| (x(i), s.area_ha))
+            .filter(|(_, s)| member(s))
+            .map(|(i, s)| (x(i), coef(s)))
             .collect();
         if !terms.is_empty() {
-            m.comments.push(format!("zone_cap_{} = zone {z}", k + 1));
+            m.comments.push(format!("{name} = {what}"));
             m.rows.push(Row {
-                name: format!("zone_cap_{}", k + 1),
+                name,
                 terms,
                 sense: Sense::Le,
                 rhs: cap,
             });
         }
+    };
+    for (k, (z, &cap)) in p.zone_area_caps.iter().enumerate() {
+        cap_row(
+            format!("zone_cap_{}", k + 1),
+            format!("zone {z}"),
+            &|s| s.zones.contains(z),
+            &|s| s.area_ha,
+            cap,
+        );
     }
     for (k, (d, &cap)) in p.district_budget_caps.iter().enumerate() {
-        let terms: Vec<(usize, f64)> = p
-            .sites
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| s.district.as_deref() == Some(d.as_str()))
-            .map(|(i, s)| (x(i), s.cost_yuan))
-            .collect();
-        if !terms.is_empty() {
-            m.comments
-                .push(format!("district_cap_{} = district {d}", k + 1));
-            m.rows.push(Row {
-                name: format!("district_cap_{}", k + 1),
-                terms,
-                sense: Sense::Le,
-                rhs: cap,
-            });
-        }
+        cap_row(
+            format!("district_cap_{}", k + 1),
+            format!("district {d}"),
+            &|s| s.district.as_deref() == Some(d.as_str()),
+            &|s| s.cost_yuan,
+            cap,
+        );
     }
     if let Some(min) = p.carbon_min {
-        let mut terms: Vec<(usize, f64)> = p
-            .sites
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (x(i), s.carbon_tco2e))
-            .collect();
-        terms.extend(
-            p.connectors
-                .iter()
-                .enumerate()
-                .map(|(j, c)| (y(j), c.carbon_tco2e)),
-        );
         m.rows.push(Row {
             name: "carbon_min".into(),
-            terms,
+            terms: all(&|s| s.carbon_tco2e, &|c| c.carbon_tco2e),
             sense: Sense::Ge,
             rhs: min,
         });

@@ -114,17 +114,12 @@ pub fn read_sites(path: &Path) -> Result<SiteTable, String> {
         if !excl.is_empty() {
             excludes.push((line, out.len(), excl));
         }
+        let num = |name: &str, default| number(path, line, name, field(&h, &rec, name), default);
         out.push(Site {
-            cost_yuan: number(path, line, "cost_yuan", field(&h, &rec, "cost_yuan"), None)?,
-            area_ha: number(path, line, "area_ha", field(&h, &rec, "area_ha"), None)?,
-            carbon_tco2e: number(
-                path,
-                line,
-                "carbon_tco2e",
-                field(&h, &rec, "carbon_tco2e"),
-                None,
-            )?,
-            benefit: number(path, line, "benefit", field(&h, &rec, "benefit"), Some(0.0))?,
+            cost_yuan: num("cost_yuan", None)?,
+            area_ha: num("area_ha", None)?,
+            carbon_tco2e: num("carbon_tco2e", None)?,
+            benefit: num("benefit", Some(0.0))?,
             zones: zone
                 .split(';')
                 .map(str::trim)
@@ -213,16 +208,11 @@ pub fn read_connectors(path: &Path, sites: &[Site]) -> Result<Vec<Connector>, St
         {
             gap_sites.push(*index.get(g).ok_or_else(|| format!("`{}`, line {line}: connector `{id}` needs site `{g}`, which is not in the sites table", path.display()))?);
         }
+        let num = |name: &str, default| number(path, line, name, field(&h, &rec, name), default);
         out.push(Connector {
-            cost_yuan: number(path, line, "cost_yuan", field(&h, &rec, "cost_yuan"), None)?,
-            carbon_tco2e: number(
-                path,
-                line,
-                "carbon_tco2e",
-                field(&h, &rec, "carbon_tco2e"),
-                None,
-            )?,
-            benefit: number(path, line, "benefit", field(&h, &rec, "benefit"), Some(0.0))?,
+            cost_yuan: num("cost_yuan", None)?,
+            carbon_tco2e: num("carbon_tco2e", None)?,
+            benefit: num("benefit", Some(0.0))?,
             gap_sites,
             ends: ends(path, line, &h, &rec)?,
             id,
