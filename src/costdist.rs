@@ -108,12 +108,40 @@ pub fn accumulate_cost(
         res,
         seeds,
         opts.max_cwd.unwrap_or(f64::INFINITY),
+        None,
         opts.corner_cutting,
         &mut store,
     );
     CostSurface {
         cost: store.cost.iter().map(|&v| v as f32).collect(),
         alloc: store.alloc,
+    }
+}
+
+/// Division by a fixed `usize` divisor by one multiplication: `ceil(2^64 / d)` times the
+/// dividend, high 64 bits; exact for dividends below 2^32 (Lemire, Kaser & Kurz 2019,
+/// "Faster remainder by direct computation"). `u128` so that `d = 1` (2^64) fits.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FastDiv {
+    d: usize,
+    magic: u128,
+}
+
+impl FastDiv {
+    /// Divisor `d` > 0.
+    pub fn new(d: usize) -> FastDiv {
+        assert!(d > 0);
+        FastDiv {
+            d,
+            magic: u64::MAX as u128 / d as u128 + 1,
+        }
+    }
+    /// `(x / d, x % d)` for `x < 2^32`.
+    #[inline]
+    pub fn div_rem(&self, x: usize) -> (usize, usize) {
+        debug_assert!(x <= u32::MAX as usize);
+        let q = ((self.magic * x as u128) >> 64) as usize;
+        (q, x - q * self.d)
     }
 }
 
@@ -187,8 +215,12 @@ impl Queue for HeapQueue {
 /// is exact (Dial 1969; the width bound is the one of Δ-stepping). Buckets form a ring longer
 /// than the costliest move, so a push never wraps onto an unprocessed bucket.
 struct BucketQueue {
-    delta: f64,
+    /// `1 / delta`: a multiplication instead of a division per push (monotone in the cost,
+    /// which is all the bucket order needs; the width stays under the cheapest move).
+    inv_delta: f64,
+    /// A power of two, so the ring index is a mask.
     ring: Vec<Vec<u32>>,
+    mask: u64,
     current: u64,
     len: usize,
     /// Cells whose cost rounded into an already processed bucket: expanded next, never stale.
@@ -196,8 +228,19 @@ struct BucketQueue {
 }
 
 impl BucketQueue {
+    fn new(delta: f64, buckets: usize) -> BucketQueue {
+        let n = buckets.next_power_of_two();
+        BucketQueue {
+            inv_delta: 1.0 / delta,
+            ring: (0..n).map(|_| Vec::new()).collect(),
+            mask: n as u64 - 1,
+            current: 0,
+            len: 0,
+            redo: Vec::new(),
+        }
+    }
     fn bucket(&self, cost: f64) -> u64 {
-        (cost / self.delta) as u64
+        (cost * self.inv_delta) as u64
     }
 }
 
@@ -209,8 +252,7 @@ impl Queue for BucketQueue {
             self.redo.push(cell as u32);
             return;
         }
-        let n = self.ring.len() as u64;
-        self.ring[(b % n) as usize].push(cell as u32);
+        self.ring[(b & self.mask) as usize].push(cell as u32);
         self.len += 1;
     }
     fn pop(&mut self) -> Option<(u64, usize)> {
@@ -220,9 +262,8 @@ impl Queue for BucketQueue {
         if self.len == 0 {
             return None;
         }
-        let n = self.ring.len() as u64;
         loop {
-            if let Some(c) = self.ring[(self.current % n) as usize].pop() {
+            if let Some(c) = self.ring[(self.current & self.mask) as usize].pop() {
                 self.len -= 1;
                 return Some((self.current, c as usize));
             }
@@ -245,11 +286,19 @@ const MAX_BUCKETS: f64 = 65_536.0;
 /// Label-correcting: a cell whose cost improves after it was expanded (possible only through
 /// `f32` ties in the heap or rounding at a bucket edge) is expanded again, so the stored costs
 /// are the exact least costs.
+///
+/// `floor`, when given, is a lower bound per cell of the cost still to pay from that cell to
+/// wherever the caller needs costs (an admissible heuristic, as in A*): a cell is not entered
+/// when its cost plus its floor exceeds `limit`. Every cell that lies on a path of total cost
+/// `≤ limit` keeps its exact least cost (all cells before it on its least-cost path pass the
+/// same test); other cells may be left unreached or keep a cost above their least one.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn dijkstra<S: CostStore>(
     shape: Shape,
     res: &Resistance,
     seeds: impl IntoIterator<Item = (usize, u32)>,
     limit: f64,
+    floor: Option<&[f32]>,
     corner_cutting: bool,
     store: &mut S,
 ) {
@@ -261,20 +310,15 @@ pub(crate) fn dijkstra<S: CostStore>(
         // bucket as its predecessor.
         let delta = shape.cell_size_m * rmin * (1.0 - 1e-9);
         let n = ratio.ceil() as usize + 2;
-        let mut q = BucketQueue {
-            delta,
-            ring: (0..n).map(|_| Vec::new()).collect(),
-            current: 0,
-            len: 0,
-            redo: Vec::new(),
-        };
-        run(shape, r, seeds, limit, corner_cutting, store, &mut q);
+        let mut q = BucketQueue::new(delta, n);
+        run(shape, r, seeds, limit, floor, corner_cutting, store, &mut q);
     } else {
         run(
             shape,
             r,
             seeds,
             limit,
+            floor,
             corner_cutting,
             store,
             &mut HeapQueue(BinaryHeap::new()),
@@ -282,11 +326,13 @@ pub(crate) fn dijkstra<S: CostStore>(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn run<S: CostStore, Q: Queue>(
     shape: Shape,
     r: &[f32],
     seeds: impl IntoIterator<Item = (usize, u32)>,
     limit: f64,
+    floor: Option<&[f32]>,
     corner_cutting: bool,
     store: &mut S,
     queue: &mut Q,
@@ -313,12 +359,13 @@ fn run<S: CostStore, Q: Queue>(
     let icols = cols as isize;
     // Neighbour offsets in the flat array, matching NEIGHBOURS.
     let offsets: [isize; 8] = NEIGHBOURS.map(|(dr, dc, _)| dr * icols + dc);
+    let by_cols = FastDiv::new(cols.max(1));
     while let Some((tag, c)) = queue.pop() {
         let d = store.cost(c);
         if queue.is_stale(tag, d) {
             continue; // the cell was reached more cheaply since
         }
-        let (row, col) = (c / cols, c % cols);
+        let (row, col) = by_cols.div_rem(c);
         let interior = row > 0 && col > 0 && row + 1 < rows && col + 1 < cols;
         let rc = r[c] as f64;
         let id = store.alloc(c);
@@ -344,6 +391,11 @@ fn run<S: CostStore, Q: Queue>(
             let nd = d + step_len[is_diag as usize] * (rc + rn as f64) * 0.5;
             if nd > limit {
                 continue;
+            }
+            if let Some(f) = floor {
+                if nd + f[nb] as f64 > limit {
+                    continue;
+                }
             }
             let old = store.cost(nb);
             if nd < old || (nd == old && id < store.alloc(nb)) {
@@ -376,6 +428,30 @@ mod tests {
 
     fn res(v: &[f32]) -> Resistance {
         Resistance::from_values(v.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn fast_division_is_exact() {
+        for cols in [1usize, 3, 7, 64, 600, 4097, 10_000, 46_341, 1 << 20] {
+            let f = FastDiv::new(cols);
+            for cell in [
+                0usize,
+                1,
+                cols - 1,
+                cols,
+                cols + 1,
+                5 * cols + cols / 2,
+                10 * cols - 1,
+                u32::MAX as usize / cols * cols - 1,
+                u32::MAX as usize,
+            ] {
+                assert_eq!(
+                    f.div_rem(cell),
+                    (cell / cols, cell % cols),
+                    "cell {cell}, cols {cols}"
+                );
+            }
+        }
     }
 
     #[test]
@@ -518,8 +594,8 @@ mod tests {
             let mut a = FullStore { cost: vec![f64::INFINITY; n], alloc: vec![0; n] };
             let mut b = FullStore { cost: vec![f64::INFINITY; n], alloc: vec![0; n] };
             // The range 0.5..2000 needs ~5,700 buckets: `dijkstra` takes the bucket queue.
-            dijkstra(shape, &Resistance::from_values(r.clone()).unwrap(), seeds.clone(), f64::INFINITY, corner_cutting, &mut a);
-            run(shape, &r, seeds, f64::INFINITY, corner_cutting, &mut b, &mut HeapQueue(BinaryHeap::new()));
+            dijkstra(shape, &Resistance::from_values(r.clone()).unwrap(), seeds.clone(), f64::INFINITY, None, corner_cutting, &mut a);
+            run(shape, &r, seeds, f64::INFINITY, None, corner_cutting, &mut b, &mut HeapQueue(BinaryHeap::new()));
             for i in 0..n {
                 prop_assert!(a.cost[i] == b.cost[i] || (a.cost[i] - b.cost[i]).abs() <= 1e-12 * a.cost[i], "cell {}: {} vs {}", i, a.cost[i], b.cost[i]);
             }

@@ -47,9 +47,9 @@ pub(crate) fn require_budget(scenario: &Scenario, budget_yuan: Option<f64>) -> R
 /// Bytes per cell the stages up to the candidates keep alive at their peak: land cover,
 /// zones (1 + 1), districts (2), factors (4 each), resistance (4), sources (4 + 8 while
 /// labelling), the multi-source cost distance (12 while running, 8 kept), the corridor raster
-/// (4), the candidates' site ids (8 while labelling), and up to 8 per cell for each per-patch
-/// run alive (two per thread, each bounded to its neighbourhood: counted as two cells' worth
-/// per thread at most).
+/// (4) and the runs' pruning bound (4), the candidates' site ids (8 while labelling), and up
+/// to 8 per cell for each per-patch run alive (one computing and one handed over per thread,
+/// each bounded to its neighbourhood: counted as two cells' worth per thread at most).
 pub(crate) fn bytes_per_cell(scenario: &Scenario, threads: usize) -> u64 {
     let f = &scenario.file;
     2 + if f.districts.is_some() { 2 } else { 0 }
@@ -57,6 +57,7 @@ pub(crate) fn bytes_per_cell(scenario: &Scenario, threads: usize) -> u64 {
         + 4
         + 12
         + 12
+        + 4
         + 4
         + 8
         + 16 * threads as u64
