@@ -12,23 +12,16 @@ use std::time::Duration;
 mod common;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use ecocorridor::corridors::{self, CorridorOptions, PairRule};
+use ecocorridor::corridors;
 use ecocorridor::costdist::{accumulate_cost, CostOptions};
 use ecocorridor::landscape::Landscape;
 use ecocorridor::resistance::Resistance;
-use ecocorridor::sources::{self, SourceMethod, Sources};
+use ecocorridor::sources::Sources;
 
 fn setup(n: u32) -> (Landscape, Resistance, Sources) {
     let land = common::landscape(n);
     let res = common::resistance(&land);
-    let method = SourceMethod::Habitat {
-        min_area_ha: 10.0,
-        eight: true,
-        edge_width_m: 0.0,
-        core_only: false,
-        largest: 100,
-    };
-    let src = sources::build(&land, &res, &method).unwrap();
+    let src = common::largest_patches(&land, &res);
     (land, res, src)
 }
 
@@ -60,13 +53,7 @@ fn bench(c: &mut Criterion) {
                 )
             })
         });
-        let opts = CorridorOptions {
-            cost: CostOptions::default(),
-            width: 10_000.0,
-            pairs: PairRule::AllocationTouch,
-            drop_crossing: true,
-            keep_zone_cells: false,
-        };
+        let opts = common::corridor_options(false);
         g.bench_with_input(
             BenchmarkId::new(format!("corridors_{}", src.patches.len()), n),
             &n,

@@ -20,12 +20,10 @@ mod common;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use ecocorridor::candidates::{self, CandidateOptions, Inputs};
 use ecocorridor::carbon;
-use ecocorridor::corridors::{self, CorridorOptions, PairRule};
-use ecocorridor::costdist::CostOptions;
+use ecocorridor::corridors;
 use ecocorridor::io::geotiff::write_geotiff;
 use ecocorridor::io::read_f32;
-use ecocorridor::resistance::{self, CellModel, Combine, ResistanceOptions};
-use ecocorridor::sources::{self, SourceMethod};
+use ecocorridor::resistance::{self, CellModel};
 
 fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("stages");
@@ -37,12 +35,7 @@ fn bench(c: &mut Criterion) {
         let land = common::landscape(n);
         let cells = land.grid.len() as u64;
         g.throughput(Throughput::Elements(cells));
-        let ro = ResistanceOptions {
-            combine: Combine::WeightedSum,
-            class_weight: 1.0,
-            factors: vec![],
-            zone_multipliers: [1.0; 8],
-        };
+        let ro = common::resistance_options();
         g.bench_with_input(BenchmarkId::new("resistance", n), &n, |b, _| {
             b.iter(|| black_box(resistance::build(&land, &ro).unwrap().values()[0]))
         });
@@ -54,32 +47,10 @@ fn bench(c: &mut Criterion) {
             })
         });
 
-        let res = resistance::build(&land, &ro).unwrap();
-        let src = sources::build(
-            &land,
-            &res,
-            &SourceMethod::Habitat {
-                min_area_ha: 10.0,
-                eight: true,
-                edge_width_m: 0.0,
-                core_only: false,
-                largest: 100,
-            },
-        )
-        .unwrap();
-        let net = corridors::build(
-            &land.grid,
-            &res,
-            &src,
-            &CorridorOptions {
-                cost: CostOptions::default(),
-                width: 10_000.0,
-                pairs: PairRule::AllocationTouch,
-                drop_crossing: true,
-                keep_zone_cells: true,
-            },
-        )
-        .unwrap();
+        let res = common::resistance(&land);
+        let src = common::largest_patches(&land, &res);
+        let net =
+            corridors::build(&land.grid, &res, &src, &common::corridor_options(true)).unwrap();
         let model = CellModel::new(&land, &ro);
         let value = vec![1.0; net.corridors.len()];
         let inputs = Inputs {

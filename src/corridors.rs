@@ -400,7 +400,9 @@ pub fn build(
             });
         }
         drop(tx);
-        for (k, store) in rx.iter() {
+        // `rx` is moved in here, so an error returned from this loop drops it and a worker
+        // blocked on a full channel gets an error instead of waiting forever for the join.
+        for (k, store) in rx {
             if opts.pairs == PairRule::WithinMaxCwd {
                 // Reaching is symmetric, so the pairs of k are the patches its run reaches;
                 // a pair is registered by whichever of its runs comes first.

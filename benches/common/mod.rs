@@ -35,18 +35,51 @@ pub fn landscape(n: u32) -> Landscape {
     }
 }
 
-/// The class-only resistance surface of a landscape.
+/// Resistance from the class table only (no factors, no zone multipliers).
 #[allow(dead_code)] // each bench binary uses part of this module
+pub fn resistance_options() -> ecocorridor::resistance::ResistanceOptions {
+    use ecocorridor::resistance::{Combine, ResistanceOptions};
+    ResistanceOptions {
+        combine: Combine::WeightedSum,
+        class_weight: 1.0,
+        factors: vec![],
+        zone_multipliers: [1.0; 8],
+    }
+}
+
+/// The class-only resistance surface of a landscape.
+#[allow(dead_code)]
 pub fn resistance(land: &Landscape) -> ecocorridor::resistance::Resistance {
-    use ecocorridor::resistance::{build, Combine, ResistanceOptions};
-    build(
-        land,
-        &ResistanceOptions {
-            combine: Combine::WeightedSum,
-            class_weight: 1.0,
-            factors: vec![],
-            zone_multipliers: [1.0; 8],
-        },
-    )
-    .unwrap()
+    ecocorridor::resistance::build(land, &resistance_options()).unwrap()
+}
+
+/// The 100 largest habitat patches of at least 10 ha (8-connected, no edge removed).
+#[allow(dead_code)]
+pub fn largest_patches(
+    land: &Landscape,
+    res: &ecocorridor::resistance::Resistance,
+) -> ecocorridor::sources::Sources {
+    use ecocorridor::sources::{build, SourceMethod};
+    let method = SourceMethod::Habitat {
+        min_area_ha: 10.0,
+        eight: true,
+        edge_width_m: 0.0,
+        core_only: false,
+        largest: 100,
+    };
+    build(land, res, &method).unwrap()
+}
+
+/// Corridor options of the benches: width 10,000 cost units, allocation-touch pairs,
+/// corridors crossing a third patch dropped.
+#[allow(dead_code)]
+pub fn corridor_options(keep_zone_cells: bool) -> ecocorridor::corridors::CorridorOptions {
+    use ecocorridor::corridors::{CorridorOptions, PairRule};
+    CorridorOptions {
+        cost: ecocorridor::costdist::CostOptions::default(),
+        width: 10_000.0,
+        pairs: PairRule::AllocationTouch,
+        drop_crossing: true,
+        keep_zone_cells,
+    }
 }

@@ -85,10 +85,6 @@ def grid_of(tif):
     return rows, cols, x0, y0, cs, (float(nodata.group(1)) if nodata else None)
 
 
-def best(times):
-    return min(times)
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--size", type=int, default=4000)
@@ -183,7 +179,7 @@ def main():
             return (np.abs(ours[both] - other[both]) / np.maximum(other[both], 1.0)).max()
 
         d_sk, d_gr = diff(cum), diff(gr)
-        oc, ow, sk, g = best(ours_compute), best(ours_whole), best(sk_t), best(gr_t)
+        oc, ow, sk, g = min(ours_compute), min(ours_whole), min(sk_t), min(gr_t)
         src_desc = a.raster or f"synthetic {a.size} x {a.size} (seed {a.seed})"
         print(f"raster: {src_desc}, {cols} x {rows} = {cells:,} cells of {cs:g} m, one source at row {row}, column {col}")
         print(f"best of {a.repeat} runs, one thread each")

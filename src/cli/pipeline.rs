@@ -54,7 +54,7 @@ pub(crate) fn require_budget(scenario: &Scenario, budget_yuan: Option<f64>) -> R
 /// plus up to 8 per cell for each per-patch run alive (one computing and one handed over per
 /// thread, each bounded to its neighbourhood: counted as two cells' worth per thread);
 /// candidates: the kept cost and allocation (8), corridor raster (4) and site ids while
-/// labelling (8). Measured on the 10^8-cell target case with 2 threads: 5.6 GB at the peak
+/// labelling (8). Measured on the 10^8-cell target case with 2 threads: 5.7 GB at the peak
 /// against 6.5 GB estimated.
 pub(crate) fn bytes_per_cell(scenario: &Scenario, threads: usize) -> u64 {
     let f = &scenario.file;
