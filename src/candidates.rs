@@ -87,6 +87,11 @@ pub struct CandidateOptions {
     pub crossing_min_resistance: f64,
     /// Cost of a crossing structure (eco-bridge, greenway), yuan per m of crossing.
     pub crossing_cost_yuan_per_m: f64,
+    /// Resistance of a crossing cell once a crossing structure is built there (eco-bridge,
+    /// green overpass), in the resistance surface's units; used when a plan is measured.
+    /// Default 60: park and green space (0810) in the bundled class table, a planted but
+    /// narrow and disturbed passage.
+    pub crossing_resistance: f64,
     /// Corner cutting of the cost-distance move rule (as for the corridors).
     pub corner_cutting: bool,
 }
@@ -100,6 +105,7 @@ impl Default for CandidateOptions {
             horizon_years: 0.0,
             crossing_min_resistance: 500.0,
             crossing_cost_yuan_per_m: 150_000.0,
+            crossing_resistance: 60.0,
             corner_cutting: true,
         }
     }
@@ -161,6 +167,9 @@ pub struct ConnectorCandidate {
     pub gap_sites: Vec<usize>,
     /// Length of the least-cost path in crossing cells, m.
     pub crossing_m: f64,
+    /// The crossing cells of the least-cost path (where a crossing structure is built), in
+    /// path order.
+    pub crossing_cells: Vec<u32>,
     /// Cost of the crossing, yuan.
     pub cost_yuan: f64,
     /// Carbon of the connector itself, t CO2e (0: its gap sites carry the carbon).
@@ -182,6 +191,69 @@ pub struct Candidates {
     pub site_ids: Vec<u32>,
     /// Pairs of sites (indices) that share cells and so exclude each other (given parcels).
     pub exclusive: Vec<(usize, usize)>,
+    /// Offsets into `site_cells` by 1-based site id: site `s` covers
+    /// `site_cells[site_start[s]..site_start[s + 1]]`.
+    pub site_start: Vec<usize>,
+    /// Cells of every site (sorted within a site; a cell of overlapping given parcels is
+    /// listed under each of them).
+    pub site_cells: Vec<u32>,
+}
+
+impl Candidates {
+    /// Cells of the site at index `k` (0-based, as in [`Candidates::sites`]), sorted.
+    pub fn cells_of(&self, k: usize) -> &[u32] {
+        &self.site_cells[self.site_start[k + 1]..self.site_start[k + 2]]
+    }
+}
+
+/// What restoring a cell means: its class's `restorable_to` target through the full
+/// resistance formula (class, factors, zone multipliers). Cells of a source, of a class with
+/// no target, or outside the study area are not restorable and keep their resistance.
+pub struct Restoration<'a> {
+    land: &'a Landscape,
+    model: &'a CellModel<'a>,
+    source_ids: &'a [u32],
+    /// Target class index per class index.
+    target: Vec<Option<ClassIdx>>,
+}
+
+impl<'a> Restoration<'a> {
+    /// The rule for a landscape, its resistance formula and its sources.
+    pub fn new(
+        land: &'a Landscape,
+        model: &'a CellModel<'a>,
+        sources: &'a Sources,
+    ) -> Restoration<'a> {
+        let target = land
+            .classes
+            .classes()
+            .iter()
+            .map(|c| c.restorable_to.and_then(|t| land.classes.index_of(t)))
+            .collect();
+        Restoration {
+            land,
+            model,
+            source_ids: &sources.ids,
+            target,
+        }
+    }
+
+    /// The class cell `i` is restored to, if it is restorable.
+    pub fn target(&self, i: usize) -> Option<ClassIdx> {
+        let cls = self.land.landcover[i];
+        if cls == OUTSIDE || self.source_ids[i] != 0 {
+            return None;
+        }
+        self.target[cls as usize]
+    }
+
+    /// Resistance of cell `i` once restored (`now` when it is not restorable).
+    pub fn value(&self, i: usize, now: f32) -> f32 {
+        match self.target(i) {
+            Some(t) => self.model.value(i, t),
+            None => now,
+        }
+    }
 }
 
 /// A parcel given by the planner (a GeoJSON polygon burned by cell centre).
@@ -332,6 +404,12 @@ pub fn check(o: &CandidateOptions) -> Result<(), CandidateError> {
             o.parcel_size_m
         ));
     }
+    if !(o.crossing_resistance.is_finite() && o.crossing_resistance > 0.0) {
+        return bad(format!(
+            "crossing_resistance = {}; give the resistance of a cell with a crossing structure, finite and > 0 (e.g. 60)",
+            o.crossing_resistance
+        ));
+    }
     for (v, name) in [
         (o.min_parcel_ha, "min_parcel_ha"),
         (o.horizon_years, "horizon_years"),
@@ -388,15 +466,8 @@ pub fn build(inputs: &Inputs, opts: &CandidateOptions) -> Result<Candidates, Can
     let (rows, cols, cs) = (grid.rows(), grid.cols(), grid.cell_size_m());
     let cell_ha = grid.cell_area_ha();
     let classes = land.classes.classes();
-    // Target class index per class index.
-    let target: Vec<Option<ClassIdx>> = classes
-        .iter()
-        .map(|c| c.restorable_to.and_then(|t| land.classes.index_of(t)))
-        .collect();
-    let restorable_class = |i: usize| -> bool {
-        let cls = land.landcover[i];
-        cls != OUTSIDE && target[cls as usize].is_some() && sources.ids[i] == 0
-    };
+    let restoration = Restoration::new(land, model, sources);
+    let restorable_class = |i: usize| -> bool { restoration.target(i).is_some() };
     let district = |i: usize| land.districts.as_ref().map_or(0, |d| d.ids[i]);
 
     // Site cells (CSR, sorted within a site), the site id raster (the first parcel wins where
@@ -455,7 +526,7 @@ pub fn build(inputs: &Inputs, opts: &CandidateOptions) -> Result<Candidates, Can
                 continue;
             }
             let from = &classes[cls as usize];
-            let to = &classes[target[cls as usize].expect("restorable") as usize];
+            let to = &classes[restoration.target(i).expect("restorable") as usize];
             site.cost_yuan += from.cost_yuan_per_ha * cell_ha;
             site.stock_now_tc += from.stock_tc_per_ha() * cell_ha;
             site.stock_restored_tc += to.stock_tc_per_ha() * cell_ha;
@@ -482,19 +553,14 @@ pub fn build(inputs: &Inputs, opts: &CandidateOptions) -> Result<Candidates, Can
             .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
         {
             site.from_code = classes[cls as usize].code;
-            site.to_code = classes[target[cls as usize].expect("restorable") as usize].code;
+            site.to_code =
+                classes[restoration.target[cls as usize].expect("restorable") as usize].code;
         }
         sites.push(site);
     }
 
     // LCD drops, in parallel over corridors.
-    let restored = |i: usize| -> f32 {
-        if restorable_class(i) {
-            model.value(i, target[land.landcover[i] as usize].expect("restorable"))
-        } else {
-            res[i]
-        }
-    };
+    let restored = |i: usize| -> f32 { restoration.value(i, res[i]) };
     let ctx = DropContext {
         rows,
         cols,
@@ -557,6 +623,12 @@ pub fn build(inputs: &Inputs, opts: &CandidateOptions) -> Result<Candidates, Can
                 }
             }
         }
+        let crossing_cells: Vec<u32> = c
+            .path
+            .iter()
+            .filter(|&&i| is_cross(i))
+            .map(|&i| i as u32)
+            .collect();
         let crossing_m: f64 = c
             .path
             .windows(2)
@@ -581,6 +653,7 @@ pub fn build(inputs: &Inputs, opts: &CandidateOptions) -> Result<Candidates, Can
             lcd: c.lcd,
             gap_sites: gaps.into_iter().map(|s| s as usize - 1).collect(),
             crossing_m,
+            crossing_cells,
             cost_yuan: crossing_m * opts.crossing_cost_yuan_per_m,
             carbon_tco2e: 0.0,
             benefit: value[ci],
@@ -592,6 +665,8 @@ pub fn build(inputs: &Inputs, opts: &CandidateOptions) -> Result<Candidates, Can
         existing,
         site_ids,
         exclusive: exclusive.into_iter().collect(),
+        site_start: start,
+        site_cells,
     })
 }
 

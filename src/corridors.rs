@@ -235,28 +235,7 @@ pub fn build(
     let limit = opts.cost.max_cwd.unwrap_or(f64::INFINITY);
     let ids: Vec<u32> = sources.patches.iter().map(|p| p.id).collect();
     let slot = |id: u32| ids.binary_search(&id).ok();
-    // Cells and boundary cells of each patch.
-    let mut cells: Vec<Vec<usize>> = vec![Vec::new(); ids.len()];
-    let mut boundary: Vec<Vec<usize>> = vec![Vec::new(); ids.len()];
-    for (i, &id) in sources.ids.iter().enumerate() {
-        if id == 0 {
-            continue;
-        }
-        let Some(k) = slot(id) else { continue };
-        cells[k].push(i);
-        let (row, col) = (i / cols, i % cols);
-        let edge = row == 0
-            || col == 0
-            || row + 1 == rows
-            || col + 1 == cols
-            || sources.ids[i - 1] != id
-            || sources.ids[i + 1] != id
-            || sources.ids[i - cols] != id
-            || sources.ids[i + cols] != id;
-        if edge {
-            boundary[k].push(i);
-        }
-    }
+    let (cells, boundary) = patch_cells(sources, &ids, rows, cols);
 
     // 1. Multi-source run.
     let seeds = sources
@@ -487,6 +466,158 @@ pub fn build(
         corridors,
         isolated,
     })
+}
+
+/// Cells and boundary cells (row-major) of each patch, by slot in `ids` (sorted).
+fn patch_cells(
+    sources: &Sources,
+    ids: &[u32],
+    rows: usize,
+    cols: usize,
+) -> (Vec<Vec<usize>>, Vec<Vec<usize>>) {
+    let mut cells: Vec<Vec<usize>> = vec![Vec::new(); ids.len()];
+    let mut boundary: Vec<Vec<usize>> = vec![Vec::new(); ids.len()];
+    for (i, &id) in sources.ids.iter().enumerate() {
+        if id == 0 {
+            continue;
+        }
+        let Ok(k) = ids.binary_search(&id) else {
+            continue;
+        };
+        cells[k].push(i);
+        let (row, col) = (i / cols, i % cols);
+        let edge = row == 0
+            || col == 0
+            || row + 1 == rows
+            || col + 1 == cols
+            || sources.ids[i - 1] != id
+            || sources.ids[i + 1] != id
+            || sources.ids[i - cols] != id
+            || sources.ids[i + cols] != id;
+        if edge {
+            boundary[k].push(i);
+        }
+    }
+    (cells, boundary)
+}
+
+/// A pair of patches to measure again: its two patch ids (`from` < `to`, as in
+/// [`Corridor`]) and an upper bound of its least-cost distance on the surface given (the cost
+/// of any path between them on it, e.g. the old least-cost path re-costed).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PairBound {
+    /// Patch id at one end (the smaller).
+    pub from: u32,
+    /// Patch id at the other end.
+    pub to: u32,
+    /// Upper bound of the pair's LCD, cost units (`+∞` when none is known).
+    pub bound: f64,
+}
+
+/// Least-cost distance, path and ratios of given pairs on a resistance surface, the same
+/// patches: what [`build`] gives these pairs on that surface, bit for bit (same runs from the
+/// smaller patch, same tie rules), without the corridor zones.
+///
+/// One cost-distance run per patch at the `from` end of some pair, stopped at the largest
+/// bound of its pairs and pruned by the multi-source cost on this surface as in [`build`],
+/// in parallel over patches; each run is dropped once its pairs are measured. `None` for a pair whose
+/// patches are no longer joined within `max_cwd`, or whose path now crosses a third patch
+/// when such corridors are dropped.
+///
+/// # Errors
+/// As [`build`]; a pair naming a patch that is not in `sources`.
+///
+/// # Complexity
+/// Per patch at a `from` end, one Dijkstra over the cells within its largest bound.
+pub fn remeasure(
+    grid: &Grid,
+    res: &Resistance,
+    sources: &Sources,
+    pairs: &[PairBound],
+    opts: &CorridorOptions,
+) -> Result<Vec<Option<Corridor>>, CorridorError> {
+    use rayon::prelude::*;
+    let (rows, cols, cs) = (grid.rows(), grid.cols(), grid.cell_size_m());
+    let ids: Vec<u32> = sources.patches.iter().map(|p| p.id).collect();
+    let slot = |id: u32| {
+        ids.binary_search(&id)
+            .map_err(|_| CorridorError::Option(format!("patch {id} is not among the sources")))
+    };
+    let (cells, boundary) = patch_cells(sources, &ids, rows, cols);
+    let limit = opts.cost.max_cwd.unwrap_or(f64::INFINITY);
+    // Pairs by the slot of their `from` patch (the run build would use).
+    let mut by_from: BTreeMap<usize, Vec<(usize, usize)>> = BTreeMap::new();
+    for (k, p) in pairs.iter().enumerate() {
+        let (a, b) = (slot(p.from)?, slot(p.to)?);
+        by_from.entry(a.min(b)).or_default().push((k, a.max(b)));
+    }
+    let shape = Shape {
+        rows,
+        cols,
+        cell_size_m: cs,
+    };
+    let groups: Vec<(usize, Vec<(usize, usize)>)> = by_from.into_iter().collect();
+    // The multi-source cost on this surface bounds every patch's cost distance from below:
+    // the runs use it as `build` does (A*-style pruning, exact on every least-cost path),
+    // lowered by a relative 1e-6 for its f32 rounding. One whole-grid run, worth it from
+    // two patch runs on.
+    let floor: Option<Vec<f32>> = (groups.len() > 1).then(|| {
+        let seeds = sources
+            .ids
+            .iter()
+            .enumerate()
+            .filter(|(_, &id)| id != 0)
+            .map(|(i, &id)| (i, id));
+        accumulate_cost(rows, cols, cs, res, seeds, &opts.cost)
+            .cost
+            .iter()
+            .map(|&m| if m.is_finite() { m * (1.0 - 1e-6) } else { 0.0 })
+            .collect()
+    });
+    let measured: Vec<Vec<(usize, Option<Corridor>)>> = groups
+        .par_iter()
+        .map(|(a, group)| {
+            let run_limit = group
+                .iter()
+                .map(|&(k, _)| pairs[k].bound)
+                .fold(f64::NEG_INFINITY, f64::max)
+                .min(limit)
+                * (1.0 + 1e-6);
+            let mut store = TiledCost::new(rows, cols);
+            dijkstra(
+                shape,
+                res,
+                cells[*a].iter().map(|&c| (c, 1)),
+                run_limit,
+                floor.as_deref(),
+                opts.cost.corner_cutting,
+                &mut store,
+            );
+            group
+                .iter()
+                .map(|&(k, b)| {
+                    pair_corridor(
+                        &store,
+                        res.values(),
+                        (rows, cols, cs),
+                        &cells[b],
+                        &boundary,
+                        sources,
+                        &ids,
+                        (*a, b),
+                        limit,
+                        opts,
+                    )
+                    .map(|c| (k, c))
+                })
+                .collect::<Result<Vec<_>, CorridorError>>()
+        })
+        .collect::<Result<_, _>>()?;
+    let mut out: Vec<Option<Corridor>> = vec![None; pairs.len()];
+    for (k, c) in measured.into_iter().flatten() {
+        out[k] = c;
+    }
+    Ok(out)
 }
 
 /// LCD, path and ratios of the pair (a, b) from a's run; None when b is unreachable, beyond

@@ -16,6 +16,7 @@ pub mod io;
 pub mod label;
 pub mod landscape;
 pub mod map;
+pub mod measure;
 pub mod network;
 pub mod optimize;
 pub mod plan;

@@ -573,9 +573,13 @@ pub fn candidate_connectors(c: &Candidates, p: &Problem, plan: &Plan) -> Table {
 
 /// `pareto.csv`: one row per sweep point with its plan (or why there is none) and whether
 /// it is on the frontier of (cost, carbon, connectivity).
+///
+/// `eca_plan_ha`, when given (one per point), is each plan's ECA measured on its restored
+/// landscape (`run`), written as `eca_plan_ha`.
 pub fn pareto(
     points: &[SweepPoint],
     results: &[Result<Plan, crate::optimize::OptimizeError>],
+    eca_plan_ha: Option<&[Option<f64>]>,
 ) -> Table {
     let plans: Vec<Option<&Plan>> = results.iter().map(|r| r.as_ref().ok()).collect();
     let front = crate::optimize::pareto(&plans);
@@ -627,9 +631,29 @@ pub fn pareto(
                 row.extend((0..8).map(|_| String::new()));
             }
         }
+        if let Some(eca) = eca_plan_ha {
+            row.push(eca[k].map_or(String::new(), |e| num(e, 4)));
+        }
         t.rows.push(row);
     }
+    if eca_plan_ha.is_some() {
+        t.header.push("eca_plan_ha".into());
+    }
     t
+}
+
+/// Adds `lcd_plan` to `corridors.csv`: each corridor's least-cost distance measured on the
+/// landscape with the plan applied (empty without a plan, or where the plan's network no
+/// longer links the pair).
+pub fn join_corridor_plan(t: &mut Table, measured: Option<&crate::measure::Measured>) {
+    t.header.push("lcd_plan".into());
+    for (k, row) in t.rows.iter_mut().enumerate() {
+        row.push(
+            measured
+                .and_then(|m| m.links[k].lcd)
+                .map_or(String::new(), |d| num(d, 3)),
+        );
+    }
 }
 
 /// Chinese column names (`--lang zh`), units kept in brackets. Columns not listed keep their
@@ -672,9 +696,11 @@ pub const ZH_COLUMNS: &[(&str, &str)] = &[
     ("dominant_class", "主要地类"),
     ("dominant_class_name", "主要地类名称"),
     ("dominant_class_name_zh", "主要地类中文名"),
-    ("eca_after_ha", "修复后等效连通面积（公顷）"),
-    ("eca_before_ha", "修复前等效连通面积（公顷）"),
+    ("eca_gain_ha", "等效连通面积增量（公顷）"),
+    ("eca_gain_pct", "等效连通面积增幅（%）"),
     ("eca_ha", "等效连通面积（公顷）"),
+    ("eca_now_ha", "现状等效连通面积（公顷）"),
+    ("eca_plan_ha", "规划后等效连通面积（公顷，实测）"),
     ("emission_tco2e_per_yr", "碳排放（tCO2e/年）"),
     ("euclid_m", "欧氏距离（米）"),
     ("from_class", "现状地类"),
@@ -686,14 +712,15 @@ pub const ZH_COLUMNS: &[(&str, &str)] = &[
     ("greedy_objective", "贪心算法目标值"),
     ("group", "分组"),
     ("iic", "IIC"),
-    ("iic_after", "修复后IIC"),
-    ("iic_before", "修复前IIC"),
+    ("iic_now", "现状IIC"),
+    ("iic_plan", "规划后IIC（实测）"),
     ("important", "重要廊道"),
     ("landscape_area_ha", "景观面积（公顷）"),
     ("lcd", "最小累积成本"),
     ("lcd_drop", "累积成本降低"),
     ("lcd_per_euclid", "成本距离比"),
     ("lcd_per_path_m", "单位路径成本"),
+    ("lcd_plan", "规划后最小累积成本"),
     ("links", "连接数"),
     ("mean_resistance", "平均阻力"),
     ("milp_greedy_ratio", "优化与贪心之比"),
@@ -706,8 +733,8 @@ pub const ZH_COLUMNS: &[(&str, &str)] = &[
     ("patches", "源地数"),
     ("path_length_m", "路径长度（米）"),
     ("pc", "PC"),
-    ("pc_after", "修复后PC"),
-    ("pc_before", "修复前PC"),
+    ("pc_now", "现状PC"),
+    ("pc_plan", "规划后PC（实测）"),
     ("perimeter_m", "周长（米）"),
     ("run", "方案"),
     ("scenario", "情景"),

@@ -83,6 +83,9 @@ pub struct CandidatesSection {
     /// Cost of a crossing structure (eco-bridge, green overpass), yuan per m crossed.
     /// Default 150000 (an assumption: replace with local unit costs).
     pub crossing_cost_yuan_per_m: f64,
+    /// Resistance of a crossing cell once a crossing structure is built (used to measure a
+    /// plan). Default 60 (park and green space in the bundled table).
+    pub crossing_resistance: f64,
     /// `dpc` (default) or `gravity`: the connectivity value of a corridor.
     pub connector_benefit: ConnectorBenefit,
     /// Your own parcels (GeoJSON polygons) instead of the tiling. Default: none.
@@ -103,6 +106,7 @@ impl Default for CandidatesSection {
             horizon_years: d.horizon_years,
             crossing_min_resistance: d.crossing_min_resistance,
             crossing_cost_yuan_per_m: d.crossing_cost_yuan_per_m,
+            crossing_resistance: d.crossing_resistance,
             connector_benefit: ConnectorBenefit::Dpc,
             parcels: None,
             parcel_id_field: None,

@@ -137,6 +137,7 @@ pub fn candidate_options(scenario: &Scenario) -> crate::candidates::CandidateOpt
         horizon_years: c.horizon_years,
         crossing_min_resistance: c.crossing_min_resistance,
         crossing_cost_yuan_per_m: c.crossing_cost_yuan_per_m,
+        crossing_resistance: c.crossing_resistance,
         corner_cutting: scenario.file.corridors.corner_cutting,
     }
 }

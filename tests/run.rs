@@ -134,7 +134,33 @@ fn run_writes_everything_and_the_summary_agrees_with_the_tables() {
             < 1e-3 * (1 + sel_sites.len()) as f64
     );
     assert!(f(&col(&summary, "spent_yuan")[0]) <= 3_000_000.0);
-    assert!(f(&col(&summary, "eca_after_ha")[0]) >= f(&col(&summary, "eca_before_ha")[0]));
+    // "Now" is exactly indices.csv; the plan is measured on the restored landscape: with
+    // resistance only lowered, no corridor gets longer and ECA cannot fall.
+    let indices = table(&out.join("indices.csv"));
+    assert_eq!(col(&summary, "eca_now_ha"), col(&indices, "eca_ha"));
+    assert_eq!(col(&summary, "pc_now"), col(&indices, "pc"));
+    assert_eq!(col(&summary, "iic_now"), col(&indices, "iic"));
+    let (now, plan) = (
+        f(&col(&summary, "eca_now_ha")[0]),
+        f(&col(&summary, "eca_plan_ha")[0]),
+    );
+    assert!(plan > now, "ECA now {now} ha, with the plan {plan} ha");
+    assert!((f(&col(&summary, "eca_gain_ha")[0]) - (plan - now)).abs() < 2e-4);
+    assert!((f(&col(&summary, "eca_gain_pct")[0]) - 100.0 * (plan - now) / now).abs() < 1e-3);
+    let corridors = table(&out.join("corridors.csv"));
+    let (lcd, lcd_plan) = (col(&corridors, "lcd"), col(&corridors, "lcd_plan"));
+    assert!(lcd.iter().zip(&lcd_plan).all(|(a, b)| f(b) <= f(a)));
+    assert!(lcd.iter().zip(&lcd_plan).any(|(a, b)| f(b) < f(a)));
+    // Every sweep plan is measured too, and a larger budget buys at least as much here.
+    let pareto = table(&out.join("pareto.csv"));
+    let eca: Vec<f64> = col(&pareto, "eca_plan_ha").iter().map(|v| f(v)).collect();
+    assert_eq!(eca.len(), 2);
+    assert!(eca.iter().all(|&e| e >= now));
+    assert_eq!(col(&pareto, "budget_yuan")[1], "3000000.00");
+    assert!(
+        (eca[1] - plan).abs() < 1e-3,
+        "the sweep's 3 M plan is the plan"
+    );
     assert_eq!(col(&summary, "status")[0], "optimal");
     // run.json names the inputs with their SHA-256.
     let j: serde_json::Value =
@@ -150,6 +176,11 @@ fn run_writes_everything_and_the_summary_agrees_with_the_tables() {
         .unwrap()
         .iter()
         .any(|s| s["stage"] == "corridors"));
+    assert!(j["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|s| s["stage"] == "measure plan"));
 
     // Same tables with two threads.
     let out2 = dir.path().join("out2");
@@ -704,4 +735,182 @@ fn a_full_disk_fails_cleanly_and_keeps_the_old_results() {
         vec!["out"],
         "unfinished outputs left on the full disk"
     );
+}
+
+/// The plan measured by `run` equals an independent path through the code: the selected
+/// sites burned into the land cover by hand, then `network` on that land cover with the
+/// same sources (a patch raster), d50 and landscape area. Crossings cost too much to be
+/// chosen here, so the land cover alone carries the plan.
+#[test]
+fn the_measured_plan_equals_network_on_the_land_cover_with_the_sites_burned_in() {
+    use ecocorridor::io::geotiff::write_geotiff;
+    use ecocorridor::io::raster::read_f32;
+    let dir = tempfile::tempdir().unwrap();
+    let sc = synth(dir.path(), 200, 200, 11);
+    let d = dir.path();
+    // Fixed patches: the sources stage's own raster.
+    let src_out = d.join("src_out");
+    let r = run(&[
+        "sources",
+        sc.to_str().unwrap(),
+        "--out",
+        src_out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let base = fs::read_to_string(&sc).unwrap();
+    let with_sources = |landcover: Option<&str>, extra: &str| {
+        let mut text = base.replacen(
+            "[sources]\n",
+            "[sources]\nmethod = \"raster\"\npath = \"src_out/sources.tif\"\n",
+            1,
+        );
+        if let Some(lc) = landcover {
+            text = text.replacen(
+                "landcover = \"landcover.tif\"",
+                &format!("landcover = \"{lc}\""),
+                1,
+            );
+            assert!(text.contains(lc));
+        }
+        text.push_str(extra);
+        text
+    };
+    assert!(
+        base.contains("[sources]"),
+        "synth writes a [sources] section"
+    );
+    let plan_sc = d.join("plan.toml");
+    fs::write(
+        &plan_sc,
+        with_sources(
+            None,
+            "\n[optimize]\nbudget_yuan = 4000000.0\ncarbon_weight = 0.3\nconnectivity_weight = 0.7\n",
+        )
+        .replace(
+            "[candidates]\n",
+            "[candidates]\ncrossing_cost_yuan_per_m = 1e15\n",
+        ),
+    )
+    .unwrap();
+    let out = d.join("out");
+    let r = run(&[
+        "run",
+        plan_sc.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let summary = table(&out.join("summary.csv"));
+    assert!(f(&col(&summary, "sites_selected")[0]) > 0.0);
+    let conns = table(&out.join("connectors.csv"));
+    let crossing_chosen = col(&conns, "selected")
+        .iter()
+        .zip(col(&conns, "crossing_m"))
+        .any(|(s, m)| s == "1" && f(&m) > 0.0);
+    assert!(!crossing_chosen, "no crossing is affordable");
+
+    // Burn the selected sites' targets into the land cover.
+    let mut classes = csv::Reader::from_path(d.join("landcover_classes.csv")).unwrap();
+    let h = classes.headers().unwrap().clone();
+    let at = |name: &str| h.iter().position(|x| x == name).unwrap();
+    let (code_at, to_at) = (at("code"), at("restorable_to"));
+    let target: std::collections::BTreeMap<u32, u32> = classes
+        .records()
+        .map(|r| r.unwrap())
+        .filter(|r| !r[to_at].is_empty())
+        .map(|r| (r[code_at].parse().unwrap(), r[to_at].parse().unwrap()))
+        .collect();
+    let sites = table(&out.join("sites.csv"));
+    let selected: std::collections::BTreeSet<u32> = col(&sites, "site_id")
+        .iter()
+        .zip(col(&sites, "selected"))
+        .filter(|(_, s)| s == "1")
+        .map(|(id, _)| id.parse().unwrap())
+        .collect();
+    let lc = read_f32(&d.join("landcover.tif")).unwrap();
+    let site_ids = read_f32(&out.join("sites.tif")).unwrap();
+    let patch = read_f32(&src_out.join("sources.tif")).unwrap();
+    let mut burned: Vec<u16> = Vec::new();
+    let mut changed = 0;
+    for ((&code, &s), &p) in lc.data().iter().zip(site_ids.data()).zip(patch.data()) {
+        let code = code as u32;
+        let to = match target.get(&code) {
+            Some(&t) if selected.contains(&(s as u32)) && (p.is_nan() || p == 0.0) => {
+                changed += 1;
+                t
+            }
+            _ => code,
+        };
+        burned.push(to as u16);
+    }
+    assert!(changed > 0);
+    // (Cells outside the study area read as NaN and are written back as nodata 0.)
+    write_geotiff(&d.join("burned.tif"), lc.grid(), &burned, Some(0.0)).unwrap();
+
+    // `network` on the burned land cover with the same d50 and landscape area.
+    let indices = table(&out.join("indices.csv"));
+    let net_sc = d.join("burned.toml");
+    fs::write(
+        &net_sc,
+        with_sources(
+            Some("burned.tif"),
+            &format!(
+                "\n[network]\nd50 = {}\nlandscape_area_ha = {}\n",
+                col(&indices, "d50")[0],
+                col(&indices, "landscape_area_ha")[0]
+            ),
+        ),
+    )
+    .unwrap();
+    let net_out = d.join("net_out");
+    let r = run(&[
+        "network",
+        net_sc.to_str().unwrap(),
+        "--out",
+        net_out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let ours = table(&out.join("corridors.csv"));
+    let theirs = table(&net_out.join("corridors.csv"));
+    let key = |t: &(Vec<String>, Vec<Vec<String>>), k: usize| {
+        (
+            col(t, "from_patch")[k].clone(),
+            col(t, "to_patch")[k].clone(),
+        )
+    };
+    let their_lcd: std::collections::BTreeMap<(String, String), String> = (0..theirs.1.len())
+        .map(|k| (key(&theirs, k), col(&theirs, "lcd")[k].clone()))
+        .collect();
+    let mut common = 0;
+    let mut lowered = 0;
+    for k in 0..ours.1.len() {
+        if let Some(l) = their_lcd.get(&key(&ours, k)) {
+            assert_eq!(
+                &col(&ours, "lcd_plan")[k],
+                l,
+                "corridor {:?}",
+                key(&ours, k)
+            );
+            common += 1;
+            lowered += usize::from(col(&ours, "lcd_plan")[k] != col(&ours, "lcd")[k]);
+        }
+    }
+    // The stage on the burned land cover may pair patches differently where restoration moved
+    // an allocation border, or drop a pair whose new path crosses a patch (the measurement
+    // keeps the pairs of now); most pairs are common.
+    assert!(
+        common * 4 >= ours.1.len() * 3,
+        "{common} of {} pairs in common",
+        ours.1.len()
+    );
+    assert!(lowered > 0);
+    // The same pairs: the same indices.
+    let their_idx = table(&net_out.join("indices.csv"));
+    if common == ours.1.len() && common == theirs.1.len() {
+        assert_eq!(col(&summary, "pc_plan"), col(&their_idx, "pc"));
+        assert_eq!(col(&summary, "eca_plan_ha"), col(&their_idx, "eca_ha"));
+    }
 }

@@ -300,7 +300,7 @@ fn solve_and_write(prep: &Prepared, model_path: Option<&Path>, quiet: bool) -> R
         write_table(
             dir,
             "pareto.csv",
-            &report::pareto(&prep.sweep, &results),
+            &report::pareto(&prep.sweep, &results, None),
             prep.bom,
         )?;
         written.push("pareto.csv");

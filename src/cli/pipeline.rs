@@ -10,7 +10,7 @@ use ecocorridor::optimize::{Problem, SweepPoint};
 use ecocorridor::resistance::Resistance;
 use ecocorridor::scenario::{ConnectorBenefit, Scenario};
 use ecocorridor::sources::Sources;
-use ecocorridor::{plan, resistance, settings};
+use ecocorridor::{measure, plan, resistance, settings};
 
 use super::{analyse_network, load_landscape, patch_graph, run_to_corridors, timed};
 
@@ -206,4 +206,44 @@ pub(crate) fn decide(
             })
         }
     }
+}
+
+/// The plan (`sites` per candidate site, `connectors` per candidate connector) applied to the
+/// landscape and its network measured (see `ecocorridor::measure`): the same patches, pairs,
+/// d50 and landscape area as "now".
+pub(crate) fn measure_plan(
+    p: &Pipeline,
+    scenario: &Scenario,
+    sites: &[bool],
+    connectors: &[bool],
+) -> Result<measure::Measured> {
+    let ctx = || format!("scenario `{}`: measuring the plan", scenario.path.display());
+    let (res_opts, _) = settings::resistance_options(scenario, &p.land).with_context(ctx)?;
+    let model = resistance::CellModel::new(&p.land, &res_opts);
+    let restoration = candidates::Restoration::new(&p.land, &model, &p.src);
+    let copts = settings::candidate_options(scenario);
+    let changes = measure::changes(
+        &restoration,
+        &p.res,
+        &p.cands,
+        sites,
+        connectors,
+        copts.crossing_resistance as f32,
+    );
+    let opts = measure::MeasureOptions {
+        corridors: settings::corridor_options(scenario),
+        d50: p.d50,
+        landscape_area_ha: p.landscape_area_ha,
+        full: false,
+    };
+    measure::measure(
+        &p.land.grid,
+        &p.res,
+        &changes,
+        &p.src,
+        &p.net,
+        &p.graph,
+        &opts,
+    )
+    .with_context(ctx)
 }

@@ -12,7 +12,7 @@ use ecocorridor::io::geotiff::write_geotiff;
 use ecocorridor::io::png_out::write_png;
 use ecocorridor::io::table::{num, Table};
 use ecocorridor::map::{self, Lang, MapLayers, ParetoPoint};
-use ecocorridor::network::{self, Graph, Indices};
+use ecocorridor::measure::Measured;
 use ecocorridor::optimize::{self, Plan, SolveOptions};
 use ecocorridor::scenario::Scenario;
 use ecocorridor::scenario::ZoneKind;
@@ -227,21 +227,6 @@ impl Drop for Cleanup {
     }
 }
 
-/// The patch graph with only some corridors as links.
-fn subgraph(p: &Pipeline, keep: &dyn Fn(u32) -> bool) -> Graph {
-    Graph {
-        attr: p.graph.attr.clone(),
-        links: p
-            .graph
-            .links
-            .iter()
-            .zip(&p.net.corridors)
-            .filter(|(_, c)| keep(c.id))
-            .map(|(&l, _)| l)
-            .collect(),
-    }
-}
-
 fn write_all(
     scenario: &Scenario,
     dir: &Path,
@@ -293,30 +278,49 @@ fn write_all(
         eprintln!("no feasible plan: {why}");
     }
 
-    // Connectivity before (corridors that work today) and after (plus chosen connectors).
-    let existing: std::collections::BTreeSet<u32> = p.cands.existing.iter().copied().collect();
-    let chosen: std::collections::BTreeSet<u32> = match (&d.problem, &plan) {
-        (Some(prob), Some(plan)) => prob
+    // What the plan buys, measured on the restored landscape; the same for every sweep plan.
+    let chosen: std::collections::BTreeSet<u32> = match &plan {
+        Some(pl) => p
+            .cands
             .connectors
             .iter()
-            .zip(&plan.connectors)
+            .zip(&pl.connectors)
             .filter(|(_, &y)| y)
-            .filter_map(|(c, _)| c.id.parse().ok())
+            .map(|(c, _)| c.id)
             .collect(),
-        _ => Default::default(),
+        None => Default::default(),
     };
-    let (before, after) = timed(quiet, "connectivity before/after", || {
-        let idx = |g: &Graph| {
-            network::indices(g, p.landscape_area_ha, p.d50)
-                .with_context(|| format!("scenario `{}`: [network]", scenario.path.display()))
-        };
-        Ok((
-            idx(&subgraph(p, &|id| existing.contains(&id)))?,
-            idx(&subgraph(p, &|id| {
-                existing.contains(&id) || chosen.contains(&id)
-            }))?,
-        ))
-    })?;
+    let measured = plan
+        .as_ref()
+        .map(|pl| {
+            timed(quiet, "measure plan", || {
+                pipeline::measure_plan(p, scenario, &pl.sites, &pl.connectors)
+            })
+        })
+        .transpose()?;
+    if let (Some(m), false) = (&measured, quiet) {
+        eprintln!(
+            "the plan changes {} cells; {} of {} corridors measured again (the others provably keep their least-cost distance)",
+            m.changed_cells,
+            m.reruns(),
+            m.links.len()
+        );
+    }
+    let sweep_eca: Option<Vec<Option<f64>>> = sweep
+        .as_ref()
+        .map(|results| {
+            timed(quiet, "measure sweep plans", || {
+                results
+                    .iter()
+                    .map(|r| match r {
+                        Ok(pl) => pipeline::measure_plan(p, scenario, &pl.sites, &pl.connectors)
+                            .map(|m| Some(m.indices.eca_ha)),
+                        Err(_) => Ok(None),
+                    })
+                    .collect::<Result<Vec<_>>>()
+            })
+        })
+        .transpose()?;
 
     timed(quiet, "write", || {
         write_resistance_tif(dir, &p.land.grid, &p.res)?;
@@ -346,6 +350,7 @@ fn write_all(
             });
         let mut corridor_table = report::corridors(&p.net);
         report::join_corridor_importance(&mut corridor_table, &p.network, important);
+        report::join_corridor_plan(&mut corridor_table, measured.as_ref());
         write_table(dir, "corridors.csv", &corridor_table, bom)?;
         write_table(
             dir,
@@ -382,7 +387,12 @@ fn write_all(
             super::optimize_cmd::write_sites_layer(dir, &p.land.grid, &p.cands, prob, &shown)?;
             write_connector_lines(dir, p, &chosen)?;
             if let Some(results) = &sweep {
-                write_table(dir, "pareto.csv", &report::pareto(&d.sweep, results), bom)?;
+                write_table(
+                    dir,
+                    "pareto.csv",
+                    &report::pareto(&d.sweep, results, sweep_eca.as_deref()),
+                    bom,
+                )?;
             }
         }
         Ok(())
@@ -404,7 +414,7 @@ fn write_all(
         plan.as_ref(),
         greedy.as_ref(),
         infeasible.is_some(),
-        (&before, &after),
+        measured.as_ref(),
     );
     write_table(dir, "summary.csv", &summary, bom)?;
     if !quiet {
@@ -471,7 +481,7 @@ fn summary_table(
     plan: Option<&Plan>,
     greedy: Option<&Plan>,
     infeasible: bool,
-    (before, after): (&Indices, &Indices),
+    measured: Option<&Measured>,
 ) -> Table {
     let mut t = Table::new(&[
         "scenario",
@@ -486,18 +496,21 @@ fn summary_table(
         "area_restored_ha",
         "connectors_selected",
         "carbon_gain_tco2e",
-        "iic_before",
-        "iic_after",
-        "pc_before",
-        "pc_after",
-        "eca_before_ha",
-        "eca_after_ha",
+        "iic_now",
+        "pc_now",
+        "eca_now_ha",
+        "iic_plan",
+        "pc_plan",
+        "eca_plan_ha",
+        "eca_gain_ha",
+        "eca_gain_pct",
         "objective",
         "bound",
         "gap",
         "greedy_objective",
         "milp_greedy_ratio",
     ]);
+    let now = &p.network.indices;
     let count = |v: &[bool]| v.iter().filter(|&&b| b).count().to_string();
     let status = match (plan, &d.problem) {
         (Some(pl), _) => pl.status.as_str().to_string(),
@@ -533,12 +546,20 @@ fn summary_table(
         opt(&|_| num(area, 4)),
         opt(&|pl| count(&pl.connectors)),
         opt(&|pl| num(pl.carbon_tco2e, 3)),
-        format!("{:.6e}", before.iic),
-        format!("{:.6e}", after.iic),
-        format!("{:.6e}", before.pc),
-        format!("{:.6e}", after.pc),
-        num(before.eca_ha, 3),
-        num(after.eca_ha, 3),
+        format!("{:.6e}", now.iic),
+        format!("{:.6e}", now.pc),
+        num(now.eca_ha, 4),
+        measured.map_or(String::new(), |m| format!("{:.6e}", m.indices.iic)),
+        measured.map_or(String::new(), |m| format!("{:.6e}", m.indices.pc)),
+        measured.map_or(String::new(), |m| num(m.indices.eca_ha, 4)),
+        measured.map_or(String::new(), |m| num(m.indices.eca_ha - now.eca_ha, 4)),
+        measured.map_or(String::new(), |m| {
+            if now.eca_ha > 0.0 {
+                num(100.0 * (m.indices.eca_ha - now.eca_ha) / now.eca_ha, 4)
+            } else {
+                String::new()
+            }
+        }),
         opt(&|pl| num(pl.objective, 6)),
         opt(&|pl| num(pl.bound, 6)),
         opt(&|pl| num(pl.gap, 6)),
@@ -580,13 +601,32 @@ fn print_summary(t: &Table) {
         );
         eprintln!("carbon gain: {} t CO2e", get("carbon_gain_tco2e"));
     }
-    eprintln!(
-        "connectivity: ECA {} ha -> {} ha, PC {} -> {}",
-        get("eca_before_ha"),
-        get("eca_after_ha"),
-        get("pc_before"),
-        get("pc_after")
-    );
+    if get("eca_plan_ha").is_empty() {
+        eprintln!(
+            "connectivity now: ECA {} ha, PC {}",
+            get("eca_now_ha"),
+            get("pc_now")
+        );
+    } else {
+        eprintln!(
+            "connectivity, measured on the restored landscape: ECA {} ha now -> {} ha with the plan ({} ha, {} %), PC {} -> {}",
+            get("eca_now_ha"),
+            get("eca_plan_ha"),
+            signed(&get("eca_gain_ha")),
+            signed(&get("eca_gain_pct")),
+            get("pc_now"),
+            get("pc_plan")
+        );
+    }
+}
+
+/// A number as printed in a table, with its sign (`+12.5`, `-3`).
+fn signed(x: &str) -> String {
+    if x.starts_with('-') || x.is_empty() {
+        x.to_string()
+    } else {
+        format!("+{x}")
+    }
 }
 
 fn sha256_file(path: &Path) -> Result<String> {
