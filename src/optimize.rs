@@ -21,6 +21,11 @@
 //! solve reports its status, objective, best bound and gap; a solve stopped by the time limit
 //! is labelled as such, never as optimal.
 //!
+//! The connectivity term is a model of what the plan buys (each site's share of the LCD of
+//! the corridors it shortens, each connector's dPC or gravity): it steers the choice. What a
+//! chosen plan buys is measured afterwards on the landscape with the plan applied
+//! ([`crate::measure`]) and only that measurement is reported as connectivity.
+//!
 //! The model is built once as a plain linear program ([`LinearModel`]) that is both handed to
 //! the solver and written as CPLEX LP or free MPS, so the exported file is the solved model.
 

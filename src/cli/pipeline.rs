@@ -54,8 +54,10 @@ pub(crate) fn require_budget(scenario: &Scenario, budget_yuan: Option<f64>) -> R
 /// plus up to 8 per cell for each per-patch run alive (one computing and one handed over per
 /// thread, each bounded to its neighbourhood: counted as two cells' worth per thread);
 /// candidates: the kept cost and allocation (8), corridor raster (4) and site ids while
-/// labelling (8). Measured on the 10^8-cell target case with 2 threads: 5.7 GB at the peak
-/// against 6.5 GB estimated.
+/// labelling (8); measuring the plan: the kept cost and allocation (8),
+/// corridor raster (4), site ids (4), the restored surface (4) and the per-patch runs alive as
+/// for the corridors (two cells' worth per thread). Measured on the 10^8-cell target case with
+/// 2 threads, before plans were measured: 5.7 GB at the peak against 6.5 GB estimated.
 pub(crate) fn bytes_per_cell(scenario: &Scenario, threads: usize) -> u64 {
     let f = &scenario.file;
     let through =
@@ -63,7 +65,8 @@ pub(crate) fn bytes_per_cell(scenario: &Scenario, threads: usize) -> u64 {
     let sources = 8;
     let corridors = 16 + 16 * threads as u64;
     let candidates = 8 + 4 + 8;
-    through + sources.max(corridors).max(candidates)
+    let measure = 8 + 4 + 4 + 4 + 16 * threads as u64;
+    through + sources.max(corridors).max(candidates).max(measure)
 }
 
 /// The peak memory a run of `scenario` needs, from its land cover's header: (cells, bytes).
