@@ -5,6 +5,7 @@
 //! every other module is a pure stage (typed values in, typed values out).
 #![warn(missing_docs)]
 
+pub mod app;
 pub mod candidates;
 pub mod carbon;
 pub mod classes;

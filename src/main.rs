@@ -13,7 +13,9 @@ fn main() -> ExitCode {
             for cause in err.chain().skip(1) {
                 msg.push_str(&format!("\n  caused by: {cause}"));
             }
-            eprintln!("{msg}");
+            // A closed stderr must not turn a failure into a panic.
+            let _ =
+                std::io::Write::write_all(&mut std::io::stderr(), format!("{msg}\n").as_bytes());
             ExitCode::from(2)
         }
     }

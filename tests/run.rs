@@ -914,3 +914,29 @@ fn the_measured_plan_equals_network_on_the_land_cover_with_the_sites_burned_in()
         assert_eq!(col(&summary, "eca_plan_ha"), col(&their_idx, "eca_ha"));
     }
 }
+
+/// `ecocorridor run s.toml 2>&1 | head -2`: the reader goes away after two lines; the run
+/// still finishes, writes everything and exits 0 (it used to panic on the closed stderr and
+/// exit 101 with nothing written).
+#[test]
+fn a_closed_stderr_never_kills_a_run() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let sc = scenario(dir.path(), 60);
+    let out = dir.path().join("out");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ecocorridor"))
+        .args(["run", sc.to_str().unwrap(), "--out", out.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    for _ in 0..2 {
+        lines.next().unwrap().unwrap();
+    }
+    drop(lines);
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    assert!(out.join("summary.csv").is_file());
+    assert!(out.join("run.json").is_file());
+}

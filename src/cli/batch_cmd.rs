@@ -9,8 +9,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Context as _, Result};
 use clap::Args;
+use ecocorridor::app::Context;
 use ecocorridor::io::table::Table;
 use ecocorridor::scenario::Scenario;
 use rayon::prelude::*;
@@ -60,7 +61,7 @@ struct Row {
     summary: Option<Table>,
 }
 
-pub(crate) fn run(a: &BatchArgs, threads: Option<usize>, quiet: bool) -> Result<ExitCode> {
+pub(crate) fn run(a: &BatchArgs, threads: Option<usize>, ctx: &Context) -> Result<ExitCode> {
     if a.jobs == 0 {
         bail!("--jobs 0: give at least 1");
     }
@@ -97,7 +98,7 @@ pub(crate) fn run(a: &BatchArgs, threads: Option<usize>, quiet: bool) -> Result<
         .num_threads(a.jobs)
         .build()
         .context("cannot set up the batch's worker pool")?;
-    let bar = (!quiet).then(|| {
+    let bar = (!ctx.quiet).then(|| {
         let pb = indicatif::ProgressBar::new(chosen.len() as u64);
         pb.set_style(
             indicatif::ProgressStyle::with_template("batch [{bar:30}] {pos}/{len} {msg}")
@@ -148,8 +149,8 @@ pub(crate) fn run(a: &BatchArgs, threads: Option<usize>, quiet: bool) -> Result<
     write_table(&root, &name, &table, true)?;
     let failed = rows.iter().filter(|r| r.exit == 2).count();
     let infeasible = rows.iter().filter(|r| r.exit == 1).count();
-    if !quiet {
-        eprintln!(
+    if !ctx.quiet {
+        say!(
             "{} scenario(s) run: {} done, {} without a feasible plan, {} failed; wrote `{}`",
             rows.len(),
             rows.len() - failed - infeasible,
@@ -158,7 +159,7 @@ pub(crate) fn run(a: &BatchArgs, threads: Option<usize>, quiet: bool) -> Result<
             root.join(&name).display()
         );
         for r in rows.iter().filter(|r| r.exit == 2) {
-            eprintln!("failed: {} ({}): {}", r.name, r.path.display(), r.message);
+            say!("failed: {} ({}): {}", r.name, r.path.display(), r.message);
         }
     }
     Ok(if failed > 0 {

@@ -5,8 +5,12 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Context as _, Result};
 use clap::{Args, Parser, Subcommand};
+use ecocorridor::app::pipeline::{
+    analyse_network, build_resistance, build_sources, load_landscape, patch_graph, run_to_corridors,
+};
+use ecocorridor::app::Context;
 use ecocorridor::carbon;
 use ecocorridor::corridors;
 use ecocorridor::costdist::{accumulate_cost, CostOptions};
@@ -19,10 +23,10 @@ use ecocorridor::io::table::{num, write_csv};
 use ecocorridor::landscape::{self, AreaRow, Severity};
 use ecocorridor::network;
 use ecocorridor::report;
-use ecocorridor::resistance::{self, Resistance};
+use ecocorridor::resistance::Resistance;
 use ecocorridor::scenario::Scenario;
 use ecocorridor::settings;
-use ecocorridor::sources::{self, Sources};
+use ecocorridor::sources::Sources;
 use ecocorridor::synth::{self, SynthOptions};
 
 /// Prints a line to stdout; a closed pipe (`ecocorridor validate s.toml | head`) ends the
@@ -39,9 +43,17 @@ macro_rules! out {
     }};
 }
 
+/// Prints a line to stderr; a closed pipe (`ecocorridor run s.toml 2>&1 | head -2`) loses the
+/// line, never the run.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 mod batch_cmd;
 mod optimize_cmd;
-mod pipeline;
 mod run_cmd;
 
 /// The bundled class table, written by `synth` beside its rasters.
@@ -96,16 +108,6 @@ fn parse_size(text: &str) -> std::result::Result<u64, String> {
         _ => return Err(format!("`{text}`: unknown unit; write e.g. 8G or 500M")),
     };
     Ok((v * mult) as u64)
-}
-
-/// `--max-memory`, bytes (read by the scenario pipeline).
-static MAX_MEMORY: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-
-fn max_memory() -> Option<u64> {
-    match MAX_MEMORY.load(std::sync::atomic::Ordering::Relaxed) {
-        0 => None,
-        v => Some(v),
-    }
 }
 
 #[derive(Subcommand)]
@@ -247,17 +249,16 @@ pub fn run() -> Result<ExitCode> {
     // Interrupted (Ctrl-C, SIGTERM from a scheduler): remove unfinished outputs, keep the rest.
     let _ = ctrlc::set_handler(|| {
         let n = ecocorridor::io::atomic::remove_pending();
-        eprintln!(
+        say!(
             "interrupted: {n} unfinished output(s) removed; results from earlier runs are unchanged"
         );
         std::process::exit(130);
     });
-    if cli.global.verbose {
-        VERBOSE.store(true, std::sync::atomic::Ordering::Relaxed);
-    }
-    if let Some(m) = cli.global.max_memory {
-        MAX_MEMORY.store(m.max(1), std::sync::atomic::Ordering::Relaxed);
-    }
+    let ctx = Context::new(
+        cli.global.quiet,
+        cli.global.verbose,
+        cli.global.max_memory.map(|m| m.max(1)),
+    );
     if let Some(n) = cli.global.threads {
         if n == 0 {
             bail!("--threads 0: give at least 1 thread (or leave it out to use all cores)");
@@ -268,29 +269,29 @@ pub fn run() -> Result<ExitCode> {
             .context("cannot set up the thread pool")?;
     }
     match cli.command {
-        Command::Validate { scenario } => validate(&scenario, cli.global.quiet),
+        Command::Validate { scenario } => validate(&scenario, &ctx),
         Command::Resistance { scenario, out } => {
-            resistance_cmd(&scenario, out.as_deref(), cli.global.quiet)
+            resistance_cmd(&scenario, out.as_deref(), &ctx)
         }
         Command::Sources { scenario, out } => {
-            sources_cmd(&scenario, out.as_deref(), cli.global.quiet)
+            sources_cmd(&scenario, out.as_deref(), &ctx)
         }
         Command::Corridors { scenario, out } => {
-            corridors_cmd(&scenario, out.as_deref(), cli.global.quiet)
+            corridors_cmd(&scenario, out.as_deref(), &ctx)
         }
         Command::Network { scenario, patches, links, landscape_area_ha, d50, out } => match (scenario, patches, links, landscape_area_ha, d50, out) {
-            (Some(sc), None, None, None, None, out) => network_scenario_cmd(&sc, out.as_deref(), cli.global.quiet),
+            (Some(sc), None, None, None, None, out) => network_scenario_cmd(&sc, out.as_deref(), &ctx),
             (Some(_), ..) => bail!("give either a scenario or --patches/--links/--landscape-area-ha/--d50, not both (a scenario takes d50 and the landscape area from its [network] section)"),
-            (None, Some(p), Some(l), Some(a), Some(d), Some(o)) => network_cmd(&p, &l, a, d, &o, cli.global.quiet),
+            (None, Some(p), Some(l), Some(a), Some(d), Some(o)) => network_cmd(&p, &l, a, d, &o, &ctx),
             (None, p, l, a, d, o) => {
                 let missing: Vec<&str> = [(p.is_none(), "--patches"), (l.is_none(), "--links"), (a.is_none(), "--landscape-area-ha"), (d.is_none(), "--d50"), (o.is_none(), "--out")].iter().filter(|m| m.0).map(|m| m.1).collect();
                 bail!("ecocorridor network needs a scenario, or all of --patches, --links, --landscape-area-ha, --d50 and --out (missing: {})", missing.join(", "))
             }
         },
-        Command::Optimize(args) => optimize_cmd::run(&args, cli.global.threads, cli.global.quiet),
-        Command::Run(args) => run_cmd::run(&args, cli.global.threads, cli.global.quiet),
-        Command::Batch(args) => batch_cmd::run(&args, cli.global.threads, cli.global.quiet),
-        Command::Assess { scenario, before, after, out } => assess_cmd(&scenario, &before, &after, out.as_deref(), cli.global.quiet),
+        Command::Optimize(args) => optimize_cmd::run(&args, cli.global.threads, &ctx),
+        Command::Run(args) => run_cmd::run(&args, cli.global.threads, &ctx),
+        Command::Batch(args) => batch_cmd::run(&args, cli.global.threads, &ctx),
+        Command::Assess { scenario, before, after, out } => assess_cmd(&scenario, &before, &after, out.as_deref(), &ctx),
         Command::Costdist {
             resistance,
             sources,
@@ -307,7 +308,7 @@ pub fn run() -> Result<ExitCode> {
                 max_cwd,
                 corner_cutting: !no_corner_cutting,
             },
-            cli.global.quiet,
+            &ctx,
         ),
         Command::Synth {
             rows,
@@ -324,7 +325,7 @@ pub fn run() -> Result<ExitCode> {
                 ..Default::default()
             },
             &out,
-            cli.global.quiet,
+            &ctx,
         ),
     }
 }
@@ -341,10 +342,10 @@ fn print_areas(title: &str, rows: &[AreaRow], total_ha: f64) {
     }
 }
 
-fn validate(path: &Path, quiet: bool) -> Result<ExitCode> {
+fn validate(path: &Path, ctx: &Context) -> Result<ExitCode> {
     let scenario = Scenario::read(path)?;
     let report = landscape::load(&scenario);
-    if !quiet {
+    if !ctx.quiet {
         if let Some(l) = &report.landscape {
             let total = l.study_cells() as f64 * l.grid.cell_area_ha();
             out!("scenario {} ({})", scenario.name, path.display());
@@ -372,8 +373,8 @@ fn validate(path: &Path, quiet: bool) -> Result<ExitCode> {
         }
     }
     for p in &report.problems {
-        if p.severity == Severity::Fatal || !quiet {
-            eprintln!("{p}");
+        if p.severity == Severity::Fatal || !ctx.quiet {
+            say!("{p}");
         }
     }
     let mut fatal = report
@@ -383,7 +384,7 @@ fn validate(path: &Path, quiet: bool) -> Result<ExitCode> {
         .count();
     // The stages' own checks: resistance values, source options and sizes.
     if let Some(land) = &report.landscape {
-        let checked = build_resistance(&scenario, land, quiet)
+        let checked = build_resistance(&scenario, land, ctx)
             .and_then(|res| build_sources(&scenario, land, &res))
             .and_then(|src| {
                 let ctx = || format!("scenario `{}`", scenario.path.display());
@@ -408,10 +409,10 @@ fn validate(path: &Path, quiet: bool) -> Result<ExitCode> {
             });
         match checked {
             Err(e) => {
-                eprintln!("error: {e:#}");
+                say!("error: {e:#}");
                 fatal += 1;
             }
-            Ok(src) if !quiet => {
+            Ok(src) if !ctx.quiet => {
                 let area: f64 = src.patches.iter().map(|p| p.area_ha).sum();
                 out!("sources: {} patches, {:.1} ha", src.patches.len(), area);
             }
@@ -419,10 +420,10 @@ fn validate(path: &Path, quiet: bool) -> Result<ExitCode> {
         }
     }
     if fatal > 0 {
-        eprintln!("{fatal} fatal problem(s) in scenario `{}`", path.display());
+        say!("{fatal} fatal problem(s) in scenario `{}`", path.display());
         return Ok(ExitCode::from(2));
     }
-    if !quiet {
+    if !ctx.quiet {
         out!(
             "ok: scenario `{}` is valid ({} warning(s))",
             path.display(),
@@ -430,145 +431,6 @@ fn validate(path: &Path, quiet: bool) -> Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Loads the landscape, printing every problem; fatal problems end the command (exit 2).
-fn load_landscape(scenario: &Scenario, quiet: bool) -> Result<landscape::Landscape> {
-    let report = landscape::load(scenario);
-    for p in &report.problems {
-        if p.severity == Severity::Fatal || !quiet {
-            eprintln!("{p}");
-        }
-    }
-    match report.landscape {
-        Some(l) => Ok(l),
-        None => {
-            let n = report
-                .problems
-                .iter()
-                .filter(|p| p.severity == Severity::Fatal)
-                .count();
-            bail!(
-                "{n} fatal problem(s) in scenario `{}`; nothing was written",
-                scenario.path.display()
-            )
-        }
-    }
-}
-
-fn build_resistance(
-    scenario: &Scenario,
-    land: &landscape::Landscape,
-    quiet: bool,
-) -> Result<Resistance> {
-    let (opts, warnings) = settings::resistance_options(scenario, land)
-        .with_context(|| format!("scenario `{}`", scenario.path.display()))?;
-    if !quiet {
-        for w in warnings {
-            eprintln!("warning: {w}");
-        }
-    }
-    resistance::build(land, &opts).with_context(|| {
-        format!(
-            "scenario `{}`: the resistance surface is not usable",
-            scenario.path.display()
-        )
-    })
-}
-
-fn build_sources(
-    scenario: &Scenario,
-    land: &landscape::Landscape,
-    res: &Resistance,
-) -> Result<Sources> {
-    let given = landscape::read_given_sources(scenario, &land.grid).map_err(anyhow::Error::msg)?;
-    let method = settings::source_method(scenario, given).map_err(anyhow::Error::msg)?;
-    sources::build(land, res, &method).with_context(|| {
-        format!(
-            "scenario `{}`: no usable ecological sources",
-            scenario.path.display()
-        )
-    })
-}
-
-/// Resistance, sources and corridors of a loaded landscape, each stage timed.
-fn run_to_corridors(
-    scenario: &Scenario,
-    land: &landscape::Landscape,
-    quiet: bool,
-    keep_zone_cells: bool,
-) -> Result<(Resistance, Sources, corridors::CorridorNetwork)> {
-    let res = timed(quiet, "resistance", || {
-        build_resistance(scenario, land, quiet)
-    })?;
-    let src = timed(quiet, "sources", || build_sources(scenario, land, &res))?;
-    let opts = corridors::CorridorOptions {
-        keep_zone_cells,
-        ..settings::corridor_options(scenario)
-    };
-    let net = timed(quiet, "corridors", || {
-        corridors::build(&land.grid, &res, &src, &opts)
-            .with_context(|| format!("scenario `{}`", scenario.path.display()))
-    })?;
-    Ok((res, src, net))
-}
-
-/// The patch graph of the sources and corridors (node order = patch order).
-fn patch_graph(src: &Sources, net: &corridors::CorridorNetwork) -> network::Graph {
-    let slot: std::collections::BTreeMap<u32, usize> = src
-        .patches
-        .iter()
-        .enumerate()
-        .map(|(i, p)| (p.id, i))
-        .collect();
-    network::Graph {
-        attr: src.patches.iter().map(|p| p.area_ha).collect(),
-        links: net
-            .corridors
-            .iter()
-            .map(|c| (slot[&c.from], slot[&c.to], c.lcd))
-            .collect(),
-    }
-}
-
-/// Connectivity of the patch graph with the scenario's d50 (default: the median corridor
-/// LCD) and landscape area (default: the study area). Returns the result, d50 and A_L (ha).
-fn analyse_network(
-    scenario: &Scenario,
-    land: &landscape::Landscape,
-    src: &Sources,
-    graph: &network::Graph,
-    net: &corridors::CorridorNetwork,
-    quiet: bool,
-) -> Result<(network::NetworkResult, f64, f64)> {
-    let spec = &scenario.file.network;
-    let study_ha = land.study_cells() as f64 * land.grid.cell_area_ha();
-    let landscape_area_ha = spec.landscape_area_ha.unwrap_or(study_ha);
-    let mut lcds: Vec<f64> = net.corridors.iter().map(|c| c.lcd).collect();
-    lcds.sort_by(|a, b| a.total_cmp(b));
-    let d50 = spec.d50.unwrap_or_else(|| {
-        if lcds.is_empty() {
-            1.0
-        } else {
-            lcds[lcds.len() / 2]
-        }
-    });
-    let resistances: Vec<f64> = src
-        .patches
-        .iter()
-        .map(|p| {
-            if p.mean_resistance.is_finite() {
-                p.mean_resistance
-            } else {
-                1.0
-            }
-        })
-        .collect();
-    let result = timed(quiet, "network", || {
-        network::analyse(graph, landscape_area_ha, d50, Some(&resistances))
-            .with_context(|| format!("scenario `{}`: [network]", scenario.path.display()))
-    })?;
-    Ok((result, d50, landscape_area_ha))
 }
 
 fn prepare_out(scenario: &Scenario, out: Option<&Path>) -> Result<PathBuf> {
@@ -581,56 +443,6 @@ fn prepare_out(scenario: &Scenario, out: Option<&Path>) -> Result<PathBuf> {
         )
     })?;
     Ok(dir)
-}
-
-/// `--verbose` (read by `timed`).
-static VERBOSE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-/// Whether `--verbose` was given.
-fn verbose() -> bool {
-    VERBOSE.load(std::sync::atomic::Ordering::Relaxed)
-}
-
-/// Seconds per stage of this process, in order (for `run.json`).
-static STAGE_TIMES: std::sync::Mutex<Vec<(String, f64)>> = std::sync::Mutex::new(Vec::new());
-
-/// The stage times recorded so far.
-fn stage_times() -> Vec<(String, f64)> {
-    STAGE_TIMES.lock().map(|t| t.clone()).unwrap_or_default()
-}
-
-/// Runs one stage: a spinner on stderr while it runs (only on a terminal, never with
-/// `--quiet`), then `stage: x s`; the time is recorded for `run.json`.
-fn timed<T>(quiet: bool, what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
-    let t0 = Instant::now();
-    let spinner = (!quiet && std::io::IsTerminal::is_terminal(&std::io::stderr())).then(|| {
-        let pb = indicatif::ProgressBar::new_spinner();
-        pb.set_message(format!("{what}..."));
-        pb.enable_steady_tick(std::time::Duration::from_millis(120));
-        pb
-    });
-    let r = f();
-    if let Some(pb) = spinner {
-        pb.finish_and_clear();
-    }
-    let r = r?;
-    let secs = t0.elapsed().as_secs_f64();
-    if let Ok(mut t) = STAGE_TIMES.lock() {
-        t.push((what.to_string(), secs));
-    }
-    if !quiet {
-        match (
-            VERBOSE.load(std::sync::atomic::Ordering::Relaxed),
-            run_cmd::peak_memory_bytes(),
-        ) {
-            (true, Some(b)) => eprintln!(
-                "{what}: {secs:.2} s (peak memory so far {:.0} MB)",
-                b as f64 / 1e6
-            ),
-            _ => eprintln!("{what}: {secs:.2} s"),
-        }
-    }
-    Ok(r)
 }
 
 fn write_table(
@@ -646,12 +458,10 @@ fn write_table(
 /// Resistance as written to GeoTIFF: barriers and outside cells become nodata.
 const RESISTANCE_NODATA: f32 = -9999.0;
 
-fn resistance_cmd(path: &Path, out: Option<&Path>, quiet: bool) -> Result<ExitCode> {
+fn resistance_cmd(path: &Path, out: Option<&Path>, ctx: &Context) -> Result<ExitCode> {
     let scenario = Scenario::read(path)?;
-    let land = timed(quiet, "load", || load_landscape(&scenario, quiet))?;
-    let res = timed(quiet, "resistance", || {
-        build_resistance(&scenario, &land, quiet)
-    })?;
+    let land = ctx.stage("load", || load_landscape(&scenario, ctx))?;
+    let res = ctx.stage("resistance", || build_resistance(&scenario, &land, ctx))?;
     let dir = prepare_out(&scenario, out)?;
     write_resistance_tif(&dir, &land.grid, &res)?;
     write_table(
@@ -660,8 +470,8 @@ fn resistance_cmd(path: &Path, out: Option<&Path>, quiet: bool) -> Result<ExitCo
         &report::resistance_stats(&land, &res),
         scenario.file.output.csv_bom,
     )?;
-    if !quiet {
-        eprintln!(
+    if !ctx.quiet {
+        say!(
             "wrote resistance.tif and resistance_stats.csv to `{}`",
             dir.display()
         );
@@ -739,13 +549,11 @@ fn write_corridor_layers(
         .with_context(|| format!("cannot write `{}`", gj.display()))
 }
 
-fn sources_cmd(path: &Path, out: Option<&Path>, quiet: bool) -> Result<ExitCode> {
+fn sources_cmd(path: &Path, out: Option<&Path>, ctx: &Context) -> Result<ExitCode> {
     let scenario = Scenario::read(path)?;
-    let land = timed(quiet, "load", || load_landscape(&scenario, quiet))?;
-    let res = timed(quiet, "resistance", || {
-        build_resistance(&scenario, &land, quiet)
-    })?;
-    let src = timed(quiet, "sources", || build_sources(&scenario, &land, &res))?;
+    let land = ctx.stage("load", || load_landscape(&scenario, ctx))?;
+    let res = ctx.stage("resistance", || build_resistance(&scenario, &land, ctx))?;
+    let src = ctx.stage("sources", || build_sources(&scenario, &land, &res))?;
     let dir = prepare_out(&scenario, out)?;
     write_geotiff(&dir.join("sources.tif"), &land.grid, &src.ids, Some(0.0))?;
     write_table(
@@ -754,9 +562,9 @@ fn sources_cmd(path: &Path, out: Option<&Path>, quiet: bool) -> Result<ExitCode>
         &report::patches(&land, &src),
         scenario.file.output.csv_bom,
     )?;
-    if !quiet {
+    if !ctx.quiet {
         let area: f64 = src.patches.iter().map(|p| p.area_ha).sum();
-        eprintln!(
+        say!(
             "{} ecological source patches, {:.1} ha; wrote sources.tif and patches.csv to `{}`",
             src.patches.len(),
             area,
@@ -766,29 +574,29 @@ fn sources_cmd(path: &Path, out: Option<&Path>, quiet: bool) -> Result<ExitCode>
     Ok(ExitCode::SUCCESS)
 }
 
-fn corridors_cmd(path: &Path, out: Option<&Path>, quiet: bool) -> Result<ExitCode> {
+fn corridors_cmd(path: &Path, out: Option<&Path>, ctx: &Context) -> Result<ExitCode> {
     let scenario = Scenario::read(path)?;
-    let land = timed(quiet, "load", || load_landscape(&scenario, quiet))?;
-    let (_, src, net) = run_to_corridors(&scenario, &land, quiet, false)?;
+    let land = ctx.stage("load", || load_landscape(&scenario, ctx))?;
+    let (_, src, net) = run_to_corridors(&scenario, &land, ctx, false)?;
     let dir = prepare_out(&scenario, out)?;
     let bom = scenario.file.output.csv_bom;
     write_corridor_layers(&dir, &land, &src, &net)?;
     write_table(&dir, "patches.csv", &report::patches(&land, &src), bom)?;
     write_table(&dir, "corridors.csv", &report::corridors(&net), bom)?;
-    if !quiet {
-        eprintln!(
+    if !ctx.quiet {
+        say!(
             "{} corridors between {} patches",
             net.corridors.len(),
             src.patches.len()
         );
         if !net.isolated.is_empty() {
-            eprintln!(
+            say!(
                 "warning: {} patch(es) have no corridor (isolated by barriers, beyond max_cwd, or every path crossed another patch): {}",
                 net.isolated.len(),
                 net.isolated.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", ")
             );
         }
-        eprintln!("wrote cost_distance.tif, corridors.tif, corridors.csv, corridors.geojson, sources.tif and patches.csv to `{}`", dir.display());
+        say!("wrote cost_distance.tif, corridors.tif, corridors.csv, corridors.geojson, sources.tif and patches.csv to `{}`", dir.display());
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -799,7 +607,7 @@ fn network_cmd(
     landscape_area_ha: f64,
     d50: f64,
     out: &Path,
-    quiet: bool,
+    ctx: &Context,
 ) -> Result<ExitCode> {
     let p = network_tables::read_patches(patches).map_err(anyhow::Error::msg)?;
     let l = network_tables::read_links(links, &p).map_err(anyhow::Error::msg)?;
@@ -813,7 +621,7 @@ fn network_cmd(
             .collect(),
     };
     let resistances: Option<Vec<f64>> = p.iter().map(|r| r.mean_resistance).collect();
-    let result = timed(quiet, "network", || {
+    let result = ctx.stage("network", || {
         network::analyse(&graph, landscape_area_ha, d50, resistances.as_deref()).map_err(|e| {
             anyhow::anyhow!(
                 "{e}\n  (patches `{}`, links `{}`)",
@@ -843,9 +651,9 @@ fn network_cmd(
         &report::link_importance(&l, &result),
         true,
     )?;
-    if !quiet {
+    if !ctx.quiet {
         let i = result.indices;
-        eprintln!(
+        say!(
             "{} patches, {} links: IIC {:.4e}, PC {:.4e}, ECA {:.1} ha of {:.1} ha of patches; wrote indices.csv, patches_network.csv, links_network.csv to `{}`",
             p.len(),
             l.len(),
@@ -859,21 +667,21 @@ fn network_cmd(
     Ok(ExitCode::SUCCESS)
 }
 
-fn network_scenario_cmd(path: &Path, out: Option<&Path>, quiet: bool) -> Result<ExitCode> {
+fn network_scenario_cmd(path: &Path, out: Option<&Path>, ctx: &Context) -> Result<ExitCode> {
     let scenario = Scenario::read(path)?;
-    let land = timed(quiet, "load", || load_landscape(&scenario, quiet))?;
-    let (_, src, net) = run_to_corridors(&scenario, &land, quiet, false)?;
+    let land = ctx.stage("load", || load_landscape(&scenario, ctx))?;
+    let (_, src, net) = run_to_corridors(&scenario, &land, ctx, false)?;
     let spec = &scenario.file.network;
     let graph = patch_graph(&src, &net);
     let (result, d50, landscape_area_ha) =
-        analyse_network(&scenario, &land, &src, &graph, &net, quiet)?;
+        analyse_network(&scenario, &land, &src, &graph, &net, ctx)?;
     let gravity = result.gravity.clone().unwrap_or_default();
     let important = spec.important_gravity.unwrap_or(if gravity.is_empty() {
         f64::INFINITY
     } else {
         gravity.iter().sum::<f64>() / gravity.len() as f64
     });
-    let carbon_rows = timed(quiet, "carbon", || Ok(carbon::summarize(&land)))?;
+    let carbon_rows = ctx.stage("carbon", || Ok(carbon::summarize(&land)))?;
     let dir = prepare_out(&scenario, out)?;
     let bom = scenario.file.output.csv_bom;
     write_table(
@@ -905,10 +713,10 @@ fn network_scenario_cmd(path: &Path, out: Option<&Path>, quiet: bool) -> Result<
         &stock,
         Some(RESISTANCE_NODATA as f64),
     )?;
-    if !quiet {
+    if !ctx.quiet {
         let i = result.indices;
         let total = carbon_rows.last().expect("a total row");
-        eprintln!(
+        say!(
             "{} patches, {} corridors: IIC {:.4e}, PC {:.4e}, ECA {:.1} ha (d50 {:.0}, A_L {:.1} ha); carbon {:.0} t C = {:.0} t CO2e, net {:+.0} t CO2e/yr",
             graph.attr.len(),
             graph.links.len(),
@@ -921,7 +729,7 @@ fn network_scenario_cmd(path: &Path, out: Option<&Path>, quiet: bool) -> Result<
             total.stock_tc * carbon::CO2_PER_C,
             total.net_tco2e_per_yr()
         );
-        eprintln!(
+        say!(
             "wrote indices.csv, patches.csv, corridors.csv, zones.csv and carbon.tif to `{}`",
             dir.display()
         );
@@ -937,13 +745,13 @@ struct Year {
     indices: Option<network::Indices>,
 }
 
-fn assess_year(scenario: &Scenario, landcover: &Path, quiet: bool) -> Result<Year> {
+fn assess_year(scenario: &Scenario, landcover: &Path, ctx: &Context) -> Result<Year> {
     let mut sc = scenario.clone();
     sc.file.landscape.landcover = landcover.to_path_buf();
-    let land = load_landscape(&sc, quiet)?;
+    let land = load_landscape(&sc, ctx)?;
     let carbon = carbon::summarize(&land);
     let indices = (|| -> Result<network::Indices> {
-        let (_, src, net) = run_to_corridors(&sc, &land, true, false)?;
+        let (_, src, net) = run_to_corridors(&sc, &land, &Context::silent(), false)?;
         let graph = patch_graph(&src, &net);
         let al = sc
             .file
@@ -956,8 +764,8 @@ fn assess_year(scenario: &Scenario, landcover: &Path, quiet: bool) -> Result<Yea
     let indices = match indices {
         Ok(i) => Some(i),
         Err(e) => {
-            if !quiet {
-                eprintln!(
+            if !ctx.quiet {
+                say!(
                     "warning: no connectivity indices for `{}`: {e:#}",
                     landcover.display()
                 );
@@ -977,11 +785,11 @@ fn assess_cmd(
     before: &Path,
     after: &Path,
     out: Option<&Path>,
-    quiet: bool,
+    ctx: &Context,
 ) -> Result<ExitCode> {
     let scenario = Scenario::read(path)?;
-    let y0 = timed(quiet, "before", || assess_year(&scenario, before, quiet))?;
-    let y1 = timed(quiet, "after", || assess_year(&scenario, after, quiet))?;
+    let y0 = ctx.stage("before", || assess_year(&scenario, before, ctx))?;
+    let y1 = ctx.stage("after", || assess_year(&scenario, after, ctx))?;
     if !y0.land.grid.aligned_with(&y1.land.grid) {
         bail!(
             "{}",
@@ -1094,7 +902,7 @@ fn assess_cmd(
     write_table(&dir, "transitions.csv", &t, bom)?;
     write_table(&dir, "carbon_change.csv", &c, bom)?;
     write_table(&dir, "indices_change.csv", &ic, bom)?;
-    if !quiet {
+    if !ctx.quiet {
         let (s0, s1) = (
             y0.carbon.last().map_or(0.0, |r| r.stock_tc),
             y1.carbon.last().map_or(0.0, |r| r.stock_tc),
@@ -1104,14 +912,14 @@ fn assess_cmd(
             .filter(|((a, b), _)| a != b)
             .map(|(_, &n)| n as f64 * ha)
             .sum();
-        eprintln!(
+        say!(
             "{changed:.1} ha changed class; carbon {s0:.0} -> {s1:.0} t C ({:+.0} t CO2e)",
             (s1 - s0) * carbon::CO2_PER_C
         );
         if edge_changed > 0 {
-            eprintln!("warning: {edge_changed} cells are inside the study area in one year only; they are left out of the transitions");
+            say!("warning: {edge_changed} cells are inside the study area in one year only; they are left out of the transitions");
         }
-        eprintln!(
+        say!(
             "wrote transitions.csv, carbon_change.csv and indices_change.csv to `{}`",
             dir.display()
         );
@@ -1125,7 +933,7 @@ fn costdist_cmd(
     out: &Path,
     alloc_path: Option<&Path>,
     opts: CostOptions,
-    quiet: bool,
+    ctx: &Context,
 ) -> Result<ExitCode> {
     if let Some(m) = opts.max_cwd {
         if m.is_nan() || m <= 0.0 {
@@ -1189,7 +997,7 @@ fn costdist_cmd(
     if seeds.is_empty() {
         bail!("source raster `{}` has no source cell (every cell is 0 or nodata)\n  hint: source cells must hold their source id (> 0)", src_path.display());
     }
-    let surface = timed(quiet, "cost distance", || {
+    let surface = ctx.stage("cost distance", || {
         Ok(accumulate_cost(
             grid.rows(),
             grid.cols(),
@@ -1213,8 +1021,8 @@ fn costdist_cmd(
     if let Some(a) = alloc_path {
         write_geotiff(a, &grid, &surface.alloc, Some(0.0))?;
     }
-    if !quiet {
-        eprintln!(
+    if !ctx.quiet {
+        say!(
             "{} source cells, {reached} of {} cells reached; wrote `{}`",
             seeds.len(),
             grid.len(),
@@ -1224,7 +1032,7 @@ fn costdist_cmd(
     Ok(ExitCode::SUCCESS)
 }
 
-fn synth_cmd(opts: &SynthOptions, out: &Path, quiet: bool) -> Result<ExitCode> {
+fn synth_cmd(opts: &SynthOptions, out: &Path, ctx: &Context) -> Result<ExitCode> {
     if opts.rows == 0 || opts.cols == 0 {
         bail!(
             "--rows and --cols must be at least 1 (got {} x {})",
@@ -1275,8 +1083,8 @@ fn synth_cmd(opts: &SynthOptions, out: &Path, quiet: bool) -> Result<ExitCode> {
     };
     write_text("landcover_classes.csv", CLASS_TABLE)?;
     write_text("scenario.toml", &synth_scenario(opts))?;
-    if !quiet {
-        eprintln!(
+    if !ctx.quiet {
+        say!(
             "wrote a {} x {} synthetic landscape (seed {}) to `{}` in {:.1} s\n  check it with: ecocorridor validate {}",
             opts.cols,
             opts.rows,

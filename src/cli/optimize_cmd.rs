@@ -4,8 +4,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Context as _, Result};
 use clap::Args;
+use ecocorridor::app::pipeline;
+use ecocorridor::app::Context;
 use ecocorridor::candidates::Candidates;
 use ecocorridor::io::atomic::write_atomic;
 use ecocorridor::io::geojson_out::write_polygons;
@@ -100,7 +102,7 @@ struct ScenarioParts {
 }
 
 /// `threads`: the global `--threads`, also given to HiGHS for the main solve.
-pub(crate) fn run(a: &OptimizeArgs, threads: Option<usize>, quiet: bool) -> Result<ExitCode> {
+pub(crate) fn run(a: &OptimizeArgs, threads: Option<usize>, ctx: &Context) -> Result<ExitCode> {
     if let Some(g) = a.mip_gap {
         if !(0.0..1.0).contains(&g) {
             bail!("--mip-gap {g}: give a relative gap from 0 to 1, e.g. 0.005");
@@ -112,8 +114,8 @@ pub(crate) fn run(a: &OptimizeArgs, threads: Option<usize>, quiet: bool) -> Resu
         }
     }
     let mut prep = match &a.scenario {
-        Some(path) => from_scenario(path, a, quiet)?,
-        None => from_tables(a)?,
+        Some(path) => from_scenario(path, a, ctx)?,
+        None => from_tables(a, ctx)?,
     };
     // Options common to both modes.
     if let Some(w) = &a.weights {
@@ -169,10 +171,10 @@ pub(crate) fn run(a: &OptimizeArgs, threads: Option<usize>, quiet: bool) -> Resu
             .collect();
     }
     prep.solve.threads = threads.map(|t| t as u32);
-    solve_and_write(&prep, a.write_model.as_deref(), quiet)
+    solve_and_write(&prep, a.write_model.as_deref(), ctx)
 }
 
-fn from_tables(a: &OptimizeArgs) -> Result<Prepared> {
+fn from_tables(a: &OptimizeArgs, ctx: &Context) -> Result<Prepared> {
     let sites_path = a
         .sites
         .as_ref()
@@ -211,16 +213,16 @@ fn from_tables(a: &OptimizeArgs) -> Result<Prepared> {
             mip_rel_gap: a.mip_gap,
             threads: None,
             presolve: None,
-            log: super::verbose(),
+            log: ctx.verbose,
         },
     })
 }
 
-fn from_scenario(path: &Path, a: &OptimizeArgs, quiet: bool) -> Result<Prepared> {
+fn from_scenario(path: &Path, a: &OptimizeArgs, ctx: &Context) -> Result<Prepared> {
     let scenario = Scenario::read(path)?;
-    super::pipeline::require_budget(&scenario, a.budget_yuan)?;
-    let p = super::pipeline::build(&scenario, quiet)?;
-    let d = super::pipeline::decide(&p, &scenario, a.budget_yuan)?;
+    pipeline::require_budget(&scenario, a.budget_yuan)?;
+    let p = pipeline::build(&scenario, ctx)?;
+    let d = pipeline::decide(&p, &scenario, a.budget_yuan)?;
     let problem = d.problem.expect("a budget was required");
     let dir = prepare_out(&scenario, a.out.as_deref())?;
     let o = &scenario.file.optimize;
@@ -238,7 +240,7 @@ fn from_scenario(path: &Path, a: &OptimizeArgs, quiet: bool) -> Result<Prepared>
             mip_rel_gap: a.mip_gap.or(o.mip_gap),
             threads: None,
             presolve: None,
-            log: super::verbose(),
+            log: ctx.verbose,
         },
     })
 }
@@ -248,7 +250,7 @@ fn write_text(path: &Path, text: &str) -> Result<()> {
         .with_context(|| format!("cannot write `{}`", path.display()))
 }
 
-fn solve_and_write(prep: &Prepared, model_path: Option<&Path>, quiet: bool) -> Result<ExitCode> {
+fn solve_and_write(prep: &Prepared, model_path: Option<&Path>, ctx: &Context) -> Result<ExitCode> {
     let p = &prep.problem;
     if let Some(m) = model_path {
         let mps = m.extension().is_some_and(|e| e.eq_ignore_ascii_case("mps"));
@@ -263,7 +265,7 @@ fn solve_and_write(prep: &Prepared, model_path: Option<&Path>, quiet: bool) -> R
     let plan = match optimize::solve(p, &prep.solve) {
         Ok(plan) => plan,
         Err(optimize::OptimizeError::Infeasible(why)) => {
-            eprintln!("no feasible plan: {why}");
+            say!("no feasible plan: {why}");
             return Ok(ExitCode::from(1));
         }
         Err(e) => return Err(e.into()),
@@ -304,20 +306,20 @@ fn solve_and_write(prep: &Prepared, model_path: Option<&Path>, quiet: bool) -> R
             prep.bom,
         )?;
         written.push("pareto.csv");
-        if !quiet {
-            eprintln!(
+        if !ctx.quiet {
+            say!(
                 "sweep: {} runs in {:.2} s",
                 prep.sweep.len(),
                 t1.elapsed().as_secs_f64()
             );
         }
     }
-    if !quiet {
+    if !ctx.quiet {
         let ratio = match &greedy {
             Some(g) if g.objective > 0.0 => format!("{:.3}", plan.objective / g.objective),
             _ => "n/a".into(),
         };
-        eprintln!(
+        say!(
             "{}: {} sites and {} connectors selected, {:.0} of {:.0} yuan, {:.1} t CO2e; objective {:.4} (bound {:.4}, gap {:.2e}) in {:.2} s; greedy {} (MILP/greedy {ratio})",
             plan.status.as_str(),
             plan.sites.iter().filter(|&&x| x).count(),
@@ -336,7 +338,7 @@ fn solve_and_write(prep: &Prepared, model_path: Option<&Path>, quiet: bool) -> R
                     g.objective
                 )),
         );
-        eprintln!("wrote {} to `{}`", written.join(", "), dir.display());
+        say!("wrote {} to `{}`", written.join(", "), dir.display());
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -5,8 +5,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Context as _, Result};
 use clap::Args;
+use ecocorridor::app::Context;
 use ecocorridor::io::geojson_out::write_lines;
 use ecocorridor::io::geotiff::write_geotiff;
 use ecocorridor::io::png_out::write_png;
@@ -19,8 +20,8 @@ use ecocorridor::scenario::ZoneKind;
 use ecocorridor::{carbon, report};
 use sha2::{Digest, Sha256};
 
-use super::pipeline::{self, Pipeline};
-use super::{stage_times, timed, write_corridor_layers, write_resistance_tif, RESISTANCE_NODATA};
+use super::{write_corridor_layers, write_resistance_tif, RESISTANCE_NODATA};
+use ecocorridor::app::pipeline::{self, Pipeline};
 
 #[derive(Args)]
 pub(crate) struct RunArgs {
@@ -60,7 +61,7 @@ pub(crate) struct Outcome {
     pub infeasible: bool,
 }
 
-pub(crate) fn run(a: &RunArgs, threads: Option<usize>, quiet: bool) -> Result<ExitCode> {
+pub(crate) fn run(a: &RunArgs, threads: Option<usize>, ctx: &Context) -> Result<ExitCode> {
     let scenario = Scenario::read(&a.scenario)?;
     let lang = match a.lang {
         LangArg::En => Lang::En,
@@ -81,7 +82,7 @@ pub(crate) fn run(a: &RunArgs, threads: Option<usize>, quiet: bool) -> Result<Ex
         }
         group.push((sc, o.clone()));
     }
-    let outcomes = run_group(&group, a.force, a.budget_yuan, (threads, lang), quiet)?;
+    let outcomes = run_group(&group, a.force, a.budget_yuan, (threads, lang), ctx)?;
     Ok(if outcomes.iter().any(|o| o.infeasible) {
         ExitCode::from(1)
     } else {
@@ -110,7 +111,7 @@ fn run_group(
     force: bool,
     budget_yuan: Option<f64>,
     (threads, lang): (Option<usize>, Lang),
-    quiet: bool,
+    ctx: &Context,
 ) -> Result<Vec<Outcome>> {
     let t0 = Instant::now();
     let occupied: Vec<bool> = group
@@ -140,8 +141,8 @@ fn run_group(
             })?;
         }
     }
-    let p = pipeline::build(&group[0].0, quiet)?;
-    let shared = (stage_times(), t0.elapsed().as_secs_f64());
+    let p = pipeline::build(&group[0].0, ctx)?;
+    let shared = (ctx.stage_times(), t0.elapsed().as_secs_f64());
     let mut outcomes = Vec::new();
     for ((scenario, dir), &occupied) in group.iter().zip(&occupied) {
         outcomes.push(run_one(
@@ -151,7 +152,7 @@ fn run_group(
             &p,
             (budget_yuan, threads, lang),
             &shared,
-            quiet,
+            ctx,
         )?);
     }
     Ok(outcomes)
@@ -166,7 +167,7 @@ fn run_one(
     p: &Pipeline,
     (budget_yuan, threads, lang): (Option<f64>, Option<usize>, Lang),
     shared: &(Vec<(String, f64)>, f64),
-    quiet: bool,
+    ctx: &Context,
 ) -> Result<Outcome> {
     let t0 = Instant::now();
     let (tmp, old) = staging(dir);
@@ -185,11 +186,11 @@ fn run_one(
     // (also on SIGINT/SIGTERM: it is tracked).
     let guard = Cleanup(tmp.clone());
     ecocorridor::io::atomic::track(&tmp);
-    let mark = stage_times().len();
+    let mark = ctx.stage_times().len();
     let decision = pipeline::decide(p, scenario, budget_yuan)?;
-    let outcome = write_all(scenario, &tmp, p, &decision, (threads, lang), quiet)?;
+    let outcome = write_all(scenario, &tmp, p, &decision, (threads, lang), ctx)?;
     let mut times = shared.0.clone();
-    times.extend(stage_times().into_iter().skip(mark));
+    times.extend(ctx.stage_times().into_iter().skip(mark));
     write_run_json(
         scenario,
         &tmp,
@@ -211,8 +212,8 @@ fn run_one(
     if occupied {
         let _ = std::fs::remove_dir_all(&old);
     }
-    if !quiet {
-        eprintln!("wrote the results to `{}`", dir.display());
+    if !ctx.quiet {
+        say!("wrote the results to `{}`", dir.display());
     }
     Ok(outcome)
 }
@@ -233,7 +234,7 @@ fn write_all(
     p: &Pipeline,
     d: &pipeline::Decision,
     (threads, lang): (Option<usize>, Lang),
-    quiet: bool,
+    ctx: &Context,
 ) -> Result<Outcome> {
     let bom = scenario.file.output.csv_bom;
     let write_table = |dir: &Path, name: &str, t: &Table, bom: bool| match lang {
@@ -246,36 +247,30 @@ fn write_all(
         mip_rel_gap: o.mip_gap,
         threads: threads.map(|t| t as u32),
         presolve: None,
-        log: super::verbose(),
+        log: ctx.verbose,
     };
     // The plan (when there is a budget), its greedy baseline and the sweep.
     let mut infeasible = None;
     let (plan, greedy, sweep) = match &d.problem {
         None => (None, None, None),
         Some(prob) => {
-            let plan = timed(quiet, "optimize", || {
-                match optimize::solve(prob, &solve_opts) {
-                    Ok(plan) => Ok(Some(plan)),
-                    Err(optimize::OptimizeError::Infeasible(why)) => {
-                        infeasible = Some(why);
-                        Ok(None)
-                    }
-                    Err(e) => Err(e.into()),
+            let plan = ctx.stage("optimize", || match optimize::solve(prob, &solve_opts) {
+                Ok(plan) => Ok(Some(plan)),
+                Err(optimize::OptimizeError::Infeasible(why)) => {
+                    infeasible = Some(why);
+                    Ok(None)
                 }
+                Err(e) => Err(e.into()),
             })?;
             let greedy = optimize::greedy(prob);
             let sweep = (!d.sweep.is_empty())
-                .then(|| {
-                    timed(quiet, "sweep", || {
-                        Ok(optimize::sweep(prob, &d.sweep, &solve_opts))
-                    })
-                })
+                .then(|| ctx.stage("sweep", || Ok(optimize::sweep(prob, &d.sweep, &solve_opts))))
                 .transpose()?;
             (plan, greedy, sweep)
         }
     };
     if let Some(why) = &infeasible {
-        eprintln!("no feasible plan: {why}");
+        say!("no feasible plan: {why}");
     }
 
     // What the plan buys, measured on the restored landscape; the same for every sweep plan.
@@ -293,13 +288,13 @@ fn write_all(
     let measured = plan
         .as_ref()
         .map(|pl| {
-            timed(quiet, "measure plan", || {
+            ctx.stage("measure plan", || {
                 pipeline::measure_plan(p, scenario, &pl.sites, &pl.connectors)
             })
         })
         .transpose()?;
-    if let (Some(m), false) = (&measured, quiet) {
-        eprintln!(
+    if let (Some(m), false) = (&measured, ctx.quiet) {
+        say!(
             "the plan changes {} cells; {} of {} corridors measured again (the others provably keep their least-cost distance)",
             m.changed_cells,
             m.reruns(),
@@ -309,7 +304,7 @@ fn write_all(
     let sweep_eca: Option<Vec<Option<f64>>> = sweep
         .as_ref()
         .map(|results| {
-            timed(quiet, "measure sweep plans", || {
+            ctx.stage("measure sweep plans", || {
                 results
                     .iter()
                     .map(|r| match r {
@@ -322,7 +317,7 @@ fn write_all(
         })
         .transpose()?;
 
-    timed(quiet, "write", || {
+    ctx.stage("write", || {
         write_resistance_tif(dir, &p.land.grid, &p.res)?;
         write_corridor_layers(dir, &p.land, &p.src, &p.net)?;
         let stock: Vec<f32> = carbon::stock_per_cell(&p.land)
@@ -397,7 +392,7 @@ fn write_all(
         }
         Ok(())
     })?;
-    timed(quiet, "map", || {
+    ctx.stage("map", || {
         write_pictures(
             scenario,
             dir,
@@ -417,7 +412,7 @@ fn write_all(
         measured.as_ref(),
     );
     write_table(dir, "summary.csv", &summary, bom)?;
-    if !quiet {
+    if !ctx.quiet {
         print_summary(&summary);
     }
     Ok(Outcome {
@@ -578,8 +573,8 @@ fn print_summary(t: &Table) {
             .map_or("", |k| t.rows[0][k].as_str())
             .to_string()
     };
-    eprintln!("---");
-    eprintln!(
+    say!("---");
+    say!(
         "scenario {}: {} ecological sources, {} corridors; {} candidate sites, {} connectors",
         get("scenario"),
         get("patches"),
@@ -588,9 +583,9 @@ fn print_summary(t: &Table) {
         get("candidate_connectors")
     );
     if get("spent_yuan").is_empty() {
-        eprintln!("plan: {}", get("status"));
+        say!("plan: {}", get("status"));
     } else {
-        eprintln!(
+        say!(
             "plan ({}): {} sites ({} ha) and {} connectors for {} of {} yuan",
             get("status"),
             get("sites_selected"),
@@ -599,16 +594,16 @@ fn print_summary(t: &Table) {
             get("spent_yuan"),
             get("budget_yuan")
         );
-        eprintln!("carbon gain: {} t CO2e", get("carbon_gain_tco2e"));
+        say!("carbon gain: {} t CO2e", get("carbon_gain_tco2e"));
     }
     if get("eca_plan_ha").is_empty() {
-        eprintln!(
+        say!(
             "connectivity now: ECA {} ha, PC {}",
             get("eca_now_ha"),
             get("pc_now")
         );
     } else {
-        eprintln!(
+        say!(
             "connectivity, measured on the restored landscape: ECA {} ha now -> {} ha with the plan ({} ha, {} %), PC {} -> {}",
             get("eca_now_ha"),
             get("eca_plan_ha"),
@@ -635,14 +630,6 @@ fn sha256_file(path: &Path) -> Result<String> {
     let mut h = Sha256::new();
     std::io::copy(&mut f, &mut h).with_context(|| format!("cannot read `{}`", path.display()))?;
     Ok(format!("{:x}", h.finalize()))
-}
-
-/// Peak resident memory of this process, bytes (Linux; None elsewhere).
-pub(crate) fn peak_memory_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
 }
 
 /// `run.json`: what was run on which inputs (SHA-256), with which options, by which version,
@@ -700,7 +687,7 @@ fn write_run_json(
         "threads": rayon::current_num_threads(),
         "stages": stages,
         "total_seconds": (total_s * 1000.0).round() / 1000.0,
-        "peak_memory_bytes": peak_memory_bytes(),
+        "peak_memory_bytes": ecocorridor::app::peak_memory_bytes(),
     });
     let text = serde_json::to_string_pretty(&doc).expect("JSON of plain values");
     let path = dir.join("run.json");

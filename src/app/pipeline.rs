@@ -1,0 +1,400 @@
+//! The scenario pipeline: load, resistance, sources, corridors (with zone cells), network,
+//! candidates, the optimization problem and the measurement of a plan, in that order, each
+//! stage timed through the [`Context`]. `run`, `optimize SCENARIO`, `batch` and the stage
+//! commands all go through here.
+
+use anyhow::{bail, Context as _, Result};
+
+use super::Context;
+use crate::candidates::{self, Candidates};
+use crate::corridors::{self, CorridorNetwork};
+use crate::landscape::{self, Landscape, Severity};
+use crate::network::{self, Graph, NetworkResult};
+use crate::optimize::{Problem, SweepPoint};
+use crate::resistance::{self, Resistance};
+use crate::scenario::{ConnectorBenefit, Scenario};
+use crate::sources::{self, Sources};
+use crate::{measure, plan, settings};
+
+/// Everything a scenario's stages produced up to the candidates.
+pub struct Pipeline {
+    /// The scenario's inputs on one grid.
+    pub land: Landscape,
+    /// The resistance surface.
+    pub res: Resistance,
+    /// The ecological sources (patch id per cell, patch table).
+    pub src: Sources,
+    /// Corridors with their zone cells, multi-source cost and allocation.
+    pub net: CorridorNetwork,
+    /// The patch graph (one link per corridor, in corridor order).
+    pub graph: Graph,
+    /// Indices and importances of the network as it is ("now").
+    pub network: NetworkResult,
+    /// Median dispersal distance used, cost units.
+    pub d50: f64,
+    /// Landscape area A_L used, ha.
+    pub landscape_area_ha: f64,
+    /// Candidate sites and connectors.
+    pub cands: Candidates,
+}
+
+/// A scenario's optimization problem on a pipeline (None without a budget) and its sweep.
+pub struct Decision {
+    /// The problem, when there is a budget.
+    pub problem: Option<Problem>,
+    /// The sweep's points (empty without a sweep).
+    pub sweep: Vec<SweepPoint>,
+}
+
+/// A missing budget as an error (for commands that need a plan), before any work.
+pub fn require_budget(scenario: &Scenario, budget_yuan: Option<f64>) -> Result<()> {
+    if budget_yuan.or(scenario.file.optimize.budget_yuan).is_none() {
+        bail!(
+            "scenario `{}`: no budget: set [optimize] budget_yuan in the scenario or pass --budget-yuan",
+            scenario.path.display()
+        );
+    }
+    Ok(())
+}
+
+/// Bytes per cell at the run's peak: what lives through every stage plus the largest
+/// stage's own arrays (the stages' peaks do not coincide).
+///
+/// Through every stage: land cover (1), zone bits (1), districts (2), factors (4 each),
+/// resistance (4) and patch ids (4). Stages' own: sources labelling (8); corridors, the
+/// largest: the multi-source run (12 while running, then 8 kept as `f32` cost and `u32`
+/// allocation, 16 at the hand-over), the corridor raster (4) and the runs' pruning bound (4),
+/// plus up to 8 per cell for each per-patch run alive (one computing and one handed over per
+/// thread, each bounded to its neighbourhood: counted as two cells' worth per thread);
+/// candidates: the kept cost and allocation (8), corridor raster (4) and site ids while
+/// labelling (8); measuring the plan: the kept cost and allocation (8),
+/// corridor raster (4), site ids (4), the restored surface (4) and the per-patch runs alive as
+/// for the corridors (two cells' worth per thread). Measured on the 10^8-cell target case with
+/// 2 threads, before plans were measured: 5.7 GB at the peak against 6.5 GB estimated.
+pub fn bytes_per_cell(scenario: &Scenario, threads: usize) -> u64 {
+    let f = &scenario.file;
+    let through =
+        1 + 1 + if f.districts.is_some() { 2 } else { 0 } + 4 * f.factors.len() as u64 + 4 + 4;
+    let sources = 8;
+    let corridors = 16 + 16 * threads as u64;
+    let candidates = 8 + 4 + 8;
+    let measure = 8 + 4 + 4 + 4 + 16 * threads as u64;
+    through + sources.max(corridors).max(candidates).max(measure)
+}
+
+/// The peak memory a run of `scenario` needs, from its land cover's header: (cells, bytes).
+pub fn memory_estimate(scenario: &Scenario) -> Result<(u64, u64)> {
+    let header = crate::io::open_raster(&scenario.file.landscape.landcover)?
+        .header()
+        .clone();
+    let cells = header.grid.len() as u64;
+    let threads = rayon::current_num_threads();
+    // Plus a fixed 100 MB for tables, the MILP and the binary.
+    Ok((
+        cells,
+        cells * bytes_per_cell(scenario, threads) + 100_000_000,
+    ))
+}
+
+/// Prints the estimate for large runs and refuses one above `--max-memory`.
+fn check_memory(scenario: &Scenario, ctx: &Context) -> Result<()> {
+    let (cells, bytes) = memory_estimate(scenario)?;
+    let gb = bytes as f64 / 1e9;
+    if let Some(max) = ctx.max_memory {
+        if bytes > max {
+            bail!(
+                "scenario `{}`: {cells} cells need about {gb:.1} GB, more than --max-memory {:.1} GB\n  hint: use fewer threads (each adds {} bytes per cell), a coarser cell size (`gdalwarp -tr 60 60 ...` quarters the cells), or split the study area",
+                scenario.path.display(),
+                max as f64 / 1e9,
+                16
+            );
+        }
+    }
+    if gb >= 1.0 || ctx.verbose {
+        ctx.say(format_args!(
+            "{cells} cells: about {gb:.1} GB of memory at the peak"
+        ));
+    }
+    Ok(())
+}
+
+/// Runs the stages up to the candidates (everything `Scenario::stage_key` covers).
+pub fn build(scenario: &Scenario, ctx: &Context) -> Result<Pipeline> {
+    let about = || format!("scenario `{}`", scenario.path.display());
+    check_memory(scenario, ctx)?;
+    let land = ctx.stage("load", || load_landscape(scenario, ctx))?;
+    let (res, src, net) = run_to_corridors(scenario, &land, ctx, true)?;
+    if !net.isolated.is_empty() {
+        ctx.say(format_args!(
+            "warning: {} patch(es) have no corridor (isolated by barriers, beyond max_cwd, or every path crossed another patch): {}",
+            net.isolated.len(),
+            net.isolated
+                .iter()
+                .map(|i| i.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    let graph = patch_graph(&src, &net);
+    let (network, d50, landscape_area_ha) =
+        analyse_network(scenario, &land, &src, &graph, &net, ctx)?;
+    let value: Vec<f64> = match scenario.file.candidates.connector_benefit {
+        ConnectorBenefit::Dpc => network.links.iter().map(|l| l.d_pc).collect(),
+        ConnectorBenefit::Gravity => network
+            .gravity
+            .clone()
+            .unwrap_or_else(|| vec![0.0; net.corridors.len()]),
+    };
+    let (res_opts, _) = settings::resistance_options(scenario, &land).with_context(about)?;
+    let model = resistance::CellModel::new(&land, &res_opts);
+    let opts = settings::candidate_options(scenario);
+    let cands = ctx.stage("candidates", || {
+        let given = crate::landscape::read_given_parcels(scenario, &land)
+            .map_err(anyhow::Error::msg)
+            .with_context(about)?;
+        let inputs = candidates::Inputs {
+            land: &land,
+            model: &model,
+            res: res.values(),
+            sources: &src,
+            net: &net,
+            value: &value,
+            given: given.as_deref(),
+        };
+        candidates::build(&inputs, &opts).with_context(about)
+    })?;
+    drop(model);
+    ctx.say(format_args!(
+            "{} candidate sites ({:.1} ha, {:.0} yuan in all), {} connectors, {} corridors working already",
+            cands.sites.len(),
+            cands.sites.iter().map(|s| s.area_ha).sum::<f64>(),
+            cands.sites.iter().map(|s| s.cost_yuan).sum::<f64>(),
+            cands.connectors.len(),
+            cands.existing.len()
+        ));
+    Ok(Pipeline {
+        land,
+        res,
+        src,
+        net,
+        graph,
+        network,
+        d50,
+        landscape_area_ha,
+        cands,
+    })
+}
+
+/// The optimization problem of `scenario` (its [optimize] section) on a pipeline.
+pub fn decide(p: &Pipeline, scenario: &Scenario, budget_yuan: Option<f64>) -> Result<Decision> {
+    let about = || format!("scenario `{}`", scenario.path.display());
+    let ends = |id: u32| {
+        let c = &p.net.corridors[id as usize - 1];
+        (c.from, c.to)
+    };
+    match budget_yuan.or(scenario.file.optimize.budget_yuan) {
+        None => {
+            plan::check(&p.land, &p.src, &scenario.file.optimize)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", about()))?;
+            Ok(Decision {
+                problem: None,
+                sweep: Vec::new(),
+            })
+        }
+        Some(b) => {
+            let problem = plan::problem(
+                &p.land,
+                &p.src,
+                &p.cands,
+                &ends,
+                &scenario.file.optimize,
+                Some(b),
+            )
+            .map_err(|e| anyhow::anyhow!("{}: {e}", about()))?;
+            let sweep = plan::sweep_points(&problem, &scenario.file.optimize);
+            Ok(Decision {
+                problem: Some(problem),
+                sweep,
+            })
+        }
+    }
+}
+
+/// The plan (`sites` per candidate site, `connectors` per candidate connector) applied to the
+/// landscape and its network measured (see `crate::measure`): the same patches, pairs,
+/// d50 and landscape area as "now".
+pub fn measure_plan(
+    p: &Pipeline,
+    scenario: &Scenario,
+    sites: &[bool],
+    connectors: &[bool],
+) -> Result<measure::Measured> {
+    let about = || format!("scenario `{}`: measuring the plan", scenario.path.display());
+    let (res_opts, _) = settings::resistance_options(scenario, &p.land).with_context(about)?;
+    let model = resistance::CellModel::new(&p.land, &res_opts);
+    let restoration = candidates::Restoration::new(&p.land, &model, &p.src);
+    let copts = settings::candidate_options(scenario);
+    let changes = measure::changes(
+        &restoration,
+        &p.res,
+        &p.cands,
+        sites,
+        connectors,
+        copts.crossing_resistance as f32,
+    );
+    let opts = measure::MeasureOptions {
+        corridors: settings::corridor_options(scenario),
+        d50: p.d50,
+        landscape_area_ha: p.landscape_area_ha,
+        full: false,
+    };
+    measure::measure(
+        &p.land.grid,
+        &p.res,
+        &changes,
+        &p.src,
+        &p.net,
+        &p.graph,
+        &opts,
+    )
+    .with_context(about)
+}
+
+/// Loads the landscape, printing every problem; fatal problems end the command (exit 2).
+pub fn load_landscape(scenario: &Scenario, ctx: &Context) -> Result<landscape::Landscape> {
+    let report = landscape::load(scenario);
+    for p in &report.problems {
+        if p.severity == Severity::Fatal {
+            ctx.shout(format_args!("{p}"));
+        } else {
+            ctx.say(format_args!("{p}"));
+        }
+    }
+    match report.landscape {
+        Some(l) => Ok(l),
+        None => {
+            let n = report
+                .problems
+                .iter()
+                .filter(|p| p.severity == Severity::Fatal)
+                .count();
+            bail!(
+                "{n} fatal problem(s) in scenario `{}`; nothing was written",
+                scenario.path.display()
+            )
+        }
+    }
+}
+
+/// The resistance surface of a loaded landscape (warnings about the options are printed).
+pub fn build_resistance(
+    scenario: &Scenario,
+    land: &landscape::Landscape,
+    ctx: &Context,
+) -> Result<Resistance> {
+    let (opts, warnings) = settings::resistance_options(scenario, land)
+        .with_context(|| format!("scenario `{}`", scenario.path.display()))?;
+    for w in warnings {
+        ctx.say(format_args!("warning: {w}"));
+    }
+    resistance::build(land, &opts).with_context(|| {
+        format!(
+            "scenario `{}`: the resistance surface is not usable",
+            scenario.path.display()
+        )
+    })
+}
+
+/// The ecological sources of a loaded landscape, by the scenario's `[sources]` method.
+pub fn build_sources(
+    scenario: &Scenario,
+    land: &landscape::Landscape,
+    res: &Resistance,
+) -> Result<Sources> {
+    let given = landscape::read_given_sources(scenario, &land.grid).map_err(anyhow::Error::msg)?;
+    let method = settings::source_method(scenario, given).map_err(anyhow::Error::msg)?;
+    sources::build(land, res, &method).with_context(|| {
+        format!(
+            "scenario `{}`: no usable ecological sources",
+            scenario.path.display()
+        )
+    })
+}
+
+/// Resistance, sources and corridors of a loaded landscape, each stage timed.
+pub fn run_to_corridors(
+    scenario: &Scenario,
+    land: &landscape::Landscape,
+    ctx: &Context,
+    keep_zone_cells: bool,
+) -> Result<(Resistance, Sources, corridors::CorridorNetwork)> {
+    let res = ctx.stage("resistance", || build_resistance(scenario, land, ctx))?;
+    let src = ctx.stage("sources", || build_sources(scenario, land, &res))?;
+    let opts = corridors::CorridorOptions {
+        keep_zone_cells,
+        ..settings::corridor_options(scenario)
+    };
+    let net = ctx.stage("corridors", || {
+        corridors::build(&land.grid, &res, &src, &opts)
+            .with_context(|| format!("scenario `{}`", scenario.path.display()))
+    })?;
+    Ok((res, src, net))
+}
+
+/// The patch graph of the sources and corridors (node order = patch order).
+pub fn patch_graph(src: &Sources, net: &corridors::CorridorNetwork) -> network::Graph {
+    let slot: std::collections::BTreeMap<u32, usize> = src
+        .patches
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.id, i))
+        .collect();
+    network::Graph {
+        attr: src.patches.iter().map(|p| p.area_ha).collect(),
+        links: net
+            .corridors
+            .iter()
+            .map(|c| (slot[&c.from], slot[&c.to], c.lcd))
+            .collect(),
+    }
+}
+
+/// Connectivity of the patch graph with the scenario's d50 (default: the median corridor
+/// LCD) and landscape area (default: the study area). Returns the result, d50 and A_L (ha).
+pub fn analyse_network(
+    scenario: &Scenario,
+    land: &landscape::Landscape,
+    src: &Sources,
+    graph: &network::Graph,
+    net: &corridors::CorridorNetwork,
+    ctx: &Context,
+) -> Result<(network::NetworkResult, f64, f64)> {
+    let spec = &scenario.file.network;
+    let study_ha = land.study_cells() as f64 * land.grid.cell_area_ha();
+    let landscape_area_ha = spec.landscape_area_ha.unwrap_or(study_ha);
+    let mut lcds: Vec<f64> = net.corridors.iter().map(|c| c.lcd).collect();
+    lcds.sort_by(|a, b| a.total_cmp(b));
+    let d50 = spec.d50.unwrap_or_else(|| {
+        if lcds.is_empty() {
+            1.0
+        } else {
+            lcds[lcds.len() / 2]
+        }
+    });
+    let resistances: Vec<f64> = src
+        .patches
+        .iter()
+        .map(|p| {
+            if p.mean_resistance.is_finite() {
+                p.mean_resistance
+            } else {
+                1.0
+            }
+        })
+        .collect();
+    let result = ctx.stage("network", || {
+        network::analyse(graph, landscape_area_ha, d50, Some(&resistances))
+            .with_context(|| format!("scenario `{}`: [network]", scenario.path.display()))
+    })?;
+    Ok((result, d50, landscape_area_ha))
+}
