@@ -849,9 +849,9 @@ mod tests {
     use crate::corridors::{self, CorridorOptions, PairRule};
     use crate::costdist::{accumulate_cost, CostOptions};
     use crate::grid::{Crs, Grid};
+    use crate::landscape::ZoneKind;
     use crate::landscape::{Districts, Zone};
     use crate::resistance::{self, Combine, Resistance, ResistanceOptions};
-    use crate::scenario::ZoneKind;
     use crate::sources::Patch;
     use proptest::prelude::*;
 

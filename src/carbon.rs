@@ -166,8 +166,8 @@ mod tests {
     use super::*;
     use crate::classes::ClassTable;
     use crate::grid::{Crs, Grid};
+    use crate::landscape::ZoneKind;
     use crate::landscape::{Districts, Zone};
-    use crate::scenario::ZoneKind;
 
     fn land() -> Landscape {
         let table = ClassTable::parse(

@@ -28,7 +28,7 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-use crate::resistance::Resistance;
+use crate::surface::Resistance;
 
 /// Options of a cost-distance run.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -1,49 +1,53 @@
-//! Loading a scenario's inputs onto one grid: land cover (as dense class indices), factor
-//! rasters, zone layers and districts. Every later stage may assume the layers line up.
-//!
-//! [`load`] checks everything it can and collects every problem instead of stopping at the
-//! first, so `ecocorridor validate` can list them all. A [`Problem`] is fatal when the run
-//! cannot go on.
+//! The landscape as plain data: the land cover (as dense class indices), factor rasters,
+//! zone layers and districts on one grid, and the areas they cover. Every later stage may
+//! assume the layers line up; `io::load` makes a landscape from a scenario's files.
 //!
 //! # Memory
 //! 1 byte per cell for land cover, 1 for zone membership (one bit per zone, up to 8 zones),
 //! 2 for districts when given, 4 per factor raster.
 
-use std::collections::BTreeMap;
-use std::fmt;
 use std::path::PathBuf;
 
 use crate::classes::{ClassIdx, ClassTable, OUTSIDE};
-use crate::grid::{CrsKind, Grid};
-use crate::io::raster::{open_raster, read_f32};
-use crate::io::vector::{burn_polygons, read_geojson};
-use crate::scenario::{Scenario, ZoneKind};
+use crate::grid::Grid;
 
-/// How serious a problem is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Severity {
-    /// The run cannot go on.
-    Fatal,
-    /// Worth a look; the run goes on.
-    Warning,
+/// The kinds of zone ecocorridor knows ("three zones, three lines" and protected areas).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ZoneKind {
+    /// 生态保护红线.
+    EcologicalRedline,
+    /// 永久基本农田.
+    PermanentFarmland,
+    /// 城镇开发边界.
+    UrbanBoundary,
+    /// Nature reserves, forest parks... (自然保护地).
+    ProtectedArea,
+    /// Any other zone.
+    Other,
 }
 
-/// One problem found while loading.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Problem {
-    /// Fatal or warning.
-    pub severity: Severity,
-    /// What is wrong, with the file, the value and the fix.
-    pub message: String,
-}
+impl ZoneKind {
+    /// The name used in scenario files and tables (`urban_boundary`...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ZoneKind::EcologicalRedline => "ecological_redline",
+            ZoneKind::PermanentFarmland => "permanent_farmland",
+            ZoneKind::UrbanBoundary => "urban_boundary",
+            ZoneKind::ProtectedArea => "protected_area",
+            ZoneKind::Other => "other",
+        }
+    }
 
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let tag = match self.severity {
-            Severity::Fatal => "error",
-            Severity::Warning => "warning",
-        };
-        write!(f, "{tag}: {}", self.message)
+    /// Chinese name for reports.
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            ZoneKind::EcologicalRedline => "生态保护红线",
+            ZoneKind::PermanentFarmland => "永久基本农田",
+            ZoneKind::UrbanBoundary => "城镇开发边界",
+            ZoneKind::ProtectedArea => "自然保护地",
+            ZoneKind::Other => "其他分区",
+        }
     }
 }
 
@@ -95,302 +99,6 @@ pub struct Landscape {
     pub districts: Option<Districts>,
     /// Factor rasters.
     pub factors: Vec<Factor>,
-}
-
-/// What [`load`] produced: the landscape when nothing fatal was found, and all problems.
-#[derive(Debug)]
-pub struct LoadReport {
-    /// The landscape, unless a fatal problem prevented it.
-    pub landscape: Option<Landscape>,
-    /// Every problem found.
-    pub problems: Vec<Problem>,
-}
-
-impl LoadReport {
-    /// Whether any problem is fatal.
-    pub fn has_fatal(&self) -> bool {
-        self.problems.iter().any(|p| p.severity == Severity::Fatal)
-    }
-}
-
-fn fatal(message: impl Into<String>) -> Problem {
-    Problem {
-        severity: Severity::Fatal,
-        message: message.into(),
-    }
-}
-
-fn warning(message: impl Into<String>) -> Problem {
-    Problem {
-        severity: Severity::Warning,
-        message: message.into(),
-    }
-}
-
-/// The error text for two rasters on different grids (both grids and the gdalwarp fix).
-pub fn grid_mismatch_message(
-    a: &std::path::Path,
-    ga: &Grid,
-    b: &std::path::Path,
-    gb: &Grid,
-) -> String {
-    format!(
-        "raster `{}` does not line up with `{}`\n  {}: {}\n  {}: {}\n  hint: resample it onto the same grid first, e.g.\n    gdalwarp {} -r near {} aligned.tif",
-        b.display(),
-        a.display(),
-        a.file_name().map(|s| s.to_string_lossy()).unwrap_or_default(),
-        ga,
-        b.file_name().map(|s| s.to_string_lossy()).unwrap_or_default(),
-        gb,
-        ga.gdalwarp_args(),
-        b.display()
-    )
-}
-
-/// Loads and checks every input of a scenario.
-pub fn load(scenario: &Scenario) -> LoadReport {
-    let mut problems = Vec::new();
-    let spec = &scenario.file;
-
-    let classes = match ClassTable::read(&spec.landscape.classes) {
-        Ok(t) => Some(t),
-        Err(e) => {
-            problems.push(fatal(e.to_string()));
-            None
-        }
-    };
-
-    // Land cover: codes mapped to class indices while decoding; unknown codes counted.
-    let lc_path = &spec.landscape.landcover;
-    let mut grid = None;
-    let mut landcover = None;
-    match open_raster(lc_path) {
-        Err(e) => problems.push(fatal(e.to_string())),
-        Ok(reader) => {
-            let header = reader.header().clone();
-            let g = header.grid.clone();
-            match g.crs().kind {
-                CrsKind::Geographic => problems.push(fatal(format!(
-                    "land cover `{}` is in a geographic CRS ({}, degrees); distances and areas need a projected CRS in metres\n  hint: reproject it, e.g. to CGCS2000 / 3-degree Gauss-Kruger (EPSG:4513-4554): `gdalwarp -t_srs EPSG:4545 -tr 30 30 -r near {} projected.tif`",
-                    lc_path.display(), g.crs(), lc_path.display()
-                ))),
-                CrsKind::ProjectedOther => problems.push(fatal(format!(
-                    "land cover `{}` is in {} whose unit is not the metre; ecocorridor reports m, ha and resistance x m\n  hint: reproject it to a metre-based CRS, e.g. `gdalwarp -t_srs EPSG:4545 -tr 30 30 -r near {} metres.tif`",
-                    lc_path.display(), g.crs(), lc_path.display()
-                ))),
-                CrsKind::Unknown => problems.push(warning(format!(
-                    "land cover `{}` declares no CRS; coordinates are taken as metres\n  hint: assign it: `gdal_edit.py -a_srs EPSG:4545 {}`",
-                    lc_path.display(), lc_path.display()
-                ))),
-                CrsKind::ProjectedMetres => {}
-            }
-            if !header.sample.is_integer() {
-                problems.push(warning(format!(
-                    "land cover `{}` stores floating-point values; each must be a whole class code",
-                    lc_path.display()
-                )));
-            }
-            if let Some(table) = &classes {
-                let lut = table.code_lookup();
-                let mut unknown: BTreeMap<i64, u64> = BTreeMap::new();
-                let result = reader.read_with(|v, _| {
-                    if header.is_nodata(v) {
-                        return Ok(OUTSIDE);
-                    }
-                    if v.fract() != 0.0 || !(0.0..=65535.0).contains(&v) {
-                        return Err(format!("land-cover value {v} is not a class code (whole number 0-65535)\n  hint: land cover must hold integer codes; set nodata with `gdal_edit.py -a_nodata <value>` if {v} marks missing data"));
-                    }
-                    let idx = lut[v as usize];
-                    if idx == OUTSIDE {
-                        *unknown.entry(v as i64).or_default() += 1;
-                    }
-                    Ok(idx)
-                });
-                match result {
-                    Err(e) => problems.push(fatal(e.to_string())),
-                    Ok(data) => {
-                        if !unknown.is_empty() {
-                            let list: Vec<String> = unknown
-                                .iter()
-                                .map(|(c, n)| {
-                                    format!(
-                                        "{c} ({n} cells, {:.1} ha)",
-                                        *n as f64 * g.cell_area_ha()
-                                    )
-                                })
-                                .collect();
-                            problems.push(fatal(format!(
-                                "land cover `{}` has {} code(s) missing from the class table `{}`: {}\n  hint: add a row for each code to the class table, or set the raster's nodata if they mark missing data",
-                                lc_path.display(), unknown.len(), spec.landscape.classes.display(), list.join(", ")
-                            )));
-                        } else if data.iter().all(|&c| c == OUTSIDE) {
-                            problems.push(fatal(format!(
-                                "land cover `{}` has no data cell: the whole grid is nodata",
-                                lc_path.display()
-                            )));
-                        }
-                        landcover = Some(data);
-                    }
-                }
-            }
-            grid = Some(g);
-        }
-    }
-    if let Some(table) = &classes {
-        if !table.classes().iter().any(|c| c.habitat) {
-            problems.push(warning(format!("class table `{}` marks no class as habitat (habitat = 1); sources must then come from polygons or a patch raster", spec.landscape.classes.display())));
-        }
-    }
-
-    // Factor rasters: same grid, breaks ascending, one more score than breaks.
-    let mut factors = Vec::new();
-    for f in &spec.factors {
-        if f.breaks
-            .windows(2)
-            .any(|w| w[0].partial_cmp(&w[1]) != Some(std::cmp::Ordering::Less))
-            || f.breaks.iter().any(|b| !b.is_finite())
-        {
-            problems.push(fatal(format!("factor `{}`: breaks {:?} must be finite and strictly ascending (no gaps or overlaps between classes)", f.name, f.breaks)));
-        }
-        if f.scores.len() != f.breaks.len() + 1 {
-            problems.push(fatal(format!(
-                "factor `{}`: {} breaks make {} classes, but {} scores are given",
-                f.name,
-                f.breaks.len(),
-                f.breaks.len() + 1,
-                f.scores.len()
-            )));
-        }
-        if !(f.weight.is_finite() && f.weight >= 0.0)
-            || f.scores.iter().any(|s| !s.is_finite() || *s < 0.0)
-        {
-            problems.push(fatal(format!("factor `{}`: weight and scores must be finite numbers >= 0 (weight {}, scores {:?})", f.name, f.weight, f.scores)));
-        }
-        match read_f32(&f.path) {
-            Err(e) => problems.push(fatal(e.to_string())),
-            Ok(r) => {
-                if let Some(g) = &grid {
-                    if !g.aligned_with(r.grid()) {
-                        problems.push(fatal(grid_mismatch_message(lc_path, g, &f.path, r.grid())));
-                        continue;
-                    }
-                    if let Some(lc) = &landcover {
-                        let holes = r
-                            .data()
-                            .iter()
-                            .zip(lc)
-                            .filter(|(v, &c)| v.is_nan() && c != OUTSIDE)
-                            .count();
-                        if holes > 0 {
-                            problems.push(warning(format!("factor `{}` (`{}`) is nodata on {holes} cells inside the study area; they get the lowest score", f.name, f.path.display())));
-                        }
-                    }
-                }
-                factors.push(crate::landscape::Factor {
-                    name: f.name.clone(),
-                    values: r.into_parts().1,
-                });
-            }
-        }
-    }
-
-    // Zones and districts.
-    let mut zones = Vec::new();
-    let mut zone_bits = grid.as_ref().map(|g| vec![0u8; g.len()]);
-    if spec.zones.len() > 8 {
-        problems.push(fatal(format!("{} zone layers are given; ecocorridor supports at most 8 (merge layers of the same kind)", spec.zones.len())));
-    }
-    for (k, z) in spec.zones.iter().enumerate().take(8) {
-        let name = z
-            .name
-            .clone()
-            .unwrap_or_else(|| z.kind.as_str().to_string());
-        match read_geojson(&z.path) {
-            Err(e) => problems.push(fatal(e.to_string())),
-            Ok(layer) => {
-                if layer.features.is_empty() {
-                    problems.push(warning(format!(
-                        "zone layer `{}` ({name}) has no polygon",
-                        z.path.display()
-                    )));
-                }
-                if let (Some(g), Some(bits)) = (&grid, zone_bits.as_mut()) {
-                    if let Err(e) = layer.check_against(g) {
-                        problems.push(fatal(e.to_string()));
-                        continue;
-                    }
-                    let bit = 1u8 << k;
-                    for f in &layer.features {
-                        burn_polygons(g, &f.geometry, |i| bits[i] |= bit);
-                    }
-                    zones.push(Zone {
-                        name,
-                        kind: z.kind,
-                        bit: k as u8,
-                        path: z.path.clone(),
-                    });
-                }
-            }
-        }
-    }
-    let mut districts = None;
-    if let Some(d) = &spec.districts {
-        match read_geojson(&d.path) {
-            Err(e) => problems.push(fatal(e.to_string())),
-            Ok(layer) => {
-                if let Some(g) = &grid {
-                    if let Err(e) = layer.check_against(g) {
-                        problems.push(fatal(e.to_string()));
-                    } else if layer.features.len() > u16::MAX as usize - 1 {
-                        problems.push(fatal(format!(
-                            "district layer `{}` has {} polygons; at most 65534 are supported",
-                            d.path.display(),
-                            layer.features.len()
-                        )));
-                    } else {
-                        let mut ids = vec![0u16; g.len()];
-                        let mut names = Vec::new();
-                        for (k, f) in layer.features.iter().enumerate() {
-                            let name = match f.properties.get(&d.name_field) {
-                                Some(serde_json::Value::String(s)) => s.clone(),
-                                Some(v) if !v.is_null() => v.to_string(),
-                                _ => {
-                                    let fields: Vec<&String> = f.properties.keys().collect();
-                                    problems.push(fatal(format!(
-                                        "district layer `{}`, feature {k}: no `{}` property\n  hint: set `name_field` in [districts] to one of: {}",
-                                        d.path.display(), d.name_field, fields.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
-                                    )));
-                                    format!("district {}", k + 1)
-                                }
-                            };
-                            names.push(name);
-                            let id = (k + 1) as u16;
-                            burn_polygons(g, &f.geometry, |i| ids[i] = id);
-                        }
-                        districts = Some(Districts { names, ids });
-                    }
-                }
-            }
-        }
-    }
-
-    let fatal_found = problems.iter().any(|p| p.severity == Severity::Fatal);
-    let landscape = match (fatal_found, grid, classes, landcover, zone_bits) {
-        (false, Some(grid), Some(classes), Some(landcover), Some(zone_bits)) => Some(Landscape {
-            grid,
-            classes,
-            landcover,
-            zones,
-            zone_bits,
-            districts,
-            factors,
-        }),
-        _ => None,
-    };
-    LoadReport {
-        landscape,
-        problems,
-    }
 }
 
 /// Area of one class, zone or district.
@@ -486,151 +194,4 @@ impl Landscape {
         }
         rows
     }
-}
-
-/// Reads the patch ids of `[sources] method = "polygons"` or `"raster"` onto the grid
-/// (None for the habitat method).
-///
-/// # Errors
-/// A message naming the file: unreadable, on another grid, in another CRS, a non-integer or
-/// negative id, an id field missing or not a positive integer.
-pub fn read_given_sources(
-    scenario: &Scenario,
-    grid: &Grid,
-) -> Result<Option<(Vec<u32>, String)>, String> {
-    use crate::scenario::SourceKind;
-    let s = &scenario.file.sources;
-    let path = match (s.method, &s.path) {
-        (SourceKind::Habitat, _) => return Ok(None),
-        (_, Some(p)) => p,
-        (m, None) => {
-            return Err(format!(
-                "[sources] method = \"{}\" needs `path`, the file of the sources",
-                format!("{m:?}").to_lowercase()
-            ))
-        }
-    };
-    let origin = path.display().to_string();
-    match s.method {
-        SourceKind::Raster => {
-            let reader = open_raster(path).map_err(|e| e.to_string())?;
-            let header = reader.header().clone();
-            if !grid.aligned_with(&header.grid) {
-                return Err(grid_mismatch_message(
-                    &scenario.file.landscape.landcover,
-                    grid,
-                    path,
-                    &header.grid,
-                ));
-            }
-            let ids = reader
-                .read_with(|v, _| {
-                    if header.is_nodata(v) {
-                        Ok(0u32)
-                    } else if v >= 0.0 && v.fract() == 0.0 && v <= u32::MAX as f64 {
-                        Ok(v as u32)
-                    } else {
-                        Err(format!(
-                            "patch id {v} is not a whole number >= 0 (0 = no patch)"
-                        ))
-                    }
-                })
-                .map_err(|e| e.to_string())?;
-            Ok(Some((ids, origin)))
-        }
-        SourceKind::Polygons => {
-            let layer = read_geojson(path).map_err(|e| e.to_string())?;
-            layer.check_against(grid).map_err(|e| e.to_string())?;
-            let mut ids = vec![0u32; grid.len()];
-            for (k, f) in layer.features.iter().enumerate() {
-                let id = match &s.id_field {
-                    None => (k + 1) as u32,
-                    Some(field) => match f.properties.get(field).and_then(|v| v.as_u64()) {
-                        Some(v) if v >= 1 && v <= u32::MAX as u64 => v as u32,
-                        _ => {
-                            return Err(format!(
-                                "sources layer `{}`, feature {k}: `{field}` is {} where a whole number >= 1 is expected\n  hint: set `id_field` in [sources] to a field of positive integer ids, or leave it out to number features 1, 2, ...",
-                                path.display(),
-                                f.properties.get(field).map(|v| v.to_string()).unwrap_or_else(|| "missing".into())
-                            ))
-                        }
-                    },
-                };
-                burn_polygons(grid, &f.geometry, |i| ids[i] = id);
-            }
-            Ok(Some((ids, origin)))
-        }
-        SourceKind::Habitat => Ok(None),
-    }
-}
-
-/// The planner's own candidate parcels (`[candidates] parcels`), burned by cell centre onto
-/// the study area; None when not given.
-///
-/// # Errors
-/// A message naming the file and the feature: unreadable, other CRS or extent, an id or cost
-/// that is missing or not a number, duplicate ids.
-pub fn read_given_parcels(
-    scenario: &Scenario,
-    land: &Landscape,
-) -> Result<Option<Vec<crate::candidates::GivenParcel>>, String> {
-    let c = &scenario.file.candidates;
-    let Some(path) = &c.parcels else {
-        return Ok(None);
-    };
-    let layer = read_geojson(path).map_err(|e| e.to_string())?;
-    layer.check_against(&land.grid).map_err(|e| e.to_string())?;
-    let mut seen = std::collections::HashMap::new();
-    let mut out = Vec::new();
-    for (k, f) in layer.features.iter().enumerate() {
-        let name = match &c.parcel_id_field {
-            None => (k + 1).to_string(),
-            Some(field) => match f.properties.get(field) {
-                Some(serde_json::Value::String(s)) if !s.is_empty() => s.clone(),
-                Some(serde_json::Value::Number(n)) => n.to_string(),
-                other => {
-                    return Err(format!(
-                        "parcels `{}`, feature {k}: `{field}` is {} where an id is expected\n  hint: set `parcel_id_field` in [candidates] to a property every parcel has, or leave it out to number them 1, 2, ...",
-                        path.display(),
-                        other.map_or("missing".to_string(), |v| v.to_string())
-                    ))
-                }
-            },
-        };
-        if let Some(prev) = seen.insert(name.clone(), k) {
-            return Err(format!(
-                "parcels `{}`: id `{name}` is used by features {prev} and {k}; ids must be unique",
-                path.display()
-            ));
-        }
-        let cost_yuan = match &c.parcel_cost_field {
-            None => None,
-            Some(field) => match f.properties.get(field).and_then(|v| v.as_f64()) {
-                Some(v) if v.is_finite() && v >= 0.0 => Some(v),
-                _ => {
-                    return Err(format!(
-                        "parcels `{}`, feature {k} (`{name}`): `{field}` is {} where a cost in yuan >= 0 is expected",
-                        path.display(),
-                        f.properties
-                            .get(field)
-                            .map_or("missing".to_string(), |v| v.to_string())
-                    ))
-                }
-            },
-        };
-        let mut cells = Vec::new();
-        burn_polygons(&land.grid, &f.geometry, |i| {
-            if land.landcover[i] != OUTSIDE {
-                cells.push(i as u32)
-            }
-        });
-        cells.sort_unstable();
-        cells.dedup();
-        out.push(crate::candidates::GivenParcel {
-            name,
-            cells,
-            cost_yuan,
-        });
-    }
-    Ok(Some(out))
 }

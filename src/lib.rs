@@ -1,8 +1,23 @@
 //! ecocorridor: ecological sources, resistance, least-cost corridors, connectivity, carbon
 //! accounting and restoration optimization on land-cover rasters.
 //!
-//! The library is organised as the pipeline in `DESIGN.md`: `io` reads and writes files;
-//! every other module is a pure stage (typed values in, typed values out).
+//! # Layers
+//! Each module imports only from its own layer or below, and no two modules import each
+//! other through any chain (`tests/layers.rs` keeps it so):
+//!
+//! 5. **application**: [`app`] (the pipeline as a library: stage order, memory estimate,
+//!    plan measurement; progress and timing through a [`app::Context`] passed in);
+//! 4. **reports and files**: [`report`] (tables from typed results), [`map`] (pictures),
+//!    [`io`] (every file read and written; `io::load` turns a scenario into a landscape);
+//! 3. **configuration**: [`scenario`] (the TOML file), [`settings`] and [`plan`] (a scenario's
+//!    sections as stage options and as the optimization problem);
+//! 2. **stages**, pure (typed values in, typed values out): [`resistance`], [`sources`],
+//!    [`corridors`], [`network`], [`carbon`], [`candidates`], [`optimize`], [`measure`],
+//!    [`synth`];
+//! 1. **engines**: [`costdist`], [`label`], [`edt`], [`polygonize`];
+//! 0. **model types**: [`grid`], [`classes`], [`landscape`], [`raster`], [`surface`].
+//!
+//! The binary's `cli` sits on top: it parses arguments, calls [`app`] and prints.
 #![warn(missing_docs)]
 
 pub mod app;
@@ -28,6 +43,7 @@ pub mod resistance;
 pub mod scenario;
 pub mod settings;
 pub mod sources;
+pub mod surface;
 pub mod synth;
 
 pub use grid::{Crs, CrsKind, Grid};

@@ -170,50 +170,7 @@ pub struct ResistanceOptions {
     pub zone_multipliers: [f64; 8],
 }
 
-/// A resistance surface: per cell finite > 0, `+∞` (barrier) or NaN (outside).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Resistance {
-    values: Vec<f32>,
-    /// Smallest and largest finite value (`(+∞, 0)` when no cell is passable).
-    range: (f32, f32),
-}
-
-fn finite_range(values: &[f32]) -> (f32, f32) {
-    values
-        .iter()
-        .filter(|v| v.is_finite())
-        .fold((f32::INFINITY, 0f32), |(lo, hi), &v| (lo.min(v), hi.max(v)))
-}
-
-impl Resistance {
-    /// Checks and wraps values: each must be finite and > 0, `+∞` or NaN.
-    pub fn from_values(values: Vec<f32>) -> Result<Resistance, (usize, f32)> {
-        if let Some((i, &v)) = values
-            .iter()
-            .enumerate()
-            .find(|(_, v)| !(v.is_nan() || **v > 0.0))
-        {
-            return Err((i, v));
-        }
-        let range = finite_range(&values);
-        Ok(Resistance { values, range })
-    }
-
-    /// Values per cell.
-    pub fn values(&self) -> &[f32] {
-        &self.values
-    }
-
-    /// Smallest and largest finite resistance (`(+∞, 0)` when no cell is passable).
-    pub fn range(&self) -> (f32, f32) {
-        self.range
-    }
-
-    /// Whether the cell can be entered.
-    pub fn passable(&self, i: usize) -> bool {
-        self.values[i].is_finite()
-    }
-}
+pub use crate::surface::Resistance;
 
 /// The resistance formula of one cell, for its own class or for another one (the resistance a
 /// cell would have once restored).
@@ -357,7 +314,7 @@ pub fn build(land: &Landscape, opts: &ResistanceOptions) -> Result<Resistance, R
             hint,
         });
     }
-    let range = finite_range(&values);
+    let range = crate::surface::finite_range(&values);
     // The longest possible path visits every cell once at the largest step cost.
     let cells = values.iter().filter(|v| v.is_finite()).count();
     let cs = land.grid.cell_size_m();
@@ -370,7 +327,7 @@ pub fn build(land: &Landscape, opts: &ResistanceOptions) -> Result<Resistance, R
             bound,
         });
     }
-    Ok(Resistance { values, range })
+    Ok(Resistance::from_checked(values, range))
 }
 
 #[cfg(test)]

@@ -353,7 +353,7 @@ pub struct FactorSpec {
     pub name: String,
     /// The raster; must share the land cover's grid exactly.
     pub path: PathBuf,
-    /// Ascending class breaks: value < breaks[0] scores scores[0], and so on.
+    /// Ascending class breaks: value < `breaks[0]` scores `scores[0]`, and so on.
     pub breaks: Vec<f64>,
     /// One score more than breaks.
     pub scores: Vec<f64>,
@@ -366,45 +366,7 @@ fn one() -> f64 {
     1.0
 }
 
-/// The kinds of zone ecocorridor knows ("three zones, three lines" and protected areas).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ZoneKind {
-    /// 生态保护红线.
-    EcologicalRedline,
-    /// 永久基本农田.
-    PermanentFarmland,
-    /// 城镇开发边界.
-    UrbanBoundary,
-    /// Nature reserves, forest parks... (自然保护地).
-    ProtectedArea,
-    /// Any other zone.
-    Other,
-}
-
-impl ZoneKind {
-    /// The name used in scenario files and tables (`urban_boundary`...).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ZoneKind::EcologicalRedline => "ecological_redline",
-            ZoneKind::PermanentFarmland => "permanent_farmland",
-            ZoneKind::UrbanBoundary => "urban_boundary",
-            ZoneKind::ProtectedArea => "protected_area",
-            ZoneKind::Other => "other",
-        }
-    }
-
-    /// Chinese name for reports.
-    pub fn name_zh(self) -> &'static str {
-        match self {
-            ZoneKind::EcologicalRedline => "生态保护红线",
-            ZoneKind::PermanentFarmland => "永久基本农田",
-            ZoneKind::UrbanBoundary => "城镇开发边界",
-            ZoneKind::ProtectedArea => "自然保护地",
-            ZoneKind::Other => "其他分区",
-        }
-    }
-}
+pub use crate::landscape::ZoneKind;
 
 /// `[[zones]]`.
 #[derive(Debug, Clone, Deserialize)]

@@ -20,3 +20,6 @@ mod bad_input;
 
 /// `run` and `batch`: every output, atomic replacement, comparisons and shards.
 mod run;
+
+/// The library's layers: imports only from below, no module cycles.
+mod layers;

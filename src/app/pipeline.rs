@@ -8,7 +8,8 @@ use anyhow::{bail, Context as _, Result};
 use super::Context;
 use crate::candidates::{self, Candidates};
 use crate::corridors::{self, CorridorNetwork};
-use crate::landscape::{self, Landscape, Severity};
+use crate::io::load::{self, Severity};
+use crate::landscape::{self, Landscape};
 use crate::network::{self, Graph, NetworkResult};
 use crate::optimize::{Problem, SweepPoint};
 use crate::resistance::{self, Resistance};
@@ -149,7 +150,7 @@ pub fn build(scenario: &Scenario, ctx: &Context) -> Result<Pipeline> {
     let model = resistance::CellModel::new(&land, &res_opts);
     let opts = settings::candidate_options(scenario);
     let cands = ctx.stage("candidates", || {
-        let given = crate::landscape::read_given_parcels(scenario, &land)
+        let given = crate::io::load::read_given_parcels(scenario, &land)
             .map_err(anyhow::Error::msg)
             .with_context(about)?;
         let inputs = candidates::Inputs {
@@ -185,7 +186,7 @@ pub fn build(scenario: &Scenario, ctx: &Context) -> Result<Pipeline> {
     })
 }
 
-/// The optimization problem of `scenario` (its [optimize] section) on a pipeline.
+/// The optimization problem of `scenario` (its `[optimize]` section) on a pipeline.
 pub fn decide(p: &Pipeline, scenario: &Scenario, budget_yuan: Option<f64>) -> Result<Decision> {
     let about = || format!("scenario `{}`", scenario.path.display());
     let ends = |id: u32| {
@@ -262,7 +263,7 @@ pub fn measure_plan(
 
 /// Loads the landscape, printing every problem; fatal problems end the command (exit 2).
 pub fn load_landscape(scenario: &Scenario, ctx: &Context) -> Result<landscape::Landscape> {
-    let report = landscape::load(scenario);
+    let report = load::load(scenario);
     for p in &report.problems {
         if p.severity == Severity::Fatal {
             ctx.shout(format_args!("{p}"));
@@ -311,7 +312,7 @@ pub fn build_sources(
     land: &landscape::Landscape,
     res: &Resistance,
 ) -> Result<Sources> {
-    let given = landscape::read_given_sources(scenario, &land.grid).map_err(anyhow::Error::msg)?;
+    let given = load::read_given_sources(scenario, &land.grid).map_err(anyhow::Error::msg)?;
     let method = settings::source_method(scenario, given).map_err(anyhow::Error::msg)?;
     sources::build(land, res, &method).with_context(|| {
         format!(

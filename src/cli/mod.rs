@@ -17,10 +17,11 @@ use ecocorridor::costdist::{accumulate_cost, CostOptions};
 use ecocorridor::io::geojson_out::write_lines;
 use ecocorridor::io::geojson_out::write_polygons;
 use ecocorridor::io::geotiff::write_geotiff;
+use ecocorridor::io::load::{self, Severity};
 use ecocorridor::io::network_tables;
 use ecocorridor::io::raster::{open_raster, read_f32};
 use ecocorridor::io::table::{num, write_csv};
-use ecocorridor::landscape::{self, AreaRow, Severity};
+use ecocorridor::landscape::{self, AreaRow};
 use ecocorridor::network;
 use ecocorridor::report;
 use ecocorridor::resistance::Resistance;
@@ -344,7 +345,7 @@ fn print_areas(title: &str, rows: &[AreaRow], total_ha: f64) {
 
 fn validate(path: &Path, ctx: &Context) -> Result<ExitCode> {
     let scenario = Scenario::read(path)?;
-    let report = landscape::load(&scenario);
+    let report = load::load(&scenario);
     if !ctx.quiet {
         if let Some(l) = &report.landscape {
             let total = l.study_cells() as f64 * l.grid.cell_area_ha();
@@ -393,7 +394,7 @@ fn validate(path: &Path, ctx: &Context) -> Result<ExitCode> {
                 ecocorridor::plan::check(land, &src, &scenario.file.optimize)
                     .map_err(anyhow::Error::msg)
                     .with_context(ctx)?;
-                if let Some(parcels) = landscape::read_given_parcels(&scenario, land)
+                if let Some(parcels) = load::read_given_parcels(&scenario, land)
                     .map_err(anyhow::Error::msg)
                     .with_context(ctx)?
                 {
@@ -793,7 +794,7 @@ fn assess_cmd(
     if !y0.land.grid.aligned_with(&y1.land.grid) {
         bail!(
             "{}",
-            landscape::grid_mismatch_message(before, &y0.land.grid, after, &y1.land.grid)
+            load::grid_mismatch_message(before, &y0.land.grid, after, &y1.land.grid)
         );
     }
     let ha = y0.land.grid.cell_area_ha();
@@ -974,7 +975,7 @@ fn costdist_cmd(
     if !grid.aligned_with(&header.grid) {
         bail!(
             "{}",
-            landscape::grid_mismatch_message(res_path, &grid, src_path, &header.grid)
+            load::grid_mismatch_message(res_path, &grid, src_path, &header.grid)
         );
     }
     let ids: Vec<u32> = reader.read_with(|v, _| {

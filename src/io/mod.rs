@@ -5,6 +5,7 @@ pub mod ascii;
 pub mod atomic;
 pub mod geojson_out;
 pub mod geotiff;
+pub mod load;
 pub mod network_tables;
 pub mod optimize_tables;
 pub mod png_out;
