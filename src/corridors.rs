@@ -141,21 +141,6 @@ pub enum CorridorError {
 
 const TILE: usize = 64;
 
-/// Whether per-patch runs are pruned by the multi-source cost (always, but for the test that
-/// checks pruning changes nothing).
-#[cfg(not(test))]
-fn prune_runs() -> bool {
-    true
-}
-#[cfg(test)]
-thread_local! {
-    static NO_PRUNING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-#[cfg(test)]
-fn prune_runs() -> bool {
-    !NO_PRUNING.with(|c| c.get())
-}
-
 /// Costs of one per-patch run, in 64 × 64 tiles allocated where reached.
 struct TiledCost {
     by_cols: FastDiv,
@@ -211,6 +196,18 @@ pub fn build(
     res: &Resistance,
     sources: &Sources,
     opts: &CorridorOptions,
+) -> Result<CorridorNetwork, CorridorError> {
+    build_with(grid, res, sources, opts, true)
+}
+
+/// [`build`], with the per-patch runs pruned by the multi-source cost or not (the unpruned
+/// runs are the reference the pruning is tested against: the results must be the same).
+fn build_with(
+    grid: &Grid,
+    res: &Resistance,
+    sources: &Sources,
+    opts: &CorridorOptions,
+    prune: bool,
 ) -> Result<CorridorNetwork, CorridorError> {
     if !(opts.width.is_finite() && opts.width >= 0.0) {
         return Err(CorridorError::Option(format!(
@@ -317,14 +314,13 @@ pub fn build(
     // (A*-style pruning with M as the heuristic; exact in every zone, see `dijkstra`).
     // Lowered by a relative 1e-6 because M was rounded to f32. With pairs within max_cwd
     // the pairs are found by the runs themselves, so they are not pruned.
-    let floor: Option<Vec<f32>> =
-        (opts.pairs == PairRule::AllocationTouch && prune_runs()).then(|| {
-            multi
-                .cost
-                .iter()
-                .map(|&m| if m.is_finite() { m * (1.0 - 1e-6) } else { 0.0 })
-                .collect()
-        });
+    let floor: Option<Vec<f32>> = (opts.pairs == PairRule::AllocationTouch && prune).then(|| {
+        multi
+            .cost
+            .iter()
+            .map(|&m| if m.is_finite() { m * (1.0 - 1e-6) } else { 0.0 })
+            .collect()
+    });
     // Pairs per patch slot; with pairs within max_cwd they are found by the runs.
     let mut pairs_of: Vec<Vec<usize>> = vec![Vec::new(); ids.len()];
     let mut registered: std::collections::BTreeSet<(usize, usize)> =
@@ -996,9 +992,7 @@ mod tests {
             let mut o = opts(width);
             o.cost.corner_cutting = corner_cutting;
             let pruned = build(&g, &res(r.clone()), &s, &o).unwrap();
-            NO_PRUNING.with(|c| c.set(true));
-            let full = build(&g, &res(r), &s, &o);
-            NO_PRUNING.with(|c| c.set(false));
+            let full = build_with(&g, &res(r), &s, &o, false);
             prop_assert_eq!(pruned, full.unwrap());
         }
 

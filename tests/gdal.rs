@@ -225,11 +225,9 @@ fn a_jpeg_compressed_land_cover_is_refused_with_the_fix() {
 
 #[test]
 fn third_party_rasters_read_with_their_georeferencing() {
-    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/testdata");
-    if !data.exists() {
-        eprintln!("skipping: ../shared/testdata not present");
+    let Some(data) = crate::util::shared_testdata() else {
         return;
-    }
+    };
     // Linkage Mapper demo resistances: 808 x 730 f32, ~400 m, NAD83 Albers (user-defined).
     let lm = read_f32(&data.join("linkage_mapper_demo/lm_resistances.tif")).unwrap();
     assert_eq!((lm.grid().cols(), lm.grid().rows()), (808, 730));

@@ -14,13 +14,7 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 fn testdata() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/testdata");
-    if p.exists() {
-        Some(p)
-    } else {
-        eprintln!("skipping: ../shared/testdata not present");
-        None
-    }
+    crate::util::shared_testdata()
 }
 
 #[test]
@@ -32,6 +26,7 @@ fn grass_r_cost_manual_example_with_eight_neighbours() {
     let res = Resistance::from_values(input.data().to_vec()).unwrap();
     let start = 4 * cols + 5;
     let got = accumulate_cost(rows, cols, 1.0, &res, [(start, 1)], &CostOptions::default());
+    assert_eq!(got.cost.len(), expected.data().len(), "one value per cell");
     for (i, (&g, &w)) in got.cost.iter().zip(expected.data()).enumerate() {
         assert!(
             (g as f64 - w as f64).abs() <= 1e-6 * (w as f64).max(1.0),
@@ -74,6 +69,7 @@ fn grass_r_cost_multi_source_on_the_circuitscape_landscape() {
         &CostOptions::default(),
     );
     let (mut compared, mut worst) = (0, 0f64);
+    assert_eq!(got.cost.len(), oracle.data().len(), "one value per cell");
     for (i, (&g, &w)) in got.cost.iter().zip(oracle.data()).enumerate() {
         let ours_cells = g as f64 / 30.0; // GRASS reports cell units
         if w.is_nan() {

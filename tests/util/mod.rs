@@ -72,3 +72,23 @@ pub fn sh(cmd: &str, args: &[&str]) -> String {
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// Whether a test's prerequisite (shared test data, a privilege) is there. Outside CI a
+/// missing one is skipped with the reason printed; under `CI=true` it fails the test, so a
+/// test never counts as passed without having run.
+pub fn prerequisite(ok: bool, what: &str) -> bool {
+    if !ok {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{what} is needed in CI and is missing"
+        );
+        eprintln!("skipping: {what} is missing");
+    }
+    ok
+}
+
+/// `../shared/testdata` when present (see [`prerequisite`]).
+pub fn shared_testdata() -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/testdata");
+    prerequisite(p.exists(), "../shared/testdata").then_some(p)
+}
