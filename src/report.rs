@@ -769,3 +769,268 @@ pub fn to_chinese(t: &Table) -> Table {
         rows: t.rows.clone(),
     }
 }
+
+/// How a scenario's plan ended, as `summary.csv` and `run.json` say it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlanStatus {
+    /// Proven optimal (within the gap asked for).
+    Optimal,
+    /// Stopped by the time limit with a feasible plan.
+    TimeLimit,
+    /// A heuristic plan.
+    Heuristic,
+    /// No plan satisfies every constraint.
+    Infeasible,
+    /// No budget, so no plan was asked for.
+    NoBudget,
+}
+
+impl PlanStatus {
+    /// For tables and the screen.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlanStatus::Optimal => "optimal",
+            PlanStatus::TimeLimit => "feasible at time limit",
+            PlanStatus::Heuristic => "heuristic",
+            PlanStatus::Infeasible => "infeasible",
+            PlanStatus::NoBudget => "no budget given",
+        }
+    }
+}
+
+impl From<crate::optimize::Status> for PlanStatus {
+    fn from(s: crate::optimize::Status) -> PlanStatus {
+        match s {
+            crate::optimize::Status::Optimal => PlanStatus::Optimal,
+            crate::optimize::Status::TimeLimit => PlanStatus::TimeLimit,
+            crate::optimize::Status::Heuristic => PlanStatus::Heuristic,
+        }
+    }
+}
+
+/// What a scenario's plan selected, spent and solved (present when there is a plan).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PlanFigures {
+    /// Spent, yuan.
+    pub spent_yuan: f64,
+    /// Sites selected.
+    pub sites_selected: usize,
+    /// Area of the selected sites, ha.
+    pub area_restored_ha: f64,
+    /// Connectors selected.
+    pub connectors_selected: usize,
+    /// Carbon gain, t CO2e.
+    pub carbon_gain_tco2e: f64,
+    /// Objective value.
+    pub objective: f64,
+    /// Best bound on the objective.
+    pub bound: f64,
+    /// Relative gap.
+    pub gap: f64,
+}
+
+/// Connectivity of a landscape: IIC, PC (dimensionless) and ECA (ha).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Connectivity {
+    /// Integral index of connectivity.
+    pub iic: f64,
+    /// Probability of connectivity.
+    pub pc: f64,
+    /// Equivalent connected area, ha.
+    pub eca_ha: f64,
+}
+
+impl From<&crate::network::Indices> for Connectivity {
+    fn from(i: &crate::network::Indices) -> Connectivity {
+        Connectivity {
+            iic: i.iic,
+            pc: i.pc,
+            eca_ha: i.eca_ha,
+        }
+    }
+}
+
+/// One scenario's result: the row of `summary.csv`, the `summary` of `run.json` (which
+/// `batch` reads back through serde) and the end-of-run screen.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Summary {
+    /// Scenario name.
+    pub scenario: String,
+    /// Ecological sources.
+    pub patches: usize,
+    /// Corridors.
+    pub corridors: usize,
+    /// Candidate sites.
+    pub candidate_sites: usize,
+    /// Candidate connectors.
+    pub candidate_connectors: usize,
+    /// Budget, yuan (None without one).
+    pub budget_yuan: Option<f64>,
+    /// How the plan ended.
+    pub status: PlanStatus,
+    /// The plan's figures (None without a plan).
+    pub plan: Option<PlanFigures>,
+    /// The network as it is (= `indices.csv`).
+    pub now: Connectivity,
+    /// The network measured on the landscape with the plan applied (None without a plan).
+    pub with_plan: Option<Connectivity>,
+    /// Objective of the greedy baseline.
+    pub greedy_objective: Option<f64>,
+}
+
+impl Summary {
+    /// ECA gained by the plan, ha.
+    pub fn eca_gain_ha(&self) -> Option<f64> {
+        self.with_plan.map(|p| p.eca_ha - self.now.eca_ha)
+    }
+
+    /// ECA gained by the plan, % of now (None when ECA now is 0).
+    pub fn eca_gain_pct(&self) -> Option<f64> {
+        self.eca_gain_ha()
+            .filter(|_| self.now.eca_ha > 0.0)
+            .map(|g| 100.0 * g / self.now.eca_ha)
+    }
+
+    /// Objective of the MILP over the greedy baseline's.
+    pub fn milp_greedy_ratio(&self) -> Option<f64> {
+        match (&self.plan, self.greedy_objective) {
+            (Some(p), Some(g)) if g > 0.0 => Some(p.objective / g),
+            _ => None,
+        }
+    }
+
+    /// `summary.csv`: one row a bureau can quote.
+    pub fn table(&self) -> Table {
+        let mut t = Table::new(&[
+            "scenario",
+            "patches",
+            "corridors",
+            "candidate_sites",
+            "candidate_connectors",
+            "budget_yuan",
+            "status",
+            "spent_yuan",
+            "sites_selected",
+            "area_restored_ha",
+            "connectors_selected",
+            "carbon_gain_tco2e",
+            "iic_now",
+            "pc_now",
+            "eca_now_ha",
+            "iic_plan",
+            "pc_plan",
+            "eca_plan_ha",
+            "eca_gain_ha",
+            "eca_gain_pct",
+            "objective",
+            "bound",
+            "gap",
+            "greedy_objective",
+            "milp_greedy_ratio",
+        ]);
+        let opt = |v: Option<String>| v.unwrap_or_default();
+        let p = self.plan.as_ref();
+        let w = self.with_plan.as_ref();
+        let e = |x: f64| format!("{x:.6e}");
+        t.rows.push(vec![
+            self.scenario.clone(),
+            self.patches.to_string(),
+            self.corridors.to_string(),
+            self.candidate_sites.to_string(),
+            self.candidate_connectors.to_string(),
+            opt(self.budget_yuan.map(|b| num(b, 2))),
+            self.status.as_str().to_string(),
+            opt(p.map(|p| num(p.spent_yuan, 2))),
+            opt(p.map(|p| p.sites_selected.to_string())),
+            opt(p.map(|p| num(p.area_restored_ha, 4))),
+            opt(p.map(|p| p.connectors_selected.to_string())),
+            opt(p.map(|p| num(p.carbon_gain_tco2e, 3))),
+            e(self.now.iic),
+            e(self.now.pc),
+            num(self.now.eca_ha, 4),
+            opt(w.map(|w| e(w.iic))),
+            opt(w.map(|w| e(w.pc))),
+            opt(w.map(|w| num(w.eca_ha, 4))),
+            opt(self.eca_gain_ha().map(|g| num(g, 4))),
+            opt(self.eca_gain_pct().map(|g| num(g, 4))),
+            opt(p.map(|p| num(p.objective, 6))),
+            opt(p.map(|p| num(p.bound, 6))),
+            opt(p.map(|p| num(p.gap, 6))),
+            opt(self.greedy_objective.map(|g| num(g, 6))),
+            opt(self.milp_greedy_ratio().map(|r| num(r, 4))),
+        ]);
+        t
+    }
+}
+
+#[cfg(test)]
+mod summary_tests {
+    use super::*;
+
+    fn sample(plan: bool) -> Summary {
+        Summary {
+            scenario: "s".into(),
+            patches: 3,
+            corridors: 2,
+            candidate_sites: 10,
+            candidate_connectors: 1,
+            budget_yuan: plan.then_some(1e6),
+            status: if plan {
+                PlanStatus::Optimal
+            } else {
+                PlanStatus::NoBudget
+            },
+            plan: plan.then_some(PlanFigures {
+                spent_yuan: 999_000.0,
+                sites_selected: 4,
+                area_restored_ha: 12.5,
+                connectors_selected: 1,
+                carbon_gain_tco2e: 321.0,
+                objective: 0.5,
+                bound: 0.5,
+                gap: 0.0,
+            }),
+            now: Connectivity {
+                iic: 0.01,
+                pc: 0.02,
+                eca_ha: 200.0,
+            },
+            with_plan: plan.then_some(Connectivity {
+                iic: 0.01,
+                pc: 0.025,
+                eca_ha: 250.0,
+            }),
+            greedy_objective: plan.then_some(0.25),
+        }
+    }
+
+    #[test]
+    fn the_summary_row_has_every_column_and_the_derived_figures() {
+        let s = sample(true);
+        let t = s.table();
+        assert_eq!(t.header.len(), t.rows[0].len());
+        let get = |name: &str| t.rows[0][t.header.iter().position(|h| h == name).unwrap()].clone();
+        assert_eq!(get("eca_gain_ha"), "50.0000");
+        assert_eq!(get("eca_gain_pct"), "25.0000");
+        assert_eq!(get("milp_greedy_ratio"), "2.0000");
+        assert_eq!(get("status"), "optimal");
+        assert_eq!(get("pc_plan"), "2.500000e-2");
+        let none = sample(false).table();
+        let get =
+            |name: &str| none.rows[0][none.header.iter().position(|h| h == name).unwrap()].clone();
+        assert_eq!(get("status"), "no budget given");
+        assert_eq!(get("eca_plan_ha"), "");
+        assert_eq!(get("eca_now_ha"), "200.0000");
+    }
+
+    #[test]
+    fn the_summary_survives_json_as_batch_reads_it() {
+        for plan in [true, false] {
+            let s = sample(plan);
+            let text = serde_json::to_string(&s).unwrap();
+            let back: Summary = serde_json::from_str(&text).unwrap();
+            assert_eq!(back, s);
+        }
+    }
+}

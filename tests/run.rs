@@ -385,6 +385,47 @@ fn batch_runs_scenarios_and_compares_them_and_shards_split_the_list() {
             .clone()
     };
     assert_eq!(corridors(&ja), corridors(&jb));
+    // Again without --force: each scenario is judged on its own folder. With a new one
+    // sharing a's stages, only the new one runs; the others are refused, each naming its own
+    // folder, and keep their figures in the comparison.
+    let d = dir.path().join("d.toml");
+    fs::write(
+        &d,
+        renamed("small_budget").replace("budget_yuan = 3000000.0", "budget_yuan = 1500000.0"),
+    )
+    .unwrap();
+    let r = run(&[
+        "batch",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        d.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    let t2 = table(&out.join("comparison.csv"));
+    assert_eq!(col(&t2, "exit_code"), vec!["2", "2", "0"]);
+    for (k, name) in ["synth_60x60_s5", "bigger_budget"].iter().enumerate() {
+        let m = &col(&t2, "message")[k];
+        assert!(
+            m.contains(&format!("{name}`")) && m.contains("--force"),
+            "{m}"
+        );
+        assert_eq!(col(&t2, "spent_yuan")[k], col(&t, "spent_yuan")[k]);
+    }
+    assert_eq!(col(&t2, "scenario")[2], "small_budget");
+    // Nothing to run: comparison.csv is left as it was.
+    let before = fs::read(out.join("comparison.csv")).unwrap();
+    let r = run(&[
+        "batch",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("nothing ran"), "{}", r.stderr);
+    assert_eq!(fs::read(out.join("comparison.csv")).unwrap(), before);
     let r = run(&[
         "run",
         a.to_str().unwrap(),

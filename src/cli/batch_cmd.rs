@@ -13,6 +13,7 @@ use anyhow::{bail, Context as _, Result};
 use clap::Args;
 use ecocorridor::app::Context;
 use ecocorridor::io::table::Table;
+use ecocorridor::report::{PlanStatus, Summary};
 use ecocorridor::scenario::Scenario;
 use rayon::prelude::*;
 
@@ -58,7 +59,9 @@ struct Row {
     path: PathBuf,
     exit: i32,
     message: String,
-    summary: Option<Table>,
+    summary: Option<Summary>,
+    /// Whether the scenario was run (not refused before any work).
+    ran: bool,
 }
 
 pub(crate) fn run(a: &BatchArgs, threads: Option<usize>, ctx: &Context) -> Result<ExitCode> {
@@ -116,6 +119,38 @@ pub(crate) fn run(a: &BatchArgs, threads: Option<usize>, ctx: &Context) -> Resul
             None => groups.push(vec![k]),
         }
     }
+    // A scenario whose folder already holds results is refused on its own (without
+    // --force); the others of its group still run.
+    let mut refused: Vec<(usize, Row)> = Vec::new();
+    if !a.force {
+        for g in &mut groups {
+            g.retain(|&k| {
+                let (path, sc, dir) = &chosen[k];
+                let occupied = dir
+                    .read_dir()
+                    .map(|mut d| d.next().is_some())
+                    .unwrap_or(false);
+                if occupied {
+                    refused.push((
+                        k,
+                        Row {
+                            name: sc.name.clone(),
+                            path: path.clone(),
+                            exit: 2,
+                            message: format!(
+                                "output folder `{}` already holds results (kept; its figures are shown); pass --force to replace them once the new run succeeds",
+                                dir.display()
+                            ),
+                            summary: read_summary(&dir.join("run.json")),
+                            ran: false,
+                        },
+                    ));
+                }
+                !occupied
+            });
+        }
+        groups.retain(|g| !g.is_empty());
+    }
     let mut rows: Vec<(usize, Row)> = pool.install(|| {
         groups
             .par_iter()
@@ -132,31 +167,43 @@ pub(crate) fn run(a: &BatchArgs, threads: Option<usize>, ctx: &Context) -> Resul
             })
             .collect()
     });
+    rows.extend(refused);
     rows.sort_by_key(|(k, _)| *k);
     let rows: Vec<Row> = rows.into_iter().map(|(_, r)| r).collect();
     if let Some(pb) = bar {
         pb.finish_and_clear();
     }
-    let table = comparison(&rows);
     let root = a.out.clone().unwrap_or_else(|| PathBuf::from("outputs"));
-    std::fs::create_dir_all(&root)
-        .with_context(|| format!("cannot create `{}`", root.display()))?;
     let name = if n == 1 {
         "comparison.csv".to_string()
     } else {
         format!("comparison-{i}-of-{n}.csv")
     };
-    write_table(&root, &name, &table, true)?;
+    // Written (atomically) only when something ran: a batch refused as a whole keeps the
+    // comparison of the runs that made the folders.
+    let ran = rows.iter().any(|r| r.ran);
+    if ran {
+        std::fs::create_dir_all(&root)
+            .with_context(|| format!("cannot create `{}`", root.display()))?;
+        write_table(&root, &name, &comparison(&rows), true)?;
+    }
     let failed = rows.iter().filter(|r| r.exit == 2).count();
     let infeasible = rows.iter().filter(|r| r.exit == 1).count();
     if !ctx.quiet {
+        let wrote = if ran {
+            format!("wrote `{}`", root.join(&name).display())
+        } else {
+            format!(
+                "nothing ran, `{}` left as it was",
+                root.join(&name).display()
+            )
+        };
         say!(
-            "{} scenario(s) run: {} done, {} without a feasible plan, {} failed; wrote `{}`",
+            "{} scenario(s): {} done, {} without a feasible plan, {} failed; {wrote}",
             rows.len(),
             rows.len() - failed - infeasible,
             infeasible,
             failed,
-            root.join(&name).display()
         );
         for r in rows.iter().filter(|r| r.exit == 2) {
             say!("failed: {} ({}): {}", r.name, r.path.display(), r.message);
@@ -208,12 +255,14 @@ fn run_group(
         .iter()
         .map(|(path, sc, dir)| {
             let summary = (exit != 2)
-                .then(|| read_summary(&dir.join("summary.csv")))
+                .then(|| read_summary(&dir.join("run.json")))
                 .flatten();
             let (exit, message) = match &summary {
                 _ if exit == 2 => (2, message.clone()),
-                None => (2, "no summary.csv was written".to_string()),
-                Some(t) if status_of(t) == "infeasible" => (1, "no feasible plan".to_string()),
+                None => (2, "no readable run.json was written".to_string()),
+                Some(s) if s.status == PlanStatus::Infeasible => {
+                    (1, "no feasible plan".to_string())
+                }
                 Some(_) => (0, String::new()),
             };
             Row {
@@ -222,37 +271,28 @@ fn run_group(
                 exit,
                 message,
                 summary,
+                ran: true,
             }
         })
         .collect()
 }
 
-fn status_of(t: &Table) -> &str {
-    t.header
-        .iter()
-        .position(|h| h == "status")
-        .and_then(|k| t.rows.first().map(|r| r[k].as_str()))
-        .unwrap_or("")
-}
-
-fn read_summary(path: &Path) -> Option<Table> {
-    let bytes = std::fs::read(path).ok()?;
-    let text = ecocorridor::classes::decode_text(&bytes);
-    let mut r = csv::Reader::from_reader(text.as_bytes());
-    let header: Vec<String> = r.headers().ok()?.iter().map(str::to_string).collect();
-    let rows = r
-        .records()
-        .filter_map(|x| x.ok())
-        .map(|x| x.iter().map(str::to_string).collect())
-        .collect();
-    Some(Table { header, rows })
+/// The summary a run wrote into its `run.json`.
+fn read_summary(path: &Path) -> Option<Summary> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let mut doc: serde_json::Value = serde_json::from_str(&text).ok()?;
+    serde_json::from_value(doc.get_mut("summary")?.take()).ok()
 }
 
 /// One row per scenario: file, exit code, message, then the summary's columns.
 fn comparison(rows: &[Row]) -> Table {
-    let header: Vec<String> = rows
+    let tables: Vec<Option<Table>> = rows
         .iter()
-        .find_map(|r| r.summary.as_ref().map(|t| t.header.clone()))
+        .map(|r| r.summary.as_ref().map(Summary::table))
+        .collect();
+    let header: Vec<String> = tables
+        .iter()
+        .find_map(|t| t.as_ref().map(|t| t.header.clone()))
         .unwrap_or_else(|| vec!["scenario".into()]);
     let mut cols = vec![
         "scenario_file".to_string(),
@@ -264,23 +304,14 @@ fn comparison(rows: &[Row]) -> Table {
         header: cols,
         rows: Vec::new(),
     };
-    for r in rows {
+    for (r, table) in rows.iter().zip(&tables) {
         let mut row = vec![
             r.path.display().to_string(),
             r.exit.to_string(),
             r.message.clone(),
         ];
-        match r
-            .summary
-            .as_ref()
-            .and_then(|s| s.rows.first().map(|x| (s, x)))
-        {
-            Some((s, values)) => row.extend(header.iter().map(|h| {
-                s.header
-                    .iter()
-                    .position(|x| x == h)
-                    .map_or(String::new(), |k| values[k].clone())
-            })),
+        match table {
+            Some(s) => row.extend(s.rows[0].iter().cloned()),
             None => {
                 row.push(r.name.clone());
                 row.extend((1..header.len()).map(|_| String::new()));

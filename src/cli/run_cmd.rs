@@ -15,6 +15,7 @@ use ecocorridor::io::table::{num, Table};
 use ecocorridor::map::{self, Lang, MapLayers, ParetoPoint};
 use ecocorridor::measure::Measured;
 use ecocorridor::optimize::{self, Plan, SolveOptions};
+use ecocorridor::report::{Connectivity, PlanFigures, PlanStatus, Summary};
 use ecocorridor::scenario::Scenario;
 use ecocorridor::scenario::ZoneKind;
 use ecocorridor::{carbon, report};
@@ -59,6 +60,8 @@ enum LangArg {
 pub(crate) struct Outcome {
     /// No plan was feasible (exit code 1).
     pub infeasible: bool,
+    /// What `summary.csv` and `run.json` say.
+    pub summary: Summary,
 }
 
 pub(crate) fn run(a: &RunArgs, threads: Option<usize>, ctx: &Context) -> Result<ExitCode> {
@@ -194,6 +197,7 @@ fn run_one(
     write_run_json(
         scenario,
         &tmp,
+        &outcome.summary,
         &times,
         shared.1 + t0.elapsed().as_secs_f64(),
     )?;
@@ -402,7 +406,7 @@ fn write_all(
             lang,
         )
     })?;
-    let summary = summary_table(
+    let summary = summary(
         scenario,
         p,
         d,
@@ -411,12 +415,13 @@ fn write_all(
         infeasible.is_some(),
         measured.as_ref(),
     );
-    write_table(dir, "summary.csv", &summary, bom)?;
+    write_table(dir, "summary.csv", &summary.table(), bom)?;
     if !ctx.quiet {
         print_summary(&summary);
     }
     Ok(Outcome {
         infeasible: infeasible.is_some(),
+        summary,
     })
 }
 
@@ -468,8 +473,8 @@ fn write_connector_lines(
         .with_context(|| format!("cannot write `{}`", path.display()))
 }
 
-/// `summary.csv`: one row a bureau can quote.
-fn summary_table(
+/// The scenario's [`Summary`] (`summary.csv`, `run.json`, the screen).
+fn summary(
     scenario: &Scenario,
     p: &Pipeline,
     d: &pipeline::Decision,
@@ -477,141 +482,85 @@ fn summary_table(
     greedy: Option<&Plan>,
     infeasible: bool,
     measured: Option<&Measured>,
-) -> Table {
-    let mut t = Table::new(&[
-        "scenario",
-        "patches",
-        "corridors",
-        "candidate_sites",
-        "candidate_connectors",
-        "budget_yuan",
-        "status",
-        "spent_yuan",
-        "sites_selected",
-        "area_restored_ha",
-        "connectors_selected",
-        "carbon_gain_tco2e",
-        "iic_now",
-        "pc_now",
-        "eca_now_ha",
-        "iic_plan",
-        "pc_plan",
-        "eca_plan_ha",
-        "eca_gain_ha",
-        "eca_gain_pct",
-        "objective",
-        "bound",
-        "gap",
-        "greedy_objective",
-        "milp_greedy_ratio",
-    ]);
-    let now = &p.network.indices;
-    let count = |v: &[bool]| v.iter().filter(|&&b| b).count().to_string();
+) -> Summary {
+    let count = |v: &[bool]| v.iter().filter(|&&b| b).count();
     let status = match (plan, &d.problem) {
-        (Some(pl), _) => pl.status.as_str().to_string(),
-        (None, Some(_)) if infeasible => "infeasible".into(),
-        _ => "no budget given".into(),
+        (Some(pl), _) => PlanStatus::from(pl.status),
+        (None, Some(_)) if infeasible => PlanStatus::Infeasible,
+        _ => PlanStatus::NoBudget,
     };
-    let area: f64 = plan.map_or(0.0, |pl| {
-        p.cands
-            .sites
-            .iter()
-            .zip(&pl.sites)
-            .filter(|(_, &x)| x)
-            .map(|(s, _)| s.area_ha)
-            .sum()
-    });
-    let opt = |f: &dyn Fn(&Plan) -> String| plan.map_or(String::new(), f);
-    let ratio = match (plan, greedy) {
-        (Some(a), Some(g)) if g.objective > 0.0 => num(a.objective / g.objective, 4),
-        _ => String::new(),
-    };
-    t.rows.push(vec![
-        scenario.name.clone(),
-        p.src.patches.len().to_string(),
-        p.net.corridors.len().to_string(),
-        p.cands.sites.len().to_string(),
-        p.cands.connectors.len().to_string(),
-        d.problem
-            .as_ref()
-            .map_or(String::new(), |q| num(q.budget_yuan, 2)),
+    Summary {
+        scenario: scenario.name.clone(),
+        patches: p.src.patches.len(),
+        corridors: p.net.corridors.len(),
+        candidate_sites: p.cands.sites.len(),
+        candidate_connectors: p.cands.connectors.len(),
+        budget_yuan: d.problem.as_ref().map(|q| q.budget_yuan),
         status,
-        opt(&|pl| num(pl.spent_yuan, 2)),
-        opt(&|pl| count(&pl.sites)),
-        opt(&|_| num(area, 4)),
-        opt(&|pl| count(&pl.connectors)),
-        opt(&|pl| num(pl.carbon_tco2e, 3)),
-        format!("{:.6e}", now.iic),
-        format!("{:.6e}", now.pc),
-        num(now.eca_ha, 4),
-        measured.map_or(String::new(), |m| format!("{:.6e}", m.indices.iic)),
-        measured.map_or(String::new(), |m| format!("{:.6e}", m.indices.pc)),
-        measured.map_or(String::new(), |m| num(m.indices.eca_ha, 4)),
-        measured.map_or(String::new(), |m| num(m.indices.eca_ha - now.eca_ha, 4)),
-        measured.map_or(String::new(), |m| {
-            if now.eca_ha > 0.0 {
-                num(100.0 * (m.indices.eca_ha - now.eca_ha) / now.eca_ha, 4)
-            } else {
-                String::new()
-            }
+        plan: plan.map(|pl| PlanFigures {
+            spent_yuan: pl.spent_yuan,
+            sites_selected: count(&pl.sites),
+            area_restored_ha: p
+                .cands
+                .sites
+                .iter()
+                .zip(&pl.sites)
+                .filter(|(_, &x)| x)
+                .map(|(s, _)| s.area_ha)
+                .sum(),
+            connectors_selected: count(&pl.connectors),
+            carbon_gain_tco2e: pl.carbon_tco2e,
+            objective: pl.objective,
+            bound: pl.bound,
+            gap: pl.gap,
         }),
-        opt(&|pl| num(pl.objective, 6)),
-        opt(&|pl| num(pl.bound, 6)),
-        opt(&|pl| num(pl.gap, 6)),
-        greedy.map_or(String::new(), |g| num(g.objective, 6)),
-        ratio,
-    ]);
-    t
+        now: Connectivity::from(&p.network.indices),
+        with_plan: measured.map(|m| Connectivity::from(&m.indices)),
+        greedy_objective: greedy.map(|g| g.objective),
+    }
 }
 
 /// The end-of-run screen a planner reads.
-fn print_summary(t: &Table) {
-    let get = |name: &str| {
-        t.header
-            .iter()
-            .position(|h| h == name)
-            .map_or("", |k| t.rows[0][k].as_str())
-            .to_string()
-    };
+fn print_summary(s: &Summary) {
     say!("---");
     say!(
         "scenario {}: {} ecological sources, {} corridors; {} candidate sites, {} connectors",
-        get("scenario"),
-        get("patches"),
-        get("corridors"),
-        get("candidate_sites"),
-        get("candidate_connectors")
+        s.scenario,
+        s.patches,
+        s.corridors,
+        s.candidate_sites,
+        s.candidate_connectors
     );
-    if get("spent_yuan").is_empty() {
-        say!("plan: {}", get("status"));
-    } else {
-        say!(
-            "plan ({}): {} sites ({} ha) and {} connectors for {} of {} yuan",
-            get("status"),
-            get("sites_selected"),
-            get("area_restored_ha"),
-            get("connectors_selected"),
-            get("spent_yuan"),
-            get("budget_yuan")
-        );
-        say!("carbon gain: {} t CO2e", get("carbon_gain_tco2e"));
+    match &s.plan {
+        None => say!("plan: {}", s.status.as_str()),
+        Some(p) => {
+            say!(
+                "plan ({}): {} sites ({} ha) and {} connectors for {} of {} yuan",
+                s.status.as_str(),
+                p.sites_selected,
+                num(p.area_restored_ha, 4),
+                p.connectors_selected,
+                num(p.spent_yuan, 2),
+                s.budget_yuan.map_or(String::new(), |b| num(b, 2))
+            );
+            say!("carbon gain: {} t CO2e", num(p.carbon_gain_tco2e, 3));
+        }
     }
-    if get("eca_plan_ha").is_empty() {
-        say!(
-            "connectivity now: ECA {} ha, PC {}",
-            get("eca_now_ha"),
-            get("pc_now")
-        );
-    } else {
-        say!(
-            "connectivity, measured on the restored landscape: ECA {} ha now -> {} ha with the plan ({} ha, {} %), PC {} -> {}",
-            get("eca_now_ha"),
-            get("eca_plan_ha"),
-            signed(&get("eca_gain_ha")),
-            signed(&get("eca_gain_pct")),
-            get("pc_now"),
-            get("pc_plan")
-        );
+    match (s.with_plan, s.eca_gain_ha()) {
+        (Some(w), Some(gain)) => say!(
+            "connectivity, measured on the restored landscape: ECA {} ha now -> {} ha with the plan ({} ha, {} %), PC {:.6e} -> {:.6e}",
+            num(s.now.eca_ha, 4),
+            num(w.eca_ha, 4),
+            signed(&num(gain, 4)),
+            signed(&s.eca_gain_pct().map_or(String::new(), |g| num(g, 4))),
+            s.now.pc,
+            w.pc
+        ),
+        _ => say!(
+            "connectivity now: ECA {} ha, PC {:.6e}",
+            num(s.now.eca_ha, 4),
+            s.now.pc
+        ),
     }
 }
 
@@ -633,10 +582,12 @@ fn sha256_file(path: &Path) -> Result<String> {
 }
 
 /// `run.json`: what was run on which inputs (SHA-256), with which options, by which version,
-/// how long each stage took and the peak memory. Not byte-identical across runs (timings).
+/// how long each stage took, the peak memory and the [`Summary`] (which `batch` reads). Not
+/// byte-identical across runs (timings).
 fn write_run_json(
     scenario: &Scenario,
     dir: &Path,
+    summary: &Summary,
     times: &[(String, f64)],
     total_s: f64,
 ) -> Result<()> {
@@ -688,6 +639,7 @@ fn write_run_json(
         "stages": stages,
         "total_seconds": (total_s * 1000.0).round() / 1000.0,
         "peak_memory_bytes": ecocorridor::app::peak_memory_bytes(),
+        "summary": summary,
     });
     let text = serde_json::to_string_pretty(&doc).expect("JSON of plain values");
     let path = dir.join("run.json");
