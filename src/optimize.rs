@@ -129,6 +129,14 @@ pub enum Status {
     Optimal,
     /// Stopped by the time limit with a feasible plan.
     TimeLimit,
+    /// Stopped by HiGHS' iteration limit with a feasible plan.
+    IterationLimit,
+    /// Interrupted with a feasible plan.
+    Interrupted,
+    /// Stopped by HiGHS' solution-count limit with a feasible plan.
+    SolutionLimit,
+    /// Stopped by HiGHS' memory limit with a feasible plan.
+    MemoryLimit,
     /// A heuristic plan (the greedy baseline): no optimality claim.
     Heuristic,
 }
@@ -139,6 +147,10 @@ impl Status {
         match self {
             Status::Optimal => "optimal",
             Status::TimeLimit => "feasible at time limit",
+            Status::IterationLimit => "feasible at iteration limit",
+            Status::Interrupted => "feasible when interrupted",
+            Status::SolutionLimit => "feasible at solution limit",
+            Status::MemoryLimit => "feasible at memory limit",
             Status::Heuristic => "heuristic",
         }
     }
@@ -963,17 +975,7 @@ pub fn solve(p: &Problem, opts: &SolveOptions) -> Result<Plan, OptimizeError> {
     let solved = inner
         .try_solve()
         .map_err(|e| OptimizeError::Solver(format!("{e:?}")))?;
-    use highs::HighsModelStatus as H;
-    let status = match solved.status() {
-        H::Optimal => Status::Optimal,
-        H::ReachedTimeLimit | H::ReachedIterationLimit | H::ReachedInterrupt | H::ReachedSolutionLimit | H::ReachedMemoryLimit => Status::TimeLimit,
-        H::Infeasible | H::UnboundedOrInfeasible => {
-            return Err(OptimizeError::Infeasible(
-                "the budget, the connector gap-site links, the locked and forbidden sites, the zone and district caps, the exclusions, the connected network and the minimum carbon cannot all hold together\n  hint: relax the minimum carbon or the caps, or raise the budget".into(),
-            ))
-        }
-        other => return Err(OptimizeError::Solver(format!("HiGHS ended with status {other:?}"))),
-    };
+    let status = status_of(solved.status())?;
     if solved.primal_solution_status() != highs::HighsSolutionStatus::Feasible {
         return Err(OptimizeError::Solver(
             "no feasible plan was found within the time limit; allow more time".into(),
@@ -989,6 +991,26 @@ pub fn solve(p: &Problem, opts: &SolveOptions) -> Result<Plan, OptimizeError> {
         .double_info_value(c"mip_dual_bound")
         .unwrap_or(f64::NAN);
     Ok(plan(p, status, sites, connectors, bound))
+}
+
+/// How a HiGHS solve ended, as a [`Status`] (each limit named as such) or why there is no
+/// plan.
+fn status_of(model_status: highs::HighsModelStatus) -> Result<Status, OptimizeError> {
+    use highs::HighsModelStatus as H;
+    Ok(match model_status {
+        H::Optimal => Status::Optimal,
+        H::ReachedTimeLimit => Status::TimeLimit,
+        H::ReachedIterationLimit => Status::IterationLimit,
+        H::ReachedInterrupt => Status::Interrupted,
+        H::ReachedSolutionLimit => Status::SolutionLimit,
+        H::ReachedMemoryLimit => Status::MemoryLimit,
+        H::Infeasible | H::UnboundedOrInfeasible => {
+            return Err(OptimizeError::Infeasible(
+                "the budget, the connector gap-site links, the locked and forbidden sites, the zone and district caps, the exclusions, the connected network and the minimum carbon cannot all hold together\n  hint: relax the minimum carbon or the caps, or raise the budget".into(),
+            ))
+        }
+        other => return Err(OptimizeError::Solver(format!("HiGHS ended with status {other:?}"))),
+    })
 }
 
 /// Column values of a plan: its binaries and, for the connected-network constraint, one unit
@@ -1037,10 +1059,10 @@ fn start_values(p: &Problem, m: &LinearModel, plan: &Plan) -> Vec<f64> {
 }
 
 fn plan(p: &Problem, status: Status, sites: Vec<bool>, connectors: Vec<bool>, bound: f64) -> Plan {
-    let objective = objective(p, &sites, &connectors);
+    let objective = objective(p, &sites, &connectors) + 0.0;
     // A bound below the objective (HiGHS#2154 when presolve solves the model) means optimal.
     let bound = if bound.is_finite() && bound >= objective {
-        bound
+        bound + 0.0
     } else {
         objective
     };
@@ -1049,12 +1071,16 @@ fn plan(p: &Problem, status: Status, sites: Vec<bool>, connectors: Vec<bool>, bo
     } else {
         0.0
     };
+    // `+ 0.0`: an empty float sum is -0, which would print as "-0 yuan".
     let spent_yuan = sum_selected(&p.sites, &sites, |s| s.cost_yuan)
-        + sum_selected(&p.connectors, &connectors, |c| c.cost_yuan);
+        + sum_selected(&p.connectors, &connectors, |c| c.cost_yuan)
+        + 0.0;
     let carbon_tco2e = sum_selected(&p.sites, &sites, |s| s.carbon_tco2e)
-        + sum_selected(&p.connectors, &connectors, |c| c.carbon_tco2e);
+        + sum_selected(&p.connectors, &connectors, |c| c.carbon_tco2e)
+        + 0.0;
     let benefit = sum_selected(&p.sites, &sites, |s| s.benefit)
-        + sum_selected(&p.connectors, &connectors, |c| c.benefit);
+        + sum_selected(&p.connectors, &connectors, |c| c.benefit)
+        + 0.0;
     Plan {
         status,
         objective,
@@ -1416,6 +1442,57 @@ pub fn pareto(plans: &[Option<&Plan>]) -> Vec<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_highs_limit_is_named_as_such_never_as_the_time_limit() {
+        use highs::HighsModelStatus as H;
+        let cases = [
+            (H::ReachedTimeLimit, "feasible at time limit"),
+            (H::ReachedIterationLimit, "feasible at iteration limit"),
+            (H::ReachedInterrupt, "feasible when interrupted"),
+            (H::ReachedSolutionLimit, "feasible at solution limit"),
+            (H::ReachedMemoryLimit, "feasible at memory limit"),
+            (H::Optimal, "optimal"),
+        ];
+        for (h, want) in cases {
+            assert_eq!(status_of(h).unwrap().as_str(), want, "{h:?}");
+        }
+        assert!(matches!(
+            status_of(H::Infeasible),
+            Err(OptimizeError::Infeasible(_))
+        ));
+    }
+
+    #[test]
+    fn an_empty_plan_spends_plus_zero() {
+        let p = Problem {
+            sites: vec![Site {
+                id: "1".into(),
+                cost_yuan: 10.0,
+                area_ha: 1.0,
+                carbon_tco2e: 1.0,
+                benefit: 0.0,
+                zones: vec![],
+                district: None,
+                lock: Lock::Free,
+            }],
+            budget_yuan: 0.0,
+            ..Default::default()
+        };
+        let pl = plan(&p, Status::Optimal, vec![false], vec![], 0.0);
+        assert!(pl.spent_yuan.is_sign_positive() && pl.spent_yuan == 0.0);
+        assert!(pl.carbon_tco2e.is_sign_positive());
+        assert_eq!(
+            format!("{:.0} {:.1}", pl.spent_yuan, pl.carbon_tco2e),
+            "0 0.0"
+        );
+        // HiGHS reports a bound of -0 on such a model.
+        let pl = plan(&p, Status::Optimal, vec![false], vec![], -0.0);
+        assert_eq!(
+            format!("{:.4} {:.4}", pl.objective, pl.bound),
+            "0.0000 0.0000"
+        );
+    }
     use proptest::prelude::*;
 
     fn site(id: &str, cost: f64, carbon: f64) -> Site {

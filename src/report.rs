@@ -778,6 +778,14 @@ pub enum PlanStatus {
     Optimal,
     /// Stopped by the time limit with a feasible plan.
     TimeLimit,
+    /// Stopped by HiGHS' iteration limit with a feasible plan.
+    IterationLimit,
+    /// Interrupted with a feasible plan.
+    Interrupted,
+    /// Stopped by HiGHS' solution-count limit with a feasible plan.
+    SolutionLimit,
+    /// Stopped by HiGHS' memory limit with a feasible plan.
+    MemoryLimit,
     /// A heuristic plan.
     Heuristic,
     /// No plan satisfies every constraint.
@@ -792,6 +800,10 @@ impl PlanStatus {
         match self {
             PlanStatus::Optimal => "optimal",
             PlanStatus::TimeLimit => "feasible at time limit",
+            PlanStatus::IterationLimit => "feasible at iteration limit",
+            PlanStatus::Interrupted => "feasible when interrupted",
+            PlanStatus::SolutionLimit => "feasible at solution limit",
+            PlanStatus::MemoryLimit => "feasible at memory limit",
             PlanStatus::Heuristic => "heuristic",
             PlanStatus::Infeasible => "infeasible",
             PlanStatus::NoBudget => "no budget given",
@@ -804,6 +816,10 @@ impl From<crate::optimize::Status> for PlanStatus {
         match s {
             crate::optimize::Status::Optimal => PlanStatus::Optimal,
             crate::optimize::Status::TimeLimit => PlanStatus::TimeLimit,
+            crate::optimize::Status::IterationLimit => PlanStatus::IterationLimit,
+            crate::optimize::Status::Interrupted => PlanStatus::Interrupted,
+            crate::optimize::Status::SolutionLimit => PlanStatus::SolutionLimit,
+            crate::optimize::Status::MemoryLimit => PlanStatus::MemoryLimit,
             crate::optimize::Status::Heuristic => PlanStatus::Heuristic,
         }
     }

@@ -471,10 +471,15 @@ fn batch_runs_scenarios_and_compares_them_and_shards_split_the_list() {
         "2/2",
         "--out",
         dir.path().join("s").to_str().unwrap(),
+        "--lang",
+        "zh",
     ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let t = table(&dir.path().join("s/comparison-2-of-2.csv"));
     assert_eq!(col(&t, "scenario"), vec!["bigger_budget"]);
+    // --lang reaches every run: Chinese column names in its tables.
+    let zh = table(&dir.path().join("s/bigger_budget/summary.csv"));
+    assert_eq!(zh.0[0], "情景", "{:?}", zh.0);
     let r = run(&["batch", a.to_str().unwrap(), "--shard", "3/2"]);
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("--shard `3/2`"), "{}", r.stderr);

@@ -1087,3 +1087,44 @@ fn given_parcels_are_the_candidates_and_overlaps_exclude_each_other() {
         r.stderr
     );
 }
+
+/// `optimize --sweep-budgets` replaces the scenario's budget list only: its carbon weights
+/// still sweep (they were dropped), and the last lines describe the sweep after the plan.
+#[test]
+fn sweep_budgets_from_the_command_line_keep_the_scenarios_carbon_weights() {
+    let dir = tempfile::tempdir().unwrap();
+    let sc = synth(dir.path(), 60, 60, 3);
+    append(
+        &sc,
+        "\n[optimize]\nbudget_yuan = 2000000.0\n\n[optimize.sweep]\nbudgets_yuan = [500000.0]\ncarbon_weights = [0.0, 1.0]\n",
+    );
+    let out = dir.path().join("o");
+    let r = run(&[
+        "optimize",
+        sc.to_str().unwrap(),
+        "--sweep-budgets",
+        "1000000,3000000",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let rows = csv_rows(&out.join("pareto.csv"));
+    let points: Vec<(String, String)> = rows.iter().map(|r| (r[1].clone(), r[2].clone())).collect();
+    assert_eq!(
+        points,
+        [
+            ("1000000.00", "0.0000"),
+            ("1000000.00", "1.0000"),
+            ("3000000.00", "0.0000"),
+            ("3000000.00", "1.0000")
+        ]
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+    );
+    let lines: Vec<&str> = r.stderr.lines().collect();
+    assert!(
+        lines[lines.len() - 2].starts_with("sweep: 4 runs"),
+        "{}",
+        r.stderr
+    );
+    assert!(lines[lines.len() - 1].starts_with("wrote "), "{}", r.stderr);
+}

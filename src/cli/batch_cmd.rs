@@ -38,6 +38,10 @@ pub(crate) struct BatchArgs {
     /// Replace existing output folders (each only once its new run succeeded).
     #[arg(long)]
     force: bool,
+    /// Language of every run's column names and picture labels: en or zh (comparison.csv
+    /// keeps the English names of the summary's columns).
+    #[arg(long, value_enum, default_value = "en")]
+    lang: super::run_cmd::LangArg,
 }
 
 fn parse_shard(text: &str) -> Result<(usize, usize)> {
@@ -159,7 +163,7 @@ pub(crate) fn run(a: &BatchArgs, threads: Option<usize>, ctx: &Context) -> Resul
                     .iter()
                     .map(|&k| (chosen[k].0.as_path(), &chosen[k].1, chosen[k].2.as_path()))
                     .collect();
-                let rows = run_group(&exe, &members, a.force, per_run);
+                let rows = run_group(&exe, &members, (a.force, a.lang), per_run);
                 if let Some(pb) = &bar {
                     pb.inc(rows.len() as u64);
                 }
@@ -222,7 +226,7 @@ pub(crate) fn run(a: &BatchArgs, threads: Option<usize>, ctx: &Context) -> Resul
 fn run_group(
     exe: &Path,
     members: &[(&Path, &Scenario, &Path)],
-    force: bool,
+    (force, lang): (bool, super::run_cmd::LangArg),
     threads: usize,
 ) -> Vec<Row> {
     let (path, _, dir) = members[0];
@@ -239,6 +243,9 @@ fn run_group(
     }
     if force {
         cmd.arg("--force");
+    }
+    if lang == super::run_cmd::LangArg::Zh {
+        cmd.arg("--lang").arg("zh");
     }
     let (exit, message) = match cmd.output() {
         Ok(o) => (

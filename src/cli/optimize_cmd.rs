@@ -89,6 +89,8 @@ fn numbers(flag: &str, text: &str) -> Result<Vec<f64>> {
 struct Prepared {
     problem: Problem,
     sweep: Vec<SweepPoint>,
+    /// The scenario's `[optimize]` section (its sweep lists), when there is a scenario.
+    section: Option<ecocorridor::scenario::OptimizeSection>,
     dir: PathBuf,
     bom: bool,
     scenario: Option<ScenarioParts>,
@@ -160,15 +162,23 @@ pub(crate) fn run(a: &OptimizeArgs, threads: Option<usize>, ctx: &Context) -> Re
     }
     if let Some(b) = &a.sweep_budgets {
         let budgets = numbers("--sweep-budgets", b)?;
-        prep.sweep = budgets
-            .into_iter()
-            .map(|b| SweepPoint {
-                budget_yuan: b,
-                w_carbon: prep.problem.w_carbon,
-                w_benefit: prep.problem.w_benefit,
-                carbon_min: prep.problem.carbon_min,
-            })
-            .collect();
+        prep.sweep = match &prep.section {
+            // The scenario's other sweep lists (carbon weights, minimum carbon) still apply.
+            Some(sec) => {
+                let mut sec = sec.clone();
+                sec.sweep.get_or_insert_with(Default::default).budgets_yuan = budgets;
+                ecocorridor::plan::sweep_points(&prep.problem, &sec)
+            }
+            None => budgets
+                .into_iter()
+                .map(|b| SweepPoint {
+                    budget_yuan: b,
+                    w_carbon: prep.problem.w_carbon,
+                    w_benefit: prep.problem.w_benefit,
+                    carbon_min: prep.problem.carbon_min,
+                })
+                .collect(),
+        };
     }
     prep.solve.threads = threads.map(|t| t as u32);
     solve_and_write(&prep, a.write_model.as_deref(), ctx)
@@ -205,6 +215,7 @@ fn from_tables(a: &OptimizeArgs, ctx: &Context) -> Result<Prepared> {
             ..Default::default()
         },
         sweep: Vec::new(),
+        section: None,
         dir,
         bom: true,
         scenario: None,
@@ -229,6 +240,7 @@ fn from_scenario(path: &Path, a: &OptimizeArgs, ctx: &Context) -> Result<Prepare
     Ok(Prepared {
         problem,
         sweep: d.sweep,
+        section: Some(o.clone()),
         dir,
         bom: scenario.file.output.csv_bom,
         scenario: Some(ScenarioParts {
@@ -296,24 +308,6 @@ fn solve_and_write(prep: &Prepared, model_path: Option<&Path>, ctx: &Context) ->
         write_sites_layer(dir, &s.grid, &s.cands, p, &plan)?;
         written.extend(["sites.geojson", "sites.tif"]);
     }
-    if !prep.sweep.is_empty() {
-        let t1 = Instant::now();
-        let results = optimize::sweep(p, &prep.sweep, &prep.solve);
-        write_table(
-            dir,
-            "pareto.csv",
-            &report::pareto(&prep.sweep, &results, None),
-            prep.bom,
-        )?;
-        written.push("pareto.csv");
-        if !ctx.quiet {
-            say!(
-                "sweep: {} runs in {:.2} s",
-                prep.sweep.len(),
-                t1.elapsed().as_secs_f64()
-            );
-        }
-    }
     if !ctx.quiet {
         let ratio = match &greedy {
             Some(g) if g.objective > 0.0 => format!("{:.3}", plan.objective / g.objective),
@@ -338,6 +332,29 @@ fn solve_and_write(prep: &Prepared, model_path: Option<&Path>, ctx: &Context) ->
                     g.objective
                 )),
         );
+    }
+    if !prep.sweep.is_empty() {
+        let t1 = Instant::now();
+        let results = optimize::sweep(p, &prep.sweep, &prep.solve);
+        write_table(
+            dir,
+            "pareto.csv",
+            &report::pareto(&prep.sweep, &results, None),
+            prep.bom,
+        )?;
+        written.push("pareto.csv");
+        if !ctx.quiet {
+            let solved: Vec<Option<&Plan>> = results.iter().map(|r| r.as_ref().ok()).collect();
+            let on_front = optimize::pareto(&solved).iter().filter(|&&f| f).count();
+            say!(
+                "sweep: {} runs in {:.2} s ({} with a plan, {on_front} on the cost-carbon-connectivity frontier; pareto.csv)",
+                prep.sweep.len(),
+                t1.elapsed().as_secs_f64(),
+                solved.iter().flatten().count()
+            );
+        }
+    }
+    if !ctx.quiet {
         say!("wrote {} to `{}`", written.join(", "), dir.display());
     }
     Ok(ExitCode::SUCCESS)

@@ -50,8 +50,9 @@ pub(crate) struct RunArgs {
     also_out: Vec<PathBuf>,
 }
 
+/// `--lang`: the language of column names and picture labels.
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum LangArg {
+pub(crate) enum LangArg {
     En,
     Zh,
 }
