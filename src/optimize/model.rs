@@ -1,0 +1,265 @@
+//! The MILP as a plain linear program: binaries, rows and the connected-network flow.
+
+use super::*;
+
+/// A constraint's sense.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sense {
+    /// `<=`.
+    Le,
+    /// `>=`.
+    Ge,
+    /// `=`.
+    Eq,
+}
+
+/// One constraint row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    /// Name (for LP/MPS files).
+    pub name: String,
+    /// (variable, coefficient).
+    pub terms: Vec<(usize, f64)>,
+    /// Sense.
+    pub sense: Sense,
+    /// Right-hand side.
+    pub rhs: f64,
+}
+
+/// The MILP as plain data: variables `x<i>` (sites), `y<j>` (connectors), both binary, then
+/// continuous flows `f<k>` in `[0, upper]`; the objective is maximised.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LinearModel {
+    /// Variable names.
+    pub names: Vec<String>,
+    /// Whether each variable is binary (else continuous in `[0, upper]`).
+    pub binary: Vec<bool>,
+    /// Upper bounds of continuous variables.
+    pub upper: Vec<f64>,
+    /// Objective coefficients.
+    pub objective: Vec<f64>,
+    /// Constraints.
+    pub rows: Vec<Row>,
+    /// Comments naming what the variables stand for.
+    pub comments: Vec<String>,
+    /// Flow edges of the connected-network constraint: (variable of the flow a -> b, a, b,
+    /// connector); the flow b -> a is the next variable.
+    pub flows: Vec<(usize, u32, u32, Option<usize>)>,
+}
+
+/// Builds the model of a problem (no checks; see [`solve`]).
+pub fn linear_model(p: &Problem) -> LinearModel {
+    let (gn, bn) = norms(p);
+    let (ns, nc) = (p.sites.len(), p.connectors.len());
+    let mut m = LinearModel {
+        names: (0..ns)
+            .map(|i| format!("x{}", i + 1))
+            .chain((0..nc).map(|j| format!("y{}", j + 1)))
+            .collect(),
+        binary: vec![true; ns + nc],
+        upper: vec![1.0; ns + nc],
+        objective: p
+            .sites
+            .iter()
+            .map(|s| (s.carbon_tco2e, s.benefit))
+            .chain(p.connectors.iter().map(|c| (c.carbon_tco2e, c.benefit)))
+            .map(|(g, b)| p.w_carbon * g / gn + p.w_benefit * b / bn)
+            .collect(),
+        rows: Vec::new(),
+        flows: Vec::new(),
+        comments: p
+            .sites
+            .iter()
+            .enumerate()
+            .map(|(i, s)| format!("x{} = site {}", i + 1, s.id))
+            .chain(
+                p.connectors
+                    .iter()
+                    .enumerate()
+                    .map(|(j, c)| format!("y{} = connector {}", j + 1, c.id)),
+            )
+            .collect(),
+    };
+    let x = |i: usize| i;
+    let y = |j: usize| ns + j;
+    // Every site and connector with a coefficient each.
+    let all = |fs: &dyn Fn(&Site) -> f64, fc: &dyn Fn(&Connector) -> f64| -> Vec<(usize, f64)> {
+        let sites = p.sites.iter().enumerate().map(|(i, s)| (x(i), fs(s)));
+        sites
+            .chain(p.connectors.iter().enumerate().map(|(j, c)| (y(j), fc(c))))
+            .collect()
+    };
+    m.rows.push(Row {
+        name: "budget".into(),
+        terms: all(&|s| s.cost_yuan, &|c| c.cost_yuan),
+        sense: Sense::Le,
+        rhs: p.budget_yuan,
+    });
+    for (j, c) in p.connectors.iter().enumerate() {
+        let gaps: BTreeSet<usize> = c.gap_sites.iter().copied().collect();
+        for g in gaps {
+            m.rows.push(Row {
+                name: format!("gap_y{}_x{}", j + 1, g + 1),
+                terms: vec![(y(j), 1.0), (x(g), -1.0)],
+                sense: Sense::Le,
+                rhs: 0.0,
+            });
+        }
+    }
+    for (i, s) in p.sites.iter().enumerate() {
+        let fix = if forbidden(p, s) {
+            Some(0.0)
+        } else if s.lock == Lock::In {
+            Some(1.0)
+        } else {
+            None
+        };
+        if let Some(v) = fix {
+            m.rows.push(Row {
+                name: format!("fixed_x{}", i + 1),
+                terms: vec![(x(i), 1.0)],
+                sense: Sense::Eq,
+                rhs: v,
+            });
+        }
+    }
+    // A cap row over the sites that `member` picks (skipped when none is).
+    let mut cap_row = |name: String,
+                       what: String,
+                       member: &dyn Fn(&Site) -> bool,
+                       coef: &dyn Fn(&Site) -> f64,
+                       cap: f64| {
+        let terms: Vec<(usize, f64)> = p
+            .sites
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| member(s))
+            .map(|(i, s)| (x(i), coef(s)))
+            .collect();
+        if !terms.is_empty() {
+            m.comments.push(format!("{name} = {what}"));
+            m.rows.push(Row {
+                name,
+                terms,
+                sense: Sense::Le,
+                rhs: cap,
+            });
+        }
+    };
+    for (k, (z, &cap)) in p.zone_area_caps.iter().enumerate() {
+        cap_row(
+            format!("zone_cap_{}", k + 1),
+            format!("zone {z}"),
+            &|s| s.zones.contains(z),
+            &|s| s.area_ha,
+            cap,
+        );
+    }
+    for (k, (d, &cap)) in p.district_budget_caps.iter().enumerate() {
+        cap_row(
+            format!("district_cap_{}", k + 1),
+            format!("district {d}"),
+            &|s| s.district.as_deref() == Some(d.as_str()),
+            &|s| s.cost_yuan,
+            cap,
+        );
+    }
+    if let Some(min) = p.carbon_min {
+        m.rows.push(Row {
+            name: "carbon_min".into(),
+            terms: all(&|s| s.carbon_tco2e, &|c| c.carbon_tco2e),
+            sense: Sense::Ge,
+            rhs: min,
+        });
+    }
+    let pairs: BTreeSet<(usize, usize)> = p
+        .exclusive
+        .iter()
+        .map(|&(a, b)| (a.min(b), a.max(b)))
+        .collect();
+    for (a, b) in pairs {
+        m.rows.push(Row {
+            name: format!("exclusive_x{}_x{}", a + 1, b + 1),
+            terms: vec![(x(a), 1.0), (x(b), 1.0)],
+            sense: Sense::Le,
+            rhs: 1.0,
+        });
+    }
+    if let Some(c) = &p.connect {
+        add_flow(p, c, &mut m);
+    }
+    m
+}
+
+/// The single-commodity flow rows of the connected-network constraint.
+fn add_flow(p: &Problem, c: &Connect, m: &mut LinearModel) {
+    if c.patches.len() < 2 {
+        return;
+    }
+    let k = (c.patches.len() - 1) as f64;
+    let ns = p.sites.len();
+    // Edges: (a, b, connector index or None for existing).
+    let mut edges: Vec<(u32, u32, Option<usize>)> =
+        c.existing.iter().map(|&(a, b)| (a, b, None)).collect();
+    for (l, con) in p.connectors.iter().enumerate() {
+        if let Some((a, b)) = con.ends {
+            edges.push((a, b, Some(l)));
+        }
+    }
+    // A loop joins nothing.
+    edges.retain(|&(a, b, _)| a != b);
+    let mut nodes: BTreeSet<u32> = c.patches.iter().copied().collect();
+    for &(a, b, _) in &edges {
+        nodes.insert(a);
+        nodes.insert(b);
+    }
+    let mut balance: BTreeMap<u32, Vec<(usize, f64)>> =
+        nodes.iter().map(|&v| (v, Vec::new())).collect();
+    for (e, &(a, b, l)) in edges.iter().enumerate() {
+        let fwd = m.names.len();
+        m.flows.push((fwd, a, b, l));
+        for (dir, (from, to)) in [(a, b), (b, a)].into_iter().enumerate() {
+            let v = fwd + dir;
+            m.names
+                .push(format!("f{}", v - ns - p.connectors.len() + 1));
+            m.binary.push(false);
+            m.upper.push(k);
+            m.objective.push(0.0);
+            m.comments.push(format!(
+                "f{} = flow from patch {from} to patch {to} over {}",
+                v - ns - p.connectors.len() + 1,
+                match l {
+                    Some(l) => format!("connector {}", p.connectors[l].id),
+                    None => format!("existing link {e}"),
+                }
+            ));
+            balance.get_mut(&to).expect("node").push((v, 1.0));
+            balance.get_mut(&from).expect("node").push((v, -1.0));
+        }
+        if let Some(l) = l {
+            m.rows.push(Row {
+                name: format!("flow_needs_y{}_{}", l + 1, e + 1),
+                terms: vec![(fwd, 1.0), (fwd + 1, 1.0), (ns + l, -k)],
+                sense: Sense::Le,
+                rhs: 0.0,
+            });
+        }
+    }
+    let root = c.patches[0];
+    let required: BTreeSet<u32> = c.patches[1..].iter().copied().collect();
+    for (v, terms) in balance {
+        let rhs = if v == root {
+            -k
+        } else if required.contains(&v) {
+            1.0
+        } else {
+            0.0
+        };
+        m.rows.push(Row {
+            name: format!("flow_patch_{v}"),
+            terms,
+            sense: Sense::Eq,
+            rhs,
+        });
+    }
+}

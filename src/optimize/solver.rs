@@ -1,0 +1,211 @@
+//! The HiGHS solve (through good_lp): options, warm start, status and plan.
+
+use super::*;
+use good_lp::solvers::highs::highs;
+use good_lp::{variable, Expression, ProblemVariables, SolverModel, Variable};
+
+/// Above this many variables HiGHS' presolve is off unless asked for (see [`solve`]).
+pub const PRESOLVE_MAX_BINARIES: usize = 5_000;
+
+/// Solves the MILP with HiGHS.
+///
+/// # Errors
+/// [`OptimizeError::Infeasible`] naming the conflicting constraints; `Input` for bad data;
+/// `Solver` when HiGHS fails or finds no feasible plan in the time limit.
+pub fn solve(p: &Problem, opts: &SolveOptions) -> Result<Plan, OptimizeError> {
+    check(p)?;
+    if p.sites.is_empty() && p.connectors.is_empty() {
+        return Ok(plan(p, Status::Optimal, vec![], vec![], 0.0));
+    }
+    let m = linear_model(p);
+    let mut vars = ProblemVariables::new();
+    let v: Vec<Variable> = (0..m.names.len())
+        .map(|k| {
+            if m.binary[k] {
+                vars.add(variable().binary())
+            } else {
+                vars.add(variable().min(0.0).max(m.upper[k]))
+            }
+        })
+        .collect();
+    let obj: Expression = m
+        .objective
+        .iter()
+        .zip(&v)
+        .filter(|(&c, _)| c != 0.0)
+        .map(|(&c, &x)| c * x)
+        .sum();
+    let mut model = vars.maximise(obj).using(highs);
+    for r in &m.rows {
+        let e: Expression = r.terms.iter().map(|&(k, c)| c * v[k]).sum();
+        model = model.with(match r.sense {
+            Sense::Le => e.leq(r.rhs),
+            Sense::Ge => e.geq(r.rhs),
+            Sense::Eq => e.eq(r.rhs),
+        });
+    }
+    let mut inner = model
+        .try_into_inner()
+        .map_err(|e| OptimizeError::Solver(e.to_string()))?;
+    if opts.log && cfg!(unix) {
+        // The log to stderr (stdout stays for data).
+        inner.set_option("output_flag", true);
+        inner.set_option("log_to_console", false);
+        inner.set_option("log_file", "/dev/stderr");
+    } else {
+        inner.make_quiet();
+    }
+    // HiGHS' presolve (1.11) spends O(n²) in singleton-column stuffing on the dense budget row:
+    // 15 s for 20,000 sites, where the whole solve without it takes 0.6 s to a 4e-6 gap. But
+    // without presolve the branch and bound of the demo (614 sites) ran for minutes where it
+    // takes 0.02 s with it. So: presolve unless the model is large, and always with flow rows.
+    let presolve = opts
+        .presolve
+        .unwrap_or(!m.flows.is_empty() || m.names.len() <= PRESOLVE_MAX_BINARIES);
+    inner.set_option("presolve", if presolve { "on" } else { "off" });
+    // Without presolve, the greedy plan is handed over as the starting incumbent (HiGHS checks
+    // it). Not with presolve: HiGHS 1.11 then once returned the start as "optimal" while a
+    // better plan existed (found by the enumeration property test).
+    if !presolve {
+        if let Some(g) = greedy(p) {
+            let start = start_values(p, &m, &g);
+            // Rows are computed by HiGHS when not given.
+            let _ = inner.try_set_solution(Some(&start), None, None, None);
+        }
+    }
+    if let Some(t) = opts.time_limit_s {
+        inner.set_option("time_limit", t);
+    }
+    if let Some(g) = opts.mip_rel_gap {
+        inner.set_option("mip_rel_gap", g);
+    }
+    if let Some(t) = opts.threads {
+        inner.set_option("threads", t as i32);
+    }
+    let solved = inner
+        .try_solve()
+        .map_err(|e| OptimizeError::Solver(format!("{e:?}")))?;
+    let status = status_of(solved.status())?;
+    if solved.primal_solution_status() != highs::HighsSolutionStatus::Feasible {
+        return Err(OptimizeError::Solver(
+            "no feasible plan was found within the time limit; allow more time".into(),
+        ));
+    }
+    let cols = solved.get_solution().columns().to_vec();
+    let ns = p.sites.len();
+    let sites: Vec<bool> = (0..ns).map(|i| cols[i] > 0.5).collect();
+    let connectors: Vec<bool> = (0..p.connectors.len())
+        .map(|j| cols[ns + j] > 0.5)
+        .collect();
+    let bound = solved
+        .double_info_value(c"mip_dual_bound")
+        .unwrap_or(f64::NAN);
+    Ok(plan(p, status, sites, connectors, bound))
+}
+
+/// How a HiGHS solve ended, as a [`Status`] (each limit named as such) or why there is no
+/// plan.
+pub(super) fn status_of(model_status: highs::HighsModelStatus) -> Result<Status, OptimizeError> {
+    use highs::HighsModelStatus as H;
+    Ok(match model_status {
+        H::Optimal => Status::Optimal,
+        H::ReachedTimeLimit => Status::TimeLimit,
+        H::ReachedIterationLimit => Status::IterationLimit,
+        H::ReachedInterrupt => Status::Interrupted,
+        H::ReachedSolutionLimit => Status::SolutionLimit,
+        H::ReachedMemoryLimit => Status::MemoryLimit,
+        H::Infeasible | H::UnboundedOrInfeasible => {
+            return Err(OptimizeError::Infeasible(
+                "the budget, the connector gap-site links, the locked and forbidden sites, the zone and district caps, the exclusions, the connected network and the minimum carbon cannot all hold together\n  hint: relax the minimum carbon or the caps, or raise the budget".into(),
+            ))
+        }
+        other => return Err(OptimizeError::Solver(format!("HiGHS ended with status {other:?}"))),
+    })
+}
+
+/// Column values of a plan: its binaries and, for the connected-network constraint, one unit
+/// of flow from the first required patch to every other one along a BFS tree of the existing
+/// links and chosen connectors.
+pub(super) fn start_values(p: &Problem, m: &LinearModel, plan: &Plan) -> Vec<f64> {
+    let mut v = vec![0.0; m.names.len()];
+    for (i, &x) in plan.sites.iter().enumerate() {
+        v[i] = f64::from(u8::from(x));
+    }
+    for (j, &y) in plan.connectors.iter().enumerate() {
+        v[p.sites.len() + j] = f64::from(u8::from(y));
+    }
+    let Some(c) = &p.connect else { return v };
+    if m.flows.is_empty() {
+        return v;
+    }
+    // node -> (neighbour, flow variable for node -> neighbour)
+    let mut adj: BTreeMap<u32, Vec<(u32, usize)>> = BTreeMap::new();
+    for &(fwd, a, b, l) in &m.flows {
+        if l.is_none_or(|l| plan.connectors[l]) {
+            adj.entry(a).or_default().push((b, fwd));
+            adj.entry(b).or_default().push((a, fwd + 1));
+        }
+    }
+    let root = c.patches[0];
+    let mut parent: BTreeMap<u32, (u32, usize)> = BTreeMap::new();
+    let mut queue = std::collections::VecDeque::from([root]);
+    let mut seen = BTreeSet::from([root]);
+    while let Some(u) = queue.pop_front() {
+        for &(w, var) in adj.get(&u).map(Vec::as_slice).unwrap_or(&[]) {
+            if seen.insert(w) {
+                parent.insert(w, (u, var));
+                queue.push_back(w);
+            }
+        }
+    }
+    for &t in &c.patches[1..] {
+        let mut x = t;
+        while let Some(&(u, var)) = parent.get(&x) {
+            v[var] += 1.0;
+            x = u;
+        }
+    }
+    v
+}
+
+pub(super) fn plan(
+    p: &Problem,
+    status: Status,
+    sites: Vec<bool>,
+    connectors: Vec<bool>,
+    bound: f64,
+) -> Plan {
+    let objective = objective(p, &sites, &connectors) + 0.0;
+    // A bound below the objective (HiGHS#2154 when presolve solves the model) means optimal.
+    let bound = if bound.is_finite() && bound >= objective {
+        bound + 0.0
+    } else {
+        objective
+    };
+    let gap = if objective.abs() > 0.0 {
+        (bound - objective) / objective.abs()
+    } else {
+        0.0
+    };
+    // `+ 0.0`: an empty float sum is -0, which would print as "-0 yuan".
+    let spent_yuan = sum_selected(&p.sites, &sites, |s| s.cost_yuan)
+        + sum_selected(&p.connectors, &connectors, |c| c.cost_yuan)
+        + 0.0;
+    let carbon_tco2e = sum_selected(&p.sites, &sites, |s| s.carbon_tco2e)
+        + sum_selected(&p.connectors, &connectors, |c| c.carbon_tco2e)
+        + 0.0;
+    let benefit = sum_selected(&p.sites, &sites, |s| s.benefit)
+        + sum_selected(&p.connectors, &connectors, |c| c.benefit)
+        + 0.0;
+    Plan {
+        status,
+        objective,
+        bound,
+        gap,
+        sites,
+        connectors,
+        spent_yuan,
+        carbon_tco2e,
+        benefit,
+    }
+}
