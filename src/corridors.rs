@@ -534,14 +534,54 @@ pub fn remeasure(
     pairs: &[PairBound],
     opts: &CorridorOptions,
 ) -> Result<Vec<Option<Corridor>>, CorridorError> {
+    let cells = PatchCells::new(grid, sources);
+    remeasure_with(grid, res, sources, &cells, pairs, opts)
+}
+
+/// The cells and boundary cells of every patch, found once for many [`remeasure_with`] calls.
+#[derive(Debug, Clone)]
+pub struct PatchCells {
+    ids: Vec<u32>,
+    cells: Vec<Vec<usize>>,
+    boundary: Vec<Vec<usize>>,
+}
+
+impl PatchCells {
+    /// Scans the patch raster once.
+    pub fn new(grid: &Grid, sources: &Sources) -> PatchCells {
+        let ids: Vec<u32> = sources.patches.iter().map(|p| p.id).collect();
+        let (cells, boundary) = patch_cells(sources, &ids, grid.rows(), grid.cols());
+        PatchCells {
+            ids,
+            cells,
+            boundary,
+        }
+    }
+}
+
+/// [`remeasure`] with the patches' cells found beforehand.
+///
+/// # Errors
+/// As [`remeasure`].
+pub fn remeasure_with(
+    grid: &Grid,
+    res: &Resistance,
+    sources: &Sources,
+    patch: &PatchCells,
+    pairs: &[PairBound],
+    opts: &CorridorOptions,
+) -> Result<Vec<Option<Corridor>>, CorridorError> {
     use rayon::prelude::*;
     let (rows, cols, cs) = (grid.rows(), grid.cols(), grid.cell_size_m());
-    let ids: Vec<u32> = sources.patches.iter().map(|p| p.id).collect();
+    let PatchCells {
+        ids,
+        cells,
+        boundary,
+    } = patch;
     let slot = |id: u32| {
         ids.binary_search(&id)
             .map_err(|_| CorridorError::Option(format!("patch {id} is not among the sources")))
     };
-    let (cells, boundary) = patch_cells(sources, &ids, rows, cols);
     let limit = opts.cost.max_cwd.unwrap_or(f64::INFINITY);
     // Pairs by the slot of their `from` patch (the run build would use).
     let mut by_from: BTreeMap<usize, Vec<(usize, usize)>> = BTreeMap::new();
@@ -582,9 +622,9 @@ pub fn remeasure(
                         res.values(),
                         (rows, cols, cs),
                         &cells[b],
-                        &boundary,
+                        boundary,
                         sources,
-                        &ids,
+                        ids,
                         (*a, b),
                         limit,
                         opts,

@@ -103,18 +103,35 @@ pub fn changes(
         cands.connectors.len(),
         "one flag per connector"
     );
+    changes_of(
+        restoration,
+        res,
+        cands,
+        (0..sites.len()).filter(|&k| sites[k]),
+        (0..connectors.len()).filter(|&k| connectors[k]),
+        crossing_resistance,
+    )
+}
+
+/// [`changes`] for the sites and connectors listed by index.
+pub fn changes_of(
+    restoration: &Restoration,
+    res: &Resistance,
+    cands: &Candidates,
+    sites: impl IntoIterator<Item = usize>,
+    connectors: impl IntoIterator<Item = usize>,
+    crossing_resistance: f32,
+) -> Changes {
     let r = res.values();
     let mut new: std::collections::BTreeMap<u32, f32> = std::collections::BTreeMap::new();
-    for k in (0..sites.len()).filter(|&k| sites[k]) {
+    for k in sites {
         for &c in cands.cells_of(k) {
             new.insert(c, restoration.value(c as usize, r[c as usize]));
         }
     }
-    for (k, conn) in cands.connectors.iter().enumerate() {
-        if connectors[k] {
-            for &c in &conn.crossing_cells {
-                new.insert(c, crossing_resistance);
-            }
+    for k in connectors {
+        for &c in &cands.connectors[k].crossing_cells {
+            new.insert(c, crossing_resistance);
         }
     }
     let mut out = Changes::default();
@@ -208,6 +225,163 @@ pub enum MeasureError {
     /// The indices could not be computed.
     #[error(transparent)]
     Network(#[from] NetworkError),
+}
+
+/// The cost of a path (cells in order) on a surface, by the move rule.
+fn path_cost(grid: &Grid, r: &[f32], path: &[usize]) -> f64 {
+    let cols = grid.cols();
+    path.windows(2)
+        .map(|w| {
+            let diag = w[0] % cols != w[1] % cols && w[0] / cols != w[1] / cols;
+            step_cost(grid.cell_size_m(), diag, r[w[0]], r[w[1]])
+        })
+        .sum()
+}
+
+/// Each connector's corridor measured with only that connector built: its gap sites
+/// (`gap_sites[k]`, indices into the sites: those the plan would restore) at their target
+/// classes and its crossing cells at `crossing_resistance`. One bounded run per connector
+/// (bounded by its old path's cost with the changes), the connectors split evenly over the
+/// threads, each thread patching and restoring its own copy of the surface (4 bytes per cell
+/// per thread). `None` where the pair is no longer joined (only when resistance rises).
+///
+/// # Errors
+/// [`MeasureError`] for a change that is no resistance or a failed run.
+#[allow(clippy::too_many_arguments)]
+pub fn connector_lcds(
+    grid: &Grid,
+    res: &Resistance,
+    restoration: &Restoration,
+    cands: &Candidates,
+    gap_sites: &[Vec<usize>],
+    crossing_resistance: f32,
+    sources: &Sources,
+    net: &CorridorNetwork,
+    copts: &CorridorOptions,
+) -> Result<Vec<Option<f64>>, MeasureError> {
+    use rayon::prelude::*;
+    let n = cands.connectors.len();
+    assert_eq!(gap_sites.len(), n, "gap sites per connector");
+    let patch = corridors::PatchCells::new(grid, sources);
+    let copts = CorridorOptions {
+        drop_crossing: false,
+        ..*copts
+    };
+    let threads = rayon::current_num_threads().max(1);
+    let per = n.div_ceil(threads).max(1);
+    let chunks: Vec<Vec<Option<f64>>> = (0..n)
+        .collect::<Vec<_>>()
+        .par_chunks(per)
+        .map(|ks| -> Result<Vec<Option<f64>>, MeasureError> {
+            let mut work = res.clone();
+            let mut out = Vec::with_capacity(ks.len());
+            for &k in ks {
+                let conn = &cands.connectors[k];
+                let ch = changes_of(
+                    restoration,
+                    res,
+                    cands,
+                    gap_sites[k].iter().copied(),
+                    [k],
+                    crossing_resistance,
+                );
+                let old = work.patch(&ch.cells, &ch.plan).map_err(|(i, v)| {
+                    MeasureError::Input(format!(
+                        "cell {} would get resistance {v}; a restored or crossing resistance must be > 0",
+                        ch.cells[i]
+                    ))
+                })?;
+                let c = &net.corridors[conn.id as usize - 1];
+                let bound = path_cost(grid, work.values(), &c.path);
+                let pair = PairBound {
+                    from: c.from,
+                    to: c.to,
+                    bound: if bound.is_nan() { f64::INFINITY } else { bound },
+                };
+                let m = corridors::remeasure_with(grid, &work, sources, &patch, &[pair], &copts);
+                work.unpatch(&ch.cells, &old);
+                out.push(m?.pop().flatten().map(|c| c.lcd));
+            }
+            Ok(out)
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(chunks.concat())
+}
+
+/// Connectivity values in units of measured PC (the model the optimizer steers by when
+/// `connector_benefit = "pc_gain"`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PcValues {
+    /// Per connector: the rise in PC when its corridor's LCD drops to the one measured with
+    /// it built ([`connector_lcds`]), the rest of the network as it is (exact, by
+    /// [`network::LinkGains`]).
+    pub connector: Vec<f64>,
+    /// Per site: `Σ_c slope_c · drop_c` over the corridors it shortens, with `drop_c` its LCD
+    /// drop (the candidates' lower bound) and `slope_c` the secant of corridor c's exact gain
+    /// curve (PC gained per cost unit of LCD removed) between its LCD now and the LCD its
+    /// connector reaches, or, for a corridor without connector, the LCD its best single site
+    /// reaches. A model: a site's share of a corridor's gain.
+    pub site: Vec<f64>,
+    /// Per connector, the LCD measured with it built (cost units).
+    pub connector_lcd: Vec<Option<f64>>,
+}
+
+/// The connectivity values of the candidates in measured-PC units (see [`PcValues`]).
+pub fn pc_values(
+    gains: &network::LinkGains,
+    net: &CorridorNetwork,
+    cands: &Candidates,
+    connector_lcd: Vec<Option<f64>>,
+) -> PcValues {
+    use rayon::prelude::*;
+    // The LCD each corridor reaches with its connector, else with its best single site.
+    let mut target: Vec<Option<f64>> = vec![None; net.corridors.len()];
+    for (conn, lcd) in cands.connectors.iter().zip(&connector_lcd) {
+        target[conn.id as usize - 1] = *lcd;
+    }
+    let mut best_drop = vec![0f64; net.corridors.len()];
+    for s in &cands.sites {
+        for &(c, d) in &s.corridors {
+            let b = &mut best_drop[c as usize - 1];
+            *b = b.max(d);
+        }
+    }
+    let curve: Vec<(f64, f64)> = net
+        .corridors
+        .par_iter()
+        .enumerate()
+        .map(|(l, c)| {
+            let x = target[l].unwrap_or(c.lcd - best_drop[l]);
+            let gain = gains.gain(l, x);
+            let slope = if c.lcd - x > 0.0 {
+                gain / (c.lcd - x)
+            } else {
+                0.0
+            };
+            (gain, slope)
+        })
+        .collect();
+    let connector = cands
+        .connectors
+        .iter()
+        .zip(&connector_lcd)
+        .map(|(conn, lcd)| lcd.map_or(0.0, |_| curve[conn.id as usize - 1].0))
+        .collect();
+    let site = cands
+        .sites
+        .iter()
+        .map(|s| {
+            s.corridors
+                .iter()
+                .map(|&(c, d)| curve[c as usize - 1].1 * d)
+                .sum()
+        })
+        .collect();
+    PcValues {
+        connector,
+        site,
+        connector_lcd,
+    }
 }
 
 /// Which corridors the changes can reach (step 3 of the module docs).
@@ -332,7 +506,6 @@ pub fn measure(
     if rerun.iter().any(|&r| r) {
         let restored = apply(res, ch)?;
         let r = restored.values();
-        let cols = grid.cols();
         let passability_changed = ch
             .now
             .iter()
@@ -349,13 +522,7 @@ pub fn measure(
                 let bound = if passability_changed {
                     f64::INFINITY
                 } else {
-                    c.path
-                        .windows(2)
-                        .map(|w| {
-                            let diag = w[0] % cols != w[1] % cols && w[0] / cols != w[1] / cols;
-                            step_cost(grid.cell_size_m(), diag, r[w[0]], r[w[1]])
-                        })
-                        .sum::<f64>()
+                    path_cost(grid, r, &c.path)
                 };
                 PairBound {
                     from: c.from,
@@ -711,6 +878,47 @@ mod tests {
             }
         }
         g.into_iter().map(|r| r.into_iter().collect()).collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        /// Each connector's own LCD equals the full measurement of a plan made of just that
+        /// connector and its gap sites; its PC value equals the PC such a plan measures
+        /// when only that corridor changes.
+        #[test]
+        fn connector_lcds_equal_measuring_each_connector_alone(seed in any::<u64>(), corner_cutting in any::<bool>()) {
+            let c = case(&random_pic(seed, 14, 16), 5_000.0, corner_cutting);
+            prop_assume!(!c.cands.connectors.is_empty());
+            let ro = res_opts();
+            let model = CellModel::new(&c.land, &ro);
+            let rest = Restoration::new(&c.land, &model, &c.src);
+            let gaps: Vec<Vec<usize>> = c.cands.connectors.iter().map(|k| k.gap_sites.clone()).collect();
+            let lcds = connector_lcds(&c.land.grid, &c.res, &rest, &c.cands, &gaps, 60.0, &c.src, &c.net, &c.copts).unwrap();
+            let graph = patch_graph(&c.src, &c.net);
+            let d50 = c.net.corridors[0].lcd;
+            let area = c.land.grid.len() as f64 * c.land.grid.cell_area_ha();
+            let gains = network::LinkGains::new(&graph, area, d50).unwrap();
+            let values = pc_values(&gains, &c.net, &c.cands, lcds.clone());
+            let now = network::indices(&graph, area, d50).unwrap();
+            for (k, conn) in c.cands.connectors.iter().enumerate() {
+                let mut sites = vec![false; c.cands.sites.len()];
+                for &g in &conn.gap_sites {
+                    sites[g] = true;
+                }
+                let mut conns = vec![false; c.cands.connectors.len()];
+                conns[k] = true;
+                let ch = c.changes(&sites, &conns, 60.0);
+                let m = c.measure(&ch, false);
+                let l = conn.id as usize - 1;
+                prop_assert_eq!(lcds[k], m.links[l].lcd, "connector {}", conn.id);
+                // With only this link changed, the exact gain is the measured rise in PC.
+                let mut only = graph.clone();
+                only.links[l].2 = m.links[l].lcd.unwrap();
+                let want = network::indices(&only, area, d50).unwrap().pc - now.pc;
+                prop_assert!((values.connector[k] - want).abs() <= 1e-12 + 1e-9 * want.abs(), "{} vs {}", values.connector[k], want);
+            }
+        }
     }
 
     proptest! {

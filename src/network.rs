@@ -397,6 +397,80 @@ pub fn analyse(
     })
 }
 
+/// The rise in PC when single links get shorter, each on its own (the others as they are).
+///
+/// For one link `(a, b)` whose LCD drops to `x`, the new maximum-product distances are
+/// exactly `d'(s, t) = min(d(s, t), d(s, a) + k x + d(b, t), d(s, b) + k x + d(a, t))` (a
+/// shortest path uses the link at most once, and its two other parts avoid it), with `d` the
+/// distances in `k · LCD` of the graph as it is. So one all-pairs computation serves every
+/// link: O(n · m log n) once, then O(n²) per query, pairs that cannot improve skipped
+/// before any `exp`.
+#[derive(Debug, Clone)]
+pub struct LinkGains {
+    n: usize,
+    k: f64,
+    /// Row-major `d(s, t)` in `k · LCD` units (`+∞` between components).
+    dist: Vec<f64>,
+    attr: Vec<f64>,
+    links: Vec<(usize, usize, f64)>,
+    al2: f64,
+}
+
+impl LinkGains {
+    /// Prepares the distances of `g`.
+    ///
+    /// # Errors
+    /// As [`indices`].
+    pub fn new(g: &Graph, landscape_area_ha: f64, d50: f64) -> Result<LinkGains, NetworkError> {
+        check(g, landscape_area_ha, d50)?;
+        let n = g.attr.len();
+        let k = std::f64::consts::LN_2 / d50;
+        let adj = Adjacency::new(g, |d| k * d);
+        let rows: Vec<Vec<f64>> = (0..n)
+            .into_par_iter()
+            .map(|s| sssp(&adj, s, None, None).0)
+            .collect();
+        Ok(LinkGains {
+            n,
+            k,
+            dist: rows.concat(),
+            attr: g.attr.clone(),
+            links: g.links.clone(),
+            al2: landscape_area_ha * landscape_area_ha,
+        })
+    }
+
+    /// The rise in PC (dimensionless, as [`Indices::pc`]) when link `l` alone takes the
+    /// least-cost distance `lcd` (cost units); 0 when `lcd` is not below its own.
+    pub fn gain(&self, l: usize, lcd: f64) -> f64 {
+        let (a, b, old) = self.links[l];
+        // (Also 0 for a NaN length.)
+        if lcd.partial_cmp(&old) != Some(std::cmp::Ordering::Less) {
+            return 0.0;
+        }
+        let w = self.k * lcd.max(0.0);
+        let n = self.n;
+        let d = |s: usize, t: usize| self.dist[s * n + t];
+        let mut sum = 0.0;
+        for s in 0..n {
+            let (sa, sb) = (d(s, a) + w, d(s, b) + w);
+            if !(sa.is_finite() || sb.is_finite()) {
+                continue;
+            }
+            let mut row = 0.0;
+            for t in 0..n {
+                let now = d(s, t);
+                let via = (sa + d(b, t)).min(sb + d(a, t));
+                if via < now {
+                    row += self.attr[t] * ((-via).exp() - (-now).exp());
+                }
+            }
+            sum += self.attr[s] * row;
+        }
+        sum / self.al2
+    }
+}
+
 /// A shortest-path tree from one source: distances, parent link and children.
 struct Tree {
     dist: Vec<f64>,
@@ -752,6 +826,69 @@ mod tests {
             .collect();
         let r = analyse(&Graph { attr, links }, 1000.0, D50, None).unwrap();
         (r.indices.pc_num, r.indices.iic_num)
+    }
+
+    /// PC from its definition: maximum-product probabilities by Floyd-Warshall over
+    /// `k · LCD` (independent of the Dijkstra code), `p*_ii = 1`.
+    #[allow(clippy::needless_range_loop)]
+    fn pc_floyd(g: &Graph, al: f64, d50: f64) -> f64 {
+        let n = g.attr.len();
+        let k = std::f64::consts::LN_2 / d50;
+        let mut d = vec![vec![f64::INFINITY; n]; n];
+        for (i, row) in d.iter_mut().enumerate() {
+            row[i] = 0.0;
+        }
+        for &(a, b, x) in &g.links {
+            d[a][b] = d[a][b].min(k * x);
+            d[b][a] = d[b][a].min(k * x);
+        }
+        for m in 0..n {
+            for i in 0..n {
+                for j in 0..n {
+                    let v = d[i][m] + d[m][j];
+                    if v < d[i][j] {
+                        d[i][j] = v;
+                    }
+                }
+            }
+        }
+        let mut num = 0.0;
+        for i in 0..n {
+            for j in 0..n {
+                num += g.attr[i] * g.attr[j] * (-d[i][j]).exp();
+            }
+        }
+        num / (al * al)
+    }
+
+    proptest! {
+        /// The single-link gain equals PC recomputed from its definition with that link
+        /// shortened, for every link and several new lengths.
+        #[test]
+        fn single_link_gains_equal_pc_recomputed(
+            attr in proptest::collection::vec(0.5f64..50.0, 1..9),
+            raw_links in proptest::collection::vec((0usize..9, 0usize..9, 100.0f64..3000.0), 0..16),
+            shares in proptest::collection::vec(0.0f64..1.2, 4),
+        ) {
+            let n = attr.len();
+            let mut links: Vec<(usize, usize, f64)> = raw_links.into_iter().map(|(a, b, d)| (a % n, b % n, d)).filter(|(a, b, _)| a != b).collect();
+            links.sort_by_key(|x| (x.0.min(x.1), x.0.max(x.1)));
+            links.dedup_by(|x, y| (x.0.min(x.1), x.0.max(x.1)) == (y.0.min(y.1), y.0.max(y.1)));
+            let g = Graph { attr, links };
+            let gains = LinkGains::new(&g, 1000.0, D50).unwrap();
+            let base = pc_floyd(&g, 1000.0, D50);
+            for l in 0..g.links.len() {
+                for &f in &shares {
+                    let x = g.links[l].2 * f;
+                    let mut h = g.clone();
+                    h.links[l].2 = h.links[l].2.min(x);
+                    let want = pc_floyd(&h, 1000.0, D50) - base;
+                    let got = gains.gain(l, x);
+                    prop_assert!((got - want).abs() <= 1e-12 + 1e-9 * want.abs(), "link {} to {}: {} vs {}", l, x, got, want);
+                    prop_assert!(got >= 0.0);
+                }
+            }
+        }
     }
 
     proptest! {

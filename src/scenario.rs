@@ -56,8 +56,12 @@ pub struct ScenarioFile {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ConnectorBenefit {
-    /// dPC of the corridor's link, % (default).
+    /// The rise in PC each candidate buys, measured (default): a connector's corridor is
+    /// measured again with it built, and the rise in PC of that single-link change is exact;
+    /// a site gets its share of the corridors it shortens (`measure::PcValues`).
     #[default]
+    PcGain,
+    /// dPC of the corridor's link, %; a site gets `Σ dPC × LCD drop / LCD`.
     Dpc,
     /// Gravity of the corridor (Kong et al. 2010).
     Gravity,

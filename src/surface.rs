@@ -38,6 +38,37 @@ impl Resistance {
         Resistance { values, range }
     }
 
+    /// Sets `cells` to `values` in place and returns their old values (for [`Self::unpatch`]).
+    /// The finite range only widens, so it stays a valid bound after the values go back
+    /// (the cost-distance engine needs bounds, not the exact extremes).
+    ///
+    /// # Errors
+    /// A value that is not a resistance (`> 0`, `+∞` or NaN): its position in `values`.
+    pub fn patch(&mut self, cells: &[u32], values: &[f32]) -> Result<Vec<f32>, (usize, f32)> {
+        if let Some((k, &v)) = values
+            .iter()
+            .enumerate()
+            .find(|(_, v)| !(v.is_nan() || **v > 0.0))
+        {
+            return Err((k, v));
+        }
+        let old = cells.iter().map(|&c| self.values[c as usize]).collect();
+        for (&c, &v) in cells.iter().zip(values) {
+            self.values[c as usize] = v;
+            if v.is_finite() {
+                self.range = (self.range.0.min(v), self.range.1.max(v));
+            }
+        }
+        Ok(old)
+    }
+
+    /// Puts back the values [`Self::patch`] returned.
+    pub fn unpatch(&mut self, cells: &[u32], old: &[f32]) {
+        for (&c, &v) in cells.iter().zip(old) {
+            self.values[c as usize] = v;
+        }
+    }
+
     /// Values per cell.
     pub fn values(&self) -> &[f32] {
         &self.values

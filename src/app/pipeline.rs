@@ -139,8 +139,12 @@ pub fn build(scenario: &Scenario, ctx: &Context) -> Result<Pipeline> {
     let graph = patch_graph(&src, &net);
     let (network, d50, landscape_area_ha) =
         analyse_network(scenario, &land, &src, &graph, &net, ctx)?;
-    let value: Vec<f64> = match scenario.file.candidates.connector_benefit {
-        ConnectorBenefit::Dpc => network.links.iter().map(|l| l.d_pc).collect(),
+    let benefit = scenario.file.candidates.connector_benefit;
+    let value: Vec<f64> = match benefit {
+        // (Replaced by measured values below; dPC ranks the parcels kept until then.)
+        ConnectorBenefit::Dpc | ConnectorBenefit::PcGain => {
+            network.links.iter().map(|l| l.d_pc).collect()
+        }
         ConnectorBenefit::Gravity => network
             .gravity
             .clone()
@@ -164,6 +168,46 @@ pub fn build(scenario: &Scenario, ctx: &Context) -> Result<Pipeline> {
         };
         candidates::build(&inputs, &opts).with_context(about)
     })?;
+    let mut cands = cands;
+    if benefit == ConnectorBenefit::PcGain {
+        ctx.stage("connectivity values", || {
+            let forbidden = plan::check(&land, &src, &scenario.file.optimize)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", about()))?;
+            let allowed = |g: &usize| {
+                !plan::zone_names(&land, cands.sites[*g].zone_bits)
+                    .iter()
+                    .any(|z| forbidden.contains(z))
+            };
+            let gaps: Vec<Vec<usize>> = cands
+                .connectors
+                .iter()
+                .map(|c| c.gap_sites.iter().copied().filter(allowed).collect())
+                .collect();
+            let restoration = candidates::Restoration::new(&land, &model, &src);
+            let lcds = measure::connector_lcds(
+                &land.grid,
+                &res,
+                &restoration,
+                &cands,
+                &gaps,
+                opts.crossing_resistance as f32,
+                &src,
+                &net,
+                &settings::corridor_options(scenario),
+            )
+            .with_context(about)?;
+            let gains =
+                network::LinkGains::new(&graph, landscape_area_ha, d50).with_context(about)?;
+            let values = measure::pc_values(&gains, &net, &cands, lcds);
+            for (c, v) in cands.connectors.iter_mut().zip(&values.connector) {
+                c.benefit = *v;
+            }
+            for (s, v) in cands.sites.iter_mut().zip(&values.site) {
+                s.benefit = *v;
+            }
+            Ok(())
+        })?;
+    }
     drop(model);
     ctx.say(format_args!(
             "{} candidate sites ({:.1} ha, {:.0} yuan in all), {} connectors, {} corridors working already",
