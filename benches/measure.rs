@@ -85,8 +85,7 @@ fn bench(c: &mut Criterion) {
         g.bench_with_input(BenchmarkId::new("measure_plan", n), &n, |b, _| {
             b.iter(|| {
                 let ch = measure::changes(&restoration, &res, &cands, &sites, &conns, 60.0);
-                let m = measure::measure(&land.grid, &res, &ch, &src, &net, &graph, &opts)
-                    .unwrap();
+                let m = measure::measure(&land.grid, &res, &ch, &src, &net, &graph, &opts).unwrap();
                 black_box(m.indices.pc)
             })
         });
@@ -110,7 +109,12 @@ fn bench(c: &mut Criterion) {
                 )
                 .unwrap();
                 let gains = network::LinkGains::new(&graph, area, d50).unwrap();
-                black_box(measure::pc_values(&gains, &net, &cands, l).site.len())
+                let base: Vec<f64> = net.corridors.iter().map(|c| c.lcd).collect();
+                black_box(
+                    measure::pc_values(&gains, &net, &base, &cands, l)
+                        .site
+                        .len(),
+                )
             })
         });
     }

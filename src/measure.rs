@@ -327,9 +327,13 @@ pub struct PcValues {
 }
 
 /// The connectivity values of the candidates in measured-PC units (see [`PcValues`]).
+///
+/// `base_lcd[l]` is corridor l's LCD in the network `gains` was made on (the corridors' own
+/// LCDs for the landscape as it is; a measured plan's for a refinement round).
 pub fn pc_values(
     gains: &network::LinkGains,
     net: &CorridorNetwork,
+    base_lcd: &[f64],
     cands: &Candidates,
     connector_lcd: Vec<Option<f64>>,
 ) -> PcValues {
@@ -350,14 +354,11 @@ pub fn pc_values(
         .corridors
         .par_iter()
         .enumerate()
-        .map(|(l, c)| {
-            let x = target[l].unwrap_or(c.lcd - best_drop[l]);
+        .map(|(l, _)| {
+            let lcd = base_lcd[l];
+            let x = target[l].unwrap_or(lcd - best_drop[l]);
             let gain = gains.gain(l, x);
-            let slope = if c.lcd - x > 0.0 {
-                gain / (c.lcd - x)
-            } else {
-                0.0
-            };
+            let slope = if lcd - x > 0.0 { gain / (lcd - x) } else { 0.0 };
             (gain, slope)
         })
         .collect();
@@ -899,7 +900,8 @@ mod tests {
             let d50 = c.net.corridors[0].lcd;
             let area = c.land.grid.len() as f64 * c.land.grid.cell_area_ha();
             let gains = network::LinkGains::new(&graph, area, d50).unwrap();
-            let values = pc_values(&gains, &c.net, &c.cands, lcds.clone());
+            let base: Vec<f64> = c.net.corridors.iter().map(|x| x.lcd).collect();
+            let values = pc_values(&gains, &c.net, &base, &c.cands, lcds.clone());
             let now = network::indices(&graph, area, d50).unwrap();
             for (k, conn) in c.cands.connectors.iter().enumerate() {
                 let mut sites = vec![false; c.cands.sites.len()];

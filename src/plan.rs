@@ -192,6 +192,7 @@ pub fn problem(
         carbon_min: sec.carbon_min_tco2e,
         exclusive: cands.exclusive.clone(),
         connect,
+        benefit_norm: None,
     })
 }
 

@@ -145,6 +145,10 @@ pub struct OptimizeSection {
     pub time_limit_s: Option<f64>,
     /// Relative MIP gap to stop at. Default: HiGHS' 1e-4.
     pub mip_gap: Option<f64>,
+    /// Rounds of solve, measure, revalue on the restored landscape, solve again (the plan
+    /// with the best measured ECA is kept). Default 2; 1 solves once. Only with
+    /// `connector_benefit = "pc_gain"` and a connectivity weight > 0.
+    pub refine_rounds: usize,
     /// Trade-off sweep.
     pub sweep: Option<SweepSection>,
 }
@@ -162,6 +166,7 @@ impl Default for OptimizeSection {
             connect_patches: Vec::new(),
             time_limit_s: None,
             mip_gap: None,
+            refine_rounds: 2,
             sweep: None,
         }
     }

@@ -985,3 +985,50 @@ fn a_closed_stderr_never_kills_a_run() {
     assert!(out.join("summary.csv").is_file());
     assert!(out.join("run.json").is_file());
 }
+
+/// Refinement keeps the best measured plan: the kept round's measured objective is the
+/// highest of all rounds and never below the first round's, whose plan is the plain MILP's;
+/// every round is listed in run.json with its modelled and measured figures.
+#[test]
+fn refined_plans_never_measure_worse_than_the_first_round() {
+    for seed in [2u64, 9, 17] {
+        let dir = tempfile::tempdir().unwrap();
+        let s = synth(dir.path(), 120, 120, seed);
+        let mut text = fs::read_to_string(&s).unwrap();
+        text.push_str(
+            "\n[optimize]\nbudget_yuan = 3000000.0\ncarbon_weight = 0.3\nconnectivity_weight = 0.7\nrefine_rounds = 3\n",
+        );
+        fs::write(&s, text).unwrap();
+        let out = dir.path().join("out");
+        let r = run(&[
+            "run",
+            s.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--quiet",
+        ]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let j: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
+        let rounds = j["plan_rounds"].as_array().unwrap();
+        assert!(!rounds.is_empty() && rounds.len() <= 3);
+        let score = |r: &serde_json::Value| r["measured_objective"].as_f64().unwrap();
+        let kept: Vec<&serde_json::Value> = rounds.iter().filter(|r| r["kept"] == true).collect();
+        assert_eq!(kept.len(), 1, "seed {seed}: {rounds:?}");
+        assert!(
+            score(kept[0]) >= score(&rounds[0]),
+            "seed {seed}: {rounds:?}"
+        );
+        assert!(
+            rounds.iter().all(|r| score(r) <= score(kept[0])),
+            "seed {seed}"
+        );
+        // The summary reports the kept plan's measurement.
+        let summary = table(&out.join("summary.csv"));
+        let eca = f(&col(&summary, "eca_plan_ha")[0]);
+        assert!(
+            (eca - kept[0]["eca_plan_ha"].as_f64().unwrap()).abs() < 1e-3,
+            "seed {seed}"
+        );
+    }
+}

@@ -11,7 +11,7 @@ use crate::corridors::{self, CorridorNetwork};
 use crate::io::load::{self, Severity};
 use crate::landscape::{self, Landscape};
 use crate::network::{self, Graph, NetworkResult};
-use crate::optimize::{Problem, SweepPoint};
+use crate::optimize::{self, OptimizeError, Plan, Problem, SolveOptions, SweepPoint};
 use crate::resistance::{self, Resistance};
 use crate::scenario::{ConnectorBenefit, Scenario};
 use crate::sources::{self, Sources};
@@ -206,7 +206,8 @@ pub fn build(scenario: &Scenario, ctx: &Context) -> Result<Pipeline> {
             .with_context(about)?;
             let gains =
                 network::LinkGains::new(&graph, landscape_area_ha, d50).with_context(about)?;
-            let values = measure::pc_values(&gains, &net, &cands, lcds);
+            let base: Vec<f64> = net.corridors.iter().map(|c| c.lcd).collect();
+            let values = measure::pc_values(&gains, &net, &base, &cands, lcds);
             for (c, v) in cands.connectors.iter_mut().zip(&values.connector) {
                 c.benefit = *v;
             }
@@ -450,4 +451,222 @@ pub fn analyse_network(
             .with_context(|| format!("scenario `{}`: [network]", scenario.path.display()))
     })?;
     Ok((result, d50, landscape_area_ha))
+}
+
+/// One round of [`plan_and_measure`].
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Round {
+    /// 1 for the first solve.
+    pub round: usize,
+    /// The plan's connectivity term as the optimizer modelled it (Σ benefit of the chosen
+    /// candidates, in the round's values).
+    pub connectivity_proxy: f64,
+    /// Its objective.
+    pub objective: f64,
+    /// ECA measured on the landscape with this round's plan applied, ha.
+    pub eca_plan_ha: f64,
+    /// The objective with the measured rise in PC in place of the modelled connectivity
+    /// term (same weights and normalisers as the first round): what rounds are ranked by.
+    pub measured_objective: f64,
+    /// Whether this round's plan is the one kept (the best measured).
+    pub kept: bool,
+}
+
+/// The plan kept, its measurement and every round's figures.
+pub struct Refined {
+    /// The plan with the best measured objective (the earliest on ties).
+    pub plan: Plan,
+    /// Its measurement on the restored landscape.
+    pub measured: measure::Measured,
+    /// The problem it was solved on (its values may be a later round's).
+    pub problem: Problem,
+    /// Every round, in order.
+    pub rounds: Vec<Round>,
+}
+
+/// Solves the problem, measures the plan on the restored landscape and, for up to
+/// `[optimize] refine_rounds` rounds, values the candidates again on that restored landscape
+/// and solves again; keeps the plan whose measured objective is highest: the same weights and
+/// normalisers, with the measured rise in PC in place of the modelled connectivity term (the
+/// candidates' `pc_gain` values are in PC units, so the two are on one scale).
+///
+/// Refinement (only with `connector_benefit = "pc_gain"` and a connectivity weight > 0): the
+/// candidates the last plan did not choose get their value on top of it (each connector's
+/// corridor measured on the restored surface with the connector built, its exact rise in PC
+/// in the restored network; sites by the secant of those gain curves); the chosen ones keep
+/// their value, so the solver weighs what more the budget buys against what it has. Each
+/// round's plan is measured; the best measured is kept, so refining never keeps a plan that
+/// measures worse than the first. The revalued problems keep the first round's normaliser of
+/// the connectivity term, so the weights mean the same in every round.
+///
+/// # Errors
+/// The solver's [`OptimizeError`] as the inner error (an infeasible problem is not a
+/// failure of the run); failed measurements as the outer one.
+pub fn plan_and_measure(
+    p: &Pipeline,
+    scenario: &Scenario,
+    problem: &Problem,
+    solve: &SolveOptions,
+    ctx: &Context,
+) -> Result<std::result::Result<Refined, OptimizeError>> {
+    let first = ctx.stage("optimize", || Ok(optimize::solve(problem, solve)));
+    let plan = match first? {
+        Ok(plan) => plan,
+        Err(e @ OptimizeError::Infeasible(_)) => return Ok(Err(e)),
+        Err(e) => return Err(e.into()),
+    };
+    let measured = ctx.stage("measure plan", || {
+        measure_plan(p, scenario, &plan.sites, &plan.connectors)
+    })?;
+    // Weights and normalisers of the first round for every round's measured objective.
+    let (g_norm, b_norm) = optimize::normalisers(problem);
+    let pc_now = p.network.indices.pc;
+    let score = |plan: &Plan, m: &measure::Measured| {
+        problem.w_carbon * plan.carbon_tco2e / g_norm
+            + problem.w_benefit * (m.indices.pc - pc_now) / b_norm
+    };
+    let mut rounds = vec![Round {
+        round: 1,
+        connectivity_proxy: plan.benefit,
+        objective: plan.objective,
+        eca_plan_ha: measured.indices.eca_ha,
+        measured_objective: score(&plan, &measured),
+        kept: true,
+    }];
+    let mut best = Refined {
+        plan,
+        measured,
+        problem: problem.clone(),
+        rounds: Vec::new(),
+    };
+    let refine = scenario.file.candidates.connector_benefit == ConnectorBenefit::PcGain
+        && problem.w_benefit > 0.0;
+    let (mut last_plan, mut last_measured, mut last_problem) =
+        (best.plan.clone(), best.measured.clone(), problem.clone());
+    let total = if refine {
+        scenario.file.optimize.refine_rounds.max(1)
+    } else {
+        1
+    };
+    for round in 2..=total {
+        let next = ctx.stage(&format!("refine round {round}"), || {
+            let revalued = revalue(p, scenario, &last_problem, &last_plan, &last_measured)?;
+            match optimize::solve(&revalued, solve) {
+                Ok(plan) => {
+                    let m = measure_plan(p, scenario, &plan.sites, &plan.connectors)?;
+                    Ok(Some((revalued, plan, m)))
+                }
+                // A revalued problem has the same constraints: a failure here ends refining.
+                Err(_) => Ok(None),
+            }
+        })?;
+        let Some((revalued, plan, m)) = next else {
+            break;
+        };
+        let better = score(&plan, &m) > score(&best.plan, &best.measured);
+        if better {
+            for r in &mut rounds {
+                r.kept = false;
+            }
+        }
+        rounds.push(Round {
+            round,
+            connectivity_proxy: plan.benefit,
+            objective: plan.objective,
+            eca_plan_ha: m.indices.eca_ha,
+            measured_objective: score(&plan, &m),
+            kept: better,
+        });
+        if better {
+            best = Refined {
+                plan: plan.clone(),
+                measured: m.clone(),
+                problem: revalued.clone(),
+                rounds: Vec::new(),
+            };
+        }
+        let same = plan.sites == last_plan.sites && plan.connectors == last_plan.connectors;
+        (last_plan, last_measured, last_problem) = (plan, m, revalued);
+        if same {
+            break; // a fixed point: more rounds would repeat it
+        }
+    }
+    best.rounds = rounds;
+    Ok(Ok(best))
+}
+
+/// The problem with the candidates a plan did not choose valued on top of it (see
+/// [`plan_and_measure`]).
+fn revalue(
+    p: &Pipeline,
+    scenario: &Scenario,
+    problem: &Problem,
+    plan: &Plan,
+    measured: &measure::Measured,
+) -> Result<Problem> {
+    let about = || format!("scenario `{}`: refining the plan", scenario.path.display());
+    let (res_opts, _) = settings::resistance_options(scenario, &p.land).with_context(about)?;
+    let model = resistance::CellModel::new(&p.land, &res_opts);
+    let restoration = candidates::Restoration::new(&p.land, &model, &p.src);
+    let copts = settings::candidate_options(scenario);
+    let crossing = copts.crossing_resistance as f32;
+    let changes = measure::changes(
+        &restoration,
+        &p.res,
+        &p.cands,
+        &plan.sites,
+        &plan.connectors,
+        crossing,
+    );
+    let restored = measure::apply(&p.res, &changes).with_context(about)?;
+    // The restored network: every link at its measured LCD.
+    let base: Vec<f64> = measured
+        .links
+        .iter()
+        .map(|l| l.lcd.unwrap_or(l.lcd_now))
+        .collect();
+    let graph = Graph {
+        attr: p.graph.attr.clone(),
+        links: p
+            .graph
+            .links
+            .iter()
+            .zip(&base)
+            .map(|(&(a, b, _), &d)| (a, b, d))
+            .collect(),
+    };
+    let gaps: Vec<Vec<usize>> = problem
+        .connectors
+        .iter()
+        .map(|c| c.gap_sites.clone())
+        .collect();
+    let lcds = measure::connector_lcds(
+        &p.land.grid,
+        &restored,
+        &restoration,
+        &p.cands,
+        &gaps,
+        crossing,
+        &p.src,
+        &p.net,
+        &settings::corridor_options(scenario),
+    )
+    .with_context(about)?;
+    let gains = network::LinkGains::new(&graph, p.landscape_area_ha, p.d50).with_context(about)?;
+    let values = measure::pc_values(&gains, &p.net, &base, &p.cands, lcds);
+    let mut out = problem.clone();
+    // The first round's scale: the connectivity term stays in the same units, so the
+    // weights keep their meaning across rounds.
+    out.benefit_norm = Some(optimize::normalisers(problem).1);
+    for (k, s) in out.sites.iter_mut().enumerate() {
+        if !plan.sites[k] {
+            s.benefit = values.site[k];
+        }
+    }
+    for (k, c) in out.connectors.iter_mut().enumerate() {
+        if !plan.connectors[k] {
+            c.benefit = values.connector[k];
+        }
+    }
+    Ok(out)
 }

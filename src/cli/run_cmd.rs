@@ -63,6 +63,8 @@ pub(crate) struct Outcome {
     pub infeasible: bool,
     /// What `summary.csv` and `run.json` say.
     pub summary: Summary,
+    /// The plan's rounds (solve, measure, refine) for `run.json`.
+    pub rounds: Vec<pipeline::Round>,
 }
 
 pub(crate) fn run(a: &RunArgs, threads: Option<usize>, ctx: &Context) -> Result<ExitCode> {
@@ -198,7 +200,7 @@ fn run_one(
     write_run_json(
         scenario,
         &tmp,
-        &outcome.summary,
+        (&outcome.summary, &outcome.rounds),
         &times,
         shared.1 + t0.elapsed().as_secs_f64(),
     )?;
@@ -256,26 +258,45 @@ fn write_all(
     };
     // The plan (when there is a budget), its greedy baseline and the sweep.
     let mut infeasible = None;
-    let (plan, greedy, sweep) = match &d.problem {
-        None => (None, None, None),
+    let mut rounds: Vec<pipeline::Round> = Vec::new();
+    let (plan, measured, greedy, sweep) = match &d.problem {
+        None => (None, None, None, None),
         Some(prob) => {
-            let plan = ctx.stage("optimize", || match optimize::solve(prob, &solve_opts) {
-                Ok(plan) => Ok(Some(plan)),
-                Err(optimize::OptimizeError::Infeasible(why)) => {
-                    infeasible = Some(why);
-                    Ok(None)
-                }
-                Err(e) => Err(e.into()),
-            })?;
-            let greedy = optimize::greedy(prob);
+            let (plan, measured, greedy) =
+                match pipeline::plan_and_measure(p, scenario, prob, &solve_opts, ctx)? {
+                    Ok(r) => {
+                        // The greedy baseline valued like the kept plan, so the ratio compares
+                        // like with like.
+                        let greedy = optimize::greedy(prob).map(|mut g| {
+                            g.objective = optimize::objective(&r.problem, &g.sites, &g.connectors);
+                            g
+                        });
+                        rounds = r.rounds;
+                        (Some(r.plan), Some(r.measured), greedy)
+                    }
+                    Err(optimize::OptimizeError::Infeasible(why)) => {
+                        infeasible = Some(why);
+                        (None, None, optimize::greedy(prob))
+                    }
+                    Err(e) => return Err(e.into()),
+                };
             let sweep = (!d.sweep.is_empty())
                 .then(|| ctx.stage("sweep", || Ok(optimize::sweep(prob, &d.sweep, &solve_opts))))
                 .transpose()?;
-            (plan, greedy, sweep)
+            (plan, measured, greedy, sweep)
         }
     };
     if let Some(why) = &infeasible {
         say!("no feasible plan: {why}");
+    }
+    if rounds.len() > 1 && !ctx.quiet {
+        let eca: Vec<String> = rounds.iter().map(|r| num(r.eca_plan_ha, 1)).collect();
+        let kept = rounds.iter().find(|r| r.kept).map_or(1, |r| r.round);
+        say!(
+            "refined in {} rounds, measured ECA {} ha; kept round {kept}",
+            rounds.len(),
+            eca.join(" -> ")
+        );
     }
 
     // What the plan buys, measured on the restored landscape; the same for every sweep plan.
@@ -290,14 +311,6 @@ fn write_all(
             .collect(),
         None => Default::default(),
     };
-    let measured = plan
-        .as_ref()
-        .map(|pl| {
-            ctx.stage("measure plan", || {
-                pipeline::measure_plan(p, scenario, &pl.sites, &pl.connectors)
-            })
-        })
-        .transpose()?;
     if let (Some(m), false) = (&measured, ctx.quiet) {
         say!(
             "the plan changes {} cells; {} of {} corridors measured again (the others provably keep their least-cost distance)",
@@ -423,6 +436,7 @@ fn write_all(
     Ok(Outcome {
         infeasible: infeasible.is_some(),
         summary,
+        rounds,
     })
 }
 
@@ -588,7 +602,7 @@ fn sha256_file(path: &Path) -> Result<String> {
 fn write_run_json(
     scenario: &Scenario,
     dir: &Path,
-    summary: &Summary,
+    (summary, rounds): (&Summary, &[pipeline::Round]),
     times: &[(String, f64)],
     total_s: f64,
 ) -> Result<()> {
@@ -641,6 +655,7 @@ fn write_run_json(
         "total_seconds": (total_s * 1000.0).round() / 1000.0,
         "peak_memory_bytes": ecocorridor::app::peak_memory_bytes(),
         "summary": summary,
+        "plan_rounds": rounds,
     });
     let text = serde_json::to_string_pretty(&doc).expect("JSON of plain values");
     let path = dir.join("run.json");

@@ -137,6 +137,10 @@ pub struct Problem {
     pub exclusive: Vec<(usize, usize)>,
     /// Connected-network requirement.
     pub connect: Option<Connect>,
+    /// The connectivity term's normaliser when it must stay that of another problem (a
+    /// refinement round revalues the candidates but keeps the first round's scale); None:
+    /// the total benefit of the candidates.
+    pub benefit_norm: Option<f64>,
 }
 
 /// How a solve ended.
@@ -230,7 +234,14 @@ fn norms(p: &Problem) -> (f64, f64) {
         + p.connectors.iter().map(|c| c.carbon_tco2e).sum::<f64>();
     let b: f64 = p.sites.iter().map(|s| s.benefit).sum::<f64>()
         + p.connectors.iter().map(|c| c.benefit).sum::<f64>();
+    let b = p.benefit_norm.unwrap_or(b);
     (if g > 0.0 { g } else { 1.0 }, if b > 0.0 { b } else { 1.0 })
+}
+
+/// The normalisers of the objective's carbon (t CO2e) and connectivity terms: the totals over
+/// all candidates (1 when zero), or [`Problem::benefit_norm`].
+pub fn normalisers(p: &Problem) -> (f64, f64) {
+    norms(p)
 }
 
 /// Objective value of a selection.
@@ -384,6 +395,31 @@ mod tests {
             status_of(H::Infeasible),
             Err(OptimizeError::Infeasible(_))
         ));
+    }
+
+    #[test]
+    fn a_given_benefit_norm_replaces_the_total() {
+        let site = |benefit: f64| Site {
+            id: "1".into(),
+            cost_yuan: 10.0,
+            area_ha: 1.0,
+            carbon_tco2e: 0.0,
+            benefit,
+            zones: vec![],
+            district: None,
+            lock: Lock::Free,
+        };
+        let mut p = Problem {
+            sites: vec![site(2.0), site(6.0)],
+            budget_yuan: 100.0,
+            w_carbon: 0.0,
+            w_benefit: 1.0,
+            ..Default::default()
+        };
+        assert_eq!(objective(&p, &[true, false], &[]), 2.0 / 8.0);
+        p.benefit_norm = Some(4.0);
+        assert_eq!(objective(&p, &[true, false], &[]), 2.0 / 4.0);
+        assert_eq!(normalisers(&p), (1.0, 4.0));
     }
 
     #[test]
@@ -833,6 +869,7 @@ mod tests {
                         patches: patches.into_iter().collect(),
                         existing,
                     }),
+                    benefit_norm: None,
                 }
             })
     }
