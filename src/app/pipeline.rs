@@ -71,8 +71,9 @@ pub fn require_budget(scenario: &Scenario, budget_yuan: Option<f64>) -> Result<(
 /// labelling (8); measuring the plan: the kept cost and allocation (8),
 /// corridor raster (4), site ids (4), the restored surface (4) and the per-patch runs alive as
 /// for the corridors (two cells' worth per thread); the connectivity values (`pc_gain`): the
-/// kept cost, allocation, corridor raster and site ids (16), a patched copy of the resistance
-/// per thread (4) and the runs alive (16 per thread). Measured on the 10^8-cell target case with
+/// kept cost, allocation, corridor raster and site ids (16), in a refinement round the
+/// restored surface (4), a patched copy of the resistance per thread (4) and the runs alive
+/// (16 per thread). Measured on the 10^8-cell target case with
 /// 2 threads, before plans were measured: 5.7 GB at the peak against 6.5 GB estimated.
 pub fn bytes_per_cell(scenario: &Scenario, threads: usize) -> u64 {
     let f = &scenario.file;
@@ -82,7 +83,7 @@ pub fn bytes_per_cell(scenario: &Scenario, threads: usize) -> u64 {
     let corridors = 16 + 16 * threads as u64;
     let candidates = 8 + 4 + 8;
     let measure = 8 + 4 + 4 + 4 + 16 * threads as u64;
-    let values = 8 + 4 + 4 + 20 * threads as u64;
+    let values = 8 + 4 + 4 + 4 + 20 * threads as u64;
     through
         + sources
             .max(corridors)
