@@ -830,7 +830,7 @@ fn the_measured_plan_equals_network_on_the_land_cover_with_the_sites_burned_in()
         &plan_sc,
         with_sources(
             None,
-            "\n[optimize]\nbudget_yuan = 4000000.0\ncarbon_weight = 0.3\nconnectivity_weight = 0.7\n",
+            "\n[network]\nd50 = 60000.0\n\n[optimize]\nbudget_yuan = 4000000.0\ncarbon_weight = 0.3\nconnectivity_weight = 0.7\n",
         )
         .replace(
             "[candidates]\n",
@@ -958,6 +958,46 @@ fn the_measured_plan_equals_network_on_the_land_cover_with_the_sites_burned_in()
         assert_eq!(col(&summary, "pc_plan"), col(&their_idx, "pc"));
         assert_eq!(col(&summary, "eca_plan_ha"), col(&their_idx, "eca_ha"));
     }
+    // `assess` on the same two land covers (same patches) measures the after year on the
+    // before year's network, as `run` measures the plan: the same PC and IIC.
+    let assess_out = d.join("assess_out");
+    let r = run(&[
+        "assess",
+        net_sc.to_str().unwrap(),
+        "--before",
+        d.join("landcover.tif").to_str().unwrap(),
+        "--after",
+        d.join("burned.tif").to_str().unwrap(),
+        "--out",
+        assess_out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let change = table(&assess_out.join("indices_change.csv"));
+    let row = |name: &str| {
+        let k = col(&change, "index")
+            .iter()
+            .position(|x| x == name)
+            .unwrap();
+        (
+            col(&change, "before")[k].clone(),
+            col(&change, "after")[k].clone(),
+        )
+    };
+    assert_eq!(
+        row("pc"),
+        (
+            col(&summary, "pc_now")[0].clone(),
+            col(&summary, "pc_plan")[0].clone()
+        )
+    );
+    assert_eq!(
+        row("iic"),
+        (
+            col(&summary, "iic_now")[0].clone(),
+            col(&summary, "iic_plan")[0].clone()
+        )
+    );
 }
 
 /// `ecocorridor run s.toml 2>&1 | head -2`: the reader goes away after two lines; the run

@@ -744,6 +744,18 @@ struct Year {
     land: landscape::Landscape,
     carbon: Vec<carbon::CarbonRow>,
     indices: Option<network::Indices>,
+    /// The year's network (resistance, sources, corridors with zone cells, patch graph,
+    /// A_L, d50), when one could be made.
+    network: Option<YearNetwork>,
+}
+
+struct YearNetwork {
+    res: Resistance,
+    src: Sources,
+    net: corridors::CorridorNetwork,
+    graph: network::Graph,
+    al: f64,
+    d50: f64,
 }
 
 fn assess_year(scenario: &Scenario, landcover: &Path, ctx: &Context) -> Result<Year> {
@@ -751,8 +763,8 @@ fn assess_year(scenario: &Scenario, landcover: &Path, ctx: &Context) -> Result<Y
     sc.file.landscape.landcover = landcover.to_path_buf();
     let land = load_landscape(&sc, ctx)?;
     let carbon = carbon::summarize(&land);
-    let indices = (|| -> Result<network::Indices> {
-        let (_, src, net) = run_to_corridors(&sc, &land, &Context::silent(), false)?;
+    let built = (|| -> Result<(network::Indices, YearNetwork)> {
+        let (res, src, net) = run_to_corridors(&sc, &land, &Context::silent(), true)?;
         let graph = patch_graph(&src, &net);
         let al = sc
             .file
@@ -760,10 +772,21 @@ fn assess_year(scenario: &Scenario, landcover: &Path, ctx: &Context) -> Result<Y
             .landscape_area_ha
             .unwrap_or(land.study_cells() as f64 * land.grid.cell_area_ha());
         let d50 = sc.file.network.d50.ok_or_else(|| anyhow::anyhow!("[network] d50 is needed to compare indices between years (the default, the median corridor LCD, differs from year to year)"))?;
-        Ok(network::analyse(&graph, al, d50, None)?.indices)
+        let indices = network::analyse(&graph, al, d50, None)?.indices;
+        Ok((
+            indices,
+            YearNetwork {
+                res,
+                src,
+                net,
+                graph,
+                al,
+                d50,
+            },
+        ))
     })();
-    let indices = match indices {
-        Ok(i) => Some(i),
+    let (indices, network) = match built {
+        Ok((i, n)) => (Some(i), Some(n)),
         Err(e) => {
             if !ctx.quiet {
                 say!(
@@ -771,14 +794,62 @@ fn assess_year(scenario: &Scenario, landcover: &Path, ctx: &Context) -> Result<Y
                     landcover.display()
                 );
             }
-            None
+            (None, None)
         }
     };
     Ok(Year {
         land,
         carbon,
         indices,
+        network,
     })
+}
+
+/// The after year's indices measured on the before year's network when both years have the
+/// same patches (given sources): the same pairs, LCDs re-measured on the after surface, as a
+/// plan is measured (`ecocorridor::measure`). None when the patches differ.
+fn after_on_before_network(
+    scenario: &Scenario,
+    y0: &Year,
+    y1: &Year,
+) -> Result<Option<network::Indices>> {
+    let (Some(a), Some(b)) = (&y0.network, &y1.network) else {
+        return Ok(None);
+    };
+    if a.src.ids != b.src.ids || a.al != b.al {
+        return Ok(None);
+    }
+    let (r0, r1) = (a.res.values(), b.res.values());
+    let mut changes = ecocorridor::measure::Changes::default();
+    for (i, (&x, &y)) in r0.iter().zip(r1).enumerate() {
+        if x.to_bits() != y.to_bits() && !(x.is_nan() && y.is_nan()) {
+            changes.cells.push(i as u32);
+            changes.now.push(x);
+            changes.plan.push(y);
+        }
+    }
+    let opts = ecocorridor::measure::MeasureOptions {
+        corridors: settings::corridor_options(scenario),
+        d50: a.d50,
+        landscape_area_ha: a.al,
+        full: false,
+    };
+    let m = ecocorridor::measure::measure(
+        &y0.land.grid,
+        &a.res,
+        &changes,
+        &a.src,
+        &a.net,
+        &a.graph,
+        &opts,
+    )
+    .with_context(|| {
+        format!(
+            "scenario `{}`: measuring the after year",
+            scenario.path.display()
+        )
+    })?;
+    Ok(Some(m.indices))
 }
 
 fn assess_cmd(
@@ -796,6 +867,12 @@ fn assess_cmd(
             "{}",
             load::grid_mismatch_message(before, &y0.land.grid, after, &y1.land.grid)
         );
+    }
+    // Same patches in both years: the after year is measured on the before year's network,
+    // as `run` measures a plan, so the two agree.
+    let mut y1 = y1;
+    if let Some(i) = after_on_before_network(&scenario, &y0, &y1)? {
+        y1.indices = Some(i);
     }
     let ha = y0.land.grid.cell_area_ha();
     let classes = y0.land.classes.classes();
