@@ -163,6 +163,89 @@ pub fn apply(res: &Resistance, ch: &Changes) -> Result<Resistance, MeasureError>
     })
 }
 
+/// The patches grown by a plan (`[network] grow_patches`): every changed cell whose
+/// restored class is habitat and that is joined to a patch through such cells (8-neighbours)
+/// joins that patch; where two patches reach a cell in the same step, the smaller id takes it.
+/// Areas are recounted (ha); the other patch figures are those of now. Crossing cells never
+/// join (a crossing structure is not habitat).
+pub fn grown_sources(
+    grid: &Grid,
+    sources: &Sources,
+    ch: &Changes,
+    habitat: &dyn Fn(usize) -> bool,
+) -> Sources {
+    let (rows, cols) = (grid.rows(), grid.cols());
+    let mut ids = sources.ids.clone();
+    let mut open: std::collections::BTreeSet<u32> = ch
+        .cells
+        .iter()
+        .copied()
+        .filter(|&c| habitat(c as usize))
+        .collect();
+    // Breadth-first, one step at a time, all patches together.
+    let mut frontier: Vec<usize> = Vec::new();
+    for &c in &open {
+        let c = c as usize;
+        if neighbours_of(c, rows, cols).any(|n| ids[n] != 0) {
+            frontier.push(c);
+        }
+    }
+    while !frontier.is_empty() {
+        let mut claimed: Vec<(usize, u32)> = frontier
+            .iter()
+            .map(|&c| {
+                let id = neighbours_of(c, rows, cols)
+                    .map(|n| ids[n])
+                    .filter(|&id| id != 0)
+                    .min()
+                    .expect("a frontier cell touches a patch");
+                (c, id)
+            })
+            .collect();
+        claimed.sort_unstable();
+        claimed.dedup_by_key(|x| x.0);
+        for &(c, id) in &claimed {
+            ids[c] = id;
+            open.remove(&(c as u32));
+        }
+        let mut next: Vec<usize> = claimed
+            .iter()
+            .flat_map(|&(c, _)| neighbours_of(c, rows, cols))
+            .filter(|&n| open.contains(&(n as u32)))
+            .collect();
+        next.sort_unstable();
+        next.dedup();
+        frontier = next;
+    }
+    let cell_ha = grid.cell_area_ha();
+    let mut count: std::collections::BTreeMap<u32, u64> = std::collections::BTreeMap::new();
+    for &id in ids.iter().filter(|&&id| id != 0) {
+        *count.entry(id).or_default() += 1;
+    }
+    let patches = sources
+        .patches
+        .iter()
+        .map(|p| {
+            let cells = count.get(&p.id).copied().unwrap_or(p.cells);
+            crate::sources::Patch {
+                cells,
+                area_ha: cells as f64 * cell_ha,
+                ..p.clone()
+            }
+        })
+        .collect();
+    Sources { ids, patches }
+}
+
+fn neighbours_of(c: usize, rows: usize, cols: usize) -> impl Iterator<Item = usize> {
+    let (r, k) = ((c / cols) as isize, (c % cols) as isize);
+    crate::costdist::neighbours()
+        .iter()
+        .map(move |&(dr, dc, _)| (r + dr, k + dc))
+        .filter(move |&(nr, nc)| nr >= 0 && nc >= 0 && (nr as usize) < rows && (nc as usize) < cols)
+        .map(move |(nr, nc)| nr as usize * cols + nc as usize)
+}
+
 /// How the plan's network is measured.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct MeasureOptions {
@@ -481,12 +564,31 @@ pub fn measure(
     graph: &Graph,
     opts: &MeasureOptions,
 ) -> Result<Measured, MeasureError> {
+    measure_on(grid, res, ch, (sources, None), net, graph, opts)
+}
+
+/// [`measure`] with the plan's own patches when they grow (`grown`, from
+/// [`grown_sources`]): every corridor is measured again between the grown patches (their new
+/// cells are sources, cost 0) and the indices use their new areas.
+///
+/// # Errors
+/// As [`measure`].
+pub fn measure_on(
+    grid: &Grid,
+    res: &Resistance,
+    ch: &Changes,
+    (sources, grown): (&Sources, Option<&Sources>),
+    net: &CorridorNetwork,
+    graph: &Graph,
+    opts: &MeasureOptions,
+) -> Result<Measured, MeasureError> {
     assert_eq!(
         graph.links.len(),
         net.corridors.len(),
         "one link per corridor"
     );
-    let rerun = if opts.full {
+    let grew = grown.is_some_and(|g| g.ids != sources.ids);
+    let rerun = if opts.full || grew {
         vec![true; net.corridors.len()]
     } else {
         affected(grid, net, ch, opts.corridors.width)
@@ -539,7 +641,8 @@ pub fn measure(
             drop_crossing: false,
             ..opts.corridors
         };
-        let measured = corridors::remeasure(grid, &restored, sources, &pairs, &copts)?;
+        let plan_sources = if grew { grown.expect("grew") } else { sources };
+        let measured = corridors::remeasure(grid, &restored, plan_sources, &pairs, &copts)?;
         let again = links.iter_mut().filter(|l| l.rerun);
         for (l, m) in again.zip(measured) {
             l.lcd = m.as_ref().map(|c| c.lcd);
@@ -548,7 +651,10 @@ pub fn measure(
         }
     }
     let plan_graph = Graph {
-        attr: graph.attr.clone(),
+        attr: match grown {
+            Some(g) if grew => g.patches.iter().map(|p| p.area_ha).collect(),
+            _ => graph.attr.clone(),
+        },
         links: graph
             .links
             .iter()
@@ -781,6 +887,51 @@ mod tests {
         let m0 = c.measure(&ch0, false);
         assert_eq!(m0.reruns(), 0);
         assert_eq!(m0.links[0].lcd, Some(12_030.0));
+    }
+
+    #[test]
+    fn grown_patches_take_the_restored_habitat_that_touches_them() {
+        // Patches 1 and 2 with four dry-land cells between them (restored to forest, a
+        // habitat class) and one more restored cell that touches no patch.
+        let c = case(&pic(&["uuuuuuuu", "1dddd2ud", "uuuuuuuu"]), 1e9, true);
+        let all = vec![true; c.cands.sites.len()];
+        let ch = c.changes(&all, &vec![false; c.cands.connectors.len()], 60.0);
+        assert_eq!(ch.len(), 5);
+        let habitat = |i: usize| c.land.landcover[i] != c.land.classes.index_of(701).unwrap();
+        let g = grown_sources(&c.land.grid, &c.src, &ch, &habitat);
+        // Both grow one cell a step, meeting in the middle; the lone cell stays outside.
+        assert_eq!(&g.ids[8..16], &[1, 1, 1, 2, 2, 2, 0, 0]);
+        assert_eq!(g.patches[0].cells, 3);
+        assert!((g.patches[0].area_ha - 3.0 * 0.09).abs() < 1e-12);
+        // The grown patches touch: one rook step of forest, 30 x (1 + 1) / 2.
+        let graph = patch_graph(&c.src, &c.net);
+        let area = c.land.grid.len() as f64 * c.land.grid.cell_area_ha();
+        let m = measure_on(
+            &c.land.grid,
+            &c.res,
+            &ch,
+            (&c.src, Some(&g)),
+            &c.net,
+            &graph,
+            &MeasureOptions {
+                corridors: c.copts,
+                d50: 1000.0,
+                landscape_area_ha: area,
+                full: false,
+            },
+        )
+        .unwrap();
+        assert_eq!(m.links[0].lcd, Some(30.0));
+        let want = network::indices(
+            &Graph {
+                attr: g.patches.iter().map(|p| p.area_ha).collect(),
+                links: vec![(0, 1, 30.0)],
+            },
+            area,
+            1000.0,
+        )
+        .unwrap();
+        assert_eq!(m.indices, want);
     }
 
     #[test]

@@ -220,6 +220,11 @@ pub struct NetworkSection {
     /// Corridors with gravity at or above this are flagged important. Default: the mean
     /// gravity of the corridors.
     pub important_gravity: Option<f64>,
+    /// When a plan is measured, restored cells whose target class is habitat and that touch
+    /// a patch (8-neighbours, through other such cells) join it: the patch grows and its
+    /// area counts. Default false (the patches of "now").
+    #[serde(default)]
+    pub grow_patches: bool,
 }
 
 fn default_width() -> f64 {

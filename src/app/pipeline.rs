@@ -303,11 +303,20 @@ pub fn measure_plan(
         landscape_area_ha: p.landscape_area_ha,
         full: false,
     };
-    measure::measure(
+    let classes = p.land.classes.classes();
+    let grown = scenario.file.network.grow_patches.then(|| {
+        let habitat = |c: usize| {
+            restoration
+                .target(c)
+                .is_some_and(|t| classes[t as usize].habitat)
+        };
+        measure::grown_sources(&p.land.grid, &p.src, &changes, &habitat)
+    });
+    measure::measure_on(
         &p.land.grid,
         &p.res,
         &changes,
-        &p.src,
+        (&p.src, grown.as_ref()),
         &p.net,
         &p.graph,
         &opts,
