@@ -23,18 +23,53 @@ pub fn district_name(land: &Landscape, id: u16) -> Option<String> {
     (id > 0).then(|| d.names[id as usize - 1].clone())
 }
 
-fn known(what: &str, name: &str, valid: &[String]) -> Result<(), String> {
+/// Why a scenario's `[optimize]` section cannot become a problem.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PlanError {
+    /// A zone or district name the scenario does not have.
+    #[error("[optimize] names {what} `{name}`, which the scenario does not have\n  hint: {what}s are: {}", if valid.is_empty() { "(none)".to_string() } else { valid.join(", ") })]
+    UnknownName {
+        /// `zone` or `district`.
+        what: &'static str,
+        /// The name given.
+        name: String,
+        /// The names the scenario has.
+        valid: Vec<String>,
+    },
+    /// A patch id that is not an ecological source.
+    #[error("[optimize] connect_patches names patch {id}, which is not an ecological source of this scenario\n  hint: patch ids are in patches.csv ({count} patches)")]
+    UnknownPatch {
+        /// The id given.
+        id: u32,
+        /// Patches there are.
+        count: usize,
+    },
+    /// A value out of range.
+    #[error("[{section}] {key} = {value}; {fix}")]
+    Value {
+        /// `optimize` or `optimize.sweep`.
+        section: &'static str,
+        /// The key (with the zone or district for caps).
+        key: String,
+        /// The value given.
+        value: f64,
+        /// What to give instead.
+        fix: &'static str,
+    },
+    /// No budget in the scenario nor on the command line.
+    #[error("no budget: set [optimize] budget_yuan in the scenario or pass --budget-yuan")]
+    NoBudget,
+}
+
+fn known(what: &'static str, name: &str, valid: &[String]) -> Result<(), PlanError> {
     if valid.iter().any(|v| v == name) {
         Ok(())
     } else {
-        Err(format!(
-            "[optimize] names {what} `{name}`, which the scenario does not have\n  hint: {what}s are: {}",
-            if valid.is_empty() {
-                "(none)".to_string()
-            } else {
-                valid.join(", ")
-            }
-        ))
+        Err(PlanError::UnknownName {
+            what,
+            name: name.to_string(),
+            valid: valid.to_vec(),
+        })
     }
 }
 
@@ -43,12 +78,12 @@ fn known(what: &str, name: &str, valid: &[String]) -> Result<(), String> {
 /// permanent basic farmland zones). Used by `validate` and before optimizing.
 ///
 /// # Errors
-/// A message naming the unknown zone, district or patch or the bad value, with the fix.
+/// [`PlanError`] naming the unknown zone, district or patch or the bad value, with the fix.
 pub fn check(
     land: &Landscape,
     sources: &Sources,
     sec: &OptimizeSection,
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<String>, PlanError> {
     let zone_list: Vec<String> = land.zones.iter().map(|z| z.name.clone()).collect();
     let district_list: Vec<String> = land
         .districts
@@ -72,17 +107,24 @@ pub fn check(
     }
     for &p in &sec.connect_patches {
         if !sources.patches.iter().any(|q| q.id == p) {
-            return Err(format!(
-                "[optimize] connect_patches names patch {p}, which is not an ecological source of this scenario\n  hint: patch ids are in patches.csv ({} patches)",
-                sources.patches.len()
-            ));
+            return Err(PlanError::UnknownPatch {
+                id: p,
+                count: sources.patches.len(),
+            });
         }
     }
+    let value =
+        |section: &'static str, key: &str, value: f64, fix: &'static str| PlanError::Value {
+            section,
+            key: key.to_string(),
+            value,
+            fix,
+        };
     let nonneg = |v: f64, what: &str| {
         if v.is_finite() && v >= 0.0 {
             Ok(())
         } else {
-            Err(format!("[optimize] {what} = {v}; give a number >= 0"))
+            Err(value("optimize", what, v, "give a number >= 0"))
         }
     };
     nonneg(sec.carbon_weight, "carbon_weight")?;
@@ -98,28 +140,45 @@ pub fn check(
     }
     if let Some(t) = sec.time_limit_s {
         if !(t.is_finite() && t > 0.0) {
-            return Err(format!("[optimize] time_limit_s = {t}; give seconds > 0"));
+            return Err(value("optimize", "time_limit_s", t, "give seconds > 0"));
         }
     }
     if let Some(g) = sec.mip_gap {
         if !(0.0..1.0).contains(&g) {
-            return Err(format!(
-                "[optimize] mip_gap = {g}; give a relative gap from 0 to 1, e.g. 0.005"
+            return Err(value(
+                "optimize",
+                "mip_gap",
+                g,
+                "give a relative gap from 0 to 1, e.g. 0.005",
             ));
         }
+    }
+    if sec.refine_rounds == 0 {
+        return Err(value(
+            "optimize",
+            "refine_rounds",
+            0.0,
+            "give at least 1 (1 solves once, 2 refines once)",
+        ));
     }
     if let Some(sw) = &sec.sweep {
         for &b in &sw.budgets_yuan {
             if !(b.is_finite() && b >= 0.0) {
-                return Err(format!(
-                    "[optimize.sweep] budgets_yuan has {b}; give budgets >= 0"
+                return Err(value(
+                    "optimize.sweep",
+                    "budgets_yuan",
+                    b,
+                    "give budgets >= 0",
                 ));
             }
         }
         for &w in &sw.carbon_weights {
             if !(0.0..=1.0).contains(&w) {
-                return Err(format!(
-                    "[optimize.sweep] carbon_weights has {w}; give weights from 0 to 1 (connectivity gets 1 minus it)"
+                return Err(value(
+                    "optimize.sweep",
+                    "carbon_weights",
+                    w,
+                    "give weights from 0 to 1 (connectivity gets 1 minus it)",
                 ));
             }
         }
@@ -138,11 +197,9 @@ pub fn problem(
     corridor_ends: &dyn Fn(u32) -> (u32, u32),
     sec: &OptimizeSection,
     budget_yuan: Option<f64>,
-) -> Result<Problem, String> {
+) -> Result<Problem, PlanError> {
     let forbidden = check(land, sources, sec)?;
-    let budget = budget_yuan.or(sec.budget_yuan).ok_or(
-        "no budget: set [optimize] budget_yuan in the scenario or pass --budget-yuan".to_string(),
-    )?;
+    let budget = budget_yuan.or(sec.budget_yuan).ok_or(PlanError::NoBudget)?;
     let sites = cands
         .sites
         .iter()
@@ -232,4 +289,143 @@ pub fn sweep_points(p: &Problem, sec: &OptimizeSection) -> Vec<SweepPoint> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::classes::ClassTable;
+    use crate::grid::{Crs, Grid};
+    use crate::landscape::Zone;
+    use crate::sources::Patch;
+
+    fn land() -> (Landscape, Sources) {
+        let classes = ClassTable::parse(
+            std::path::Path::new("t.csv"),
+            "code,name,name_zh,resistance,habitat,c_above,c_below,c_soil,c_dead,emission,seq_rate,restorable_to,cost_yuan_per_ha\n301,forest,乔木林地,1,1,0,0,0,0,0,0,,0\n",
+        )
+        .unwrap();
+        let grid = Grid::new(2, 2, 30.0, 0.0, 60.0, Crs::projected_epsg(4545)).unwrap();
+        let land = Landscape {
+            grid,
+            classes,
+            landcover: vec![0; 4],
+            zones: vec![Zone {
+                name: "farm".into(),
+                kind: ZoneKind::PermanentFarmland,
+                bit: 0,
+                path: "f.geojson".into(),
+            }],
+            zone_bits: vec![0; 4],
+            districts: None,
+            factors: vec![],
+        };
+        let patch = Patch {
+            id: 7,
+            cells: 1,
+            area_ha: 0.09,
+            core_area_ha: 0.0,
+            perimeter_m: 0.0,
+            centroid_x: 0.0,
+            centroid_y: 0.0,
+            mean_resistance: 1.0,
+            carbon_stock_tc: 0.0,
+            dominant_class: 0,
+        };
+        (
+            land,
+            Sources {
+                ids: vec![7, 0, 0, 0],
+                patches: vec![patch],
+            },
+        )
+    }
+
+    #[test]
+    fn the_farmland_zones_are_forbidden_by_default_and_names_are_checked() {
+        let (land, src) = land();
+        let sec = OptimizeSection::default();
+        assert_eq!(check(&land, &src, &sec).unwrap(), vec!["farm".to_string()]);
+        let mut bad = OptimizeSection::default();
+        bad.zone_area_caps_ha.insert("redline".into(), 10.0);
+        let e = check(&land, &src, &bad).unwrap_err();
+        assert!(matches!(e, PlanError::UnknownName { what: "zone", .. }));
+        assert!(e.to_string().contains("zones are: farm"), "{e}");
+        let bad = OptimizeSection {
+            connect_patches: vec![7, 8],
+            ..Default::default()
+        };
+        assert_eq!(
+            check(&land, &src, &bad).unwrap_err(),
+            PlanError::UnknownPatch { id: 8, count: 1 }
+        );
+    }
+
+    #[test]
+    fn values_out_of_range_name_the_key_and_the_fix() {
+        let (land, src) = land();
+        for (sec, key) in [
+            (
+                OptimizeSection {
+                    carbon_weight: -1.0,
+                    ..Default::default()
+                },
+                "carbon_weight",
+            ),
+            (
+                OptimizeSection {
+                    mip_gap: Some(1.5),
+                    ..Default::default()
+                },
+                "mip_gap",
+            ),
+            (
+                OptimizeSection {
+                    refine_rounds: 0,
+                    ..Default::default()
+                },
+                "refine_rounds",
+            ),
+        ] {
+            match check(&land, &src, &sec).unwrap_err() {
+                PlanError::Value { key: k, .. } => assert_eq!(k, key),
+                e => panic!("{e}"),
+            }
+        }
+        let cands = Candidates {
+            sites: vec![],
+            connectors: vec![],
+            existing: vec![],
+            site_ids: vec![0; 4],
+            exclusive: vec![],
+            site_start: vec![0, 0],
+            site_cells: vec![],
+        };
+        let ends = |_: u32| (0, 0);
+        assert_eq!(
+            problem(
+                &land,
+                &src,
+                &cands,
+                &ends,
+                &OptimizeSection::default(),
+                None
+            )
+            .unwrap_err(),
+            PlanError::NoBudget
+        );
+        let p = problem(
+            &land,
+            &src,
+            &cands,
+            &ends,
+            &OptimizeSection::default(),
+            Some(5.0),
+        )
+        .unwrap();
+        assert_eq!(
+            (p.budget_yuan, p.forbidden_zones),
+            (5.0, vec!["farm".to_string()])
+        );
+    }
 }

@@ -245,7 +245,7 @@ bad_input! {
         => ["connect_patches names patch 999", "patches.csv"];
 
     sweep_weight_above_one: |d: &Path| append(d, "\n[optimize.sweep]\ncarbon_weights = [0.5, 1.5]\n")
-        => ["carbon_weights has 1.5", "from 0 to 1"];
+        => ["carbon_weights = 1.5", "from 0 to 1"];
 
     negative_budget: |d: &Path| append(d, "\n[optimize]\nbudget_yuan = -5.0\n")
         => ["budget_yuan = -5", ">= 0"];
