@@ -250,6 +250,7 @@ pub fn problem(
         exclusive: cands.exclusive.clone(),
         connect,
         benefit_norm: None,
+        exact: None,
     })
 }
 

@@ -63,7 +63,11 @@ pub fn linear_model(p: &Problem) -> LinearModel {
             .iter()
             .map(|s| (s.carbon_tco2e, s.benefit))
             .chain(p.connectors.iter().map(|c| (c.carbon_tco2e, c.benefit)))
-            .map(|(g, b)| p.w_carbon * g / gn + p.w_benefit * b / bn)
+            .map(|(g, b)| {
+                // Exact mode: the connectivity term is the flow block's, not the benefits.
+                let b = if p.exact.is_some() { 0.0 } else { b };
+                p.w_carbon * g / gn + p.w_benefit * b / bn
+            })
             .collect(),
         rows: Vec::new(),
         flows: Vec::new(),
@@ -188,7 +192,94 @@ pub fn linear_model(p: &Problem) -> LinearModel {
     if let Some(c) = &p.connect {
         add_flow(p, c, &mut m);
     }
+    if let Some(e) = &p.exact {
+        add_exact_pc(p, e, &mut m);
+    }
     m
+}
+
+/// The generalized-flow rows of exact mode (see [`ExactPc`]).
+fn add_exact_pc(p: &Problem, e: &ExactPc, m: &mut LinearModel) {
+    let n = e.attr.len();
+    let ns = p.sites.len();
+    let total: f64 = e.attr.iter().sum();
+    // Enough for any arc's flow: every patch's supply, undiminished.
+    let big = total.max(1.0);
+    let new_var = |m: &mut LinearModel, name: String, upper: f64, objective: f64| {
+        let v = m.names.len();
+        m.names.push(name);
+        m.binary.push(false);
+        m.upper.push(upper);
+        m.objective.push(objective);
+        v
+    };
+    for t in 0..n {
+        // Balance terms per patch: (variable, coefficient).
+        let mut balance: Vec<Vec<(usize, f64)>> = vec![Vec::new(); n];
+        let f = new_var(
+            m,
+            format!("pc_f{}", t + 1),
+            big,
+            p.w_benefit * e.attr[t] / e.scale,
+        );
+        balance[t].push((f, 1.0));
+        let arc = |m: &mut LinearModel,
+                   balance: &mut Vec<Vec<(usize, f64)>>,
+                   name: String,
+                   (from, to): (usize, usize),
+                   prob: f64| {
+            let v = new_var(m, name, big, 0.0);
+            balance[from].push((v, 1.0));
+            balance[to].push((v, -prob));
+            v
+        };
+        for (l, &(a, b, prob)) in e.links.iter().enumerate() {
+            arc(
+                m,
+                &mut balance,
+                format!("pc_t{}_l{}_ab", t + 1, l + 1),
+                (a, b),
+                prob,
+            );
+            arc(
+                m,
+                &mut balance,
+                format!("pc_t{}_l{}_ba", t + 1, l + 1),
+                (b, a),
+                prob,
+            );
+        }
+        for (k, imp) in e.improved.iter().enumerate() {
+            let Some((a, b, prob)) = *imp else { continue };
+            for (dir, ends) in [(a, b), (b, a)].into_iter().enumerate() {
+                let v = arc(
+                    m,
+                    &mut balance,
+                    format!("pc_t{}_y{}_{}", t + 1, k + 1, ["ab", "ba"][dir]),
+                    ends,
+                    prob,
+                );
+                m.rows.push(Row {
+                    name: format!("pc_t{}_needs_y{}_{}", t + 1, k + 1, ["ab", "ba"][dir]),
+                    terms: vec![(v, 1.0), (ns + k, -big)],
+                    sense: Sense::Le,
+                    rhs: 0.0,
+                });
+            }
+        }
+        for (u, terms) in balance.into_iter().enumerate() {
+            m.rows.push(Row {
+                name: format!("pc_t{}_patch{}", t + 1, u + 1),
+                terms,
+                sense: Sense::Le,
+                rhs: e.attr[u],
+            });
+        }
+    }
+    m.comments.push(format!(
+        "pc_* = exact PC: per target patch t, a generalized flow (arcs multiply by their probability) absorbed as pc_f<t>; objective adds w_k a_t pc_f<t> / {}",
+        e.scale
+    ));
 }
 
 /// The single-commodity flow rows of the connected-network constraint.

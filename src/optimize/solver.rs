@@ -100,7 +100,13 @@ pub fn solve(p: &Problem, opts: &SolveOptions) -> Result<Plan, OptimizeError> {
     let bound = solved
         .double_info_value(c"mip_dual_bound")
         .unwrap_or(f64::NAN);
-    Ok(plan(p, status, sites, connectors, bound))
+    Ok(plan(
+        p,
+        status,
+        sites,
+        connectors,
+        bound - objective_offset(p),
+    ))
 }
 
 /// How a HiGHS solve ended, as a [`Status`] (each limit named as such) or why there is no
