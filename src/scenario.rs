@@ -67,6 +67,17 @@ pub enum ConnectorBenefit {
     Gravity,
 }
 
+/// How the optimizer's connectivity term is modelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectivityTerm {
+    /// The candidates' values (default).
+    #[default]
+    Proxy,
+    /// The true PC of the improved network, in the MILP.
+    Exact,
+}
+
 /// `[candidates]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -145,6 +156,11 @@ pub struct OptimizeSection {
     pub time_limit_s: Option<f64>,
     /// Relative MIP gap to stop at. Default: HiGHS' 1e-4.
     pub mip_gap: Option<f64>,
+    /// `proxy` (default): the connectivity term is the candidates' values (see
+    /// `[candidates] connector_benefit`); `exact`: the true PC of the patch network improved by
+    /// the chosen connectors, in the MILP itself (a generalized-flow formulation; for networks
+    /// of at most 150 patches and 600 connectors, else the proxy is used and a note says so).
+    pub connectivity: ConnectivityTerm,
     /// Rounds of solve, measure, revalue on the restored landscape, solve again (the plan
     /// with the best measured ECA is kept). Default 2; 1 solves once. Only with
     /// `connector_benefit = "pc_gain"` and a connectivity weight > 0.
@@ -166,6 +182,7 @@ impl Default for OptimizeSection {
             connect_patches: Vec::new(),
             time_limit_s: None,
             mip_gap: None,
+            connectivity: ConnectivityTerm::Proxy,
             refine_rounds: 2,
             sweep: None,
         }

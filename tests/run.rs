@@ -1072,3 +1072,30 @@ fn refined_plans_never_measure_worse_than_the_first_round() {
         );
     }
 }
+
+/// `[optimize] connectivity = "exact"` end to end: the plan is optimal for the true PC of the
+/// improved network and is measured like any plan.
+#[test]
+fn exact_mode_runs_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = synth(dir.path(), 100, 100, 4);
+    let mut text = fs::read_to_string(&s).unwrap();
+    text.push_str("\n[optimize]\nbudget_yuan = 3000000.0\nconnectivity = \"exact\"\n");
+    fs::write(&s, text).unwrap();
+    let out = dir.path().join("out");
+    let r = run(&[
+        "run",
+        s.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let summary = table(&out.join("summary.csv"));
+    assert_eq!(col(&summary, "status")[0], "optimal");
+    assert!(f(&col(&summary, "eca_plan_ha")[0]) >= f(&col(&summary, "eca_now_ha")[0]));
+    let j: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
+    // Exact mode is not refined: its term is already the true PC.
+    assert_eq!(j["plan_rounds"].as_array().unwrap().len(), 1);
+}

@@ -13,7 +13,7 @@ use crate::landscape::{self, Landscape};
 use crate::network::{self, Graph, NetworkResult};
 use crate::optimize::{self, OptimizeError, Plan, Problem, SolveOptions, SweepPoint};
 use crate::resistance::{self, Resistance};
-use crate::scenario::{ConnectorBenefit, Scenario};
+use crate::scenario::{ConnectivityTerm, ConnectorBenefit, Scenario};
 use crate::sources::{self, Sources};
 use crate::{measure, plan, settings};
 
@@ -37,6 +37,9 @@ pub struct Pipeline {
     pub landscape_area_ha: f64,
     /// Candidate sites and connectors.
     pub cands: Candidates,
+    /// Per connector, its corridor's LCD measured with it built (cost units), when computed
+    /// (`pc_gain` values or exact mode).
+    pub connector_lcd: Option<Vec<Option<f64>>>,
 }
 
 /// A scenario's optimization problem on a pipeline (None without a budget) and its sweep.
@@ -178,7 +181,9 @@ pub fn build(scenario: &Scenario, ctx: &Context) -> Result<Pipeline> {
         candidates::build(&inputs, &opts).with_context(about)
     })?;
     let mut cands = cands;
-    if benefit == ConnectorBenefit::PcGain {
+    let mut connector_lcd = None;
+    let exact = scenario.file.optimize.connectivity == ConnectivityTerm::Exact;
+    if benefit == ConnectorBenefit::PcGain || exact {
         ctx.stage("connectivity values", || {
             let forbidden = plan::check(&land, &src, &scenario.file.optimize)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", about()))?;
@@ -205,15 +210,18 @@ pub fn build(scenario: &Scenario, ctx: &Context) -> Result<Pipeline> {
                 &settings::corridor_options(scenario),
             )
             .with_context(about)?;
-            let gains =
-                network::LinkGains::new(&graph, landscape_area_ha, d50).with_context(about)?;
-            let base: Vec<f64> = net.corridors.iter().map(|c| c.lcd).collect();
-            let values = measure::pc_values(&gains, &net, &base, &cands, lcds);
-            for (c, v) in cands.connectors.iter_mut().zip(&values.connector) {
-                c.benefit = *v;
-            }
-            for (s, v) in cands.sites.iter_mut().zip(&values.site) {
-                s.benefit = *v;
+            connector_lcd = Some(lcds.clone());
+            if benefit == ConnectorBenefit::PcGain {
+                let gains =
+                    network::LinkGains::new(&graph, landscape_area_ha, d50).with_context(about)?;
+                let base: Vec<f64> = net.corridors.iter().map(|c| c.lcd).collect();
+                let values = measure::pc_values(&gains, &net, &base, &cands, lcds);
+                for (c, v) in cands.connectors.iter_mut().zip(&values.connector) {
+                    c.benefit = *v;
+                }
+                for (s, v) in cands.sites.iter_mut().zip(&values.site) {
+                    s.benefit = *v;
+                }
             }
             Ok(())
         })?;
@@ -237,11 +245,17 @@ pub fn build(scenario: &Scenario, ctx: &Context) -> Result<Pipeline> {
         d50,
         landscape_area_ha,
         cands,
+        connector_lcd,
     })
 }
 
 /// The optimization problem of `scenario` (its `[optimize]` section) on a pipeline.
-pub fn decide(p: &Pipeline, scenario: &Scenario, budget_yuan: Option<f64>) -> Result<Decision> {
+pub fn decide(
+    p: &Pipeline,
+    scenario: &Scenario,
+    budget_yuan: Option<f64>,
+    ctx: &Context,
+) -> Result<Decision> {
     let about = || format!("scenario `{}`", scenario.path.display());
     let ends = |id: u32| {
         let c = &p.net.corridors[id as usize - 1];
@@ -266,6 +280,10 @@ pub fn decide(p: &Pipeline, scenario: &Scenario, budget_yuan: Option<f64>) -> Re
                 Some(b),
             )
             .map_err(|e| anyhow::anyhow!("{}: {e}", about()))?;
+            let mut problem = problem;
+            if scenario.file.optimize.connectivity == ConnectivityTerm::Exact {
+                problem.exact = exact_network(p, ctx);
+            }
             let sweep = plan::sweep_points(&problem, &scenario.file.optimize);
             Ok(Decision {
                 problem: Some(problem),
@@ -273,6 +291,48 @@ pub fn decide(p: &Pipeline, scenario: &Scenario, budget_yuan: Option<f64>) -> Re
             })
         }
     }
+}
+
+/// Largest patch network exact mode takes (patches, connectors): its MILP has about
+/// patches × 2 (links + connectors) variables.
+pub const EXACT_MAX: (usize, usize) = (150, 600);
+
+/// The patch network of exact mode: links at `p = exp(−k LCD)` now, each connector's link at
+/// the LCD measured with it built; None (with a note) when the network is larger than
+/// [`EXACT_MAX`].
+fn exact_network(p: &Pipeline, ctx: &Context) -> Option<optimize::ExactPc> {
+    let (n, k) = (p.graph.attr.len(), p.cands.connectors.len());
+    if n > EXACT_MAX.0 || k > EXACT_MAX.1 {
+        ctx.say(format_args!(
+            "note: [optimize] connectivity = \"exact\" takes networks of at most {} patches and {} connectors; this one has {n} and {k}, so the measured proxy (with refinement) is used",
+            EXACT_MAX.0, EXACT_MAX.1
+        ));
+        return None;
+    }
+    let lcds = p.connector_lcd.as_ref()?;
+    let kk = std::f64::consts::LN_2 / p.d50;
+    let prob = |lcd: f64| (-kk * lcd).exp();
+    let links = p
+        .graph
+        .links
+        .iter()
+        .map(|&(a, b, d)| (a, b, prob(d)))
+        .collect();
+    let improved = p
+        .cands
+        .connectors
+        .iter()
+        .zip(lcds)
+        .map(|(c, lcd)| {
+            let (a, b, _) = p.graph.links[c.id as usize - 1];
+            lcd.map(|d| (a, b, prob(d)))
+        })
+        .collect();
+    Some(optimize::ExactPc::new(
+        p.graph.attr.clone(),
+        links,
+        improved,
+    ))
 }
 
 /// The plan (`sites` per candidate site, `connectors` per candidate connector) applied to the
@@ -550,7 +610,8 @@ pub fn plan_and_measure(
         rounds: Vec::new(),
     };
     let refine = scenario.file.candidates.connector_benefit == ConnectorBenefit::PcGain
-        && problem.w_benefit > 0.0;
+        && problem.w_benefit > 0.0
+        && problem.exact.is_none();
     let (mut last_plan, mut last_measured, mut last_problem) =
         (best.plan.clone(), best.measured.clone(), problem.clone());
     let total = if refine {

@@ -233,7 +233,7 @@ fn from_scenario(path: &Path, a: &OptimizeArgs, ctx: &Context) -> Result<Prepare
     let scenario = Scenario::read(path)?;
     pipeline::require_budget(&scenario, a.budget_yuan)?;
     let p = pipeline::build(&scenario, ctx)?;
-    let d = pipeline::decide(&p, &scenario, a.budget_yuan)?;
+    let d = pipeline::decide(&p, &scenario, a.budget_yuan, ctx)?;
     let problem = d.problem.expect("a budget was required");
     let dir = prepare_out(&scenario, a.out.as_deref())?;
     let o = &scenario.file.optimize;

@@ -193,7 +193,7 @@ fn run_one(
     let guard = Cleanup(tmp.clone());
     ecocorridor::io::atomic::track(&tmp);
     let mark = ctx.stage_times().len();
-    let decision = pipeline::decide(p, scenario, budget_yuan)?;
+    let decision = pipeline::decide(p, scenario, budget_yuan, ctx)?;
     let outcome = write_all(scenario, &tmp, p, &decision, (threads, lang), ctx)?;
     let mut times = shared.0.clone();
     times.extend(ctx.stage_times().into_iter().skip(mark));
