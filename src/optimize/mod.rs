@@ -216,6 +216,43 @@ impl ExactPc {
         total
     }
 
+    /// Per patch u, the most flow that can ever leave it in the MILP of any target:
+    /// `Σ_s a_s p̂*_su`, with `p̂*` the maximum-product probabilities when every connector is
+    /// built (a bound for the flow variables, much tighter than the total supply).
+    pub fn reach(&self) -> Vec<f64> {
+        let n = self.attr.len();
+        let mut adj: Vec<Vec<(usize, f64)>> = vec![Vec::new(); n];
+        for &(a, b, p) in self.links.iter().chain(self.improved.iter().flatten()) {
+            let w = -p.ln();
+            adj[a].push((b, w));
+            adj[b].push((a, w));
+        }
+        let mut reach = vec![0.0; n];
+        for s in 0..n {
+            let mut dist = vec![f64::INFINITY; n];
+            dist[s] = 0.0;
+            let mut heap = std::collections::BinaryHeap::new();
+            heap.push(std::cmp::Reverse((0u64, s)));
+            while let Some(std::cmp::Reverse((bits, u))) = heap.pop() {
+                let d = f64::from_bits(bits);
+                if d > dist[u] {
+                    continue;
+                }
+                for &(v, w) in &adj[u] {
+                    let nd = d + w.max(0.0);
+                    if nd < dist[v] {
+                        dist[v] = nd;
+                        heap.push(std::cmp::Reverse((nd.to_bits(), v)));
+                    }
+                }
+            }
+            for (u, r) in reach.iter_mut().enumerate() {
+                *r += self.attr[s] * (-dist[u]).exp();
+            }
+        }
+        reach
+    }
+
     /// An exact-mode network with its base and scale computed.
     pub fn new(
         attr: Vec<f64>,

@@ -202,9 +202,8 @@ pub fn linear_model(p: &Problem) -> LinearModel {
 fn add_exact_pc(p: &Problem, e: &ExactPc, m: &mut LinearModel) {
     let n = e.attr.len();
     let ns = p.sites.len();
-    let total: f64 = e.attr.iter().sum();
-    // Enough for any arc's flow: every patch's supply, undiminished.
-    let big = total.max(1.0);
+    // The most flow that can leave each patch (and so pass any of its arcs), and reach it.
+    let reach = e.reach();
     let new_var = |m: &mut LinearModel, name: String, upper: f64, objective: f64| {
         let v = m.names.len();
         m.names.push(name);
@@ -219,7 +218,7 @@ fn add_exact_pc(p: &Problem, e: &ExactPc, m: &mut LinearModel) {
         let f = new_var(
             m,
             format!("pc_f{}", t + 1),
-            big,
+            reach[t],
             p.w_benefit * e.attr[t] / e.scale,
         );
         balance[t].push((f, 1.0));
@@ -228,7 +227,7 @@ fn add_exact_pc(p: &Problem, e: &ExactPc, m: &mut LinearModel) {
                    name: String,
                    (from, to): (usize, usize),
                    prob: f64| {
-            let v = new_var(m, name, big, 0.0);
+            let v = new_var(m, name, reach[from], 0.0);
             balance[from].push((v, 1.0));
             balance[to].push((v, -prob));
             v
@@ -261,7 +260,7 @@ fn add_exact_pc(p: &Problem, e: &ExactPc, m: &mut LinearModel) {
                 );
                 m.rows.push(Row {
                     name: format!("pc_t{}_needs_y{}_{}", t + 1, k + 1, ["ab", "ba"][dir]),
-                    terms: vec![(v, 1.0), (ns + k, -big)],
+                    terms: vec![(v, 1.0), (ns + k, -reach[ends.0])],
                     sense: Sense::Le,
                     rhs: 0.0,
                 });
