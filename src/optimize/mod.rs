@@ -171,6 +171,28 @@ pub struct ExactPc {
     pub scale: f64,
 }
 
+/// Shortest distances from `s` over arcs weighted `−ln p` (maximum-product paths).
+fn neg_log_distances(adj: &[Vec<(usize, f64)>], s: usize) -> Vec<f64> {
+    let mut dist = vec![f64::INFINITY; adj.len()];
+    dist[s] = 0.0;
+    let mut heap = std::collections::BinaryHeap::new();
+    heap.push(std::cmp::Reverse((0u64, s)));
+    while let Some(std::cmp::Reverse((bits, u))) = heap.pop() {
+        let d = f64::from_bits(bits);
+        if d > dist[u] {
+            continue;
+        }
+        for &(v, w) in &adj[u] {
+            let nd = d + w.max(0.0);
+            if nd < dist[v] {
+                dist[v] = nd;
+                heap.push(std::cmp::Reverse((nd.to_bits(), v)));
+            }
+        }
+    }
+    dist
+}
+
 impl ExactPc {
     /// `PC_num` of the network with the chosen connectors improved, from its definition
     /// (maximum-product paths by Dijkstra on `−ln p`).
@@ -192,23 +214,7 @@ impl ExactPc {
         }
         let mut total = 0.0;
         for s in 0..n {
-            let mut dist = vec![f64::INFINITY; n];
-            dist[s] = 0.0;
-            let mut heap = std::collections::BinaryHeap::new();
-            heap.push(std::cmp::Reverse((0u64, s)));
-            while let Some(std::cmp::Reverse((bits, u))) = heap.pop() {
-                let d = f64::from_bits(bits);
-                if d > dist[u] {
-                    continue;
-                }
-                for &(v, w) in &adj[u] {
-                    let nd = d + w.max(0.0);
-                    if nd < dist[v] {
-                        dist[v] = nd;
-                        heap.push(std::cmp::Reverse((nd.to_bits(), v)));
-                    }
-                }
-            }
+            let dist = neg_log_distances(&adj, s);
             total += (0..n)
                 .map(|t| self.attr[s] * self.attr[t] * (-dist[t]).exp())
                 .sum::<f64>();
@@ -229,23 +235,7 @@ impl ExactPc {
         }
         let mut reach = vec![0.0; n];
         for s in 0..n {
-            let mut dist = vec![f64::INFINITY; n];
-            dist[s] = 0.0;
-            let mut heap = std::collections::BinaryHeap::new();
-            heap.push(std::cmp::Reverse((0u64, s)));
-            while let Some(std::cmp::Reverse((bits, u))) = heap.pop() {
-                let d = f64::from_bits(bits);
-                if d > dist[u] {
-                    continue;
-                }
-                for &(v, w) in &adj[u] {
-                    let nd = d + w.max(0.0);
-                    if nd < dist[v] {
-                        dist[v] = nd;
-                        heap.push(std::cmp::Reverse((nd.to_bits(), v)));
-                    }
-                }
-            }
+            let dist = neg_log_distances(&adj, s);
             for (u, r) in reach.iter_mut().enumerate() {
                 *r += self.attr[s] * (-dist[u]).exp();
             }
