@@ -980,6 +980,113 @@ impl Summary {
     }
 }
 
+/// `transitions.csv` (`assess`): area and carbon change per class transition.
+pub fn transitions(
+    classes: &crate::classes::ClassTable,
+    cells: &std::collections::BTreeMap<(crate::classes::ClassIdx, crate::classes::ClassIdx), u64>,
+    cell_ha: f64,
+) -> Table {
+    let classes = classes.classes();
+    let mut t = Table::new(&[
+        "from_code",
+        "from_name",
+        "from_name_zh",
+        "to_code",
+        "to_name",
+        "to_name_zh",
+        "area_ha",
+        "carbon_change_tc",
+        "carbon_change_tco2e",
+    ]);
+    for (&(a, b), &n) in cells {
+        let (ca, cb) = (&classes[a as usize], &classes[b as usize]);
+        let change = (cb.stock_tc_per_ha() - ca.stock_tc_per_ha()) * n as f64 * cell_ha;
+        t.rows.push(vec![
+            ca.code.to_string(),
+            ca.name.clone(),
+            ca.name_zh.clone(),
+            cb.code.to_string(),
+            cb.name.clone(),
+            cb.name_zh.clone(),
+            num(n as f64 * cell_ha, 4),
+            num(change, 3),
+            num(change * crate::carbon::CO2_PER_C, 3),
+        ]);
+    }
+    t
+}
+
+/// `carbon_change.csv` (`assess`): stock and net balance before and after per zone, district
+/// and the study area.
+pub fn carbon_change(
+    before: &[crate::carbon::CarbonRow],
+    after: &[crate::carbon::CarbonRow],
+) -> Table {
+    let mut c = Table::new(&[
+        "group",
+        "code",
+        "name",
+        "name_zh",
+        "carbon_before_tc",
+        "carbon_after_tc",
+        "change_tc",
+        "change_tco2e",
+        "net_before_tco2e_per_yr",
+        "net_after_tco2e_per_yr",
+    ]);
+    for r1 in after.iter().filter(|r| r.group != "class") {
+        let before_row = before
+            .iter()
+            .find(|r| r.group == r1.group && r.key == r1.key);
+        let (b_stock, b_net) =
+            before_row.map_or((0.0, 0.0), |r| (r.stock_tc, r.net_tco2e_per_yr()));
+        let change = r1.stock_tc - b_stock;
+        c.rows.push(vec![
+            r1.group.to_string(),
+            r1.key.clone(),
+            r1.name.clone(),
+            r1.name_zh.clone(),
+            num(b_stock, 3),
+            num(r1.stock_tc, 3),
+            num(change, 3),
+            num(change * crate::carbon::CO2_PER_C, 3),
+            num(b_net, 3),
+            num(r1.net_tco2e_per_yr(), 3),
+        ]);
+    }
+    c
+}
+
+/// `indices_change.csv` (`assess`): IIC, PC and ECA before and after (empty when either year
+/// has no network).
+pub fn indices_change(
+    before: Option<&crate::network::Indices>,
+    after: Option<&crate::network::Indices>,
+) -> Table {
+    let mut ic = Table::new(&["index", "before", "after", "change", "change_percent"]);
+    if let (Some(a), Some(b)) = (before, after) {
+        for (name, x0, x1) in [
+            ("iic", a.iic, b.iic),
+            ("pc", a.pc, b.pc),
+            ("eca_ha", a.eca_ha, b.eca_ha),
+        ] {
+            let pct = if x0 != 0.0 {
+                100.0 * (x1 - x0) / x0
+            } else {
+                f64::NAN
+            };
+            ic.rows.push(vec![
+                name.into(),
+                format!("{x0:.6e}"),
+                format!("{x1:.6e}"),
+                format!("{:.6e}", x1 - x0),
+                num(pct, 4),
+            ]);
+        }
+    }
+    ic
+}
+
 #[cfg(test)]
 mod summary_tests {
     use super::*;

@@ -5,6 +5,7 @@
 //! Messages go to standard error through [`Context::say`], which never fails: a closed pipe
 //! (`ecocorridor run s.toml 2>&1 | head -2`) loses the messages, never the run.
 
+pub mod assess;
 pub mod pipeline;
 
 use std::fmt;

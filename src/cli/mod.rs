@@ -20,7 +20,7 @@ use ecocorridor::io::geotiff::write_geotiff;
 use ecocorridor::io::load::{self, Severity};
 use ecocorridor::io::network_tables;
 use ecocorridor::io::raster::{open_raster, read_f32};
-use ecocorridor::io::table::{num, write_csv};
+use ecocorridor::io::table::write_csv;
 use ecocorridor::landscape::{self, AreaRow};
 use ecocorridor::network;
 use ecocorridor::report;
@@ -738,120 +738,6 @@ fn network_scenario_cmd(path: &Path, out: Option<&Path>, ctx: &Context) -> Resul
     Ok(ExitCode::SUCCESS)
 }
 
-/// One year of an assessment: its landscape, carbon totals and network indices (when sources
-/// could be made).
-struct Year {
-    land: landscape::Landscape,
-    carbon: Vec<carbon::CarbonRow>,
-    indices: Option<network::Indices>,
-    /// The year's network (resistance, sources, corridors with zone cells, patch graph,
-    /// A_L, d50), when one could be made.
-    network: Option<YearNetwork>,
-}
-
-struct YearNetwork {
-    res: Resistance,
-    src: Sources,
-    net: corridors::CorridorNetwork,
-    graph: network::Graph,
-    al: f64,
-    d50: f64,
-}
-
-fn assess_year(scenario: &Scenario, landcover: &Path, ctx: &Context) -> Result<Year> {
-    let mut sc = scenario.clone();
-    sc.file.landscape.landcover = landcover.to_path_buf();
-    let land = load_landscape(&sc, ctx)?;
-    let carbon = carbon::summarize(&land);
-    let built = (|| -> Result<(network::Indices, YearNetwork)> {
-        let (res, src, net) = run_to_corridors(&sc, &land, &Context::silent(), true)?;
-        let graph = patch_graph(&src, &net);
-        let al = sc
-            .file
-            .network
-            .landscape_area_ha
-            .unwrap_or(land.study_cells() as f64 * land.grid.cell_area_ha());
-        let d50 = sc.file.network.d50.ok_or_else(|| anyhow::anyhow!("[network] d50 is needed to compare indices between years (the default, the median corridor LCD, differs from year to year)"))?;
-        let indices = network::analyse(&graph, al, d50, None)?.indices;
-        Ok((
-            indices,
-            YearNetwork {
-                res,
-                src,
-                net,
-                graph,
-                al,
-                d50,
-            },
-        ))
-    })();
-    let (indices, network) = match built {
-        Ok((i, n)) => (Some(i), Some(n)),
-        Err(e) => {
-            if !ctx.quiet {
-                say!(
-                    "warning: no connectivity indices for `{}`: {e:#}",
-                    landcover.display()
-                );
-            }
-            (None, None)
-        }
-    };
-    Ok(Year {
-        land,
-        carbon,
-        indices,
-        network,
-    })
-}
-
-/// The after year's indices measured on the before year's network when both years have the
-/// same patches (given sources): the same pairs, LCDs re-measured on the after surface, as a
-/// plan is measured (`ecocorridor::measure`). None when the patches differ.
-fn after_on_before_network(
-    scenario: &Scenario,
-    y0: &Year,
-    y1: &Year,
-) -> Result<Option<network::Indices>> {
-    let (Some(a), Some(b)) = (&y0.network, &y1.network) else {
-        return Ok(None);
-    };
-    if a.src.ids != b.src.ids || a.al != b.al {
-        return Ok(None);
-    }
-    let (r0, r1) = (a.res.values(), b.res.values());
-    let mut changes = ecocorridor::measure::Changes::default();
-    for (i, (&x, &y)) in r0.iter().zip(r1).enumerate() {
-        if x.to_bits() != y.to_bits() && !(x.is_nan() && y.is_nan()) {
-            changes.cells.push(i as u32);
-            changes.now.push(x);
-            changes.plan.push(y);
-        }
-    }
-    let opts = ecocorridor::measure::MeasureOptions {
-        corridors: settings::corridor_options(scenario),
-        d50: a.d50,
-        landscape_area_ha: a.al,
-        full: false,
-    };
-    let m = ecocorridor::measure::measure(
-        &y0.land.grid,
-        &a.res,
-        &changes,
-        &a.src,
-        &a.net,
-        &a.graph,
-        &opts,
-    )
-    .with_context(|| {
-        format!(
-            "scenario `{}`: measuring the after year",
-            scenario.path.display()
-        )
-    })?;
-    Ok(Some(m.indices))
-}
-
 fn assess_cmd(
     path: &Path,
     before: &Path,
@@ -860,142 +746,46 @@ fn assess_cmd(
     ctx: &Context,
 ) -> Result<ExitCode> {
     let scenario = Scenario::read(path)?;
-    let y0 = ctx.stage("before", || assess_year(&scenario, before, ctx))?;
-    let y1 = ctx.stage("after", || assess_year(&scenario, after, ctx))?;
-    if !y0.land.grid.aligned_with(&y1.land.grid) {
-        bail!(
-            "{}",
-            load::grid_mismatch_message(before, &y0.land.grid, after, &y1.land.grid)
-        );
-    }
-    // Same patches in both years: the after year is measured on the before year's network,
-    // as `run` measures a plan, so the two agree.
-    let mut y1 = y1;
-    if let Some(i) = after_on_before_network(&scenario, &y0, &y1)? {
-        y1.indices = Some(i);
-    }
+    let a = ecocorridor::app::assess::assess(&scenario, before, after, ctx)?;
+    let (y0, y1) = (&a.before, &a.after);
     let ha = y0.land.grid.cell_area_ha();
-    let classes = y0.land.classes.classes();
-    // Transitions (both years inside the study area).
-    let mut trans: std::collections::BTreeMap<(u8, u8), u64> = std::collections::BTreeMap::new();
-    let mut edge_changed = 0u64;
-    for (&a, &b) in y0.land.landcover.iter().zip(&y1.land.landcover) {
-        match (
-            a == ecocorridor::classes::OUTSIDE,
-            b == ecocorridor::classes::OUTSIDE,
-        ) {
-            (false, false) => *trans.entry((a, b)).or_default() += 1,
-            (true, true) => {}
-            _ => edge_changed += 1,
-        }
-    }
-    let mut t = ecocorridor::io::table::Table::new(&[
-        "from_code",
-        "from_name",
-        "from_name_zh",
-        "to_code",
-        "to_name",
-        "to_name_zh",
-        "area_ha",
-        "carbon_change_tc",
-        "carbon_change_tco2e",
-    ]);
-    for (&(a, b), &n) in &trans {
-        let (ca, cb) = (&classes[a as usize], &classes[b as usize]);
-        let change = (cb.stock_tc_per_ha() - ca.stock_tc_per_ha()) * n as f64 * ha;
-        t.rows.push(vec![
-            ca.code.to_string(),
-            ca.name.clone(),
-            ca.name_zh.clone(),
-            cb.code.to_string(),
-            cb.name.clone(),
-            cb.name_zh.clone(),
-            num(n as f64 * ha, 4),
-            num(change, 3),
-            num(change * carbon::CO2_PER_C, 3),
-        ]);
-    }
-    let mut c = ecocorridor::io::table::Table::new(&[
-        "group",
-        "code",
-        "name",
-        "name_zh",
-        "carbon_before_tc",
-        "carbon_after_tc",
-        "change_tc",
-        "change_tco2e",
-        "net_before_tco2e_per_yr",
-        "net_after_tco2e_per_yr",
-    ]);
-    for r1 in y1.carbon.iter().filter(|r| r.group != "class") {
-        let before_row = y0
-            .carbon
-            .iter()
-            .find(|r| r.group == r1.group && r.key == r1.key);
-        let (b_stock, b_net) =
-            before_row.map_or((0.0, 0.0), |r| (r.stock_tc, r.net_tco2e_per_yr()));
-        let change = r1.stock_tc - b_stock;
-        c.rows.push(vec![
-            r1.group.to_string(),
-            r1.key.clone(),
-            r1.name.clone(),
-            r1.name_zh.clone(),
-            num(b_stock, 3),
-            num(r1.stock_tc, 3),
-            num(change, 3),
-            num(change * carbon::CO2_PER_C, 3),
-            num(b_net, 3),
-            num(r1.net_tco2e_per_yr(), 3),
-        ]);
-    }
-    let mut ic = ecocorridor::io::table::Table::new(&[
-        "index",
-        "before",
-        "after",
-        "change",
-        "change_percent",
-    ]);
-    if let (Some(a), Some(b)) = (y0.indices, y1.indices) {
-        for (name, x0, x1) in [
-            ("iic", a.iic, b.iic),
-            ("pc", a.pc, b.pc),
-            ("eca_ha", a.eca_ha, b.eca_ha),
-        ] {
-            let pct = if x0 != 0.0 {
-                100.0 * (x1 - x0) / x0
-            } else {
-                f64::NAN
-            };
-            ic.rows.push(vec![
-                name.into(),
-                format!("{x0:.6e}"),
-                format!("{x1:.6e}"),
-                format!("{:.6e}", x1 - x0),
-                num(pct, 4),
-            ]);
-        }
-    }
     let dir = prepare_out(&scenario, out)?;
     let bom = scenario.file.output.csv_bom;
-    write_table(&dir, "transitions.csv", &t, bom)?;
-    write_table(&dir, "carbon_change.csv", &c, bom)?;
-    write_table(&dir, "indices_change.csv", &ic, bom)?;
+    write_table(
+        &dir,
+        "transitions.csv",
+        &report::transitions(&y0.land.classes, &a.transitions, ha),
+        bom,
+    )?;
+    write_table(
+        &dir,
+        "carbon_change.csv",
+        &report::carbon_change(&y0.carbon, &y1.carbon),
+        bom,
+    )?;
+    write_table(
+        &dir,
+        "indices_change.csv",
+        &report::indices_change(y0.indices.as_ref(), y1.indices.as_ref()),
+        bom,
+    )?;
     if !ctx.quiet {
         let (s0, s1) = (
             y0.carbon.last().map_or(0.0, |r| r.stock_tc),
             y1.carbon.last().map_or(0.0, |r| r.stock_tc),
         );
-        let changed: f64 = trans
+        let changed: f64 = a
+            .transitions
             .iter()
-            .filter(|((a, b), _)| a != b)
+            .filter(|((x, y), _)| x != y)
             .map(|(_, &n)| n as f64 * ha)
             .sum();
         say!(
             "{changed:.1} ha changed class; carbon {s0:.0} -> {s1:.0} t C ({:+.0} t CO2e)",
             (s1 - s0) * carbon::CO2_PER_C
         );
-        if edge_changed > 0 {
-            say!("warning: {edge_changed} cells are inside the study area in one year only; they are left out of the transitions");
+        if a.edge_changed > 0 {
+            say!("warning: {} cells are inside the study area in one year only; they are left out of the transitions", a.edge_changed);
         }
         say!(
             "wrote transitions.csv, carbon_change.csv and indices_change.csv to `{}`",
