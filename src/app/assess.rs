@@ -81,12 +81,10 @@ pub fn year(scenario: &Scenario, landcover: &Path, ctx: &Context) -> Result<Year
     let (indices, network) = match built {
         Ok((i, n)) => (Some(i), Some(n)),
         Err(e) => {
-            {
-                ctx.say(format_args!(
-                    "warning: no connectivity indices for `{}`: {e:#}",
-                    landcover.display()
-                ));
-            }
+            ctx.say(format_args!(
+                "warning: no connectivity indices for `{}`: {e:#}",
+                landcover.display()
+            ));
             (None, None)
         }
     };
