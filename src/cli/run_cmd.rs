@@ -244,10 +244,6 @@ fn write_all(
     ctx: &Context,
 ) -> Result<Outcome> {
     let bom = scenario.file.output.csv_bom;
-    let write_table = |dir: &Path, name: &str, t: &Table, bom: bool| match lang {
-        Lang::En => super::write_table(dir, name, t, bom),
-        Lang::Zh => super::write_table(dir, name, &report::to_chinese(t), bom),
-    };
     let o = &scenario.file.optimize;
     let solve_opts = SolveOptions {
         time_limit_s: o.time_limit_s,
@@ -256,6 +252,87 @@ fn write_all(
         presolve: None,
         log: ctx.verbose,
     };
+    let Decided {
+        plan,
+        measured,
+        greedy,
+        sweep,
+        sweep_eca,
+        rounds,
+        infeasible,
+    } = decide_and_measure(scenario, p, d, &solve_opts, ctx)?;
+    // The chosen connectors' corridor ids.
+    let chosen: std::collections::BTreeSet<u32> = match &plan {
+        Some(pl) => p
+            .cands
+            .connectors
+            .iter()
+            .zip(&pl.connectors)
+            .filter(|(_, &y)| y)
+            .map(|(c, _)| c.id)
+            .collect(),
+        None => Default::default(),
+    };
+    ctx.stage("write", || {
+        write_outputs(
+            scenario,
+            dir,
+            p,
+            d,
+            (plan.as_ref(), measured.as_ref(), &chosen),
+            (sweep.as_deref(), sweep_eca.as_deref()),
+            lang,
+        )
+    })?;
+    ctx.stage("map", || {
+        write_pictures(
+            scenario,
+            dir,
+            p,
+            plan.as_ref(),
+            (&chosen, sweep.as_deref().map(|r| (d.sweep.as_slice(), r))),
+            lang,
+        )
+    })?;
+    let summary = summary(
+        scenario,
+        p,
+        d,
+        plan.as_ref(),
+        greedy.as_ref(),
+        infeasible.is_some(),
+        measured.as_ref(),
+    );
+    write_table_in(lang, dir, "summary.csv", &summary.table(), bom)?;
+    if !ctx.quiet {
+        print_summary(&summary);
+    }
+    Ok(Outcome {
+        infeasible: infeasible.is_some(),
+        summary,
+        rounds,
+    })
+}
+
+/// The plan, its measurement and refinement rounds, the greedy baseline, the sweep and each
+/// sweep plan's measured ECA.
+struct Decided {
+    plan: Option<Plan>,
+    measured: Option<Measured>,
+    greedy: Option<Plan>,
+    sweep: Option<Vec<SweepResult>>,
+    sweep_eca: Option<Vec<Option<f64>>>,
+    rounds: Vec<pipeline::Round>,
+    infeasible: Option<String>,
+}
+
+fn decide_and_measure(
+    scenario: &Scenario,
+    p: &Pipeline,
+    d: &pipeline::Decision,
+    solve_opts: &SolveOptions,
+    ctx: &Context,
+) -> Result<Decided> {
     // The plan (when there is a budget), its greedy baseline and the sweep.
     let mut infeasible = None;
     let mut rounds: Vec<pipeline::Round> = Vec::new();
@@ -263,7 +340,7 @@ fn write_all(
         None => (None, None, None, None),
         Some(prob) => {
             let (plan, measured, greedy) =
-                match pipeline::plan_and_measure(p, scenario, prob, &solve_opts, ctx)? {
+                match pipeline::plan_and_measure(p, scenario, prob, solve_opts, ctx)? {
                     Ok(r) => {
                         // The greedy baseline valued like the kept plan, so the ratio compares
                         // like with like.
@@ -281,7 +358,7 @@ fn write_all(
                     Err(e) => return Err(e.into()),
                 };
             let sweep = (!d.sweep.is_empty())
-                .then(|| ctx.stage("sweep", || Ok(optimize::sweep(prob, &d.sweep, &solve_opts))))
+                .then(|| ctx.stage("sweep", || Ok(optimize::sweep(prob, &d.sweep, solve_opts))))
                 .transpose()?;
             (plan, measured, greedy, sweep)
         }
@@ -300,17 +377,6 @@ fn write_all(
     }
 
     // What the plan buys, measured on the restored landscape; the same for every sweep plan.
-    let chosen: std::collections::BTreeSet<u32> = match &plan {
-        Some(pl) => p
-            .cands
-            .connectors
-            .iter()
-            .zip(&pl.connectors)
-            .filter(|(_, &y)| y)
-            .map(|(c, _)| c.id)
-            .collect(),
-        None => Default::default(),
-    };
     if let (Some(m), false) = (&measured, ctx.quiet) {
         say!(
             "the plan changes {} cells; {} of {} corridors measured again (the others provably keep their least-cost distance)",
@@ -335,109 +401,116 @@ fn write_all(
         })
         .transpose()?;
 
-    ctx.stage("write", || {
-        write_resistance_tif(dir, &p.land.grid, &p.res)?;
-        write_corridor_layers(dir, &p.land, &p.src, &p.net)?;
-        let stock: Vec<f32> = carbon::stock_per_cell(&p.land)
-            .iter()
-            .map(|&v| if v.is_nan() { RESISTANCE_NODATA } else { v })
-            .collect();
-        write_geotiff(
-            &dir.join("carbon.tif"),
-            &p.land.grid,
-            &stock,
-            Some(RESISTANCE_NODATA as f64),
-        )?;
-        let mut patches = report::patches(&p.land, &p.src);
-        report::join_patch_importance(&mut patches, &p.network);
-        write_table(dir, "patches.csv", &patches, bom)?;
-        let gravity = p.network.gravity.clone().unwrap_or_default();
-        let important = scenario
-            .file
-            .network
-            .important_gravity
-            .unwrap_or(if gravity.is_empty() {
-                f64::INFINITY
-            } else {
-                gravity.iter().sum::<f64>() / gravity.len() as f64
-            });
-        let mut corridor_table = report::corridors(&p.net);
-        report::join_corridor_importance(&mut corridor_table, &p.network, important);
-        report::join_corridor_plan(&mut corridor_table, measured.as_ref());
-        write_table(dir, "corridors.csv", &corridor_table, bom)?;
-        write_table(
-            dir,
-            "zones.csv",
-            &report::carbon(&carbon::summarize(&p.land)),
-            bom,
-        )?;
-        write_table(
-            dir,
-            "indices.csv",
-            &report::indices(
-                &p.network,
-                p.landscape_area_ha,
-                p.d50,
-                p.graph.attr.len(),
-                p.graph.links.len(),
-            ),
-            bom,
-        )?;
-        if let Some(prob) = &d.problem {
-            let shown = plan.clone().unwrap_or_else(|| nothing(prob));
-            write_table(
-                dir,
-                "sites.csv",
-                &report::candidate_sites(&p.cands, prob, &shown),
-                bom,
-            )?;
-            write_table(
-                dir,
-                "connectors.csv",
-                &report::candidate_connectors(&p.cands, prob, &shown),
-                bom,
-            )?;
-            super::optimize_cmd::write_sites_layer(dir, &p.land.grid, &p.cands, prob, &shown)?;
-            write_connector_lines(dir, p, &chosen)?;
-            if let Some(results) = &sweep {
-                write_table(
-                    dir,
-                    "pareto.csv",
-                    &report::pareto(&d.sweep, results, sweep_eca.as_deref()),
-                    bom,
-                )?;
-            }
-        }
-        Ok(())
-    })?;
-    ctx.stage("map", || {
-        write_pictures(
-            scenario,
-            dir,
-            p,
-            plan.as_ref(),
-            (&chosen, sweep.as_deref().map(|r| (d.sweep.as_slice(), r))),
-            lang,
-        )
-    })?;
-    let summary = summary(
-        scenario,
-        p,
-        d,
-        plan.as_ref(),
-        greedy.as_ref(),
-        infeasible.is_some(),
-        measured.as_ref(),
-    );
-    write_table(dir, "summary.csv", &summary.table(), bom)?;
-    if !ctx.quiet {
-        print_summary(&summary);
-    }
-    Ok(Outcome {
-        infeasible: infeasible.is_some(),
-        summary,
+    Ok(Decided {
+        plan,
+        measured,
+        greedy,
+        sweep,
+        sweep_eca,
         rounds,
+        infeasible,
     })
+}
+
+/// A table in the run's language.
+fn write_table_in(lang: Lang, dir: &Path, name: &str, t: &Table, bom: bool) -> Result<()> {
+    match lang {
+        Lang::En => super::write_table(dir, name, t, bom),
+        Lang::Zh => super::write_table(dir, name, &report::to_chinese(t), bom),
+    }
+}
+
+/// Every raster, table and layer of a run but the summary and the pictures.
+#[allow(clippy::type_complexity)]
+fn write_outputs(
+    scenario: &Scenario,
+    dir: &Path,
+    p: &Pipeline,
+    d: &pipeline::Decision,
+    (plan, measured, chosen): (
+        Option<&Plan>,
+        Option<&Measured>,
+        &std::collections::BTreeSet<u32>,
+    ),
+    (sweep, sweep_eca): (Option<&[SweepResult]>, Option<&[Option<f64>]>),
+    lang: Lang,
+) -> Result<()> {
+    let bom = scenario.file.output.csv_bom;
+    let write_table =
+        |dir: &Path, name: &str, t: &Table, bom: bool| write_table_in(lang, dir, name, t, bom);
+    write_resistance_tif(dir, &p.land.grid, &p.res)?;
+    write_corridor_layers(dir, &p.land, &p.src, &p.net)?;
+    let stock: Vec<f32> = carbon::stock_per_cell(&p.land)
+        .iter()
+        .map(|&v| if v.is_nan() { RESISTANCE_NODATA } else { v })
+        .collect();
+    write_geotiff(
+        &dir.join("carbon.tif"),
+        &p.land.grid,
+        &stock,
+        Some(RESISTANCE_NODATA as f64),
+    )?;
+    let mut patches = report::patches(&p.land, &p.src);
+    report::join_patch_importance(&mut patches, &p.network);
+    write_table(dir, "patches.csv", &patches, bom)?;
+    let gravity = p.network.gravity.clone().unwrap_or_default();
+    let important = scenario
+        .file
+        .network
+        .important_gravity
+        .unwrap_or(if gravity.is_empty() {
+            f64::INFINITY
+        } else {
+            gravity.iter().sum::<f64>() / gravity.len() as f64
+        });
+    let mut corridor_table = report::corridors(&p.net);
+    report::join_corridor_importance(&mut corridor_table, &p.network, important);
+    report::join_corridor_plan(&mut corridor_table, measured);
+    write_table(dir, "corridors.csv", &corridor_table, bom)?;
+    write_table(
+        dir,
+        "zones.csv",
+        &report::carbon(&carbon::summarize(&p.land)),
+        bom,
+    )?;
+    write_table(
+        dir,
+        "indices.csv",
+        &report::indices(
+            &p.network,
+            p.landscape_area_ha,
+            p.d50,
+            p.graph.attr.len(),
+            p.graph.links.len(),
+        ),
+        bom,
+    )?;
+    if let Some(prob) = &d.problem {
+        let shown = plan.cloned().unwrap_or_else(|| nothing(prob));
+        write_table(
+            dir,
+            "sites.csv",
+            &report::candidate_sites(&p.cands, prob, &shown),
+            bom,
+        )?;
+        write_table(
+            dir,
+            "connectors.csv",
+            &report::candidate_connectors(&p.cands, prob, &shown),
+            bom,
+        )?;
+        super::optimize_cmd::write_sites_layer(dir, &p.land.grid, &p.cands, prob, &shown)?;
+        write_connector_lines(dir, p, chosen)?;
+        if let Some(results) = sweep {
+            write_table(
+                dir,
+                "pareto.csv",
+                &report::pareto(&d.sweep, results, sweep_eca),
+                bom,
+            )?;
+        }
+    }
+    Ok(())
 }
 
 /// A plan that selects nothing (for tables when no plan could be made).
