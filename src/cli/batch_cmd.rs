@@ -125,36 +125,11 @@ pub(crate) fn run(a: &BatchArgs, threads: Option<usize>, ctx: &Context) -> Resul
     }
     // A scenario whose folder already holds results is refused on its own (without
     // --force); the others of its group still run.
-    let mut refused: Vec<(usize, Row)> = Vec::new();
-    if !a.force {
-        for g in &mut groups {
-            g.retain(|&k| {
-                let (path, sc, dir) = &chosen[k];
-                let occupied = dir
-                    .read_dir()
-                    .map(|mut d| d.next().is_some())
-                    .unwrap_or(false);
-                if occupied {
-                    refused.push((
-                        k,
-                        Row {
-                            name: sc.name.clone(),
-                            path: path.clone(),
-                            exit: 2,
-                            message: format!(
-                                "output folder `{}` already holds results (kept; its figures are shown); pass --force to replace them once the new run succeeds",
-                                dir.display()
-                            ),
-                            summary: read_summary(&dir.join("run.json")),
-                            ran: false,
-                        },
-                    ));
-                }
-                !occupied
-            });
-        }
-        groups.retain(|g| !g.is_empty());
-    }
+    let refused = if a.force {
+        Vec::new()
+    } else {
+        refuse_occupied(&chosen, &mut groups)
+    };
     let mut rows: Vec<(usize, Row)> = pool.install(|| {
         groups
             .par_iter()
@@ -220,6 +195,44 @@ pub(crate) fn run(a: &BatchArgs, threads: Option<usize>, ctx: &Context) -> Resul
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Takes the scenarios whose output folder already holds results out of their groups (empty
+/// groups dropped) and returns a row for each: refused, naming its own folder, with the
+/// figures its earlier run left there.
+fn refuse_occupied(
+    chosen: &[(PathBuf, Scenario, PathBuf)],
+    groups: &mut Vec<Vec<usize>>,
+) -> Vec<(usize, Row)> {
+    let mut refused = Vec::new();
+    for g in groups.iter_mut() {
+        g.retain(|&k| {
+            let (path, sc, dir) = &chosen[k];
+            let occupied = dir
+                .read_dir()
+                .map(|mut d| d.next().is_some())
+                .unwrap_or(false);
+            if occupied {
+                refused.push((
+                    k,
+                    Row {
+                        name: sc.name.clone(),
+                        path: path.clone(),
+                        exit: 2,
+                        message: format!(
+                            "output folder `{}` already holds results (kept; its figures are shown); pass --force to replace them once the new run succeeds",
+                            dir.display()
+                        ),
+                        summary: read_summary(&dir.join("run.json")),
+                        ran: false,
+                    },
+                ));
+            }
+            !occupied
+        });
+    }
+    groups.retain(|g| !g.is_empty());
+    refused
 }
 
 /// One `ecocorridor run` process for scenarios sharing their stages; a row per scenario.
