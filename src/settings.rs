@@ -79,17 +79,15 @@ pub fn resistance_options(
 /// raster for the polygons and raster methods.
 ///
 /// # Errors
-/// A message for a bad option (connectivity not 4 or 8, a path missing for the method).
+/// [`SettingsError`] for a bad option (connectivity not 4 or 8, a path missing for the
+/// method).
 pub fn source_method(
     scenario: &Scenario,
     given: Option<(Vec<u32>, String)>,
-) -> Result<SourceMethod, String> {
+) -> Result<SourceMethod, SettingsError> {
     let s = &scenario.file.sources;
     if s.connectivity != 4 && s.connectivity != 8 {
-        return Err(format!(
-            "[sources] connectivity = {}; use 8 (diagonal neighbours join patches) or 4",
-            s.connectivity
-        ));
+        return Err(SettingsError::Connectivity(s.connectivity));
     }
     Ok(match s.method {
         SourceKind::Habitat => SourceMethod::Habitat {
@@ -101,7 +99,7 @@ pub fn source_method(
         },
         SourceKind::Polygons | SourceKind::Raster => {
             let (ids, origin) = given.ok_or_else(|| {
-                format!("[sources] method = \"{:?}\" needs `path`", s.method).to_lowercase()
+                SettingsError::SourcesPath(format!("{:?}", s.method).to_lowercase())
             })?;
             SourceMethod::Given {
                 ids,
@@ -110,6 +108,17 @@ pub fn source_method(
             }
         }
     })
+}
+
+/// A scenario option that cannot become a stage option.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SettingsError {
+    /// `[sources] connectivity` other than 4 or 8.
+    #[error("[sources] connectivity = {0}; use 8 (diagonal neighbours join patches) or 4")]
+    Connectivity(u8),
+    /// A given-sources method without its layer.
+    #[error("[sources] method = \"{0}\" needs `path`")]
+    SourcesPath(String),
 }
 
 /// Corridor options from `[corridors]`.

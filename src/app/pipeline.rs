@@ -439,7 +439,7 @@ pub fn build_sources(
     res: &Resistance,
 ) -> Result<Sources> {
     let given = load::read_given_sources(scenario, &land.grid).map_err(anyhow::Error::msg)?;
-    let method = settings::source_method(scenario, given).map_err(anyhow::Error::msg)?;
+    let method = settings::source_method(scenario, given)?;
     sources::build(land, res, &method).with_context(|| {
         format!(
             "scenario `{}`: no usable ecological sources",

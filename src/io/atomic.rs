@@ -25,8 +25,24 @@ pub fn untrack(path: &Path) {
 
 /// Removes every unfinished temporary file and folder (on SIGINT/SIGTERM); returns how many.
 pub fn remove_pending() -> usize {
+    remove_where(&|_| true)
+}
+
+/// [`remove_pending`] for the paths below `root` only (the others stay tracked): what a test
+/// uses, so it never removes another test's file in flight.
+pub fn remove_pending_under(root: &Path) -> usize {
+    remove_where(&|x| x.starts_with(root))
+}
+
+/// Removes (and forgets) the tracked paths `pick` chooses; returns how many.
+fn remove_where(pick: &dyn Fn(&Path) -> bool) -> usize {
     let paths: Vec<PathBuf> = match PENDING.lock() {
-        Ok(mut p) => std::mem::take(&mut *p),
+        Ok(mut p) => {
+            let (mine, others): (Vec<PathBuf>, Vec<PathBuf>) =
+                std::mem::take(&mut *p).into_iter().partition(|x| pick(x));
+            *p = others;
+            mine
+        }
         Err(_) => return 0,
     };
     for p in &paths {
@@ -104,7 +120,9 @@ mod tests {
         fs::write(d.join("t.csv"), "x").unwrap();
         track(&f);
         track(&d);
-        assert!(remove_pending() >= 2);
+        // Only this test's paths: removing every pending path would pull other tests'
+        // temporary files from under them (tests share the process).
+        assert_eq!(remove_pending_under(dir.path()), 2);
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 
