@@ -150,3 +150,59 @@ pub fn candidate_options(scenario: &Scenario) -> crate::candidates::CandidateOpt
         corner_cutting: scenario.file.corridors.corner_cutting,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scenario(extra: &str) -> Scenario {
+        let text = format!("[landscape]\nlandcover = \"lc.tif\"\nclasses = \"c.csv\"\n{extra}");
+        Scenario::parse(std::path::Path::new("/tmp/s.toml"), &text).unwrap()
+    }
+
+    #[test]
+    fn source_methods_follow_the_sources_section() {
+        let s = scenario("[sources]\nmin_area_ha = 20.0\nconnectivity = 4\n");
+        match source_method(&s, None).unwrap() {
+            SourceMethod::Habitat {
+                min_area_ha, eight, ..
+            } => assert_eq!((min_area_ha, eight), (20.0, false)),
+            _ => panic!("habitat expected"),
+        }
+        let s = scenario("[sources]\nconnectivity = 6\n");
+        assert_eq!(
+            source_method(&s, None).unwrap_err(),
+            SettingsError::Connectivity(6)
+        );
+        let s = scenario("[sources]\nmethod = \"raster\"\npath = \"p.tif\"\n");
+        assert_eq!(
+            source_method(&s, None).unwrap_err().to_string(),
+            "[sources] method = \"raster\" needs `path`"
+        );
+        match source_method(&s, Some((vec![0, 1], "p.tif".into()))).unwrap() {
+            SourceMethod::Given { ids, origin, .. } => {
+                assert_eq!((ids, origin.as_str()), (vec![0, 1], "p.tif"))
+            }
+            _ => panic!("given expected"),
+        }
+    }
+
+    #[test]
+    fn corridor_and_candidate_options_carry_the_sections_and_defaults() {
+        let s = scenario(
+            "[corridors]\nwidth = 2500.0\ncorner_cutting = false\n\n[candidates]\ncrossing_resistance = 80.0\n",
+        );
+        let c = corridor_options(&s);
+        assert_eq!(
+            (c.width, c.cost.corner_cutting, c.keep_zone_cells),
+            (2500.0, false, false)
+        );
+        let k = candidate_options(&s);
+        // Corner cutting follows [corridors]; the rest the [candidates] defaults.
+        assert!(!k.corner_cutting);
+        assert_eq!(k.crossing_resistance, 80.0);
+        assert_eq!(k.parcel_size_m, 300.0);
+        let d = candidate_options(&scenario(""));
+        assert_eq!(d.crossing_resistance, 60.0);
+    }
+}
