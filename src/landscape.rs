@@ -195,3 +195,62 @@ impl Landscape {
         rows
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::grid::Crs;
+
+    /// 2 x 3 cells of 100 m (1 ha): forest, forest, outside / farm, forest, farm; zone bit 0
+    /// on the first row, districts 1 and 2 by column.
+    fn land() -> Landscape {
+        let classes = ClassTable::parse(
+            std::path::Path::new("t.csv"),
+            "code,name,name_zh,resistance,habitat,c_above,c_below,c_soil,c_dead,emission,seq_rate,restorable_to,cost_yuan_per_ha\n\
+             301,forest,乔木林地,1,1,0,0,0,0,0,0,,0\n\
+             103,dry land,旱地,100,0,0,0,0,0,0,0,,0\n\
+             1110,glacier,冰川,barrier,0,0,0,0,0,0,0,,0\n",
+        )
+        .unwrap();
+        let f = classes.index_of(301).unwrap();
+        let d = classes.index_of(103).unwrap();
+        Landscape {
+            grid: Grid::new(2, 3, 100.0, 0.0, 200.0, Crs::projected_epsg(4545)).unwrap(),
+            classes,
+            landcover: vec![f, f, OUTSIDE, d, f, d],
+            zones: vec![Zone {
+                name: "red".into(),
+                kind: ZoneKind::EcologicalRedline,
+                bit: 0,
+                path: "r.geojson".into(),
+            }],
+            zone_bits: vec![1, 1, 1, 0, 0, 0],
+            districts: Some(Districts {
+                names: vec!["west".into(), "east".into()],
+                ids: vec![1, 1, 2, 1, 1, 2],
+            }),
+            factors: vec![],
+        }
+    }
+
+    #[test]
+    fn areas_count_the_study_area_only() {
+        let l = land();
+        assert_eq!(l.study_cells(), 5);
+        let classes: Vec<(u64, f64)> = l
+            .class_areas()
+            .iter()
+            .map(|r| (r.cells, r.area_ha))
+            .collect();
+        assert_eq!(classes, vec![(3, 3.0), (2, 2.0), (0, 0.0)]);
+        assert_eq!(l.class_areas()[0].label, "301 forest 乔木林地");
+        // The zone's third cell is outside the study area.
+        let zones = l.zone_areas();
+        assert_eq!(
+            (zones[0].cells, zones[0].label.as_str()),
+            (2, "red (生态保护红线)")
+        );
+        let districts: Vec<u64> = l.district_areas().iter().map(|r| r.cells).collect();
+        assert_eq!(districts.iter().sum::<u64>(), 5);
+    }
+}

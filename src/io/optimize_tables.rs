@@ -220,3 +220,84 @@ pub fn read_connectors(path: &Path, sites: &[Site]) -> Result<Vec<Connector>, St
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    #[test]
+    fn sites_and_connectors_read_with_locks_exclusions_and_gap_sites() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = file(
+            dir.path(),
+            "s.csv",
+            "\u{feff}Site_ID,cost_yuan,area_ha,carbon_tco2e,benefit,zone,district,locked,excludes\n\
+             a,100,1.5,10,0.5,redline,East,in,b\n\
+             b,200,2,20,,,,out,\n\
+             c,50,1,5,1,,,,\n",
+        );
+        let (sites, excl) = read_sites(&s).unwrap();
+        assert_eq!(sites.len(), 3);
+        assert_eq!(
+            (sites[0].lock, sites[1].lock, sites[2].lock),
+            (Lock::In, Lock::Out, Lock::Free)
+        );
+        assert_eq!(sites[0].zones, vec!["redline".to_string()]);
+        assert_eq!(sites[0].district.as_deref(), Some("East"));
+        assert_eq!(sites[1].benefit, 0.0);
+        assert_eq!(excl, vec![(0, 1)]);
+        let c = file(
+            dir.path(),
+            "c.csv",
+            "connector_id,cost_yuan,carbon_tco2e,benefit,gap_sites,from_patch,to_patch\nk,5,0,2,a;c,1,2\n",
+        );
+        let conns = read_connectors(&c, &sites).unwrap();
+        assert_eq!(conns[0].gap_sites, vec![0, 2]);
+        assert_eq!(conns[0].ends, Some((1, 2)));
+    }
+
+    #[test]
+    fn bad_tables_are_refused_naming_the_file_line_and_value() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = file(dir.path(), "m.csv", "site_id,cost_yuan\na,1\n");
+        let e = read_sites(&missing).unwrap_err();
+        assert!(
+            e.contains("lacks the column(s) area_ha, carbon_tco2e"),
+            "{e}"
+        );
+        let twice = file(
+            dir.path(),
+            "t.csv",
+            "site_id,cost_yuan,area_ha,carbon_tco2e\na,1,1,1\na,2,2,2\n",
+        );
+        let e = read_sites(&twice).unwrap_err();
+        assert!(e.contains("line 3") && e.contains("listed twice"), "{e}");
+        let nan = file(
+            dir.path(),
+            "n.csv",
+            "site_id,cost_yuan,area_ha,carbon_tco2e\na,lots,1,1\n",
+        );
+        let e = read_sites(&nan).unwrap_err();
+        assert!(e.contains("`cost_yuan` is `lots`"), "{e}");
+        let sites = read_sites(&file(
+            dir.path(),
+            "ok.csv",
+            "site_id,cost_yuan,area_ha,carbon_tco2e\na,1,1,1\n",
+        ))
+        .unwrap()
+        .0;
+        let unknown = file(
+            dir.path(),
+            "c.csv",
+            "connector_id,cost_yuan,carbon_tco2e,benefit,gap_sites\nk,5,0,2,zz\n",
+        );
+        let e = read_connectors(&unknown, &sites).unwrap_err();
+        assert!(e.contains("zz"), "{e}");
+    }
+}
