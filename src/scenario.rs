@@ -122,7 +122,7 @@ impl Default for CandidatesSection {
             crossing_min_resistance: d.crossing_min_resistance,
             crossing_cost_yuan_per_m: d.crossing_cost_yuan_per_m,
             crossing_resistance: d.crossing_resistance,
-            connector_benefit: ConnectorBenefit::Dpc,
+            connector_benefit: ConnectorBenefit::default(),
             parcels: None,
             parcel_id_field: None,
             parcel_cost_field: None,
