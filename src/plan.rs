@@ -186,6 +186,26 @@ pub fn check(
     Ok(forbidden)
 }
 
+/// Per connector, the gap sites a plan restores: a gap site in a forbidden zone (permanent
+/// basic farmland cannot be converted) is crossed as it is, so the connector needs only its
+/// allowed gap sites.
+pub fn allowed_gap_sites(
+    land: &Landscape,
+    cands: &Candidates,
+    forbidden: &[String],
+) -> Vec<Vec<usize>> {
+    let allowed = |g: &usize| {
+        !zone_names(land, cands.sites[*g].zone_bits)
+            .iter()
+            .any(|z| forbidden.contains(z))
+    };
+    cands
+        .connectors
+        .iter()
+        .map(|c| c.gap_sites.iter().copied().filter(allowed).collect())
+        .collect()
+}
+
 /// The problem of a scenario. `budget_yuan` overrides `[optimize] budget_yuan`.
 ///
 /// # Errors
@@ -214,22 +234,17 @@ pub fn problem(
             lock: Lock::Free,
         })
         .collect();
-    // A gap site in a forbidden zone (permanent basic farmland cannot be converted) is crossed
-    // as it is: the connector needs only its allowed gap sites.
-    let allowed = |g: &usize| {
-        !zone_names(land, cands.sites[*g].zone_bits)
-            .iter()
-            .any(|z| forbidden.contains(z))
-    };
+    let gaps = allowed_gap_sites(land, cands, &forbidden);
     let connectors = cands
         .connectors
         .iter()
-        .map(|c| Connector {
+        .zip(gaps)
+        .map(|(c, gap_sites)| Connector {
             id: c.id.to_string(),
             cost_yuan: c.cost_yuan,
             carbon_tco2e: c.carbon_tco2e,
             benefit: c.benefit,
-            gap_sites: c.gap_sites.iter().copied().filter(allowed).collect(),
+            gap_sites,
             ends: Some((c.from, c.to)),
         })
         .collect();

@@ -770,24 +770,13 @@ pub fn to_chinese(t: &Table) -> Table {
     }
 }
 
-/// How a scenario's plan ended, as `summary.csv` and `run.json` say it.
+/// How a scenario's plan ended, as `summary.csv` and `run.json` say it: the solver's own
+/// status when there is a plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PlanStatus {
-    /// Proven optimal (within the gap asked for).
-    Optimal,
-    /// Stopped by the time limit with a feasible plan.
-    TimeLimit,
-    /// Stopped by HiGHS' iteration limit with a feasible plan.
-    IterationLimit,
-    /// Interrupted with a feasible plan.
-    Interrupted,
-    /// Stopped by HiGHS' solution-count limit with a feasible plan.
-    SolutionLimit,
-    /// Stopped by HiGHS' memory limit with a feasible plan.
-    MemoryLimit,
-    /// A heuristic plan.
-    Heuristic,
+    /// A plan, and how its solve ended.
+    Solved(crate::optimize::Status),
     /// No plan satisfies every constraint.
     Infeasible,
     /// No budget, so no plan was asked for.
@@ -798,13 +787,7 @@ impl PlanStatus {
     /// For tables and the screen.
     pub fn as_str(self) -> &'static str {
         match self {
-            PlanStatus::Optimal => "optimal",
-            PlanStatus::TimeLimit => "feasible at time limit",
-            PlanStatus::IterationLimit => "feasible at iteration limit",
-            PlanStatus::Interrupted => "feasible when interrupted",
-            PlanStatus::SolutionLimit => "feasible at solution limit",
-            PlanStatus::MemoryLimit => "feasible at memory limit",
-            PlanStatus::Heuristic => "heuristic",
+            PlanStatus::Solved(s) => s.as_str(),
             PlanStatus::Infeasible => "infeasible",
             PlanStatus::NoBudget => "no budget given",
         }
@@ -813,15 +796,7 @@ impl PlanStatus {
 
 impl From<crate::optimize::Status> for PlanStatus {
     fn from(s: crate::optimize::Status) -> PlanStatus {
-        match s {
-            crate::optimize::Status::Optimal => PlanStatus::Optimal,
-            crate::optimize::Status::TimeLimit => PlanStatus::TimeLimit,
-            crate::optimize::Status::IterationLimit => PlanStatus::IterationLimit,
-            crate::optimize::Status::Interrupted => PlanStatus::Interrupted,
-            crate::optimize::Status::SolutionLimit => PlanStatus::SolutionLimit,
-            crate::optimize::Status::MemoryLimit => PlanStatus::MemoryLimit,
-            crate::optimize::Status::Heuristic => PlanStatus::Heuristic,
-        }
+        PlanStatus::Solved(s)
     }
 }
 
@@ -1100,7 +1075,7 @@ mod summary_tests {
             candidate_connectors: 1,
             budget_yuan: plan.then_some(1e6),
             status: if plan {
-                PlanStatus::Optimal
+                PlanStatus::Solved(crate::optimize::Status::Optimal)
             } else {
                 PlanStatus::NoBudget
             },

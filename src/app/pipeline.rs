@@ -187,16 +187,7 @@ pub fn build(scenario: &Scenario, ctx: &Context) -> Result<Pipeline> {
         ctx.stage("connectivity values", || {
             let forbidden = plan::check(&land, &src, &scenario.file.optimize)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", about()))?;
-            let allowed = |g: &usize| {
-                !plan::zone_names(&land, cands.sites[*g].zone_bits)
-                    .iter()
-                    .any(|z| forbidden.contains(z))
-            };
-            let gaps: Vec<Vec<usize>> = cands
-                .connectors
-                .iter()
-                .map(|c| c.gap_sites.iter().copied().filter(allowed).collect())
-                .collect();
+            let gaps = plan::allowed_gap_sites(&land, &cands, &forbidden);
             let restoration = candidates::Restoration::new(&land, &model, &src);
             let lcds = measure::connector_lcds(
                 &land.grid,

@@ -279,7 +279,13 @@ fn run_group(
                 .flatten();
             let (exit, message) = match &summary {
                 _ if exit == 2 => (2, message.clone()),
-                None => (2, "no readable run.json was written".to_string()),
+                None => (
+                    2,
+                    format!(
+                        "`{}` is missing or has no summary; the run did not finish (run the scenario alone to see why)",
+                        dir.join("run.json").display()
+                    ),
+                ),
                 Some(s) if s.status == PlanStatus::Infeasible => {
                     (1, "no feasible plan".to_string())
                 }

@@ -194,32 +194,34 @@ fn neg_log_distances(adj: &[Vec<(usize, f64)>], s: usize) -> Vec<f64> {
 }
 
 impl ExactPc {
-    /// `PC_num` of the network with the chosen connectors improved, from its definition
-    /// (maximum-product paths by Dijkstra on `−ln p`).
+    /// `PC_num` of the network with the chosen connectors improved (by the network stage's
+    /// own PC, `network::indices`, on link lengths `−ln p` with `k = 1`).
     pub fn pc_num(&self, connectors: &[bool]) -> f64 {
-        let n = self.attr.len();
-        let mut adj: Vec<Vec<(usize, f64)>> = vec![Vec::new(); n];
-        let mut arc = |a: usize, b: usize, p: f64| {
-            let w = -p.ln();
-            adj[a].push((b, w));
-            adj[b].push((a, w));
+        let chosen = self
+            .improved
+            .iter()
+            .enumerate()
+            .filter(|(k, _)| connectors.get(*k).copied().unwrap_or(false))
+            .filter_map(|(_, imp)| *imp);
+        let links: Vec<(usize, usize, f64)> = self
+            .links
+            .iter()
+            .copied()
+            .chain(chosen)
+            .filter(|&(a, b, _)| a != b)
+            // A probability that rounds to 1 is a link of length 0, which the network
+            // stage refuses: the smallest positive length is the same number.
+            .map(|(a, b, p)| (a, b, (-p.ln()).max(f64::MIN_POSITIVE)))
+            .collect();
+        let total: f64 = self.attr.iter().sum();
+        let graph = crate::network::Graph {
+            attr: self.attr.clone(),
+            links,
         };
-        for &(a, b, p) in &self.links {
-            arc(a, b, p);
-        }
-        for (k, imp) in self.improved.iter().enumerate() {
-            if let (Some((a, b, p)), true) = (imp, connectors.get(k).copied().unwrap_or(false)) {
-                arc(*a, *b, *p);
-            }
-        }
-        let mut total = 0.0;
-        for s in 0..n {
-            let dist = neg_log_distances(&adj, s);
-            total += (0..n)
-                .map(|t| self.attr[s] * self.attr[t] * (-dist[t]).exp())
-                .sum::<f64>();
-        }
-        total
+        // k = ln 2 / d50 = 1.
+        crate::network::indices(&graph, total.max(1.0), std::f64::consts::LN_2)
+            .map(|i| i.pc_num)
+            .expect("an exact-mode network has areas >= 0 and probabilities in (0, 1]")
     }
 
     /// Per patch u, the most flow that can ever leave it in the MILP of any target:
@@ -264,7 +266,8 @@ impl ExactPc {
 }
 
 /// How a solve ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Proven optimal (within HiGHS' default tolerance or the requested gap).
     Optimal,
