@@ -751,6 +751,70 @@ fn sq(v: f64) -> f64 {
     v * v
 }
 
+/// The bundled class table (`models/landcover_classes.csv`), written beside the rasters.
+pub const CLASS_TABLE: &str = include_str!("../models/landcover_classes.csv");
+
+/// A source size that suits a synthetic landscape: 0.2 % of its area, rounded down to a
+/// round number of hectares between 1 and 100.
+pub fn min_area_ha(o: &SynthOptions) -> f64 {
+    let area_ha = o.rows as f64 * o.cols as f64 * o.cell_size_m * o.cell_size_m / 10_000.0;
+    [100.0, 50.0, 20.0, 10.0, 5.0, 2.0, 1.0]
+        .into_iter()
+        .find(|&a| a <= area_ha * 0.002)
+        .unwrap_or(1.0)
+}
+
+/// The `scenario.toml` written beside a synthetic landscape: every layer `synth` writes, with a
+/// source size suited to its area ([`min_area_ha`]).
+pub fn scenario_toml(o: &SynthOptions) -> String {
+    format!(
+        r#"# Synthetic landscape written by `ecocorridor synth --rows {rows} --cols {cols} --seed {seed}`.
+# Paths are relative to this file. See models/demo.toml for every option.
+name = "synth_{rows}x{cols}_s{seed}"
+description = "Synthetic neutral landscape, {cols} x {rows} cells of {cs} m, seed {seed}"
+
+[landscape]
+landcover = "landcover.tif"
+classes = "landcover_classes.csv"
+
+[[factors]]
+name = "slope"
+path = "slope.tif"
+breaks = [8.0, 15.0, 25.0]
+scores = [1.0, 10.0, 30.0, 60.0]
+weight = 0.3
+
+[[zones]]
+name = "ecological_redline"
+kind = "ecological_redline"
+path = "ecological_redline.geojson"
+
+[[zones]]
+name = "permanent_farmland"
+kind = "permanent_farmland"
+path = "permanent_farmland.geojson"
+
+[[zones]]
+name = "urban_boundary"
+kind = "urban_boundary"
+path = "urban_boundary.geojson"
+
+[districts]
+path = "districts.geojson"
+name_field = "name"
+
+[sources]
+# Scaled to the landscape: 0.2 % of its area, rounded down to 1, 2, 5, 10, 20, 50 or 100 ha.
+min_area_ha = {min_area}
+"#,
+        rows = o.rows,
+        cols = o.cols,
+        seed = o.seed,
+        cs = o.cell_size_m,
+        min_area = min_area_ha(o)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -27,7 +27,11 @@ fn check(mutate: impl FnOnce(&Path), needles: &[&str]) {
 fn land_cover(dir: &Path) -> (Grid, Vec<u16>) {
     let r = open_raster(&dir.join("landcover.tif")).unwrap();
     let grid = r.header().grid.clone();
-    (grid, r.read_with(|v, _| Ok(v as u16)).unwrap())
+    (
+        grid,
+        r.read_with(|v, _| Ok::<_, std::convert::Infallible>(v as u16))
+            .unwrap(),
+    )
 }
 
 fn append(dir: &Path, text: &str) {

@@ -5,7 +5,10 @@ use ecocorridor::io::raster::{open_raster, read_f32};
 use crate::util::{have_gdal, run, sh, synth};
 
 fn read_codes(path: &Path) -> Vec<f64> {
-    open_raster(path).unwrap().read_with(|v, _| Ok(v)).unwrap()
+    open_raster(path)
+        .unwrap()
+        .read_with(|v, _| Ok::<_, std::convert::Infallible>(v))
+        .unwrap()
 }
 
 #[test]

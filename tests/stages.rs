@@ -52,7 +52,7 @@ fn resistance_equals_the_hand_formula_in_every_cell() {
     // Hand computation from the inputs.
     let lc: Vec<f64> = open_raster(&dir.path().join("landcover.tif"))
         .unwrap()
-        .read_with(|v, _| Ok(v))
+        .read_with(|v, _| Ok::<_, std::convert::Infallible>(v))
         .unwrap();
     let slope = read_f32(&dir.path().join("slope.tif")).unwrap();
     let classes =
@@ -137,7 +137,7 @@ fn patches_csv_agrees_with_sources_tif() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     let ids: Vec<f64> = open_raster(&out.join("sources.tif"))
         .unwrap()
-        .read_with(|v, _| Ok(v))
+        .read_with(|v, _| Ok::<_, std::convert::Infallible>(v))
         .unwrap();
     let rows = csv_rows(&out.join("patches.csv"));
     assert!(!rows.is_empty());
@@ -325,7 +325,7 @@ fn corridors_of_the_demo_are_written_consistently() {
     // Source cells cost 0, others more; outside the study area nothing is reached.
     let src: Vec<f64> = open_raster(&dir.path().join("sources.tif"))
         .unwrap()
-        .read_with(|v, _| Ok(v))
+        .read_with(|v, _| Ok::<_, std::convert::Infallible>(v))
         .unwrap();
     for (i, &s) in src.iter().enumerate() {
         if s > 0.0 {
@@ -384,7 +384,7 @@ fn costdist_on_own_rasters_matches_the_library_and_writes_the_allocation() {
     assert!(cwd.data()[6].is_nan());
     let a: Vec<f64> = open_raster(&alloc)
         .unwrap()
-        .read_with(|v, _| Ok(v))
+        .read_with(|v, _| Ok::<_, std::convert::Infallible>(v))
         .unwrap();
     assert_eq!((a[0], a[11], a[4], a[7]), (1.0, 2.0, 1.0, 2.0));
     // The same through an ESRI ASCII grid.
@@ -539,14 +539,14 @@ fn network_command_refuses_bad_networks() {
             &[
                 "L.csv",
                 "line 2",
-                "patch 9, which is not in the patch table",
+                "patch `9`, which is not in the patch table",
             ],
         ),
         (
             "from_patch,to_patch,lcd\n1,2,0\n",
             "100",
             "1000",
-            &["distance 0", "> 0"],
+            &["`lcd` is 0", "distances must be finite and > 0"],
         ),
         (
             "from_patch,to_patch,lcd\n1,2,5\n",
@@ -667,7 +667,9 @@ fn assess_reports_the_hand_computed_transition_and_the_change_in_connectivity() 
     // The later year: the first 200 dry-land cells (103) afforested (301).
     let r = open_raster(&dir.path().join("landcover.tif")).unwrap();
     let g = r.header().grid.clone();
-    let mut lc: Vec<u16> = r.read_with(|v, _| Ok(v as u16)).unwrap();
+    let mut lc: Vec<u16> = r
+        .read_with(|v, _| Ok::<_, std::convert::Infallible>(v as u16))
+        .unwrap();
     let mut n = 0;
     for v in lc.iter_mut() {
         if *v == 103 && n < 200 {
@@ -724,7 +726,9 @@ fn assess_refuses_years_on_different_grids() {
     let scenario = synth(dir.path(), 40, 40, 5);
     let r = open_raster(&dir.path().join("landcover.tif")).unwrap();
     let g = r.header().grid.clone();
-    let lc: Vec<u16> = r.read_with(|v, _| Ok(v as u16)).unwrap();
+    let lc: Vec<u16> = r
+        .read_with(|v, _| Ok::<_, std::convert::Infallible>(v as u16))
+        .unwrap();
     let shifted = ecocorridor::grid::Grid::new(
         40,
         40,
@@ -954,7 +958,9 @@ fn optimize_scenario_makes_candidates_and_a_plan_that_keeps_every_rule() {
     assert_eq!(gj["features"].as_array().unwrap().len(), ids.len());
     let tif = ecocorridor::io::raster::open_raster(&out("a/sites.tif")).unwrap();
     let cell_ha = tif.header().grid.cell_area_ha();
-    let v: Vec<u32> = tif.read_with(|v, _| Ok(v as u32)).unwrap();
+    let v: Vec<u32> = tif
+        .read_with(|v, _| Ok::<_, std::convert::Infallible>(v as u32))
+        .unwrap();
     let area: f64 = column(&sites, "area_ha")
         .iter()
         .map(|a| a.parse::<f64>().unwrap())

@@ -7,6 +7,8 @@
 
 pub mod assess;
 pub mod pipeline;
+pub mod run;
+pub mod tools;
 
 use std::fmt;
 use std::io::Write as _;

@@ -10,25 +10,17 @@ use clap::{Args, Parser, Subcommand};
 use ecocorridor::app::pipeline::{
     analyse_network, build_resistance, build_sources, load_landscape, patch_graph, run_to_corridors,
 };
+use ecocorridor::app::tools;
 use ecocorridor::app::Context;
 use ecocorridor::carbon;
-use ecocorridor::corridors;
-use ecocorridor::costdist::{accumulate_cost, CostOptions};
-use ecocorridor::io::geojson_out::write_lines;
-use ecocorridor::io::geojson_out::write_polygons;
-use ecocorridor::io::geotiff::write_geotiff;
+use ecocorridor::costdist::CostOptions;
 use ecocorridor::io::load::{self, Severity};
-use ecocorridor::io::network_tables;
-use ecocorridor::io::raster::{open_raster, read_f32};
-use ecocorridor::io::table::write_csv;
-use ecocorridor::landscape::{self, AreaRow};
-use ecocorridor::network;
+use ecocorridor::landscape::AreaRow;
 use ecocorridor::report;
-use ecocorridor::resistance::Resistance;
+use ecocorridor::report::layers::{self, write_table};
 use ecocorridor::scenario::Scenario;
 use ecocorridor::settings;
-use ecocorridor::sources::Sources;
-use ecocorridor::synth::{self, SynthOptions};
+use ecocorridor::synth::SynthOptions;
 
 /// Prints a line to stdout; a closed pipe (`ecocorridor validate s.toml | head`) ends the
 /// program quietly instead of panicking.
@@ -57,9 +49,6 @@ mod batch_cmd;
 mod optimize_cmd;
 mod run_cmd;
 
-/// The bundled class table, written by `synth` beside its rasters.
-const CLASS_TABLE: &str = include_str!("../../models/landcover_classes.csv");
-
 #[derive(Parser)]
 #[command(name = "ecocorridor", version, about = "Ecological corridors, carbon sinks and restoration planning on land-cover rasters", long_about = None)]
 struct Cli {
@@ -85,8 +74,17 @@ struct Global {
     max_memory: Option<u64>,
 }
 
+/// A `--max-memory` that is not a size.
+#[derive(Debug, thiserror::Error)]
+enum SizeError {
+    #[error("`{0}` is not a size; write e.g. 8G or 500M")]
+    NotANumber(String),
+    #[error("`{0}`: unknown unit; write e.g. 8G or 500M")]
+    Unit(String),
+}
+
 /// `8G`, `8GB`, `8GiB`, `500M`, `1T` or a number of bytes (K, M, G, T are powers of 1024).
-fn parse_size(text: &str) -> std::result::Result<u64, String> {
+fn parse_size(text: &str) -> std::result::Result<u64, SizeError> {
     let t = text.trim();
     let digits = t
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
@@ -94,7 +92,7 @@ fn parse_size(text: &str) -> std::result::Result<u64, String> {
     let (num, unit) = t.split_at(digits);
     let v: f64 = num
         .parse()
-        .map_err(|_| format!("`{text}` is not a size; write e.g. 8G or 500M"))?;
+        .map_err(|_| SizeError::NotANumber(text.into()))?;
     let mult = match unit
         .trim()
         .to_ascii_uppercase()
@@ -106,7 +104,7 @@ fn parse_size(text: &str) -> std::result::Result<u64, String> {
         "M" => 1024.0 * 1024.0,
         "G" => 1024.0 * 1024.0 * 1024.0,
         "T" => 1024.0 * 1024.0 * 1024.0 * 1024.0,
-        _ => return Err(format!("`{text}`: unknown unit; write e.g. 8G or 500M")),
+        _ => return Err(SizeError::Unit(text.into())),
     };
     Ok((v * mult) as u64)
 }
@@ -283,7 +281,7 @@ pub fn run() -> Result<ExitCode> {
         Command::Network { scenario, patches, links, landscape_area_ha, d50, out } => match (scenario, patches, links, landscape_area_ha, d50, out) {
             (Some(sc), None, None, None, None, out) => network_scenario_cmd(&sc, out.as_deref(), &ctx),
             (Some(_), ..) => bail!("give either a scenario or --patches/--links/--landscape-area-ha/--d50, not both (a scenario takes d50 and the landscape area from its [network] section)"),
-            (None, Some(p), Some(l), Some(a), Some(d), Some(o)) => network_cmd(&p, &l, a, d, &o, &ctx),
+            (None, Some(p), Some(l), Some(a), Some(d), Some(o)) => network_cmd((&p, &l), a, d, &o, &ctx),
             (None, p, l, a, d, o) => {
                 let missing: Vec<&str> = [(p.is_none(), "--patches"), (l.is_none(), "--links"), (a.is_none(), "--landscape-area-ha"), (d.is_none(), "--d50"), (o.is_none(), "--out")].iter().filter(|m| m.0).map(|m| m.1).collect();
                 bail!("ecocorridor network needs a scenario, or all of --patches, --links, --landscape-area-ha, --d50 and --out (missing: {})", missing.join(", "))
@@ -300,34 +298,34 @@ pub fn run() -> Result<ExitCode> {
             allocation,
             max_cwd,
             no_corner_cutting,
-        } => costdist_cmd(
-            &resistance,
-            &sources,
-            &out,
-            allocation.as_deref(),
-            CostOptions {
-                max_cwd,
-                corner_cutting: !no_corner_cutting,
-            },
-            &ctx,
-        ),
+        } => {
+            let opts = CostOptions { max_cwd, corner_cutting: !no_corner_cutting };
+            let r = tools::costdist(&resistance, &sources, (&out, allocation.as_deref()), opts, &ctx)?;
+            if !ctx.quiet {
+                say!("{} source cells, {} of {} cells reached; wrote `{}`", r.seeds, r.reached, r.cells, out.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Synth {
             rows,
             cols,
             seed,
             cell_size_m,
             out,
-        } => synth_cmd(
-            &SynthOptions {
-                rows,
-                cols,
-                seed,
-                cell_size_m,
-                ..Default::default()
-            },
-            &out,
-            &ctx,
-        ),
+        } => {
+            let opts = SynthOptions { rows, cols, seed, cell_size_m, ..Default::default() };
+            let t0 = Instant::now();
+            tools::synth(&opts, &out)?;
+            if !ctx.quiet {
+                say!(
+                    "wrote a {cols} x {rows} synthetic landscape (seed {seed}) to `{}` in {:.1} s\n  check it with: ecocorridor validate {}",
+                    out.display(),
+                    t0.elapsed().as_secs_f64(),
+                    out.join("scenario.toml").display()
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
@@ -446,25 +444,12 @@ fn prepare_out(scenario: &Scenario, out: Option<&Path>) -> Result<PathBuf> {
     Ok(dir)
 }
 
-fn write_table(
-    dir: &Path,
-    name: &str,
-    table: &ecocorridor::io::table::Table,
-    bom: bool,
-) -> Result<()> {
-    let path = dir.join(name);
-    write_csv(&path, table, bom).with_context(|| format!("cannot write `{}`", path.display()))
-}
-
-/// Resistance as written to GeoTIFF: barriers and outside cells become nodata.
-const RESISTANCE_NODATA: f32 = -9999.0;
-
 fn resistance_cmd(path: &Path, out: Option<&Path>, ctx: &Context) -> Result<ExitCode> {
     let scenario = Scenario::read(path)?;
     let land = ctx.stage("load", || load_landscape(&scenario, ctx))?;
     let res = ctx.stage("resistance", || build_resistance(&scenario, &land, ctx))?;
     let dir = prepare_out(&scenario, out)?;
-    write_resistance_tif(&dir, &land.grid, &res)?;
+    layers::write_resistance(&dir, &land.grid, &res)?;
     write_table(
         &dir,
         "resistance_stats.csv",
@@ -480,83 +465,13 @@ fn resistance_cmd(path: &Path, out: Option<&Path>, ctx: &Context) -> Result<Exit
     Ok(ExitCode::SUCCESS)
 }
 
-/// `resistance.tif`: barriers and outside cells are nodata.
-fn write_resistance_tif(dir: &Path, grid: &ecocorridor::Grid, res: &Resistance) -> Result<()> {
-    let data: Vec<f32> = res
-        .values()
-        .iter()
-        .map(|&v| if v.is_finite() { v } else { RESISTANCE_NODATA })
-        .collect();
-    write_geotiff(
-        &dir.join("resistance.tif"),
-        grid,
-        &data,
-        Some(RESISTANCE_NODATA as f64),
-    )?;
-    Ok(())
-}
-
-/// `cost_distance.tif`, `corridors.tif`, `sources.tif` and `corridors.geojson`.
-fn write_corridor_layers(
-    dir: &Path,
-    land: &landscape::Landscape,
-    src: &Sources,
-    net: &corridors::CorridorNetwork,
-) -> Result<()> {
-    let finite_or = |v: &[f32]| -> Vec<f32> {
-        v.iter()
-            .map(|&x| if x.is_finite() { x } else { RESISTANCE_NODATA })
-            .collect()
-    };
-    write_geotiff(
-        &dir.join("cost_distance.tif"),
-        &land.grid,
-        &finite_or(&net.cost),
-        Some(RESISTANCE_NODATA as f64),
-    )?;
-    write_geotiff(
-        &dir.join("corridors.tif"),
-        &land.grid,
-        &finite_or(&net.nlcc),
-        Some(RESISTANCE_NODATA as f64),
-    )?;
-    write_geotiff(&dir.join("sources.tif"), &land.grid, &src.ids, Some(0.0))?;
-    let lines: Vec<_> = net
-        .corridors
-        .iter()
-        .map(|c| {
-            let mut p = serde_json::Map::new();
-            p.insert("corridor_id".into(), c.id.into());
-            p.insert("from_patch".into(), c.from.into());
-            p.insert("to_patch".into(), c.to.into());
-            p.insert(
-                "lcd".into(),
-                serde_json::json!((c.lcd * 1000.0).round() / 1000.0),
-            );
-            p.insert(
-                "path_length_m".into(),
-                serde_json::json!((c.path_length_m * 100.0).round() / 100.0),
-            );
-            p.insert(
-                "euclid_m".into(),
-                serde_json::json!((c.euclid_m * 100.0).round() / 100.0),
-            );
-            p.insert("crosses_patch".into(), c.crosses_patch.into());
-            (report::path_polyline(&land.grid, &c.path), p)
-        })
-        .collect();
-    let gj = dir.join("corridors.geojson");
-    write_lines(&gj, land.grid.crs(), &lines)
-        .with_context(|| format!("cannot write `{}`", gj.display()))
-}
-
 fn sources_cmd(path: &Path, out: Option<&Path>, ctx: &Context) -> Result<ExitCode> {
     let scenario = Scenario::read(path)?;
     let land = ctx.stage("load", || load_landscape(&scenario, ctx))?;
     let res = ctx.stage("resistance", || build_resistance(&scenario, &land, ctx))?;
     let src = ctx.stage("sources", || build_sources(&scenario, &land, &res))?;
     let dir = prepare_out(&scenario, out)?;
-    write_geotiff(&dir.join("sources.tif"), &land.grid, &src.ids, Some(0.0))?;
+    layers::write_sources(&dir, &land.grid, &src)?;
     write_table(
         &dir,
         "patches.csv",
@@ -581,7 +496,7 @@ fn corridors_cmd(path: &Path, out: Option<&Path>, ctx: &Context) -> Result<ExitC
     let (_, src, net) = run_to_corridors(&scenario, &land, ctx, false)?;
     let dir = prepare_out(&scenario, out)?;
     let bom = scenario.file.output.csv_bom;
-    write_corridor_layers(&dir, &land, &src, &net)?;
+    layers::write_corridor_layers(&dir, &land, &src, &net)?;
     write_table(&dir, "patches.csv", &report::patches(&land, &src), bom)?;
     write_table(&dir, "corridors.csv", &report::corridors(&net), bom)?;
     if !ctx.quiet {
@@ -603,65 +518,23 @@ fn corridors_cmd(path: &Path, out: Option<&Path>, ctx: &Context) -> Result<ExitC
 }
 
 fn network_cmd(
-    patches: &Path,
-    links: &Path,
+    tables: (&Path, &Path),
     landscape_area_ha: f64,
     d50: f64,
     out: &Path,
     ctx: &Context,
 ) -> Result<ExitCode> {
-    let p = network_tables::read_patches(patches).map_err(anyhow::Error::msg)?;
-    let l = network_tables::read_links(links, &p).map_err(anyhow::Error::msg)?;
-    let index: std::collections::BTreeMap<u32, usize> =
-        p.iter().enumerate().map(|(i, r)| (r.id, i)).collect();
-    let graph = network::Graph {
-        attr: p.iter().map(|r| r.area_ha).collect(),
-        links: l
-            .iter()
-            .map(|&(a, b, d)| (index[&a], index[&b], d))
-            .collect(),
-    };
-    let resistances: Option<Vec<f64>> = p.iter().map(|r| r.mean_resistance).collect();
-    let result = ctx.stage("network", || {
-        network::analyse(&graph, landscape_area_ha, d50, resistances.as_deref()).map_err(|e| {
-            anyhow::anyhow!(
-                "{e}\n  (patches `{}`, links `{}`)",
-                patches.display(),
-                links.display()
-            )
-        })
-    })?;
-    std::fs::create_dir_all(out)
-        .with_context(|| format!("cannot create output folder `{}`", out.display()))?;
-    let ids: Vec<u32> = p.iter().map(|r| r.id).collect();
-    write_table(
-        out,
-        "indices.csv",
-        &report::indices(&result, landscape_area_ha, d50, p.len(), l.len()),
-        true,
-    )?;
-    write_table(
-        out,
-        "patches_network.csv",
-        &report::patch_importance(&ids, &graph.attr, &result),
-        true,
-    )?;
-    write_table(
-        out,
-        "links_network.csv",
-        &report::link_importance(&l, &result),
-        true,
-    )?;
+    let n = tools::network_from_tables(tables, landscape_area_ha, d50, out, ctx)?;
     if !ctx.quiet {
-        let i = result.indices;
+        let i = n.result.indices;
         say!(
             "{} patches, {} links: IIC {:.4e}, PC {:.4e}, ECA {:.1} ha of {:.1} ha of patches; wrote indices.csv, patches_network.csv, links_network.csv to `{}`",
-            p.len(),
-            l.len(),
+            n.patches.len(),
+            n.links.len(),
             i.iic,
             i.pc,
             i.eca_ha,
-            graph.attr.iter().sum::<f64>(),
+            n.graph.attr.iter().sum::<f64>(),
             out.display()
         );
     }
@@ -704,16 +577,7 @@ fn network_scenario_cmd(path: &Path, out: Option<&Path>, ctx: &Context) -> Resul
     report::join_corridor_importance(&mut corridor_table, &result, important);
     write_table(&dir, "corridors.csv", &corridor_table, bom)?;
     write_table(&dir, "zones.csv", &report::carbon(&carbon_rows), bom)?;
-    let stock: Vec<f32> = carbon::stock_per_cell(&land)
-        .iter()
-        .map(|&v| if v.is_nan() { RESISTANCE_NODATA } else { v })
-        .collect();
-    write_geotiff(
-        &dir.join("carbon.tif"),
-        &land.grid,
-        &stock,
-        Some(RESISTANCE_NODATA as f64),
-    )?;
+    layers::write_carbon(&dir, &land)?;
     if !ctx.quiet {
         let i = result.indices;
         let total = carbon_rows.last().expect("a total row");
@@ -793,233 +657,4 @@ fn assess_cmd(
         );
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn costdist_cmd(
-    res_path: &Path,
-    src_path: &Path,
-    out: &Path,
-    alloc_path: Option<&Path>,
-    opts: CostOptions,
-    ctx: &Context,
-) -> Result<ExitCode> {
-    if let Some(m) = opts.max_cwd {
-        if m.is_nan() || m <= 0.0 {
-            bail!(
-                "--max-cwd {m}: give a cut-off > 0 in cost units (resistance x m), or leave it out"
-            );
-        }
-    }
-    let r = read_f32(res_path)?;
-    let grid = r.grid().clone();
-    if let Some((i, v)) = r
-        .data()
-        .iter()
-        .enumerate()
-        .find(|(_, v)| !v.is_nan() && **v <= 0.0)
-    {
-        let bad = r
-            .data()
-            .iter()
-            .filter(|v| !v.is_nan() && **v <= 0.0)
-            .count();
-        bail!(
-            "resistance `{}` has {bad} cell(s) <= 0, the first {v} at row {}, column {}\n  hint: resistance must be > 0 (cost per metre); set impassable cells to nodata, e.g. `gdal_calc.py -A {} --calc=\"where(A<=0,-9999,A)\" --NoDataValue=-9999 --outfile=fixed.tif`",
-            res_path.display(),
-            i / grid.cols(),
-            i % grid.cols(),
-            res_path.display()
-        );
-    }
-    let res = Resistance::from_values(r.into_parts().1).map_err(|(i, v)| {
-        anyhow::anyhow!(
-            "resistance `{}` has value {v} at cell {i}",
-            res_path.display()
-        )
-    })?;
-    let reader = open_raster(src_path)?;
-    let header = reader.header().clone();
-    if !grid.aligned_with(&header.grid) {
-        bail!(
-            "{}",
-            load::grid_mismatch_message(res_path, &grid, src_path, &header.grid)
-        );
-    }
-    let ids: Vec<u32> = reader.read_with(|v, _| {
-        if header.is_nodata(v) {
-            Ok(0)
-        } else if v >= 0.0 && v.fract() == 0.0 && v <= u32::MAX as f64 {
-            Ok(v as u32)
-        } else {
-            Err(format!(
-                "source id {v} is not a whole number >= 0 (0 = not a source)"
-            ))
-        }
-    })?;
-    let seeds: Vec<(usize, u32)> = ids
-        .iter()
-        .enumerate()
-        .filter(|(_, &id)| id != 0)
-        .map(|(i, &id)| (i, id))
-        .collect();
-    if seeds.is_empty() {
-        bail!("source raster `{}` has no source cell (every cell is 0 or nodata)\n  hint: source cells must hold their source id (> 0)", src_path.display());
-    }
-    let surface = ctx.stage("cost distance", || {
-        Ok(accumulate_cost(
-            grid.rows(),
-            grid.cols(),
-            grid.cell_size_m(),
-            &res,
-            seeds.iter().copied(),
-            &opts,
-        ))
-    })?;
-    let reached = surface.cost.iter().filter(|v| v.is_finite()).count();
-    let cwd: Vec<f32> = surface
-        .cost
-        .iter()
-        .map(|&x| if x.is_finite() { x } else { RESISTANCE_NODATA })
-        .collect();
-    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)
-            .with_context(|| format!("cannot create folder `{}`", parent.display()))?;
-    }
-    write_geotiff(out, &grid, &cwd, Some(RESISTANCE_NODATA as f64))?;
-    if let Some(a) = alloc_path {
-        write_geotiff(a, &grid, &surface.alloc, Some(0.0))?;
-    }
-    if !ctx.quiet {
-        say!(
-            "{} source cells, {reached} of {} cells reached; wrote `{}`",
-            seeds.len(),
-            grid.len(),
-            out.display()
-        );
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-fn synth_cmd(opts: &SynthOptions, out: &Path, ctx: &Context) -> Result<ExitCode> {
-    if opts.rows == 0 || opts.cols == 0 {
-        bail!(
-            "--rows and --cols must be at least 1 (got {} x {})",
-            opts.rows,
-            opts.cols
-        );
-    }
-    if !(opts.cell_size_m.is_finite() && opts.cell_size_m > 0.0) {
-        bail!(
-            "--cell-size-m must be a positive number of metres (got {})",
-            opts.cell_size_m
-        );
-    }
-    let cells = opts.rows as u64 * opts.cols as u64;
-    if cells > ecocorridor::grid::MAX_CELLS {
-        bail!("{} x {} = {cells} cells is more than ecocorridor can address ({}); use fewer rows or columns", opts.rows, opts.cols, ecocorridor::grid::MAX_CELLS);
-    }
-    std::fs::create_dir_all(out)
-        .with_context(|| format!("cannot create output folder `{}`", out.display()))?;
-    let t0 = Instant::now();
-    let s = synth::generate(opts);
-    let crs = s.grid.crs().clone();
-    write_geotiff(&out.join("landcover.tif"), &s.grid, &s.landcover, Some(0.0))?;
-    write_geotiff(&out.join("slope.tif"), &s.grid, &s.slope_deg, Some(-9999.0))?;
-    let layer = |name: &str, polys: &[synth::NamedPolygon]| -> Result<()> {
-        let feats: Vec<_> = polys
-            .iter()
-            .map(|p| {
-                let mut props = serde_json::Map::new();
-                props.insert("name".into(), p.name.clone().into());
-                (p.geometry.clone(), props)
-            })
-            .collect();
-        let path = out.join(name);
-        write_polygons(&path, &crs, &feats)
-            .with_context(|| format!("cannot write `{}`", path.display()))
-    };
-    layer("ecological_redline.geojson", &s.redline)?;
-    layer("permanent_farmland.geojson", &s.farmland)?;
-    layer("urban_boundary.geojson", &s.urban_boundary)?;
-    layer("districts.geojson", &s.districts)?;
-    let write_text = |name: &str, text: &str| -> Result<()> {
-        let path = out.join(name);
-        ecocorridor::io::atomic::write_atomic(&path, |w| {
-            std::io::Write::write_all(w, text.as_bytes())
-        })
-        .with_context(|| format!("cannot write `{}`", path.display()))
-    };
-    write_text("landcover_classes.csv", CLASS_TABLE)?;
-    write_text("scenario.toml", &synth_scenario(opts))?;
-    if !ctx.quiet {
-        say!(
-            "wrote a {} x {} synthetic landscape (seed {}) to `{}` in {:.1} s\n  check it with: ecocorridor validate {}",
-            opts.cols,
-            opts.rows,
-            opts.seed,
-            out.display(),
-            t0.elapsed().as_secs_f64(),
-            out.join("scenario.toml").display()
-        );
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-/// A source size that suits a synthetic landscape: 0.2 % of its area, rounded down to a
-/// round number of hectares between 1 and 100.
-fn synth_min_area_ha(o: &SynthOptions) -> f64 {
-    let area_ha = o.rows as f64 * o.cols as f64 * o.cell_size_m * o.cell_size_m / 10_000.0;
-    [100.0, 50.0, 20.0, 10.0, 5.0, 2.0, 1.0]
-        .into_iter()
-        .find(|&a| a <= area_ha * 0.002)
-        .unwrap_or(1.0)
-}
-
-fn synth_scenario(o: &SynthOptions) -> String {
-    format!(
-        r#"# Synthetic landscape written by `ecocorridor synth --rows {rows} --cols {cols} --seed {seed}`.
-# Paths are relative to this file. See models/demo.toml for every option.
-name = "synth_{rows}x{cols}_s{seed}"
-description = "Synthetic neutral landscape, {cols} x {rows} cells of {cs} m, seed {seed}"
-
-[landscape]
-landcover = "landcover.tif"
-classes = "landcover_classes.csv"
-
-[[factors]]
-name = "slope"
-path = "slope.tif"
-breaks = [8.0, 15.0, 25.0]
-scores = [1.0, 10.0, 30.0, 60.0]
-weight = 0.3
-
-[[zones]]
-name = "ecological_redline"
-kind = "ecological_redline"
-path = "ecological_redline.geojson"
-
-[[zones]]
-name = "permanent_farmland"
-kind = "permanent_farmland"
-path = "permanent_farmland.geojson"
-
-[[zones]]
-name = "urban_boundary"
-kind = "urban_boundary"
-path = "urban_boundary.geojson"
-
-[districts]
-path = "districts.geojson"
-name_field = "name"
-
-[sources]
-# Scaled to the landscape: 0.2 % of its area, rounded down to 1, 2, 5, 10, 20, 50 or 100 ha.
-min_area_ha = {min_area}
-"#,
-        rows = o.rows,
-        cols = o.cols,
-        seed = o.seed,
-        cs = o.cell_size_m,
-        min_area = synth_min_area_ha(o)
-    )
 }

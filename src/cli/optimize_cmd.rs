@@ -9,16 +9,15 @@ use clap::Args;
 use ecocorridor::app::pipeline;
 use ecocorridor::app::Context;
 use ecocorridor::candidates::Candidates;
-use ecocorridor::io::atomic::write_atomic;
-use ecocorridor::io::geojson_out::write_polygons;
-use ecocorridor::io::geotiff::write_geotiff;
 use ecocorridor::io::optimize_tables;
 use ecocorridor::io::table::Table;
 use ecocorridor::optimize::{self, Plan, Problem, SolveOptions, SweepPoint};
+use ecocorridor::report;
 use ecocorridor::scenario::Scenario;
-use ecocorridor::{polygonize, report};
 
-use super::{prepare_out, write_table};
+use super::prepare_out;
+use ecocorridor::io::atomic::write_text;
+use ecocorridor::report::layers::{write_sites_layer, write_table};
 
 #[derive(Args)]
 pub(crate) struct OptimizeArgs {
@@ -189,9 +188,9 @@ fn from_tables(a: &OptimizeArgs, ctx: &Context) -> Result<Prepared> {
         .sites
         .as_ref()
         .expect("clap requires --sites without a scenario");
-    let (sites, exclusive) = optimize_tables::read_sites(sites_path).map_err(anyhow::Error::msg)?;
+    let (sites, exclusive) = optimize_tables::read_sites(sites_path)?;
     let connectors = match &a.connectors {
-        Some(c) => optimize_tables::read_connectors(c, &sites).map_err(anyhow::Error::msg)?,
+        Some(c) => optimize_tables::read_connectors(c, &sites)?,
         None => Vec::new(),
     };
     let budget = a
@@ -255,11 +254,6 @@ fn from_scenario(path: &Path, a: &OptimizeArgs, ctx: &Context) -> Result<Prepare
             log: ctx.verbose,
         },
     })
-}
-
-fn write_text(path: &Path, text: &str) -> Result<()> {
-    write_atomic(path, |f| std::io::Write::write_all(f, text.as_bytes()))
-        .with_context(|| format!("cannot write `{}`", path.display()))
 }
 
 fn solve_and_write(prep: &Prepared, model_path: Option<&Path>, ctx: &Context) -> Result<ExitCode> {
@@ -358,42 +352,4 @@ fn solve_and_write(prep: &Prepared, model_path: Option<&Path>, ctx: &Context) ->
         say!("wrote {} to `{}`", written.join(", "), dir.display());
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// `sites.geojson` (one polygon per candidate site with its figures and `selected`) and
-/// `sites.tif` (site id per cell; 0 = none).
-pub(crate) fn write_sites_layer(
-    dir: &Path,
-    grid: &ecocorridor::Grid,
-    cands: &Candidates,
-    p: &Problem,
-    plan: &Plan,
-) -> Result<()> {
-    let polys = polygonize::regions(grid, &cands.site_ids, cands.sites.len());
-    let features: Vec<_> = cands
-        .sites
-        .iter()
-        .zip(&p.sites)
-        .zip(polys)
-        .zip(&plan.sites)
-        .map(|(((c, q), poly), &x)| {
-            let mut props = serde_json::Map::new();
-            props.insert("site_id".into(), c.name.clone().into());
-            props.insert("area_ha".into(), c.area_ha.into());
-            props.insert("cost_yuan".into(), c.cost_yuan.into());
-            props.insert("carbon_tco2e".into(), c.carbon_tco2e.into());
-            props.insert("from_class".into(), c.from_code.into());
-            props.insert("to_class".into(), c.to_code.into());
-            props.insert("zones".into(), q.zones.join(";").into());
-            props.insert("lcd_drop".into(), c.lcd_drop.into());
-            props.insert("benefit".into(), c.benefit.into());
-            props.insert("selected".into(), u8::from(x).into());
-            (poly, props)
-        })
-        .collect();
-    let path = dir.join("sites.geojson");
-    write_polygons(&path, grid.crs(), &features)
-        .with_context(|| format!("cannot write `{}`", path.display()))?;
-    write_geotiff(&dir.join("sites.tif"), grid, &cands.site_ids, Some(0.0))?;
-    Ok(())
 }

@@ -170,10 +170,11 @@ impl AsciiReader {
     }
 
     /// Reads all values through `convert`; `*` (GRASS null) reads as NaN.
-    pub fn read_with<T, F>(mut self, mut convert: F) -> Result<Vec<T>, RasterError>
+    pub fn read_with<T, E, F>(mut self, mut convert: F) -> Result<Vec<T>, RasterError>
     where
         T: Copy + Default,
-        F: FnMut(f64, usize) -> Result<T, String>,
+        F: FnMut(f64, usize) -> Result<T, E>,
+        E: std::fmt::Display,
     {
         let path = self.header.path.clone();
         let grid = self.header.grid.clone();
@@ -202,7 +203,10 @@ impl AsciiReader {
                     ));
                 }
                 let idx = out.len();
-                out.push(convert(v, idx).map_err(|what| value_error(&path, &grid, idx, what))?);
+                out.push(
+                    convert(v, idx)
+                        .map_err(|what| value_error(&path, &grid, idx, what.to_string()))?,
+                );
             }
             line.clear();
             line_no += 1;
@@ -331,7 +335,7 @@ mod tests {
         .unwrap();
         let err = open_raster(&path)
             .unwrap()
-            .read_with(|v, _| Ok(v))
+            .read_with(|v, _| Ok::<_, std::convert::Infallible>(v))
             .unwrap_err();
         assert!(
             err.to_string()
@@ -351,7 +355,7 @@ mod tests {
         .unwrap();
         let err = open_raster(&path)
             .unwrap()
-            .read_with(|v, _| Ok(v))
+            .read_with(|v, _| Ok::<_, std::convert::Infallible>(v))
             .unwrap_err();
         assert!(
             err.to_string().contains("line 7: `x5` is not a number"),

@@ -90,6 +90,16 @@ where
     result
 }
 
+/// Writes `text` to `path` atomically ([`write_atomic`]); the error names the file.
+///
+/// # Errors
+/// The file cannot be written.
+pub fn write_text(path: &Path, text: &str) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    write_atomic(path, |w| w.write_all(text.as_bytes()))
+        .with_context(|| format!("cannot write `{}`", path.display()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -346,10 +346,11 @@ impl GeoTiffReader {
     }
 
     /// Decodes all chunks into a row-major vector through `convert`.
-    pub fn read_with<T, F>(mut self, mut convert: F) -> Result<Vec<T>, RasterError>
+    pub fn read_with<T, E, F>(mut self, mut convert: F) -> Result<Vec<T>, RasterError>
     where
         T: Copy + Default,
-        F: FnMut(f64, usize) -> Result<T, String>,
+        F: FnMut(f64, usize) -> Result<T, E>,
+        E: std::fmt::Display,
     {
         let path = self.header.path.clone();
         let grid = self.header.grid.clone();
@@ -402,7 +403,7 @@ impl GeoTiffReader {
                         for (c, &x) in src.iter().enumerate() {
                             let idx = base + c;
                             out[idx] = convert(x as f64, idx)
-                                .map_err(|what| value_error(&path, &grid, idx, what))?;
+                                .map_err(|what| value_error(&path, &grid, idx, what.to_string()))?;
                         }
                     }
                 }};
@@ -1006,15 +1007,15 @@ mod tests {
         write_geotiff(&p32, &g, &d32, Some(0.0)).unwrap();
         let back8: Vec<u8> = open_raster(&p8)
             .unwrap()
-            .read_with(|v, _| Ok(v as u8))
+            .read_with(|v, _| Ok::<_, std::convert::Infallible>(v as u8))
             .unwrap();
         let back16: Vec<u16> = open_raster(&p16)
             .unwrap()
-            .read_with(|v, _| Ok(v as u16))
+            .read_with(|v, _| Ok::<_, std::convert::Infallible>(v as u16))
             .unwrap();
         let back32: Vec<u32> = open_raster(&p32)
             .unwrap()
-            .read_with(|v, _| Ok(v as u32))
+            .read_with(|v, _| Ok::<_, std::convert::Infallible>(v as u32))
             .unwrap();
         assert_eq!(back8, d8);
         assert_eq!(back16, d16);
@@ -1034,7 +1035,9 @@ mod tests {
         std::fs::write(&path, &bytes[..bytes.len() / 3]).unwrap();
         let err = match open_raster(&path) {
             Err(e) => e,
-            Ok(r) => r.read_with(|v, _| Ok(v as f32)).unwrap_err(),
+            Ok(r) => r
+                .read_with(|v, _| Ok::<_, std::convert::Infallible>(v as f32))
+                .unwrap_err(),
         };
         assert!(err.to_string().contains("r.tif"), "{err}");
     }

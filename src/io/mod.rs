@@ -12,6 +12,8 @@ pub mod png_out;
 pub mod prj;
 pub mod raster;
 pub mod table;
+pub mod table_error;
 pub mod vector;
 
 pub use raster::{open_raster, read_f32, RasterError, RasterHeader, RasterReader, SampleType};
+pub use table_error::{RowProblem, TableError};

@@ -6,41 +6,47 @@
 use std::collections::HashMap;
 use std::path::Path;
 
+use super::table_error::{RowProblem, TableError};
 use crate::classes::decode_text;
 use crate::optimize::{Connector, Lock, Site};
 
 /// A table's lower-cased header and its records with their line numbers.
 type Records = (Vec<String>, Vec<(u64, csv::StringRecord)>);
 
-fn records(path: &Path, required: &[&str]) -> Result<Records, String> {
-    let bytes =
-        std::fs::read(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+fn records(path: &Path, required: &[&str]) -> Result<Records, TableError> {
+    let bytes = std::fs::read(path).map_err(|source| TableError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let malformed = |e: csv::Error| TableError::Malformed {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
     let text = decode_text(&bytes);
     let mut r = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .from_reader(text.as_bytes());
     let header: Vec<String> = r
         .headers()
-        .map_err(|e| format!("`{}`: {e}", path.display()))?
+        .map_err(malformed)?
         .iter()
         .map(|h| h.to_ascii_lowercase())
         .collect();
-    let missing: Vec<&str> = required
+    let missing: Vec<String> = required
         .iter()
-        .copied()
-        .filter(|c| !header.iter().any(|h| h == c))
+        .filter(|c| !header.iter().any(|h| h == *c))
+        .map(|c| c.to_string())
         .collect();
     if !missing.is_empty() {
-        return Err(format!(
-            "`{}` lacks the column(s) {}\n  columns found: {}",
-            path.display(),
-            missing.join(", "),
-            header.join(", ")
-        ));
+        return Err(TableError::MissingColumns {
+            path: path.to_path_buf(),
+            missing,
+            found: header,
+        });
     }
     let mut out = Vec::new();
     for rec in r.records() {
-        let rec = rec.map_err(|e| format!("`{}`: {e}", path.display()))?;
+        let rec = rec.map_err(malformed)?;
         out.push((rec.position().map_or(0, |p| p.line()), rec));
     }
     Ok((header, out))
@@ -60,16 +66,21 @@ fn number(
     name: &str,
     text: &str,
     default: Option<f64>,
-) -> Result<f64, String> {
+) -> Result<f64, TableError> {
     if text.is_empty() {
-        return default
-            .ok_or_else(|| format!("`{}`, line {line}: `{name}` is empty", path.display()));
+        return default.ok_or_else(|| {
+            TableError::row(path, line, RowProblem::Missing { field: name.into() })
+        });
     }
     match text.parse::<f64>() {
         Ok(v) if v.is_finite() => Ok(v),
-        _ => Err(format!(
-            "`{}`, line {line}: `{name}` is `{text}`, not a finite number",
-            path.display()
+        _ => Err(TableError::row(
+            path,
+            line,
+            RowProblem::NotANumber {
+                field: name.into(),
+                text: text.into(),
+            },
         )),
     }
 }
@@ -79,7 +90,10 @@ pub type SiteTable = (Vec<Site>, Vec<(usize, usize)>);
 
 /// Reads the sites table: the sites and the pairs of sites (indices, smaller first) that
 /// exclude each other (optional column `excludes`: site ids separated by `;`).
-pub fn read_sites(path: &Path) -> Result<SiteTable, String> {
+///
+/// # Errors
+/// The file cannot be read, lacks a column, or a row has a bad value ([`TableError`]).
+pub fn read_sites(path: &Path) -> Result<SiteTable, TableError> {
     let (h, recs) = records(path, &["site_id", "cost_yuan", "area_ha", "carbon_tco2e"])?;
     let mut seen = HashMap::new();
     let mut out = Vec::new();
@@ -87,9 +101,14 @@ pub fn read_sites(path: &Path) -> Result<SiteTable, String> {
     for (line, rec) in recs {
         let id = field(&h, &rec, "site_id").to_string();
         if let Some(prev) = seen.insert(id.clone(), line) {
-            return Err(format!(
-                "`{}`, line {line}: site `{id}` is listed twice (first on line {prev})",
-                path.display()
+            return Err(TableError::row(
+                path,
+                line,
+                RowProblem::Duplicate {
+                    what: "site",
+                    id,
+                    first_line: prev,
+                },
             ));
         }
         let lock = match field(&h, &rec, "locked").to_ascii_lowercase().as_str() {
@@ -97,9 +116,14 @@ pub fn read_sites(path: &Path) -> Result<SiteTable, String> {
             "in" | "1" => Lock::In,
             "out" | "-1" => Lock::Out,
             other => {
-                return Err(format!(
-                    "`{}`, line {line}: locked is `{other}`; write in, out or leave it empty",
-                    path.display()
+                return Err(TableError::row(
+                    path,
+                    line,
+                    RowProblem::NotAWord {
+                        field: "locked".into(),
+                        text: other.into(),
+                        expected: "write in, out or leave it empty",
+                    },
                 ))
             }
         };
@@ -140,16 +164,24 @@ pub fn read_sites(path: &Path) -> Result<SiteTable, String> {
     for (line, i, ids) in excludes {
         for e in ids {
             let j = *index.get(e.as_str()).ok_or_else(|| {
-                format!(
-                    "`{}`, line {line}: site `{}` excludes site `{e}`, which is not in the table",
-                    path.display(),
-                    out[i].id
+                TableError::row(
+                    path,
+                    line,
+                    RowProblem::Unknown {
+                        who: format!("the exclusions of site `{}`", out[i].id),
+                        what: "site",
+                        id: e.clone(),
+                        table: "sites table",
+                    },
                 )
             })?;
             if j == i {
-                return Err(format!(
-                    "`{}`, line {line}: site `{e}` cannot exclude itself",
-                    path.display()
+                return Err(TableError::row(
+                    path,
+                    line,
+                    RowProblem::SelfReference {
+                        who: format!("the exclusion of site `{e}`"),
+                    },
                 ));
             }
             pairs.insert((i.min(j), i.max(j)));
@@ -164,16 +196,20 @@ fn ends(
     line: u64,
     h: &[String],
     rec: &csv::StringRecord,
-) -> Result<Option<(u32, u32)>, String> {
+) -> Result<Option<(u32, u32)>, TableError> {
     let (a, b) = (field(h, rec, "from_patch"), field(h, rec, "to_patch"));
     if a.is_empty() && b.is_empty() {
         return Ok(None);
     }
     let parse = |t: &str, name: &str| {
         t.parse::<u32>().map_err(|_| {
-            format!(
-                "`{}`, line {line}: `{name}` is `{t}`; give the patch ids at both ends as whole numbers",
-                path.display()
+            TableError::row(
+                path,
+                line,
+                RowProblem::NotAnId {
+                    field: name.into(),
+                    text: t.into(),
+                },
             )
         })
     };
@@ -181,7 +217,10 @@ fn ends(
 }
 
 /// Reads the connectors table; gap sites are resolved against `sites`.
-pub fn read_connectors(path: &Path, sites: &[Site]) -> Result<Vec<Connector>, String> {
+///
+/// # Errors
+/// The file cannot be read, lacks a column, or a row has a bad value ([`TableError`]).
+pub fn read_connectors(path: &Path, sites: &[Site]) -> Result<Vec<Connector>, TableError> {
     let (h, recs) = records(
         path,
         &[
@@ -206,7 +245,18 @@ pub fn read_connectors(path: &Path, sites: &[Site]) -> Result<Vec<Connector>, St
             .map(str::trim)
             .filter(|g| !g.is_empty())
         {
-            gap_sites.push(*index.get(g).ok_or_else(|| format!("`{}`, line {line}: connector `{id}` needs site `{g}`, which is not in the sites table", path.display()))?);
+            gap_sites.push(*index.get(g).ok_or_else(|| {
+                TableError::row(
+                    path,
+                    line,
+                    RowProblem::Unknown {
+                        who: format!("connector `{id}`"),
+                        what: "site",
+                        id: g.into(),
+                        table: "sites table",
+                    },
+                )
+            })?);
         }
         let num = |name: &str, default| number(path, line, name, field(&h, &rec, name), default);
         out.push(Connector {
@@ -266,9 +316,9 @@ mod tests {
     fn bad_tables_are_refused_naming_the_file_line_and_value() {
         let dir = tempfile::tempdir().unwrap();
         let missing = file(dir.path(), "m.csv", "site_id,cost_yuan\na,1\n");
-        let e = read_sites(&missing).unwrap_err();
+        let e = read_sites(&missing).unwrap_err().to_string();
         assert!(
-            e.contains("lacks the column(s) area_ha, carbon_tco2e"),
+            e.contains("lacks the column(s) area_ha, carbon_tco2e") && e.contains("m.csv"),
             "{e}"
         );
         let twice = file(
@@ -276,15 +326,37 @@ mod tests {
             "t.csv",
             "site_id,cost_yuan,area_ha,carbon_tco2e\na,1,1,1\na,2,2,2\n",
         );
-        let e = read_sites(&twice).unwrap_err();
-        assert!(e.contains("line 3") && e.contains("listed twice"), "{e}");
+        match read_sites(&twice).unwrap_err() {
+            TableError::Row { line, problem, .. } => assert_eq!(
+                (line, problem),
+                (
+                    3,
+                    RowProblem::Duplicate {
+                        what: "site",
+                        id: "a".into(),
+                        first_line: 2
+                    }
+                )
+            ),
+            other => panic!("{other}"),
+        }
         let nan = file(
             dir.path(),
             "n.csv",
             "site_id,cost_yuan,area_ha,carbon_tco2e\na,lots,1,1\n",
         );
-        let e = read_sites(&nan).unwrap_err();
-        assert!(e.contains("`cost_yuan` is `lots`"), "{e}");
+        let e = read_sites(&nan).unwrap_err().to_string();
+        assert!(
+            e.contains("line 2: `cost_yuan` is `lots`, not a number"),
+            "{e}"
+        );
+        let lock = file(
+            dir.path(),
+            "l.csv",
+            "site_id,cost_yuan,area_ha,carbon_tco2e,locked\na,1,1,1,maybe\n",
+        );
+        let e = read_sites(&lock).unwrap_err().to_string();
+        assert!(e.contains("`locked` is `maybe`; write in, out"), "{e}");
         let sites = read_sites(&file(
             dir.path(),
             "ok.csv",
@@ -297,7 +369,10 @@ mod tests {
             "c.csv",
             "connector_id,cost_yuan,carbon_tco2e,benefit,gap_sites\nk,5,0,2,zz\n",
         );
-        let e = read_connectors(&unknown, &sites).unwrap_err();
-        assert!(e.contains("zz"), "{e}");
+        let e = read_connectors(&unknown, &sites).unwrap_err().to_string();
+        assert!(
+            e.contains("connector `k` names site `zz`, which is not in the sites table"),
+            "{e}"
+        );
     }
 }

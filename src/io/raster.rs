@@ -235,10 +235,11 @@ impl RasterReader {
     ///
     /// # Memory
     /// The returned vector (`cells × size_of::<T>()`) plus one strip or tile.
-    pub fn read_with<T, F>(self, convert: F) -> Result<Vec<T>, RasterError>
+    pub fn read_with<T, E, F>(self, convert: F) -> Result<Vec<T>, RasterError>
     where
         T: Copy + Default,
-        F: FnMut(f64, usize) -> Result<T, String>,
+        F: FnMut(f64, usize) -> Result<T, E>,
+        E: std::fmt::Display,
     {
         match self {
             RasterReader::GeoTiff(r) => r.read_with(convert),

@@ -1,4 +1,7 @@
-//! The tables written for bureaus (pure: values in, [`Table`]s out; `io::table` writes them).
+//! The tables written for bureaus (pure: values in, [`Table`]s out) and, in [`layers`], the
+//! files a run writes (tables in the run's language, GeoTIFF and GeoJSON layers).
+
+pub mod layers;
 
 use crate::candidates::Candidates;
 use crate::classes::OUTSIDE;

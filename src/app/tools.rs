@@ -1,0 +1,258 @@
+//! The stand-alone tools behind `costdist`, `network --patches --links` and `synth`: read their
+//! inputs through `io`, run one stage, write its outputs; the command line only prints.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::{bail, Context as _, Result};
+
+use super::Context;
+use crate::costdist::{accumulate_cost, CostOptions};
+use crate::io::geojson_out::write_polygons;
+use crate::io::geotiff::write_geotiff;
+use crate::io::load;
+use crate::io::network_tables::{self, PatchRow};
+use crate::io::raster::{open_raster, read_f32};
+use crate::network::{self, Graph, NetworkResult};
+use crate::report::layers::{finite_or_nodata, write_table, NODATA_F32};
+use crate::resistance::Resistance;
+use crate::synth::{self, SynthOptions};
+
+/// What `costdist` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CostdistRun {
+    /// Source cells (cells with an id > 0).
+    pub seeds: usize,
+    /// Cells reached (finite cost distance).
+    pub reached: usize,
+    /// Cells of the grid.
+    pub cells: usize,
+}
+
+/// Accumulated cost distance from the sources of `src_path` over the resistance of
+/// `res_path`, written to `out` (f32 GeoTIFF, unreached cells as nodata) and, with
+/// `alloc_path`, the nearest source's id per cell.
+///
+/// # Errors
+/// A bad cut-off, a resistance <= 0 (the first named, with the fix), misaligned grids, a
+/// source id that is not a whole number >= 0, no source cell, or a file that cannot be
+/// read or written.
+pub fn costdist(
+    res_path: &Path,
+    src_path: &Path,
+    (out, alloc_path): (&Path, Option<&Path>),
+    opts: CostOptions,
+    ctx: &Context,
+) -> Result<CostdistRun> {
+    if let Some(m) = opts.max_cwd {
+        if m.is_nan() || m <= 0.0 {
+            bail!(
+                "--max-cwd {m}: give a cut-off > 0 in cost units (resistance x m), or leave it out"
+            );
+        }
+    }
+    let r = read_f32(res_path)?;
+    let grid = r.grid().clone();
+    let not_positive = |v: &f32| !v.is_nan() && *v <= 0.0;
+    if let Some((i, v)) = r.data().iter().enumerate().find(|(_, v)| not_positive(v)) {
+        let bad = r.data().iter().filter(|v| not_positive(v)).count();
+        bail!(
+            "resistance `{}` has {bad} cell(s) <= 0, the first {v} at row {}, column {}\n  hint: resistance must be > 0 (cost per metre); set impassable cells to nodata, e.g. `gdal_calc.py -A {} --calc=\"where(A<=0,-9999,A)\" --NoDataValue=-9999 --outfile=fixed.tif`",
+            res_path.display(),
+            i / grid.cols(),
+            i % grid.cols(),
+            res_path.display()
+        );
+    }
+    let res = Resistance::from_values(r.into_parts().1).map_err(|(i, v)| {
+        anyhow::anyhow!(
+            "resistance `{}` has value {v} at cell {i}",
+            res_path.display()
+        )
+    })?;
+    let reader = open_raster(src_path)?;
+    let header = reader.header().clone();
+    if !grid.aligned_with(&header.grid) {
+        bail!(
+            "{}",
+            load::grid_mismatch_message(res_path, &grid, src_path, &header.grid)
+        );
+    }
+    let ids: Vec<u32> = reader.read_with(|v, _| {
+        if header.is_nodata(v) {
+            Ok(0)
+        } else if v >= 0.0 && v.fract() == 0.0 && v <= u32::MAX as f64 {
+            Ok(v as u32)
+        } else {
+            Err(format!(
+                "source id {v} is not a whole number >= 0 (0 = not a source)"
+            ))
+        }
+    })?;
+    let seeds: Vec<(usize, u32)> = ids
+        .iter()
+        .enumerate()
+        .filter(|(_, &id)| id != 0)
+        .map(|(i, &id)| (i, id))
+        .collect();
+    if seeds.is_empty() {
+        bail!("source raster `{}` has no source cell (every cell is 0 or nodata)\n  hint: source cells must hold their source id (> 0)", src_path.display());
+    }
+    let surface = ctx.stage("cost distance", || {
+        Ok(accumulate_cost(
+            grid.rows(),
+            grid.cols(),
+            grid.cell_size_m(),
+            &res,
+            seeds.iter().copied(),
+            &opts,
+        ))
+    })?;
+    let reached = surface.cost.iter().filter(|v| v.is_finite()).count();
+    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create folder `{}`", parent.display()))?;
+    }
+    write_geotiff(
+        out,
+        &grid,
+        &finite_or_nodata(&surface.cost),
+        Some(NODATA_F32 as f64),
+    )?;
+    if let Some(a) = alloc_path {
+        write_geotiff(a, &grid, &surface.alloc, Some(0.0))?;
+    }
+    Ok(CostdistRun {
+        seeds: seeds.len(),
+        reached,
+        cells: grid.len(),
+    })
+}
+
+/// A patch network read from tables, and its analysis.
+#[derive(Debug)]
+pub struct TableNetwork {
+    /// The patches as read.
+    pub patches: Vec<PatchRow>,
+    /// The links as read: (from id, to id, distance).
+    pub links: Vec<(u32, u32, f64)>,
+    /// The graph the indices were computed on.
+    pub graph: Graph,
+    /// Indices and importances.
+    pub result: NetworkResult,
+}
+
+/// The network indices of the patches and links in two CSV tables (`network --patches
+/// --links`), written as `indices.csv`, `patches_network.csv` and `links_network.csv` into
+/// `out`.
+///
+/// # Errors
+/// A table cannot be read or holds a bad value, the network options are refused, or a file
+/// cannot be written.
+pub fn network_from_tables(
+    (patches, links): (&Path, &Path),
+    landscape_area_ha: f64,
+    d50: f64,
+    out: &Path,
+    ctx: &Context,
+) -> Result<TableNetwork> {
+    let p = network_tables::read_patches(patches)?;
+    let l = network_tables::read_links(links, &p)?;
+    let index: BTreeMap<u32, usize> = p.iter().enumerate().map(|(i, r)| (r.id, i)).collect();
+    let graph = Graph {
+        attr: p.iter().map(|r| r.area_ha).collect(),
+        links: l
+            .iter()
+            .map(|&(a, b, d)| (index[&a], index[&b], d))
+            .collect(),
+    };
+    let resistances: Option<Vec<f64>> = p.iter().map(|r| r.mean_resistance).collect();
+    let result = ctx.stage("network", || {
+        network::analyse(&graph, landscape_area_ha, d50, resistances.as_deref()).map_err(|e| {
+            anyhow::anyhow!(
+                "{e}\n  (patches `{}`, links `{}`)",
+                patches.display(),
+                links.display()
+            )
+        })
+    })?;
+    std::fs::create_dir_all(out)
+        .with_context(|| format!("cannot create output folder `{}`", out.display()))?;
+    let ids: Vec<u32> = p.iter().map(|r| r.id).collect();
+    write_table(
+        out,
+        "indices.csv",
+        &crate::report::indices(&result, landscape_area_ha, d50, p.len(), l.len()),
+        true,
+    )?;
+    write_table(
+        out,
+        "patches_network.csv",
+        &crate::report::patch_importance(&ids, &graph.attr, &result),
+        true,
+    )?;
+    write_table(
+        out,
+        "links_network.csv",
+        &crate::report::link_importance(&l, &result),
+        true,
+    )?;
+    Ok(TableNetwork {
+        patches: p,
+        links: l,
+        graph,
+        result,
+    })
+}
+
+/// A synthetic landscape (`synth`) written into `out`: `landcover.tif`, `slope.tif`, the three
+/// zone layers and the districts (GeoJSON), the bundled class table and a `scenario.toml`
+/// that runs as it is.
+///
+/// # Errors
+/// Sizes out of range, or a file that cannot be written.
+pub fn synth(opts: &SynthOptions, out: &Path) -> Result<()> {
+    if opts.rows == 0 || opts.cols == 0 {
+        bail!(
+            "--rows and --cols must be at least 1 (got {} x {})",
+            opts.rows,
+            opts.cols
+        );
+    }
+    if !(opts.cell_size_m.is_finite() && opts.cell_size_m > 0.0) {
+        bail!(
+            "--cell-size-m must be a positive number of metres (got {})",
+            opts.cell_size_m
+        );
+    }
+    let cells = opts.rows as u64 * opts.cols as u64;
+    if cells > crate::grid::MAX_CELLS {
+        bail!("{} x {} = {cells} cells is more than ecocorridor can address ({}); use fewer rows or columns", opts.rows, opts.cols, crate::grid::MAX_CELLS);
+    }
+    std::fs::create_dir_all(out)
+        .with_context(|| format!("cannot create output folder `{}`", out.display()))?;
+    let s = synth::generate(opts);
+    let crs = s.grid.crs().clone();
+    write_geotiff(&out.join("landcover.tif"), &s.grid, &s.landcover, Some(0.0))?;
+    write_geotiff(&out.join("slope.tif"), &s.grid, &s.slope_deg, Some(-9999.0))?;
+    let layer = |name: &str, polys: &[synth::NamedPolygon]| -> Result<()> {
+        let feats: Vec<_> = polys
+            .iter()
+            .map(|p| {
+                let mut props = serde_json::Map::new();
+                props.insert("name".into(), p.name.clone().into());
+                (p.geometry.clone(), props)
+            })
+            .collect();
+        let path = out.join(name);
+        write_polygons(&path, &crs, &feats)
+            .with_context(|| format!("cannot write `{}`", path.display()))
+    };
+    layer("ecological_redline.geojson", &s.redline)?;
+    layer("permanent_farmland.geojson", &s.farmland)?;
+    layer("urban_boundary.geojson", &s.urban_boundary)?;
+    layer("districts.geojson", &s.districts)?;
+    crate::io::atomic::write_text(&out.join("landcover_classes.csv"), synth::CLASS_TABLE)?;
+    crate::io::atomic::write_text(&out.join("scenario.toml"), &synth::scenario_toml(opts))?;
+    Ok(())
+}

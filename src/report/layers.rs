@@ -1,0 +1,205 @@
+//! The report's files: tables (CSV, in the run's language) and layers (GeoTIFF, GeoJSON), each
+//! written atomically through `io`, with the error naming the file.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use anyhow::{Context as _, Result};
+
+use crate::candidates::Candidates;
+use crate::corridors::CorridorNetwork;
+use crate::grid::Grid;
+use crate::io::geojson_out::{write_lines, write_polygons};
+use crate::io::geotiff::write_geotiff;
+use crate::io::table::{write_csv, Table};
+use crate::landscape::Landscape;
+use crate::map::Lang;
+use crate::optimize::{Plan, Problem};
+use crate::resistance::Resistance;
+use crate::sources::Sources;
+
+/// Nodata of the f32 layers (resistance, cost distance, corridors, carbon): barriers and
+/// cells outside the study area.
+pub const NODATA_F32: f32 = -9999.0;
+
+/// `values` with every non-finite value (barrier, outside) as [`NODATA_F32`].
+pub fn finite_or_nodata(values: &[f32]) -> Vec<f32> {
+    values
+        .iter()
+        .map(|&x| if x.is_finite() { x } else { NODATA_F32 })
+        .collect()
+}
+
+/// A CSV table `dir/name` (with a UTF-8 byte-order mark when `bom`, for Excel).
+///
+/// # Errors
+/// The file cannot be written (named in the message).
+pub fn write_table(dir: &Path, name: &str, table: &Table, bom: bool) -> Result<()> {
+    let path = dir.join(name);
+    write_csv(&path, table, bom).with_context(|| format!("cannot write `{}`", path.display()))
+}
+
+/// A CSV table with its column names in `lang` (Chinese names as listed in the README).
+///
+/// # Errors
+/// The file cannot be written.
+pub fn write_table_in(lang: Lang, dir: &Path, name: &str, t: &Table, bom: bool) -> Result<()> {
+    match lang {
+        Lang::En => write_table(dir, name, t, bom),
+        Lang::Zh => write_table(dir, name, &super::to_chinese(t), bom),
+    }
+}
+
+/// An f32 GeoTIFF `dir/name` with non-finite values as nodata.
+fn write_f32(dir: &Path, name: &str, grid: &Grid, values: &[f32]) -> Result<()> {
+    let path = dir.join(name);
+    write_geotiff(
+        &path,
+        grid,
+        &finite_or_nodata(values),
+        Some(NODATA_F32 as f64),
+    )
+    .with_context(|| format!("cannot write `{}`", path.display()))
+}
+
+/// `resistance.tif`: barriers and outside cells are nodata.
+///
+/// # Errors
+/// The file cannot be written.
+pub fn write_resistance(dir: &Path, grid: &Grid, res: &Resistance) -> Result<()> {
+    write_f32(dir, "resistance.tif", grid, res.values())
+}
+
+/// `carbon.tif`: carbon stock per cell, t C (nodata outside the study area).
+///
+/// # Errors
+/// The file cannot be written.
+pub fn write_carbon(dir: &Path, land: &Landscape) -> Result<()> {
+    write_f32(
+        dir,
+        "carbon.tif",
+        &land.grid,
+        &crate::carbon::stock_per_cell(land),
+    )
+}
+
+/// `sources.tif`: patch id per cell (0 = not a source).
+///
+/// # Errors
+/// The file cannot be written.
+pub fn write_sources(dir: &Path, grid: &Grid, src: &Sources) -> Result<()> {
+    let path = dir.join("sources.tif");
+    write_geotiff(&path, grid, &src.ids, Some(0.0))
+        .with_context(|| format!("cannot write `{}`", path.display()))
+}
+
+/// `cost_distance.tif`, `corridors.tif`, `sources.tif` and `corridors.geojson`.
+///
+/// # Errors
+/// A file cannot be written.
+pub fn write_corridor_layers(
+    dir: &Path,
+    land: &Landscape,
+    src: &Sources,
+    net: &CorridorNetwork,
+) -> Result<()> {
+    write_f32(dir, "cost_distance.tif", &land.grid, &net.cost)?;
+    write_f32(dir, "corridors.tif", &land.grid, &net.nlcc)?;
+    write_sources(dir, &land.grid, src)?;
+    let lines: Vec<_> = net
+        .corridors
+        .iter()
+        .map(|c| {
+            let mut p = serde_json::Map::new();
+            p.insert("corridor_id".into(), c.id.into());
+            p.insert("from_patch".into(), c.from.into());
+            p.insert("to_patch".into(), c.to.into());
+            p.insert("lcd".into(), rounded(c.lcd, 1000.0));
+            p.insert("path_length_m".into(), rounded(c.path_length_m, 100.0));
+            p.insert("euclid_m".into(), rounded(c.euclid_m, 100.0));
+            p.insert("crosses_patch".into(), c.crosses_patch.into());
+            (super::path_polyline(&land.grid, &c.path), p)
+        })
+        .collect();
+    let gj = dir.join("corridors.geojson");
+    write_lines(&gj, land.grid.crs(), &lines)
+        .with_context(|| format!("cannot write `{}`", gj.display()))
+}
+
+/// `x` rounded to `1/scale` as a JSON number.
+fn rounded(x: f64, scale: f64) -> serde_json::Value {
+    serde_json::json!((x * scale).round() / scale)
+}
+
+/// `sites.geojson` (one polygon per candidate site, with `selected`) and `sites.tif`.
+///
+/// # Errors
+/// A file cannot be written.
+pub fn write_sites_layer(
+    dir: &Path,
+    grid: &Grid,
+    cands: &Candidates,
+    p: &Problem,
+    plan: &Plan,
+) -> Result<()> {
+    let polys = crate::polygonize::regions(grid, &cands.site_ids, cands.sites.len());
+    let features: Vec<_> = cands
+        .sites
+        .iter()
+        .zip(&p.sites)
+        .zip(polys)
+        .zip(&plan.sites)
+        .map(|(((c, q), poly), &x)| {
+            let mut props = serde_json::Map::new();
+            props.insert("site_id".into(), c.name.clone().into());
+            props.insert("area_ha".into(), c.area_ha.into());
+            props.insert("cost_yuan".into(), c.cost_yuan.into());
+            props.insert("carbon_tco2e".into(), c.carbon_tco2e.into());
+            props.insert("from_class".into(), c.from_code.into());
+            props.insert("to_class".into(), c.to_code.into());
+            props.insert("zones".into(), q.zones.join(";").into());
+            props.insert("lcd_drop".into(), c.lcd_drop.into());
+            props.insert("benefit".into(), c.benefit.into());
+            props.insert("selected".into(), u8::from(x).into());
+            (poly, props)
+        })
+        .collect();
+    let path = dir.join("sites.geojson");
+    write_polygons(&path, grid.crs(), &features)
+        .with_context(|| format!("cannot write `{}`", path.display()))?;
+    let path = dir.join("sites.tif");
+    write_geotiff(&path, grid, &cands.site_ids, Some(0.0))
+        .with_context(|| format!("cannot write `{}`", path.display()))
+}
+
+/// `connectors.geojson`: the least-cost path of every candidate connector, with `selected`
+/// for the corridor ids in `chosen`.
+///
+/// # Errors
+/// The file cannot be written.
+pub fn write_connector_lines(
+    dir: &Path,
+    grid: &Grid,
+    cands: &Candidates,
+    net: &CorridorNetwork,
+    chosen: &BTreeSet<u32>,
+) -> Result<()> {
+    let lines: Vec<_> = cands
+        .connectors
+        .iter()
+        .map(|k| {
+            let c = &net.corridors[k.id as usize - 1];
+            let mut props = serde_json::Map::new();
+            props.insert("connector_id".into(), k.id.into());
+            props.insert("from_patch".into(), k.from.into());
+            props.insert("to_patch".into(), k.to.into());
+            props.insert("crossing_m".into(), rounded(k.crossing_m, 100.0));
+            props.insert("cost_yuan".into(), rounded(k.cost_yuan, 100.0));
+            props.insert("selected".into(), u8::from(chosen.contains(&k.id)).into());
+            (super::path_polyline(grid, &c.path), props)
+        })
+        .collect();
+    let path = dir.join("connectors.geojson");
+    write_lines(&path, grid.crs(), &lines)
+        .with_context(|| format!("cannot write `{}`", path.display()))
+}
