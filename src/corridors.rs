@@ -209,29 +209,10 @@ fn build_with(
     opts: &CorridorOptions,
     prune: bool,
 ) -> Result<CorridorNetwork, CorridorError> {
-    if !(opts.width.is_finite() && opts.width >= 0.0) {
-        return Err(CorridorError::Option(format!(
-            "width = {}; give a corridor width >= 0 in cost units (resistance x m)",
-            opts.width
-        )));
-    }
-    if let Some(m) = opts.cost.max_cwd {
-        if m.is_nan() || m <= 0.0 {
-            return Err(CorridorError::Option(format!(
-                "max_cwd = {m}; give a cut-off > 0 in cost units, or leave it out"
-            )));
-        }
-    }
-    if opts.pairs == PairRule::WithinMaxCwd && opts.cost.max_cwd.is_none() {
-        return Err(CorridorError::Option(
-            "pairs = \"within_max_cwd\" needs max_cwd".into(),
-        ));
-    }
+    check_options(opts)?;
     let (rows, cols, cs) = (grid.rows(), grid.cols(), grid.cell_size_m());
-    let r = res.values();
     let limit = opts.cost.max_cwd.unwrap_or(f64::INFINITY);
     let ids: Vec<u32> = sources.patches.iter().map(|p| p.id).collect();
-    let slot = |id: u32| ids.binary_search(&id).ok();
     let (cells, boundary) = patch_cells(sources, &ids, rows, cols);
 
     // 1. Multi-source run.
@@ -244,70 +225,20 @@ fn build_with(
     let multi = accumulate_cost(rows, cols, cs, res, seeds, &opts.cost);
 
     // 2. Candidate pairs with LCD upper bounds (slots, smaller first).
-    let mut bound: BTreeMap<(usize, usize), f64> = BTreeMap::new();
-    if opts.pairs == PairRule::AllocationTouch {
-        for a in 0..rows * cols {
-            let ia = multi.alloc[a];
-            if ia == 0 {
-                continue;
-            }
-            let (row, col) = ((a / cols) as isize, (a % cols) as isize);
-            for &(dr, dc, diag) in &[
-                (0isize, 1isize, false),
-                (1, 0, false),
-                (1, 1, true),
-                (1, -1, true),
-            ] {
-                let (nr, nc) = (row + dr, col + dc);
-                if nr >= rows as isize || nc < 0 || nc >= cols as isize {
-                    continue;
-                }
-                let b = nr as usize * cols + nc as usize;
-                let ib = multi.alloc[b];
-                if ib == 0 || ib == ia {
-                    continue;
-                }
-                if diag
-                    && !opts.cost.corner_cutting
-                    && (!r[row as usize * cols + nc as usize].is_finite()
-                        || !r[nr as usize * cols + col as usize].is_finite())
-                {
-                    continue;
-                }
-                let (Some(sa), Some(sb)) = (slot(ia), slot(ib)) else {
-                    continue;
-                };
-                let ub =
-                    multi.cost[a] as f64 + step_cost(cs, diag, r[a], r[b]) + multi.cost[b] as f64;
-                let key = (sa.min(sb), sa.max(sb));
-                let e = bound.entry(key).or_insert(f64::INFINITY);
-                *e = e.min(ub);
-            }
+    let shape = Shape {
+        rows,
+        cols,
+        cell_size_m: cs,
+    };
+    let bound = match opts.pairs {
+        PairRule::AllocationTouch => {
+            touch_bounds(shape, res.values(), &multi, &ids, opts.cost.corner_cutting)
         }
-    }
+        PairRule::WithinMaxCwd => BTreeMap::new(),
+    };
 
-    // 3.-5. Per-patch runs, bounded, computed in small parallel batches in patch order; a
-    // pair is processed as soon as both of its runs exist, and a run is dropped once its last
-    // pair is done, so only the runs of pairs still open are alive at any time.
-    let run_limit: Vec<f64> = (0..ids.len())
-        .map(|k| match opts.pairs {
-            PairRule::WithinMaxCwd => limit,
-            PairRule::AllocationTouch => {
-                let b = bound
-                    .iter()
-                    .filter(|((a, b), _)| *a == k || *b == k)
-                    .map(|(_, &ub)| ub)
-                    .fold(f64::NEG_INFINITY, f64::max);
-                // Pairs beyond max_cwd are dropped, so kept corridors need costs up to
-                // min(bound, max_cwd) + width; the slack covers f32 storage of the bound.
-                if b.is_finite() {
-                    (b.min(limit) + opts.width) * (1.0 + 1e-6)
-                } else {
-                    f64::NEG_INFINITY
-                }
-            }
-        })
-        .collect();
+    // 3.-5. Per-patch runs, bounded (see `run_limits` and the floor below), and the pairs.
+    let run_limit = run_limits(&bound, ids.len(), opts);
     // A cell c matters to the run of patch a only in the zone of a pair (a, b), where
     // CWD_a(c) + CWD_b(c) <= LCD_ab + width <= run limit. The multi-source cost M(c) is at
     // most CWD_b(c) for every b, so a run need not enter cells with CWD_a + M > its limit
@@ -321,124 +252,19 @@ fn build_with(
             .map(|&m| if m.is_finite() { m * (1.0 - 1e-6) } else { 0.0 })
             .collect()
     });
-    // Pairs per patch slot; with pairs within max_cwd they are found by the runs.
-    let mut pairs_of: Vec<Vec<usize>> = vec![Vec::new(); ids.len()];
-    let mut registered: std::collections::BTreeSet<(usize, usize)> =
-        bound.keys().copied().collect();
-    for &(a, b) in &registered {
-        pairs_of[a].push(b);
-        pairs_of[b].push(a);
-    }
-    let mut remaining: Vec<usize> = pairs_of.iter().map(Vec::len).collect();
-    let mut runs: Vec<Option<TiledCost>> = (0..ids.len()).map(|_| None).collect();
-    let mut done = vec![false; ids.len()];
-    let mut corridors: Vec<(usize, usize, Corridor)> = Vec::new();
-    let mut nlcc = vec![f32::INFINITY; rows * cols];
-    let slots: Vec<usize> = (0..ids.len())
-        .filter(|&k| run_limit[k] != f64::NEG_INFINITY)
-        .collect();
-    // Workers take the runs in patch order and hand each finished one over as soon as it is
-    // done (no batch waits for its slowest run); this thread processes every pair whose two
-    // runs exist and drops a run once its last pair is processed. The channel holds at most
-    // one finished run per worker, so workers pause when pairs fall behind. Results do not
-    // depend on the order runs finish in: corridors are sorted at the end, the corridor
-    // raster is a minimum and zone cells are sorted.
-    let workers = rayon::current_num_threads().max(1).min(slots.len().max(1));
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, TiledCost)>(workers);
-    let shape = Shape {
-        rows,
-        cols,
-        cell_size_m: cs,
+    let job = PairJob {
+        shape,
+        res,
+        sources,
+        ids: &ids,
+        cells: &cells,
+        boundary: &boundary,
+        run_limit: &run_limit,
+        floor: floor.as_deref(),
+        limit,
+        opts,
     };
-    std::thread::scope(|scope| -> Result<(), CorridorError> {
-        for _ in 0..workers {
-            let tx = tx.clone();
-            let (next, slots, cells, run_limit, floor) =
-                (&next, &slots, &cells, &run_limit, floor.as_deref());
-            scope.spawn(move || loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let Some(&k) = slots.get(i) else { break };
-                let mut store = TiledCost::new(rows, cols);
-                dijkstra(
-                    shape,
-                    res,
-                    cells[k].iter().map(|&c| (c, 1)),
-                    run_limit[k],
-                    floor,
-                    opts.cost.corner_cutting,
-                    &mut store,
-                );
-                if tx.send((k, store)).is_err() {
-                    break; // the pairs stopped on an error
-                }
-            });
-        }
-        drop(tx);
-        // `rx` is moved in here, so an error returned from this loop drops it and a worker
-        // blocked on a full channel gets an error instead of waiting forever for the join.
-        for (k, store) in rx {
-            if opts.pairs == PairRule::WithinMaxCwd {
-                // Reaching is symmetric, so the pairs of k are the patches its run reaches;
-                // a pair is registered by whichever of its runs comes first.
-                for b in 0..ids.len() {
-                    if b != k
-                        && cells[b].iter().any(|&c| store.cost(c).is_finite())
-                        && registered.insert((k.min(b), k.max(b)))
-                    {
-                        pairs_of[k].push(b);
-                        pairs_of[b].push(k);
-                        remaining[k] += 1;
-                        remaining[b] += 1;
-                    }
-                }
-            }
-            runs[k] = Some(store);
-            done[k] = true;
-            let ready: Vec<(usize, usize)> = pairs_of[k]
-                .iter()
-                .filter(|&&b| done[b])
-                .map(|&b| (k.min(b), k.max(b)))
-                .collect();
-            for (a, b) in ready {
-                remaining[a] -= 1;
-                remaining[b] -= 1;
-                let (Some(ra), Some(rb)) = (runs[a].as_ref(), runs[b].as_ref()) else {
-                    continue;
-                };
-                if let Some(mut c) = pair_corridor(
-                    ra,
-                    r,
-                    (rows, cols, cs),
-                    &cells[b],
-                    &boundary,
-                    sources,
-                    &ids,
-                    (a, b),
-                    limit,
-                    opts,
-                )? {
-                    add_corridor_zone(
-                        &mut nlcc,
-                        ra,
-                        rb,
-                        (c.lcd, opts.width, cols),
-                        opts.keep_zone_cells.then_some(&mut c.zone),
-                    );
-                    corridors.push((a, b, c));
-                }
-                for x in [a, b] {
-                    if remaining[x] == 0 {
-                        runs[x] = None;
-                    }
-                }
-            }
-            if remaining[k] == 0 {
-                runs[k] = None;
-            }
-        }
-        Ok(())
-    })?;
+    let (mut corridors, nlcc) = job.run(bound.keys().copied().collect())?;
     corridors.sort_by_key(|&(a, b, _)| (a, b));
     let corridors: Vec<Corridor> = corridors
         .into_iter()
@@ -462,6 +288,262 @@ fn build_with(
         corridors,
         isolated,
     })
+}
+
+/// Refuses a negative width, a cut-off <= 0 and pairs within max_cwd without max_cwd.
+fn check_options(opts: &CorridorOptions) -> Result<(), CorridorError> {
+    if !(opts.width.is_finite() && opts.width >= 0.0) {
+        return Err(CorridorError::Option(format!(
+            "width = {}; give a corridor width >= 0 in cost units (resistance x m)",
+            opts.width
+        )));
+    }
+    if let Some(m) = opts.cost.max_cwd {
+        if m.is_nan() || m <= 0.0 {
+            return Err(CorridorError::Option(format!(
+                "max_cwd = {m}; give a cut-off > 0 in cost units, or leave it out"
+            )));
+        }
+    }
+    if opts.pairs == PairRule::WithinMaxCwd && opts.cost.max_cwd.is_none() {
+        return Err(CorridorError::Option(
+            "pairs = \"within_max_cwd\" needs max_cwd".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Pairs of patches whose multi-source allocation zones touch (slots in the sorted `ids`,
+/// smaller first), each with an upper bound on its LCD: the cheapest crossing of the
+/// zones' border, M(a) + step(a, b) + M(b).
+fn touch_bounds(
+    shape: Shape,
+    r: &[f32],
+    multi: &crate::costdist::CostSurface,
+    ids: &[u32],
+    corner_cutting: bool,
+) -> BTreeMap<(usize, usize), f64> {
+    let (rows, cols, cs) = (shape.rows, shape.cols, shape.cell_size_m);
+    let slot = |id: u32| ids.binary_search(&id).ok();
+    let mut bound: BTreeMap<(usize, usize), f64> = BTreeMap::new();
+    for a in 0..rows * cols {
+        let ia = multi.alloc[a];
+        if ia == 0 {
+            continue;
+        }
+        let (row, col) = ((a / cols) as isize, (a % cols) as isize);
+        for &(dr, dc, diag) in &[
+            (0isize, 1isize, false),
+            (1, 0, false),
+            (1, 1, true),
+            (1, -1, true),
+        ] {
+            let (nr, nc) = (row + dr, col + dc);
+            if nr >= rows as isize || nc < 0 || nc >= cols as isize {
+                continue;
+            }
+            let b = nr as usize * cols + nc as usize;
+            let ib = multi.alloc[b];
+            if ib == 0 || ib == ia {
+                continue;
+            }
+            if diag
+                && !corner_cutting
+                && (!r[row as usize * cols + nc as usize].is_finite()
+                    || !r[nr as usize * cols + col as usize].is_finite())
+            {
+                continue;
+            }
+            let (Some(sa), Some(sb)) = (slot(ia), slot(ib)) else {
+                continue;
+            };
+            let ub = multi.cost[a] as f64 + step_cost(cs, diag, r[a], r[b]) + multi.cost[b] as f64;
+            let key = (sa.min(sb), sa.max(sb));
+            let e = bound.entry(key).or_insert(f64::INFINITY);
+            *e = e.min(ub);
+        }
+    }
+    bound
+}
+
+/// How far each patch's run must go: with allocation-touch pairs, its largest pair bound
+/// (capped at max_cwd) plus the corridor width; `-inf` for a patch without pairs (no run).
+fn run_limits(bound: &BTreeMap<(usize, usize), f64>, n: usize, opts: &CorridorOptions) -> Vec<f64> {
+    let limit = opts.cost.max_cwd.unwrap_or(f64::INFINITY);
+    (0..n)
+        .map(|k| match opts.pairs {
+            PairRule::WithinMaxCwd => limit,
+            PairRule::AllocationTouch => {
+                let b = bound
+                    .iter()
+                    .filter(|((a, b), _)| *a == k || *b == k)
+                    .map(|(_, &ub)| ub)
+                    .fold(f64::NEG_INFINITY, f64::max);
+                // Pairs beyond max_cwd are dropped, so kept corridors need costs up to
+                // min(bound, max_cwd) + width; the slack covers f32 storage of the bound.
+                if b.is_finite() {
+                    (b.min(limit) + opts.width) * (1.0 + 1e-6)
+                } else {
+                    f64::NEG_INFINITY
+                }
+            }
+        })
+        .collect()
+}
+
+/// The per-patch runs and the pairs between them.
+struct PairJob<'a> {
+    shape: Shape,
+    res: &'a Resistance,
+    sources: &'a Sources,
+    ids: &'a [u32],
+    cells: &'a [Vec<usize>],
+    boundary: &'a [Vec<usize>],
+    run_limit: &'a [f64],
+    floor: Option<&'a [f32]>,
+    limit: f64,
+    opts: &'a CorridorOptions,
+}
+
+/// Corridors by pair of slots, and the normalized least-cost corridor raster.
+type PairsFound = (Vec<(usize, usize, Corridor)>, Vec<f32>);
+
+impl PairJob<'_> {
+    /// Runs every patch with a limit, in patch order on all threads, and processes each pair
+    /// of `registered` (with pairs within max_cwd: each pair the runs find) as soon as both
+    /// of its runs exist; a run is dropped once its last pair is done, so only the runs of
+    /// pairs still open are alive at any time.
+    fn run(
+        &self,
+        mut registered: std::collections::BTreeSet<(usize, usize)>,
+    ) -> Result<PairsFound, CorridorError> {
+        let PairJob {
+            shape,
+            res,
+            sources,
+            ids,
+            cells,
+            boundary,
+            run_limit,
+            floor,
+            limit,
+            opts,
+        } = *self;
+        let (rows, cols, cs) = (shape.rows, shape.cols, shape.cell_size_m);
+        let r = res.values();
+        // Pairs per patch slot; with pairs within max_cwd they are found by the runs.
+        let mut pairs_of: Vec<Vec<usize>> = vec![Vec::new(); ids.len()];
+        for &(a, b) in &registered {
+            pairs_of[a].push(b);
+            pairs_of[b].push(a);
+        }
+        let mut remaining: Vec<usize> = pairs_of.iter().map(Vec::len).collect();
+        let mut runs: Vec<Option<TiledCost>> = (0..ids.len()).map(|_| None).collect();
+        let mut done = vec![false; ids.len()];
+        let mut corridors: Vec<(usize, usize, Corridor)> = Vec::new();
+        let mut nlcc = vec![f32::INFINITY; rows * cols];
+        let slots: Vec<usize> = (0..ids.len())
+            .filter(|&k| run_limit[k] != f64::NEG_INFINITY)
+            .collect();
+        // Workers take the runs in patch order and hand each finished one over as soon as it is
+        // done (no batch waits for its slowest run); this thread processes every pair whose two
+        // runs exist and drops a run once its last pair is processed. The channel holds at most
+        // one finished run per worker, so workers pause when pairs fall behind. Results do not
+        // depend on the order runs finish in: corridors are sorted at the end, the corridor
+        // raster is a minimum and zone cells are sorted.
+        let workers = rayon::current_num_threads().max(1).min(slots.len().max(1));
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, TiledCost)>(workers);
+        std::thread::scope(|scope| -> Result<(), CorridorError> {
+            for _ in 0..workers {
+                let tx = tx.clone();
+                let (next, slots, cells, run_limit, floor) =
+                    (&next, &slots, cells, run_limit, floor);
+                scope.spawn(move || loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(&k) = slots.get(i) else { break };
+                    let mut store = TiledCost::new(rows, cols);
+                    dijkstra(
+                        shape,
+                        res,
+                        cells[k].iter().map(|&c| (c, 1)),
+                        run_limit[k],
+                        floor,
+                        opts.cost.corner_cutting,
+                        &mut store,
+                    );
+                    if tx.send((k, store)).is_err() {
+                        break; // the pairs stopped on an error
+                    }
+                });
+            }
+            drop(tx);
+            // `rx` is moved in here, so an error returned from this loop drops it and a worker
+            // blocked on a full channel gets an error instead of waiting forever for the join.
+            for (k, store) in rx {
+                if opts.pairs == PairRule::WithinMaxCwd {
+                    // Reaching is symmetric, so the pairs of k are the patches its run reaches;
+                    // a pair is registered by whichever of its runs comes first.
+                    for b in 0..ids.len() {
+                        if b != k
+                            && cells[b].iter().any(|&c| store.cost(c).is_finite())
+                            && registered.insert((k.min(b), k.max(b)))
+                        {
+                            pairs_of[k].push(b);
+                            pairs_of[b].push(k);
+                            remaining[k] += 1;
+                            remaining[b] += 1;
+                        }
+                    }
+                }
+                runs[k] = Some(store);
+                done[k] = true;
+                let ready: Vec<(usize, usize)> = pairs_of[k]
+                    .iter()
+                    .filter(|&&b| done[b])
+                    .map(|&b| (k.min(b), k.max(b)))
+                    .collect();
+                for (a, b) in ready {
+                    remaining[a] -= 1;
+                    remaining[b] -= 1;
+                    let (Some(ra), Some(rb)) = (runs[a].as_ref(), runs[b].as_ref()) else {
+                        continue;
+                    };
+                    if let Some(mut c) = pair_corridor(
+                        ra,
+                        r,
+                        (rows, cols, cs),
+                        &cells[b],
+                        boundary,
+                        sources,
+                        ids,
+                        (a, b),
+                        limit,
+                        opts,
+                    )? {
+                        add_corridor_zone(
+                            &mut nlcc,
+                            ra,
+                            rb,
+                            (c.lcd, opts.width, cols),
+                            opts.keep_zone_cells.then_some(&mut c.zone),
+                        );
+                        corridors.push((a, b, c));
+                    }
+                    for x in [a, b] {
+                        if remaining[x] == 0 {
+                            runs[x] = None;
+                        }
+                    }
+                }
+                if remaining[k] == 0 {
+                    runs[k] = None;
+                }
+            }
+            Ok(())
+        })?;
+        Ok((corridors, nlcc))
+    }
 }
 
 /// Cells and boundary cells (row-major) of each patch, by slot in `ids` (sorted).

@@ -271,24 +271,76 @@ pub fn render_map(m: &MapLayers, lang: Lang) -> Canvas {
     let (rows, cols) = (m.grid.rows(), m.grid.cols());
     let fit = 1_400.0 / rows.max(cols) as f64;
     let scale = if fit >= 1.0 { fit.floor() } else { fit };
-    let (mw, mh) = (
-        (cols as f64 * scale).round() as usize,
-        (rows as f64 * scale).round() as usize,
-    );
-    let (margin, top, panel) = (20usize, 60usize, 420usize);
-    let width = margin + mw + margin + panel;
-    let height = (top + mh + margin).max(top + 700);
-    let mut cv = Canvas::new(width, height, WHITE);
-    let cell_at = |px: usize, py: usize| -> usize {
-        let r = ((py as f64 + 0.5) / scale) as usize;
-        let c = ((px as f64 + 0.5) / scale) as usize;
-        r.min(rows - 1) * cols + c.min(cols - 1)
+    let f = Frame {
+        rows,
+        cols,
+        scale,
+        mw: (cols as f64 * scale).round() as usize,
+        mh: (rows as f64 * scale).round() as usize,
+        margin: 20,
+        top: 60,
     };
+    let panel = 420usize;
+    let width = f.margin + f.mw + f.margin + panel;
+    let height = (f.top + f.mh + f.margin).max(f.top + 700);
+    let mut cv = Canvas::new(width, height, WHITE);
+    draw_cells(&mut cv, &f, m);
+    // Outlines: sources dark green, redline red.
+    draw_outline(&mut cv, &f, &|i| m.sources[i] != 0, [0, 68, 27]);
+    if let Some((bits, mask)) = m.redline {
+        draw_outline(&mut cv, &f, &|i| bits[i] & mask != 0, [213, 0, 0]);
+    }
+    draw_paths(&mut cv, &f, m);
+    cv.frame(
+        f.margin as i64 - 1,
+        f.top as i64 - 1,
+        (f.margin + f.mw) as i64 + 1,
+        (f.top + f.mh) as i64 + 1,
+        GREY,
+    );
+    cv.text(&fonts, f.margin as f64, 40.0, 26.0, &m.title, BLACK);
+    draw_north_and_scale(&mut cv, &f, &fonts, (m.grid.cell_size_m(), lang));
+    draw_legend(&mut cv, &f, &fonts, (m, lang), height);
+    cv
+}
+
+/// Where the map sits on the picture: `scale` pixels per cell, `mw` x `mh` pixels, its top
+/// left corner at (`margin`, `top`).
+struct Frame {
+    rows: usize,
+    cols: usize,
+    scale: f64,
+    mw: usize,
+    mh: usize,
+    margin: usize,
+    top: usize,
+}
+
+impl Frame {
+    /// The cell under map pixel (px, py).
+    fn cell_at(&self, px: usize, py: usize) -> usize {
+        let r = ((py as f64 + 0.5) / self.scale) as usize;
+        let c = ((px as f64 + 0.5) / self.scale) as usize;
+        r.min(self.rows - 1) * self.cols + c.min(self.cols - 1)
+    }
+
+    /// The picture coordinates of a cell's centre.
+    fn centre(&self, i: usize) -> (f64, f64) {
+        (
+            self.margin as f64 + ((i % self.cols) as f64 + 0.5) * self.scale,
+            self.top as f64 + ((i / self.cols) as f64 + 0.5) * self.scale,
+        )
+    }
+}
+
+/// Land cover, lightened so the overlays stand out; corridor zones, sources and selected
+/// sites tinted.
+fn draw_cells(cv: &mut Canvas, f: &Frame, m: &MapLayers) {
     let classes = m.classes.classes();
-    // Land cover, lightened so the overlays stand out; corridor zones tinted; sources tinted.
-    for py in 0..mh {
-        for px in 0..mw {
-            let i = cell_at(px, py);
+    let (margin, top) = (f.margin, f.top);
+    for py in 0..f.mh {
+        for px in 0..f.mw {
+            let i = f.cell_at(px, py);
             let cls = m.landcover[i];
             let (x, y) = ((margin + px) as i64, (top + py) as i64);
             if cls == OUTSIDE {
@@ -309,40 +361,36 @@ pub fn render_map(m: &MapLayers, lang: Lang) -> Canvas {
             }
         }
     }
-    // Outlines (pixel edges where membership changes): sources dark green, redline red.
-    let outline = |cv: &mut Canvas, inside: &dyn Fn(usize) -> bool, c: Rgb| {
-        for py in 0..mh {
-            for px in 0..mw {
-                if !inside(cell_at(px, py)) {
-                    continue;
-                }
-                let edge = [(0i64, 1i64), (1, 0), (0, -1), (-1, 0)]
-                    .iter()
-                    .any(|&(dx, dy)| {
-                        let (nx, ny) = (px as i64 + dx, py as i64 + dy);
-                        nx < 0
-                            || ny < 0
-                            || nx as usize >= mw
-                            || ny as usize >= mh
-                            || !inside(cell_at(nx as usize, ny as usize))
-                    });
-                if edge {
-                    cv.blend((margin + px) as i64, (top + py) as i64, c, 1.0);
-                }
+}
+
+/// Pixel edges where membership changes, drawn in `c`.
+fn draw_outline(cv: &mut Canvas, f: &Frame, inside: &dyn Fn(usize) -> bool, c: Rgb) {
+    let (mw, mh) = (f.mw, f.mh);
+    for py in 0..mh {
+        for px in 0..mw {
+            if !inside(f.cell_at(px, py)) {
+                continue;
+            }
+            let edge = [(0i64, 1i64), (1, 0), (0, -1), (-1, 0)]
+                .iter()
+                .any(|&(dx, dy)| {
+                    let (nx, ny) = (px as i64 + dx, py as i64 + dy);
+                    nx < 0
+                        || ny < 0
+                        || nx as usize >= mw
+                        || ny as usize >= mh
+                        || !inside(f.cell_at(nx as usize, ny as usize))
+                });
+            if edge {
+                cv.blend((f.margin + px) as i64, (f.top + py) as i64, c, 1.0);
             }
         }
-    };
-    outline(&mut cv, &|i| m.sources[i] != 0, [0, 68, 27]);
-    if let Some((bits, mask)) = m.redline {
-        outline(&mut cv, &|i| bits[i] & mask != 0, [213, 0, 0]);
     }
-    // Least-cost paths, widest and reddest for the most important.
-    let centre = |i: usize| {
-        (
-            margin as f64 + ((i % cols) as f64 + 0.5) * scale,
-            top as f64 + ((i / cols) as f64 + 0.5) * scale,
-        )
-    };
+}
+
+/// Least-cost paths, widest and reddest for the most important; chosen connectors on top.
+fn draw_paths(cv: &mut Canvas, f: &Frame, m: &MapLayers) {
+    let centre = |i: usize| f.centre(i);
     let mut order: Vec<usize> = (0..m.paths.len()).collect();
     order.sort_by(|&a, &b| m.paths[a].1.total_cmp(&m.paths[b].1).then(a.cmp(&b)));
     let n = order.len().max(1) as f64;
@@ -363,16 +411,16 @@ pub fn render_map(m: &MapLayers, lang: Lang) -> Canvas {
             cv.line(centre(seg[0]), centre(seg[1]), 5.0, [106, 27, 154]);
         }
     }
-    cv.frame(
-        margin as i64 - 1,
-        top as i64 - 1,
-        (margin + mw) as i64 + 1,
-        (top + mh) as i64 + 1,
-        GREY,
-    );
-    cv.text(&fonts, margin as f64, 40.0, 26.0, &m.title, BLACK);
+}
 
-    // North arrow (top right of the map) and scale bar (bottom left).
+/// North arrow (top right of the map) and scale bar (bottom left).
+fn draw_north_and_scale(
+    cv: &mut Canvas,
+    f: &Frame,
+    fonts: &Fonts,
+    (cell_size_m, lang): (f64, Lang),
+) {
+    let (margin, top, mw, mh, scale) = (f.margin, f.top, f.mw, f.mh, f.scale);
     let (ax, ay) = ((margin + mw) as f64 - 40.0, top as f64 + 20.0);
     for k in 0..40 {
         let half = k as f64 * 0.35;
@@ -383,16 +431,16 @@ pub fn render_map(m: &MapLayers, lang: Lang) -> Canvas {
             BLACK,
         );
     }
-    let nw = text_width(&fonts, 20.0, label(lang, "north"));
+    let nw = text_width(fonts, 20.0, label(lang, "north"));
     cv.text(
-        &fonts,
+        fonts,
         ax - nw / 2.0,
         ay + 62.0,
         20.0,
         label(lang, "north"),
         BLACK,
     );
-    let m_per_px = m.grid.cell_size_m() / scale;
+    let m_per_px = cell_size_m / scale;
     let target = 180.0 * m_per_px;
     let pow = 10f64.powf(target.log10().floor());
     let len_m = [5.0, 2.0, 1.0]
@@ -430,20 +478,30 @@ pub fn render_map(m: &MapLayers, lang: Lang) -> Canvas {
             format!("{v} m")
         }
     };
-    cv.text(&fonts, sx - 3.0, sy - 6.0, 14.0, "0", BLACK);
+    cv.text(fonts, sx - 3.0, sy - 6.0, 14.0, "0", BLACK);
     cv.text(
-        &fonts,
+        fonts,
         sx + len_px - 6.0,
         sy - 6.0,
         14.0,
         &unit(len_m),
         BLACK,
     );
+}
 
-    // Legend.
+/// The legend: the overlays, then the land-cover classes present, largest first.
+fn draw_legend(
+    cv: &mut Canvas,
+    f: &Frame,
+    fonts: &Fonts,
+    (m, lang): (&MapLayers, Lang),
+    height: usize,
+) {
+    let (margin, top, mw) = (f.margin, f.top, f.mw);
+    let classes = m.classes.classes();
     let lx = (margin + mw + margin + 10) as f64;
     let mut ly = top as f64 + 10.0;
-    cv.text(&fonts, lx, ly + 16.0, 22.0, label(lang, "legend"), BLACK);
+    cv.text(fonts, lx, ly + 16.0, 22.0, label(lang, "legend"), BLACK);
     ly += 36.0;
     let swatch = |cv: &mut Canvas, y: f64, c: Rgb| {
         cv.rect(lx as i64, y as i64, lx as i64 + 28, y as i64 + 16, c);
@@ -464,13 +522,13 @@ pub fn render_map(m: &MapLayers, lang: Lang) -> Canvas {
         if is_line {
             cv.line((lx, ly + 8.0), (lx + 28.0, ly + 8.0), 4.0, c);
         } else {
-            swatch(&mut cv, ly, c);
+            swatch(cv, ly, c);
         }
-        cv.text(&fonts, lx + 38.0, ly + 14.0, 16.0, label(lang, key), BLACK);
+        cv.text(fonts, lx + 38.0, ly + 14.0, 16.0, label(lang, key), BLACK);
         ly += 26.0;
     }
     ly += 10.0;
-    cv.text(&fonts, lx, ly + 14.0, 18.0, label(lang, "landcover"), BLACK);
+    cv.text(fonts, lx, ly + 14.0, 18.0, label(lang, "landcover"), BLACK);
     ly += 28.0;
     let mut area = vec![0u64; classes.len()];
     for &c in m.landcover {
@@ -493,7 +551,7 @@ pub fn render_map(m: &MapLayers, lang: Lang) -> Canvas {
             _ => &cl.name,
         };
         cv.text(
-            &fonts,
+            fonts,
             lx + 38.0,
             ly + 12.0,
             14.0,
@@ -502,7 +560,6 @@ pub fn render_map(m: &MapLayers, lang: Lang) -> Canvas {
         );
         ly += 22.0;
     }
-    cv
 }
 
 /// One plan of a sweep for the trade-off chart.

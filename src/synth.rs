@@ -370,7 +370,24 @@ pub fn generate(opts: &SynthOptions) -> SynthLandscape {
     };
     let (cities, lattice, city_at) = place_cities(&f, opts.seed, width_m, height_m);
     (f.cities, f.lattice, f.city_at) = (cities, lattice, city_at);
+    let (landcover, slope_deg) = rasters(&f, &grid);
+    let urban_boundary = urban_boundaries(&f, &grid);
+    let (redline, farmland, districts) = zone_layers(&f, &grid, &landcover);
+    SynthLandscape {
+        grid,
+        landcover,
+        slope_deg,
+        redline,
+        farmland,
+        urban_boundary,
+        districts,
+    }
+}
 
+/// Land-cover codes and slope (degrees; NaN outside the study area) of every cell.
+fn rasters(f: &Fields, grid: &Grid) -> (Vec<u16>, Vec<f32>) {
+    let (rows, cols, cs) = (grid.rows(), grid.cols(), grid.cell_size_m());
+    let (width_m, height_m) = (cols as f64 * cs, rows as f64 * cs);
     // Elevation (m) at cell centres, with a one-cell border for the slope stencil.
     let relief = 700.0;
     let elev =
@@ -397,7 +414,7 @@ pub fn generate(opts: &SynthOptions) -> SynthLandscape {
             for (c, out) in row.iter_mut().enumerate() {
                 let (x, y) = ((c as f64 + 0.5) * cs, (r as f64 + 0.5) * cs);
                 let slope = slope_deg[r * cols + c] as f64;
-                *out = classify(&f, x, y, slope);
+                *out = classify(f, x, y, slope);
             }
         });
     // Study-area outline: an irregular margin inside the rectangle.
@@ -421,8 +438,13 @@ pub fn generate(opts: &SynthOptions) -> SynthLandscape {
         }
     }
 
-    let urban_boundary = f
-        .cities
+    (landcover, slope_deg)
+}
+
+/// One wavy urban development boundary around each city.
+fn urban_boundaries(f: &Fields, grid: &Grid) -> Vec<NamedPolygon> {
+    let (origin_x, origin_y) = (grid.origin_x(), grid.origin_y());
+    f.cities
         .iter()
         .enumerate()
         .map(|(k, city)| {
@@ -434,7 +456,7 @@ pub fn generate(opts: &SynthOptions) -> SynthLandscape {
                         * (1.05
                             + 0.25
                                 * (value_noise(
-                                    opts.seed ^ 0xB0 ^ k as u64,
+                                    f.seed ^ 0xB0 ^ k as u64,
                                     a.cos() * 2.0 + 5.0,
                                     a.sin() * 2.0 + 5.0,
                                 ) - 0.5));
@@ -449,8 +471,18 @@ pub fn generate(opts: &SynthOptions) -> SynthLandscape {
                 geometry: MultiPolygon::new(vec![Polygon::new(LineString::new(ring), vec![])]),
             }
         })
-        .collect::<Vec<_>>();
+        .collect()
+}
 
+/// The redline (blocks of 10 x 10 cells at least 70 % ecological land outside the cities),
+/// the permanent farmland (at least 60 % farmland) and the districts.
+fn zone_layers(
+    f: &Fields,
+    grid: &Grid,
+    landcover: &[u16],
+) -> (Vec<NamedPolygon>, Vec<NamedPolygon>, Vec<NamedPolygon>) {
+    let (rows, cols, cs) = (grid.rows(), grid.cols(), grid.cell_size_m());
+    let (origin_x, origin_y) = (grid.origin_x(), grid.origin_y());
     // Zone layers from blocks of cells.
     let is_eco = |v: u16| {
         matches!(
@@ -512,17 +544,9 @@ pub fn generate(opts: &SynthOptions) -> SynthLandscape {
         .collect();
     let redline = components_to_polygons(&bgrid, &eco_mask, 12, "生态保护红线");
     let farmland = components_to_polygons(&bgrid, &farm_mask, 6, "永久基本农田");
-    let districts = district_polygons(&bgrid, opts.seed);
+    let districts = district_polygons(&bgrid, f.seed);
 
-    SynthLandscape {
-        grid,
-        landcover,
-        slope_deg,
-        redline,
-        farmland,
-        urban_boundary,
-        districts,
-    }
+    (redline, farmland, districts)
 }
 
 fn classify(f: &Fields, x: f64, y: f64, slope: f64) -> u16 {

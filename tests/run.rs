@@ -476,7 +476,8 @@ fn batch_runs_scenarios_and_compares_them_and_shards_split_the_list() {
     ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let t = table(&dir.path().join("s/comparison-2-of-2.csv"));
-    assert_eq!(col(&t, "scenario"), vec!["bigger_budget"]);
+    assert_eq!(col(&t, "情景"), vec!["bigger_budget"]);
+    assert_eq!(t.0[..3], ["情景文件", "退出码", "信息"]);
     // --lang reaches every run: Chinese column names in its tables.
     let zh = table(&dir.path().join("s/bigger_budget/summary.csv"));
     assert_eq!(zh.0[0], "情景", "{:?}", zh.0);

@@ -46,6 +46,15 @@ pub struct Outcome {
     pub rounds: Vec<pipeline::Round>,
 }
 
+/// The summary a run wrote into its `run.json`.
+///
+/// `None` when the file is missing or does not hold a summary (a run that failed early).
+pub fn read_summary(path: &Path) -> Option<Summary> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let mut doc: serde_json::Value = serde_json::from_str(&text).ok()?;
+    serde_json::from_value(doc.get_mut("summary")?.take()).ok()
+}
+
 /// The temporary sibling of the output folder and the place the old one goes while swapped.
 fn staging(dir: &Path) -> (PathBuf, PathBuf) {
     let name = dir

@@ -465,8 +465,6 @@ pub fn build(inputs: &Inputs, opts: &CandidateOptions) -> Result<Candidates, Can
     assert_eq!(value.len(), net.corridors.len(), "one value per corridor");
     let grid = &land.grid;
     let (rows, cols, cs) = (grid.rows(), grid.cols(), grid.cell_size_m());
-    let cell_ha = grid.cell_area_ha();
-    let classes = land.classes.classes();
     let restoration = Restoration::new(land, model, sources);
     let restorable_class = |i: usize| -> bool { restoration.target(i).is_some() };
     let district = |i: usize| land.districts.as_ref().map_or(0, |d| d.ids[i]);
@@ -491,72 +489,8 @@ pub fn build(inputs: &Inputs, opts: &CandidateOptions) -> Result<Candidates, Can
     let mut sites: Vec<SiteCandidate> = Vec::with_capacity(n);
     for (k, name) in names.into_iter().enumerate() {
         let cells = &site_cells[start[k + 1]..start[k + 2]];
-        let mut site = SiteCandidate {
-            id: k as u32 + 1,
-            name,
-            cells: cells.len() as u32,
-            area_ha: cells.len() as f64 * cell_ha,
-            cost_yuan: 0.0,
-            stock_now_tc: 0.0,
-            stock_restored_tc: 0.0,
-            carbon_tco2e: 0.0,
-            from_code: 0,
-            to_code: 0,
-            zone_bits: 0,
-            district: 0,
-            x: 0.0,
-            y: 0.0,
-            corridors: Vec::new(),
-            lcd_drop: 0.0,
-            benefit: 0.0,
-        };
-        let (mut seq, mut sr, mut sc) = (0.0, 0.0, 0.0);
-        let mut class_count: Vec<(ClassIdx, u32)> = Vec::new();
-        let mut district_count: Vec<(u16, u32)> = Vec::new();
-        for &i in cells {
-            let i = i as usize;
-            let cls = land.landcover[i];
-            site.zone_bits |= land.zone_bits[i];
-            match district_count.iter_mut().find(|(d, _)| *d == district(i)) {
-                Some(e) => e.1 += 1,
-                None => district_count.push((district(i), 1)),
-            }
-            sr += (i / cols) as f64;
-            sc += (i % cols) as f64;
-            if !restorable_class(i) {
-                continue;
-            }
-            let from = &classes[cls as usize];
-            let to = &classes[restoration.target(i).expect("restorable") as usize];
-            site.cost_yuan += from.cost_yuan_per_ha * cell_ha;
-            site.stock_now_tc += from.stock_tc_per_ha() * cell_ha;
-            site.stock_restored_tc += to.stock_tc_per_ha() * cell_ha;
-            seq += to.seq_rate * cell_ha;
-            match class_count.iter_mut().find(|(c, _)| *c == cls) {
-                Some(e) => e.1 += 1,
-                None => class_count.push((cls, 1)),
-            }
-        }
-        if let Some(Some(c)) = given.map(|g| g[k].cost_yuan) {
-            site.cost_yuan = c;
-        }
-        site.carbon_tco2e =
-            (site.stock_restored_tc - site.stock_now_tc + seq * opts.horizon_years) * CO2_PER_C;
-        let m = cells.len().max(1) as f64;
-        site.x = grid.origin_x() + (sc / m + 0.5) * cs;
-        site.y = grid.origin_y() - (sr / m + 0.5) * cs;
-        site.district = district_count
-            .iter()
-            .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
-            .map_or(0, |d| d.0);
-        if let Some(&(cls, _)) = class_count
-            .iter()
-            .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
-        {
-            site.from_code = classes[cls as usize].code;
-            site.to_code =
-                classes[restoration.target[cls as usize].expect("restorable") as usize].code;
-        }
+        let cost = given.and_then(|g| g[k].cost_yuan);
+        let site = site_candidate((k, name, cells), land, &restoration, cost, opts);
         sites.push(site);
     }
 
@@ -590,7 +524,114 @@ pub fn build(inputs: &Inputs, opts: &CandidateOptions) -> Result<Candidates, Can
         }
     }
 
-    // Connectors.
+    // Connectors: corridors whose path needs sites or crossings.
+    let (connectors, existing) =
+        connector_candidates((land, sources, net), value, (&site_ids, &overlap), opts);
+    Ok(Candidates {
+        sites,
+        connectors,
+        existing,
+        site_ids,
+        exclusive: exclusive.into_iter().collect(),
+        site_start: start,
+        site_cells,
+    })
+}
+
+/// A site's figures, summed over its cells: cost, carbon now and restored, the classes it
+/// changes (the most common), its zones, district (the most common) and centre.
+fn site_candidate(
+    (k, name, cells): (usize, String, &[u32]),
+    land: &Landscape,
+    restoration: &Restoration,
+    given_cost: Option<f64>,
+    opts: &CandidateOptions,
+) -> SiteCandidate {
+    let grid = &land.grid;
+    let (cols, cs) = (grid.cols(), grid.cell_size_m());
+    let cell_ha = grid.cell_area_ha();
+    let classes = land.classes.classes();
+    let restorable_class = |i: usize| -> bool { restoration.target(i).is_some() };
+    let district = |i: usize| land.districts.as_ref().map_or(0, |d| d.ids[i]);
+    let mut site = SiteCandidate {
+        id: k as u32 + 1,
+        name,
+        cells: cells.len() as u32,
+        area_ha: cells.len() as f64 * cell_ha,
+        cost_yuan: 0.0,
+        stock_now_tc: 0.0,
+        stock_restored_tc: 0.0,
+        carbon_tco2e: 0.0,
+        from_code: 0,
+        to_code: 0,
+        zone_bits: 0,
+        district: 0,
+        x: 0.0,
+        y: 0.0,
+        corridors: Vec::new(),
+        lcd_drop: 0.0,
+        benefit: 0.0,
+    };
+    let (mut seq, mut sr, mut sc) = (0.0, 0.0, 0.0);
+    let mut class_count: Vec<(ClassIdx, u32)> = Vec::new();
+    let mut district_count: Vec<(u16, u32)> = Vec::new();
+    for &i in cells {
+        let i = i as usize;
+        let cls = land.landcover[i];
+        site.zone_bits |= land.zone_bits[i];
+        match district_count.iter_mut().find(|(d, _)| *d == district(i)) {
+            Some(e) => e.1 += 1,
+            None => district_count.push((district(i), 1)),
+        }
+        sr += (i / cols) as f64;
+        sc += (i % cols) as f64;
+        if !restorable_class(i) {
+            continue;
+        }
+        let from = &classes[cls as usize];
+        let to = &classes[restoration.target(i).expect("restorable") as usize];
+        site.cost_yuan += from.cost_yuan_per_ha * cell_ha;
+        site.stock_now_tc += from.stock_tc_per_ha() * cell_ha;
+        site.stock_restored_tc += to.stock_tc_per_ha() * cell_ha;
+        seq += to.seq_rate * cell_ha;
+        match class_count.iter_mut().find(|(c, _)| *c == cls) {
+            Some(e) => e.1 += 1,
+            None => class_count.push((cls, 1)),
+        }
+    }
+    if let Some(c) = given_cost {
+        site.cost_yuan = c;
+    }
+    site.carbon_tco2e =
+        (site.stock_restored_tc - site.stock_now_tc + seq * opts.horizon_years) * CO2_PER_C;
+    let m = cells.len().max(1) as f64;
+    site.x = grid.origin_x() + (sc / m + 0.5) * cs;
+    site.y = grid.origin_y() - (sr / m + 0.5) * cs;
+    site.district = district_count
+        .iter()
+        .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
+        .map_or(0, |d| d.0);
+    if let Some(&(cls, _)) = class_count
+        .iter()
+        .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
+    {
+        site.from_code = classes[cls as usize].code;
+        site.to_code = classes[restoration.target[cls as usize].expect("restorable") as usize].code;
+    }
+    site
+}
+
+/// Connector candidates (corridors whose least-cost path crosses candidate sites or
+/// crossing cells: roads, railways, water, barriers) and the ids of corridors that need
+/// nothing (existing links).
+fn connector_candidates(
+    (land, sources, net): (&Landscape, &Sources, &CorridorNetwork),
+    value: &[f64],
+    (site_ids, overlap): (&[u32], &HashMap<u32, Vec<u32>>),
+    opts: &CandidateOptions,
+) -> (Vec<ConnectorCandidate>, Vec<u32>) {
+    let (cols, cs) = (land.grid.cols(), land.grid.cell_size_m());
+    let classes = land.classes.classes();
     let crossing: Vec<bool> = classes
         .iter()
         .map(|c| {
@@ -660,15 +701,7 @@ pub fn build(inputs: &Inputs, opts: &CandidateOptions) -> Result<Candidates, Can
             benefit: value[ci],
         });
     }
-    Ok(Candidates {
-        sites,
-        connectors,
-        existing,
-        site_ids,
-        exclusive: exclusive.into_iter().collect(),
-        site_start: start,
-        site_cells,
-    })
+    (connectors, existing)
 }
 
 #[cfg(test)]

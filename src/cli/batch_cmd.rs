@@ -11,13 +11,14 @@ use std::process::{Command, ExitCode};
 
 use anyhow::{bail, Context as _, Result};
 use clap::Args;
+use ecocorridor::app::run::read_summary;
 use ecocorridor::app::Context;
-use ecocorridor::io::table::Table;
-use ecocorridor::report::{PlanStatus, Summary};
+use ecocorridor::report::{comparison, BatchRow as Row, PlanStatus};
 use ecocorridor::scenario::Scenario;
 use rayon::prelude::*;
 
-use super::write_table;
+use ecocorridor::map::Lang;
+use ecocorridor::report::layers::write_table_in;
 
 #[derive(Args)]
 pub(crate) struct BatchArgs {
@@ -55,17 +56,6 @@ fn parse_shard(text: &str) -> Result<(usize, usize)> {
         return Err(bad());
     }
     Ok((i, n))
-}
-
-/// One scenario's result row for `comparison.csv`.
-struct Row {
-    name: String,
-    path: PathBuf,
-    exit: i32,
-    message: String,
-    summary: Option<Summary>,
-    /// Whether the scenario was run (not refused before any work).
-    ran: bool,
 }
 
 pub(crate) fn run(a: &BatchArgs, threads: Option<usize>, ctx: &Context) -> Result<ExitCode> {
@@ -164,7 +154,7 @@ pub(crate) fn run(a: &BatchArgs, threads: Option<usize>, ctx: &Context) -> Resul
     if ran {
         std::fs::create_dir_all(&root)
             .with_context(|| format!("cannot create `{}`", root.display()))?;
-        write_table(&root, &name, &comparison(&rows), true)?;
+        write_table_in(Lang::from(a.lang), &root, &name, &comparison(&rows), true)?;
     }
     let failed = rows.iter().filter(|r| r.exit == 2).count();
     let infeasible = rows.iter().filter(|r| r.exit == 1).count();
@@ -301,49 +291,4 @@ fn run_group(
             }
         })
         .collect()
-}
-
-/// The summary a run wrote into its `run.json`.
-fn read_summary(path: &Path) -> Option<Summary> {
-    let text = std::fs::read_to_string(path).ok()?;
-    let mut doc: serde_json::Value = serde_json::from_str(&text).ok()?;
-    serde_json::from_value(doc.get_mut("summary")?.take()).ok()
-}
-
-/// One row per scenario: file, exit code, message, then the summary's columns.
-fn comparison(rows: &[Row]) -> Table {
-    let tables: Vec<Option<Table>> = rows
-        .iter()
-        .map(|r| r.summary.as_ref().map(Summary::table))
-        .collect();
-    let header: Vec<String> = tables
-        .iter()
-        .find_map(|t| t.as_ref().map(|t| t.header.clone()))
-        .unwrap_or_else(|| vec!["scenario".into()]);
-    let mut cols = vec![
-        "scenario_file".to_string(),
-        "exit_code".into(),
-        "message".into(),
-    ];
-    cols.extend(header.iter().cloned());
-    let mut t = Table {
-        header: cols,
-        rows: Vec::new(),
-    };
-    for (r, table) in rows.iter().zip(&tables) {
-        let mut row = vec![
-            r.path.display().to_string(),
-            r.exit.to_string(),
-            r.message.clone(),
-        ];
-        match table {
-            Some(s) => row.extend(s.rows[0].iter().cloned()),
-            None => {
-                row.push(r.name.clone());
-                row.extend((1..header.len()).map(|_| String::new()));
-            }
-        }
-        t.rows.push(row);
-    }
-    t
 }

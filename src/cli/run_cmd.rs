@@ -46,12 +46,18 @@ pub(crate) enum LangArg {
     Zh,
 }
 
+impl From<LangArg> for Lang {
+    fn from(l: LangArg) -> Lang {
+        match l {
+            LangArg::En => Lang::En,
+            LangArg::Zh => Lang::Zh,
+        }
+    }
+}
+
 pub(crate) fn run(a: &RunArgs, threads: Option<usize>, ctx: &Context) -> Result<ExitCode> {
     let scenario = Scenario::read(&a.scenario)?;
-    let lang = match a.lang {
-        LangArg::En => Lang::En,
-        LangArg::Zh => Lang::Zh,
-    };
+    let lang = Lang::from(a.lang);
     if a.also.len() != a.also_out.len() {
         bail!("--also and --also-out must come in pairs");
     }

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use crate::classes::{ClassTable, OUTSIDE};
+use crate::classes::{ClassIdx, ClassTable, OUTSIDE};
 use crate::grid::{CrsKind, Grid};
 use crate::io::raster::{open_raster, read_f32};
 use crate::io::vector::{burn_polygons, read_geojson};
@@ -106,8 +106,47 @@ pub fn load(scenario: &Scenario) -> LoadReport {
             None
         }
     };
+    let (grid, landcover) = read_landcover(scenario, classes.as_ref(), &mut problems);
+    if let Some(table) = &classes {
+        if !table.classes().iter().any(|c| c.habitat) {
+            problems.push(warning(format!("class table `{}` marks no class as habitat (habitat = 1); sources must then come from polygons or a patch raster", spec.landscape.classes.display())));
+        }
+    }
+    let factors = read_factors(
+        scenario,
+        (grid.as_ref(), landcover.as_deref()),
+        &mut problems,
+    );
+    let (zones, zone_bits) = read_zones(scenario, grid.as_ref(), &mut problems);
+    let districts = read_districts(scenario, grid.as_ref(), &mut problems);
 
-    // Land cover: codes mapped to class indices while decoding; unknown codes counted.
+    let fatal_found = problems.iter().any(|p| p.severity == Severity::Fatal);
+    let landscape = match (fatal_found, grid, classes, landcover, zone_bits) {
+        (false, Some(grid), Some(classes), Some(landcover), Some(zone_bits)) => Some(Landscape {
+            grid,
+            classes,
+            landcover,
+            zones,
+            zone_bits,
+            districts,
+            factors,
+        }),
+        _ => None,
+    };
+    LoadReport {
+        landscape,
+        problems,
+    }
+}
+
+/// The land cover's grid (checked: a metre-based CRS) and its cells as class indices, codes
+/// mapped while decoding; codes missing from the class table are counted and named.
+fn read_landcover(
+    scenario: &Scenario,
+    classes: Option<&ClassTable>,
+    problems: &mut Vec<Problem>,
+) -> (Option<Grid>, Option<Vec<ClassIdx>>) {
+    let spec = &scenario.file;
     let lc_path = &spec.landscape.landcover;
     let mut grid = None;
     let mut landcover = None;
@@ -137,7 +176,7 @@ pub fn load(scenario: &Scenario) -> LoadReport {
                     lc_path.display()
                 )));
             }
-            if let Some(table) = &classes {
+            if let Some(table) = classes {
                 let lut = table.code_lookup();
                 let mut unknown: BTreeMap<i64, u64> = BTreeMap::new();
                 let result = reader.read_with(|v, _| {
@@ -183,15 +222,18 @@ pub fn load(scenario: &Scenario) -> LoadReport {
             grid = Some(g);
         }
     }
-    if let Some(table) = &classes {
-        if !table.classes().iter().any(|c| c.habitat) {
-            problems.push(warning(format!("class table `{}` marks no class as habitat (habitat = 1); sources must then come from polygons or a patch raster", spec.landscape.classes.display())));
-        }
-    }
+    (grid, landcover)
+}
 
-    // Factor rasters: same grid, breaks ascending, one more score than breaks.
+/// Factor rasters: same grid, breaks ascending, one more score than breaks.
+fn read_factors(
+    scenario: &Scenario,
+    (grid, landcover): (Option<&Grid>, Option<&[ClassIdx]>),
+    problems: &mut Vec<Problem>,
+) -> Vec<crate::landscape::Factor> {
+    let lc_path = &scenario.file.landscape.landcover;
     let mut factors = Vec::new();
-    for f in &spec.factors {
+    for f in &scenario.file.factors {
         if f.breaks
             .windows(2)
             .any(|w| w[0].partial_cmp(&w[1]) != Some(std::cmp::Ordering::Less))
@@ -216,12 +258,12 @@ pub fn load(scenario: &Scenario) -> LoadReport {
         match read_f32(&f.path) {
             Err(e) => problems.push(fatal(e.to_string())),
             Ok(r) => {
-                if let Some(g) = &grid {
+                if let Some(g) = grid {
                     if !g.aligned_with(r.grid()) {
                         problems.push(fatal(grid_mismatch_message(lc_path, g, &f.path, r.grid())));
                         continue;
                     }
-                    if let Some(lc) = &landcover {
+                    if let Some(lc) = landcover {
                         let holes = r
                             .data()
                             .iter()
@@ -241,9 +283,18 @@ pub fn load(scenario: &Scenario) -> LoadReport {
         }
     }
 
-    // Zones and districts.
+    factors
+}
+
+/// The zone layers (at most 8) burned into one bit each of a per-cell mask.
+fn read_zones(
+    scenario: &Scenario,
+    grid: Option<&Grid>,
+    problems: &mut Vec<Problem>,
+) -> (Vec<Zone>, Option<Vec<u8>>) {
+    let spec = &scenario.file;
     let mut zones = Vec::new();
-    let mut zone_bits = grid.as_ref().map(|g| vec![0u8; g.len()]);
+    let mut zone_bits = grid.map(|g| vec![0u8; g.len()]);
     if spec.zones.len() > 8 {
         problems.push(fatal(format!("{} zone layers are given; ecocorridor supports at most 8 (merge layers of the same kind)", spec.zones.len())));
     }
@@ -261,7 +312,7 @@ pub fn load(scenario: &Scenario) -> LoadReport {
                         z.path.display()
                     )));
                 }
-                if let (Some(g), Some(bits)) = (&grid, zone_bits.as_mut()) {
+                if let (Some(g), Some(bits)) = (grid, zone_bits.as_mut()) {
                     if let Err(e) = layer.check_against(g) {
                         problems.push(fatal(e.to_string()));
                         continue;
@@ -280,12 +331,21 @@ pub fn load(scenario: &Scenario) -> LoadReport {
             }
         }
     }
+    (zones, zone_bits)
+}
+
+/// The district layer burned into a per-cell district id (1-based; 0 = none), with names.
+fn read_districts(
+    scenario: &Scenario,
+    grid: Option<&Grid>,
+    problems: &mut Vec<Problem>,
+) -> Option<Districts> {
     let mut districts = None;
-    if let Some(d) = &spec.districts {
+    if let Some(d) = &scenario.file.districts {
         match read_geojson(&d.path) {
             Err(e) => problems.push(fatal(e.to_string())),
             Ok(layer) => {
-                if let Some(g) = &grid {
+                if let Some(g) = grid {
                     if let Err(e) = layer.check_against(g) {
                         problems.push(fatal(e.to_string()));
                     } else if layer.features.len() > u16::MAX as usize - 1 {
@@ -321,23 +381,7 @@ pub fn load(scenario: &Scenario) -> LoadReport {
         }
     }
 
-    let fatal_found = problems.iter().any(|p| p.severity == Severity::Fatal);
-    let landscape = match (fatal_found, grid, classes, landcover, zone_bits) {
-        (false, Some(grid), Some(classes), Some(landcover), Some(zone_bits)) => Some(Landscape {
-            grid,
-            classes,
-            landcover,
-            zones,
-            zone_bits,
-            districts,
-            factors,
-        }),
-        _ => None,
-    };
-    LoadReport {
-        landscape,
-        problems,
-    }
+    districts
 }
 
 /// Reads the patch ids of `[sources] method = "polygons"` or `"raster"` onto the grid

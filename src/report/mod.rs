@@ -741,6 +741,9 @@ pub const ZH_COLUMNS: &[(&str, &str)] = &[
     ("perimeter_m", "周长（米）"),
     ("run", "方案"),
     ("scenario", "情景"),
+    ("scenario_file", "情景文件"),
+    ("exit_code", "退出码"),
+    ("message", "信息"),
     ("selected", "入选"),
     ("sink_tco2e_per_yr", "碳汇（tCO2e/年）"),
     ("site_id", "地块编号"),
@@ -1065,73 +1068,60 @@ pub fn indices_change(
     ic
 }
 
-#[cfg(test)]
-mod summary_tests {
-    use super::*;
-
-    fn sample(plan: bool) -> Summary {
-        Summary {
-            scenario: "s".into(),
-            patches: 3,
-            corridors: 2,
-            candidate_sites: 10,
-            candidate_connectors: 1,
-            budget_yuan: plan.then_some(1e6),
-            status: if plan {
-                PlanStatus::Solved(crate::optimize::Status::Optimal)
-            } else {
-                PlanStatus::NoBudget
-            },
-            plan: plan.then_some(PlanFigures {
-                spent_yuan: 999_000.0,
-                sites_selected: 4,
-                area_restored_ha: 12.5,
-                connectors_selected: 1,
-                carbon_gain_tco2e: 321.0,
-                objective: 0.5,
-                bound: 0.5,
-                gap: 0.0,
-            }),
-            now: Connectivity {
-                iic: 0.01,
-                pc: 0.02,
-                eca_ha: 200.0,
-            },
-            with_plan: plan.then_some(Connectivity {
-                iic: 0.01,
-                pc: 0.025,
-                eca_ha: 250.0,
-            }),
-            greedy_objective: plan.then_some(0.25),
-        }
-    }
-
-    #[test]
-    fn the_summary_row_has_every_column_and_the_derived_figures() {
-        let s = sample(true);
-        let t = s.table();
-        assert_eq!(t.header.len(), t.rows[0].len());
-        let get = |name: &str| t.rows[0][t.header.iter().position(|h| h == name).unwrap()].clone();
-        assert_eq!(get("eca_gain_ha"), "50.0000");
-        assert_eq!(get("eca_gain_pct"), "25.0000");
-        assert_eq!(get("milp_greedy_ratio"), "2.0000");
-        assert_eq!(get("status"), "optimal");
-        assert_eq!(get("pc_plan"), "2.500000e-2");
-        let none = sample(false).table();
-        let get =
-            |name: &str| none.rows[0][none.header.iter().position(|h| h == name).unwrap()].clone();
-        assert_eq!(get("status"), "no budget given");
-        assert_eq!(get("eca_plan_ha"), "");
-        assert_eq!(get("eca_now_ha"), "200.0000");
-    }
-
-    #[test]
-    fn the_summary_survives_json_as_batch_reads_it() {
-        for plan in [true, false] {
-            let s = sample(plan);
-            let text = serde_json::to_string(&s).unwrap();
-            let back: Summary = serde_json::from_str(&text).unwrap();
-            assert_eq!(back, s);
-        }
-    }
+/// One scenario's result row for `comparison.csv`.
+#[derive(Debug, Clone)]
+pub struct BatchRow {
+    /// Scenario name.
+    pub name: String,
+    /// Scenario file.
+    pub path: std::path::PathBuf,
+    /// Exit code of its run (0 = done, 1 = no feasible plan, 2 = error).
+    pub exit: i32,
+    /// The run's message (empty when it succeeded).
+    pub message: String,
+    /// The summary its `run.json` holds.
+    pub summary: Option<Summary>,
+    /// Whether the scenario was run (not refused before any work).
+    pub ran: bool,
 }
+
+/// One row per scenario: file, exit code, message, then the summary's columns.
+pub fn comparison(rows: &[BatchRow]) -> Table {
+    let tables: Vec<Option<Table>> = rows
+        .iter()
+        .map(|r| r.summary.as_ref().map(Summary::table))
+        .collect();
+    let header: Vec<String> = tables
+        .iter()
+        .find_map(|t| t.as_ref().map(|t| t.header.clone()))
+        .unwrap_or_else(|| vec!["scenario".into()]);
+    let mut cols = vec![
+        "scenario_file".to_string(),
+        "exit_code".into(),
+        "message".into(),
+    ];
+    cols.extend(header.iter().cloned());
+    let mut t = Table {
+        header: cols,
+        rows: Vec::new(),
+    };
+    for (r, table) in rows.iter().zip(&tables) {
+        let mut row = vec![
+            r.path.display().to_string(),
+            r.exit.to_string(),
+            r.message.clone(),
+        ];
+        match table {
+            Some(s) => row.extend(s.rows[0].iter().cloned()),
+            None => {
+                row.push(r.name.clone());
+                row.extend((1..header.len()).map(|_| String::new()));
+            }
+        }
+        t.rows.push(row);
+    }
+    t
+}
+
+#[cfg(test)]
+mod tests;
