@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 /// A scenario as written in the file.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScenarioFile {
     /// Name used for the output folder (`outputs/<name>/`). Default: the file's stem.
@@ -79,7 +79,7 @@ pub enum ConnectivityTerm {
 }
 
 /// `[candidates]`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CandidatesSection {
     /// Side of the square tiling that splits restorable land into parcels, m. Default 300
@@ -131,7 +131,7 @@ impl Default for CandidatesSection {
 }
 
 /// `[optimize]`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct OptimizeSection {
     /// Budget, yuan (required to optimise; `--budget-yuan` overrides).
@@ -191,7 +191,7 @@ impl Default for OptimizeSection {
 
 /// `[optimize.sweep]`: every combination of the lists is solved (an empty list keeps the
 /// `[optimize]` value).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SweepSection {
     /// Budgets, yuan.
@@ -203,7 +203,7 @@ pub struct SweepSection {
 }
 
 /// `[corridors]`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CorridorsSection {
     /// Corridor width in cost units (resistance x m): a cell is in the corridor when the
@@ -226,7 +226,7 @@ pub struct CorridorsSection {
 }
 
 /// `[network]`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NetworkSection {
     /// Median dispersal distance in cost units (resistance x m): p = 0.5 at this LCD.
@@ -261,7 +261,7 @@ impl Default for CorridorsSection {
 }
 
 /// `[resistance]`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ResistanceSection {
     /// `weighted_sum` (default) or `product`.
@@ -289,7 +289,7 @@ pub enum SourceKind {
 }
 
 /// `[sources]`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SourcesSection {
     /// `habitat` (default), `polygons` or `raster`.
@@ -342,7 +342,7 @@ impl Default for SourcesSection {
 }
 
 /// `[output]`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OutputSection {
     /// Output folder. Default `outputs/<name>/` in the current folder; `--out` overrides.
@@ -367,7 +367,7 @@ impl Default for OutputSection {
 }
 
 /// `[landscape]`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LandscapeSection {
     /// Land-cover raster (GeoTIFF or ASCII grid) with integer class codes.
@@ -377,7 +377,7 @@ pub struct LandscapeSection {
 }
 
 /// `[[factors]]`: a raster reclassified by breaks into scores.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FactorSpec {
     /// Name used in tables (e.g. "slope").
@@ -400,7 +400,7 @@ fn one() -> f64 {
 pub use crate::landscape::ZoneKind;
 
 /// `[[zones]]`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ZoneSpec {
     /// Name used in tables. Default: the kind.
@@ -412,7 +412,7 @@ pub struct ZoneSpec {
 }
 
 /// `[districts]`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DistrictSpec {
     /// GeoJSON polygon layer.
@@ -460,6 +460,21 @@ pub enum ScenarioError {
         /// "\n  hint: ..." when there is one.
         hint: String,
     },
+}
+
+/// The parts of a scenario its stages up to the candidates depend on (see
+/// [`Scenario::stage_key`]); compared as typed values, not as text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StageKey {
+    landscape: LandscapeSection,
+    factors: Vec<FactorSpec>,
+    zones: Vec<ZoneSpec>,
+    districts: Option<DistrictSpec>,
+    resistance: ResistanceSection,
+    sources: SourcesSection,
+    corridors: CorridorsSection,
+    network: NetworkSection,
+    candidates: CandidatesSection,
 }
 
 impl Scenario {
@@ -542,22 +557,19 @@ impl Scenario {
     /// What the stages up to the candidates depend on (inputs with resolved paths, resistance,
     /// sources, corridors, network and candidate options): scenarios with equal keys share
     /// those stages, so a batch computes them once.
-    pub fn stage_key(&self) -> String {
+    pub fn stage_key(&self) -> StageKey {
         let f = &self.file;
-        format!(
-            "{:?}",
-            (
-                &f.landscape,
-                &f.factors,
-                &f.zones,
-                &f.districts,
-                &f.resistance,
-                &f.sources,
-                &f.corridors,
-                &f.network,
-                &f.candidates,
-            )
-        )
+        StageKey {
+            landscape: f.landscape.clone(),
+            factors: f.factors.clone(),
+            zones: f.zones.clone(),
+            districts: f.districts.clone(),
+            resistance: f.resistance.clone(),
+            sources: f.sources.clone(),
+            corridors: f.corridors.clone(),
+            network: f.network.clone(),
+            candidates: f.candidates.clone(),
+        }
     }
 
     /// The output folder: `--out` if given, else `[output] dir`, else `outputs/<name>/`.
@@ -628,6 +640,26 @@ mod tests {
                 Scenario::parse(Path::new(name), text).unwrap_or_else(|e| panic!("{name}: {e}"));
             assert!(s.file.optimize.budget_yuan.is_some(), "{name}");
         }
+    }
+
+    #[test]
+    fn scenarios_share_stages_when_only_the_plan_or_output_differs() {
+        let parse = |dir: &str, extra: &str| {
+            Scenario::parse(Path::new(dir), &format!("{MINIMAL}{extra}")).unwrap()
+        };
+        let base = parse("m/a.toml", "");
+        let budget = parse(
+            "m/b.toml",
+            "[optimize]\nbudget_yuan = 5e6\n[output]\ncsv_bom = false\n",
+        );
+        assert_eq!(base.stage_key(), budget.stage_key());
+        let width = parse("m/c.toml", "[corridors]\nwidth = 500.0\n");
+        assert_ne!(base.stage_key(), width.stage_key());
+        let value = parse("m/d.toml", "[candidates]\nconnector_benefit = \"dpc\"\n");
+        assert_ne!(base.stage_key(), value.stage_key());
+        // The same file names in another folder are other inputs.
+        let elsewhere = parse("n/a.toml", "");
+        assert_ne!(base.stage_key(), elsewhere.stage_key());
     }
 
     #[test]

@@ -106,7 +106,7 @@ pub(crate) fn run(a: &BatchArgs, threads: Option<usize>, ctx: &Context) -> Resul
     // Scenarios that differ only after the candidates (budget, weights, sweeps, output) share
     // one process that computes their stages once.
     let mut groups: Vec<Vec<usize>> = Vec::new();
-    let keys: Vec<String> = chosen.iter().map(|(_, sc, _)| sc.stage_key()).collect();
+    let keys: Vec<_> = chosen.iter().map(|(_, sc, _)| sc.stage_key()).collect();
     for k in 0..chosen.len() {
         match groups.iter_mut().find(|g| keys[g[0]] == keys[k]) {
             Some(g) => g.push(k),
