@@ -1,5 +1,6 @@
 //! The greedy benefit-per-cost baseline and its Steiner seeding for connected networks.
 
+use super::links::{PatchLinks, Via};
 use super::*;
 use std::collections::BinaryHeap;
 
@@ -207,39 +208,21 @@ fn steiner(
     sites: &mut [bool],
     connectors: &mut [bool],
 ) {
-    let mut adj: BTreeMap<u32, Vec<(u32, Option<usize>)>> = BTreeMap::new();
-    for &(a, b) in &c.existing {
-        adj.entry(a).or_default().push((b, None));
-        adj.entry(b).or_default().push((a, None));
-    }
-    for (l, k) in p.connectors.iter().enumerate() {
-        if let (Some((a, b)), true) = (k.ends, usable(l)) {
-            adj.entry(a).or_default().push((b, Some(l)));
-            adj.entry(b).or_default().push((a, Some(l)));
-        }
-    }
+    let g = PatchLinks::new(c, &p.connectors, usable);
     let Some(&root) = c.patches.first() else {
         return;
     };
     loop {
         // Multi-source Dijkstra from every patch already joined to the root.
-        let joined: BTreeSet<u32> = {
-            let mut seen = BTreeSet::from([root]);
-            let mut stack = vec![root];
-            while let Some(v) = stack.pop() {
-                for &(w, l) in adj.get(&v).map(Vec::as_slice).unwrap_or(&[]) {
-                    if l.is_none_or(|l| connectors[l]) && seen.insert(w) {
-                        stack.push(w);
-                    }
-                }
-            }
-            seen
-        };
+        let joined = g.joined(root, |via| match via {
+            Via::Existing => true,
+            Via::Connector(l) => connectors[l],
+        });
         let Some(_) = c.patches.iter().find(|v| !joined.contains(v)) else {
             return;
         };
         let mut dist: BTreeMap<u32, f64> = joined.iter().map(|&v| (v, 0.0)).collect();
-        let mut prev: BTreeMap<u32, (u32, Option<usize>)> = BTreeMap::new();
+        let mut prev: BTreeMap<u32, (u32, Via)> = BTreeMap::new();
         let mut heap: BinaryHeap<(std::cmp::Reverse<u64>, u32)> =
             joined.iter().map(|&v| (std::cmp::Reverse(0), v)).collect();
         let mut target = None;
@@ -252,11 +235,11 @@ fn steiner(
                 target = Some(v);
                 break;
             }
-            for &(w, l) in adj.get(&v).map(Vec::as_slice).unwrap_or(&[]) {
+            for (w, l) in g.links_of(v) {
                 let step = match l {
-                    None => 0.0,
-                    Some(l) if connectors[l] => 0.0,
-                    Some(l) => {
+                    Via::Existing => 0.0,
+                    Via::Connector(l) if connectors[l] => 0.0,
+                    Via::Connector(l) => {
                         p.connectors[l].cost_yuan
                             + p.connectors[l]
                                 .gap_sites
@@ -279,7 +262,7 @@ fn steiner(
         };
         // Back to the joined component (whose patches have no predecessor).
         while let Some(&(u, l)) = prev.get(&v) {
-            if let Some(l) = l {
+            if let Via::Connector(l) = l {
                 connectors[l] = true;
                 for &g in &p.connectors[l].gap_sites {
                     sites[g] = true;

@@ -39,6 +39,7 @@ use std::collections::{BTreeMap, BTreeSet};
 mod diagnosis;
 mod export;
 mod greedy;
+mod links;
 mod model;
 mod solver;
 mod sweep;
@@ -419,28 +420,7 @@ fn unreachable(p: &Problem, usable: &dyn Fn(usize) -> bool) -> Vec<u32> {
     let Some(&root) = c.patches.first() else {
         return Vec::new();
     };
-    let mut adj: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
-    let mut add = |a: u32, b: u32| {
-        adj.entry(a).or_default().push(b);
-        adj.entry(b).or_default().push(a);
-    };
-    for &(a, b) in &c.existing {
-        add(a, b);
-    }
-    for (l, k) in p.connectors.iter().enumerate() {
-        if let (Some((a, b)), true) = (k.ends, usable(l)) {
-            add(a, b);
-        }
-    }
-    let mut seen = BTreeSet::from([root]);
-    let mut stack = vec![root];
-    while let Some(v) = stack.pop() {
-        for &w in adj.get(&v).map(Vec::as_slice).unwrap_or(&[]) {
-            if seen.insert(w) {
-                stack.push(w);
-            }
-        }
-    }
+    let seen = links::PatchLinks::new(c, &p.connectors, usable).joined(root, |_| true);
     c.patches
         .iter()
         .copied()
