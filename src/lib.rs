@@ -6,8 +6,11 @@
 //! other through any chain (`tests/layers.rs` keeps it so):
 //!
 //! 5. **application**: [`app`] (the pipeline as a library: stage order, memory estimate,
-//!    plan measurement; progress and timing through a [`app::Context`] passed in);
-//! 4. **reports and files**: [`report`] (tables from typed results), [`map`] (pictures),
+//!    plan measurement, a whole run with its outputs swapped into place (`app::run`), the
+//!    stand-alone tools (`app::tools`); progress and timing through a [`app::Context`]
+//!    passed in);
+//! 4. **reports and files**: [`report`] (tables from typed results; `report::layers` writes
+//!    them and every GeoTIFF/GeoJSON layer), [`map`] (pictures),
 //!    [`io`] (every file read and written; `io::load` turns a scenario into a landscape);
 //! 3. **configuration**: [`scenario`] (the TOML file), [`settings`] and [`plan`] (a scenario's
 //!    sections as stage options and as the optimization problem);

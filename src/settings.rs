@@ -121,6 +121,22 @@ pub enum SettingsError {
     SourcesPath(String),
 }
 
+/// The MILP solver's options from `[optimize]` (time limit, relative gap), with the solver's
+/// thread count and whether it prints its log.
+pub fn solve_options(
+    o: &crate::scenario::OptimizeSection,
+    threads: Option<usize>,
+    log: bool,
+) -> crate::optimize::SolveOptions {
+    crate::optimize::SolveOptions {
+        time_limit_s: o.time_limit_s,
+        mip_rel_gap: o.mip_gap,
+        threads: threads.map(|t| t as u32),
+        presolve: None,
+        log,
+    }
+}
+
 /// Corridor options from `[corridors]`.
 pub fn corridor_options(scenario: &Scenario) -> crate::corridors::CorridorOptions {
     let c = &scenario.file.corridors;

@@ -202,14 +202,7 @@ fn write_all(
     ctx: &Context,
 ) -> Result<Outcome> {
     let bom = scenario.file.output.csv_bom;
-    let o = &scenario.file.optimize;
-    let solve_opts = SolveOptions {
-        time_limit_s: o.time_limit_s,
-        mip_rel_gap: o.mip_gap,
-        threads: threads.map(|t| t as u32),
-        presolve: None,
-        log: ctx.verbose,
-    };
+    let solve_opts = crate::settings::solve_options(&scenario.file.optimize, threads, ctx.verbose);
     let Decided {
         plan,
         measured,

@@ -14,6 +14,7 @@ use ecocorridor::io::table::Table;
 use ecocorridor::optimize::{self, Plan, Problem, SolveOptions, SweepPoint};
 use ecocorridor::report;
 use ecocorridor::scenario::Scenario;
+use ecocorridor::settings;
 
 use super::prepare_out;
 use ecocorridor::io::atomic::write_text;
@@ -221,9 +222,8 @@ fn from_tables(a: &OptimizeArgs, ctx: &Context) -> Result<Prepared> {
         solve: SolveOptions {
             time_limit_s: a.time_limit_s,
             mip_rel_gap: a.mip_gap,
-            threads: None,
-            presolve: None,
             log: ctx.verbose,
+            ..SolveOptions::default()
         },
     })
 }
@@ -249,9 +249,7 @@ fn from_scenario(path: &Path, a: &OptimizeArgs, ctx: &Context) -> Result<Prepare
         solve: SolveOptions {
             time_limit_s: a.time_limit_s.or(o.time_limit_s),
             mip_rel_gap: a.mip_gap.or(o.mip_gap),
-            threads: None,
-            presolve: None,
-            log: ctx.verbose,
+            ..settings::solve_options(o, None, ctx.verbose)
         },
     })
 }

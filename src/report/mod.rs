@@ -11,8 +11,7 @@ use crate::optimize::{Lock, Plan, Problem, SweepPoint};
 use crate::resistance::Resistance;
 use crate::sources::Sources;
 
-/// CO2 per carbon by mass (44/12).
-pub const CO2_PER_C: f64 = 44.0 / 12.0;
+use crate::carbon::CO2_PER_C;
 
 #[derive(Clone, Copy)]
 struct Stats {
@@ -991,7 +990,7 @@ pub fn transitions(
             cb.name_zh.clone(),
             num(n as f64 * cell_ha, 4),
             num(change, 3),
-            num(change * crate::carbon::CO2_PER_C, 3),
+            num(change * CO2_PER_C, 3),
         ]);
     }
     t
@@ -1030,7 +1029,7 @@ pub fn carbon_change(
             num(b_stock, 3),
             num(r1.stock_tc, 3),
             num(change, 3),
-            num(change * crate::carbon::CO2_PER_C, 3),
+            num(change * CO2_PER_C, 3),
             num(b_net, 3),
             num(r1.net_tco2e_per_yr(), 3),
         ]);
