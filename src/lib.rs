@@ -16,8 +16,8 @@
 //!    sections as stage options and as the optimization problem);
 //! 2. **stages**, pure (typed values in, typed values out): [`resistance`], [`sources`],
 //!    [`corridors`], [`network`], [`carbon`], [`candidates`], [`optimize`], [`measure`],
-//!    [`synth`];
-//! 1. **engines**: [`costdist`], [`label`], [`edt`], [`polygonize`];
+//!    [`circuit`], [`synth`];
+//! 1. **engines**: [`costdist`], [`label`], [`edt`], [`polygonize`], [`linsolve`];
 //! 0. **model types**: [`grid`], [`classes`], [`landscape`], [`raster`], [`surface`].
 //!
 //! The binary's `cli` sits on top: it parses arguments, calls [`app`] and prints.
@@ -26,6 +26,7 @@
 pub mod app;
 pub mod candidates;
 pub mod carbon;
+pub mod circuit;
 pub mod classes;
 pub mod corridors;
 pub mod costdist;
@@ -34,6 +35,7 @@ pub mod grid;
 pub mod io;
 pub mod label;
 pub mod landscape;
+pub mod linsolve;
 pub mod map;
 pub mod measure;
 pub mod network;

@@ -181,3 +181,148 @@ fn linkage_mapper_demo_cores_match_grass_least_cost_distances() {
         "edge-to-edge distance off by {worst_euclid} m"
     );
 }
+
+/// Focal regions from points `id x y` (one cell each, by the cell that contains the point),
+/// and the points that fall on a cell already taken: (their id, the id the cell has).
+fn point_regions(grid: &ecocorridor::Grid, text: &str) -> (Vec<u32>, Vec<(u32, u32)>) {
+    let mut regions = vec![0u32; grid.len()];
+    let mut aliases = Vec::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let f: Vec<f64> = line
+            .split_whitespace()
+            .map(|v| v.parse().unwrap())
+            .collect();
+        let col = ((f[1] - grid.origin_x()) / grid.cell_size_m()).floor() as usize;
+        let row = ((grid.origin_y() - f[2]) / grid.cell_size_m()).floor() as usize;
+        let cell = row * grid.cols() + col;
+        if regions[cell] == 0 {
+            regions[cell] = f[0] as u32;
+        } else {
+            aliases.push((f[0] as u32, regions[cell]));
+        }
+    }
+    (regions, aliases)
+}
+
+#[test]
+fn circuitscape_sg_verify_17_pairwise_resistances() {
+    use ecocorridor::circuit::{pairwise, CircuitOptions, Network};
+    let Some(data) = testdata() else { return };
+    let dir = data.join("circuitscape/sgVerify17");
+    let r = read_f32(&dir.join("raster_331464e2628f.asc")).unwrap();
+    let grid = r.grid().clone();
+    let (regions, aliases) = point_regions(
+        &grid,
+        &std::fs::read_to_string(dir.join("sites.txt")).unwrap(),
+    );
+    // Site 11 lies in the cell of site 1: one node, and Circuitscape reports R(1, 11) = 0.
+    assert_eq!(aliases, [(11, 1)]);
+    // Average-resistance mode, 8 neighbours (sgVerify17.ini).
+    let opts = CircuitOptions {
+        four_neighbours: false,
+        avg_resistance: true,
+    };
+    let net = Network::new((grid.rows(), grid.cols()), r.data(), &regions, opts).unwrap();
+    // The matrix Circuitscape wrote: ids on the first row and column, -1 = not computed.
+    let text = std::fs::read_to_string(dir.join("expected_sgVerify17_resistances.out")).unwrap();
+    let rows: Vec<Vec<f64>> = text
+        .lines()
+        .map(|l| l.split_whitespace().map(|v| v.parse().unwrap()).collect())
+        .collect();
+    let ids: Vec<u32> = rows[0][1..].iter().map(|&v| v as u32).collect();
+    let known = net.region_ids();
+    let mut pairs = Vec::new();
+    let mut want = Vec::new();
+    for row in &rows[1..] {
+        let a = row[0] as u32;
+        for (k, &v) in row[1..].iter().enumerate() {
+            let b = ids[k];
+            if (a, b) == (1, 11) {
+                assert_eq!(v, 0.0, "sites on one node");
+            }
+            if a < b && v > 0.0 && known.contains(&a) && known.contains(&b) {
+                pairs.push((a, b));
+                want.push(v);
+            }
+        }
+    }
+    assert_eq!(pairs.len(), 24, "the 24 included pairs between sites 1-10");
+    let got = pairwise(&net, &pairs, false).unwrap();
+    let mut worst = 0f64;
+    for (g, w) in got.pairs.iter().zip(&want) {
+        let rel = (g.resistance - w).abs() / w;
+        worst = worst.max(rel);
+        assert!(
+            rel <= 1e-6,
+            "{}-{}: ours {}, Circuitscape {w}",
+            g.from,
+            g.to,
+            g.resistance
+        );
+    }
+    eprintln!("sgVerify17: 24 pairs, largest relative difference {worst:e}");
+}
+
+#[test]
+fn circuitscape_mg_verify_7_advanced_current_map() {
+    use ecocorridor::circuit::{advanced, CircuitOptions, Network};
+    let Some(data) = testdata() else { return };
+    let dir = data.join("circuitscape/mgVerify7");
+    let r = read_f32(&dir.join("resistance_TestArea1.asc")).unwrap();
+    let grounds = read_f32(&dir.join("TestArea1_GroundNodes_raster.asc")).unwrap();
+    let expected = read_f32(&dir.join("expected_mgVerify7_curmap.asc")).unwrap();
+    let (rows, cols) = (r.grid().rows(), r.grid().cols());
+    // 1 A at each of the 25 source points (use_unit_currents), ground conductances from the
+    // raster (ground_file_is_resistances = False), keep both where a cell is both.
+    let mut sources = vec![0.0f64; rows * cols];
+    for line in std::fs::read_to_string(dir.join("sources25_rowcol.csv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+    {
+        let f: Vec<usize> = line
+            .split(',')
+            .take(2)
+            .map(|v| v.parse().unwrap())
+            .collect();
+        sources[f[0] * cols + f[1]] = 1.0;
+    }
+    let g: Vec<f64> = grounds
+        .data()
+        .iter()
+        .map(|&v| if v.is_nan() { 0.0 } else { v as f64 })
+        .collect();
+    let opts = CircuitOptions {
+        four_neighbours: false,
+        avg_resistance: true,
+    };
+    let net = Network::new((rows, cols), r.data(), &[], opts).unwrap();
+    let got = advanced(&net, &sources, &g).unwrap();
+    let top = expected
+        .data()
+        .iter()
+        .filter(|v| v.is_finite())
+        .fold(0f64, |m, &v| m.max(v as f64));
+    let (mut compared, mut worst) = (0, 0f64);
+    for (i, (&c, &w)) in got.current.iter().zip(expected.data()).enumerate() {
+        if c.is_nan() {
+            // Nodata: Circuitscape writes 0 (set_null_currents_to_nodata = False).
+            assert!(
+                w == 0.0 || w.is_nan(),
+                "cell {i}: no node here, Circuitscape {w}"
+            );
+            continue;
+        }
+        let d = (c - w as f64).abs() / top;
+        worst = worst.max(d);
+        compared += 1;
+    }
+    eprintln!(
+        "mgVerify7: {compared} cells, largest difference {worst:e} of the largest current {top}"
+    );
+    assert!(compared > 150_000, "{compared} cells compared");
+    assert!(
+        worst <= 1e-5,
+        "largest difference {worst:e} of the largest current"
+    );
+}

@@ -18,6 +18,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("label", 1),
     ("edt", 1),
     ("polygonize", 1),
+    ("linsolve", 1),
     // Stages.
     ("resistance", 2),
     ("sources", 2),
@@ -28,6 +29,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("optimize", 2),
     ("measure", 2),
     ("synth", 2),
+    ("circuit", 2),
     // Configuration: the scenario file and its translation into stage options.
     ("scenario", 3),
     ("settings", 3),

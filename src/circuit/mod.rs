@@ -1,0 +1,661 @@
+//! Circuit theory on a resistance raster, to Circuitscape's raster conventions: effective
+//! resistance between focal regions, current density (where movement is funnelled) and
+//! voltages.
+//!
+//! # Definitions
+//! - Every cell with a finite resistance `R > 0` is a node; its 8 neighbours (4 with
+//!   [`CircuitOptions::four_neighbours`]) are joined by a conductance of `(1/R_a + 1/R_b)/2`
+//!   (average conductance, the default) or `2/(R_a + R_b)` (average resistance), divided by
+//!   √2 on diagonals. **The cell size does not enter** (as in Circuitscape): resistances are
+//!   in the raster's own units per cell, so effective resistances compare within a raster.
+//! - The cells of a focal region (same id > 0) are short-circuited into one node.
+//! - **Pairwise**: 1 A injected at one region, the other grounded; the effective resistance
+//!   is the voltage difference; regions in different connected parts have an infinite one.
+//! - **Advanced**: current sources (A) and ground conductances per cell, one solve.
+//! - **Node current** (what `current.tif` holds): the larger of the current flowing into and
+//!   out of a node (ground currents included), which is half the sum of the absolute branch
+//!   currents wherever no current enters or leaves the network; cumulative over pairs.
+//!
+//! # Method
+//! The Laplacian of every connected part that holds a focal region (or, in advanced mode, a
+//! source and a ground) is assembled once, one node per part grounded (the part's first
+//! region), and factorized once by a sparse Cholesky ([`crate::linsolve`]). With `G` the
+//! inverse of that grounded matrix, one solve per region gives `x_a = G e_a`; every pair's
+//! voltages are then `x_a - x_b` and its effective resistance `G_aa + G_bb - 2 G_ab`: `r`
+//! solves for all `r (r - 1) / 2` pairs.
+//!
+//! # Memory
+//! Per cell: 4 bytes (node number) + 8 (cumulative current); per node: the factor (see
+//! [`crate::linsolve`]), ~80 bytes of matrix while it is assembled, and 8 bytes per region
+//! for the solved columns.
+
+use std::collections::BTreeMap;
+
+use rayon::prelude::*;
+
+use crate::linsolve::{Cholesky, SolveError};
+
+/// No node (nodata, barrier, or a cell outside the solved parts).
+const NONE: u32 = u32::MAX;
+
+/// How cells are joined.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CircuitOptions {
+    /// Join the 4 rook neighbours only (default: 8 neighbours).
+    pub four_neighbours: bool,
+    /// Conductance `2/(R_a + R_b)` (average resistance) instead of `(1/R_a + 1/R_b)/2`.
+    pub avg_resistance: bool,
+}
+
+/// What cannot be computed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CircuitError {
+    /// No cell holds a focal region id.
+    #[error("no focal region: every cell of the regions raster is 0 or nodata\n  hint: focal regions (sources, patches) are cells with an id > 0")]
+    NoRegion,
+    /// Pairwise mode with a single region.
+    #[error("only one focal region (id {0}): pairwise mode needs at least two")]
+    OneRegion(u32),
+    /// Every cell of a region is nodata or a barrier in the resistance raster.
+    #[error("focal region {0} lies entirely on nodata or barrier cells of the resistance raster\n  hint: give the region cells with a finite resistance > 0, or drop it")]
+    RegionOnNodata(u32),
+    /// A pair names a region that does not exist.
+    #[error("the pair {0}-{1} names focal region {2}, which the regions raster does not have")]
+    UnknownRegion(u32, u32, u32),
+    /// Sizes that do not match.
+    #[error("{0}")]
+    Shape(String),
+    /// A source current or ground conductance that is not a finite number >= 0.
+    #[error("{what} {value} at row {row}, column {col}: give a finite number >= 0 (0 = none)")]
+    BadValue {
+        /// `source current` or `ground conductance`.
+        what: &'static str,
+        /// The value.
+        value: f64,
+        /// Row of the cell.
+        row: usize,
+        /// Column of the cell.
+        col: usize,
+    },
+    /// Advanced mode without any source or ground.
+    #[error("advanced mode needs at least one current source and one ground")]
+    NoSourceOrGround,
+    /// The linear solver failed.
+    #[error("{0}")]
+    Solve(#[from] SolveError),
+}
+
+/// The resistor network of a raster: one node per usable cell, focal regions shorted.
+#[derive(Debug)]
+pub struct Network<'a> {
+    rows: usize,
+    cols: usize,
+    res: &'a [f32],
+    opts: CircuitOptions,
+    /// Node of each cell (`NONE` for nodata and barriers).
+    node: Vec<u32>,
+    /// Nodes.
+    n: usize,
+    /// Focal regions: (id, node), sorted by id.
+    regions: Vec<(u32, u32)>,
+}
+
+/// Conductance between two cells of resistance `ra` and `rb`.
+#[inline]
+fn conductance(ra: f32, rb: f32, diagonal: bool, avg_resistance: bool) -> f64 {
+    let (a, b) = (ra as f64, rb as f64);
+    let g = if avg_resistance {
+        2.0 / (a + b)
+    } else {
+        0.5 * (1.0 / a + 1.0 / b)
+    };
+    if diagonal {
+        g * std::f64::consts::FRAC_1_SQRT_2
+    } else {
+        g
+    }
+}
+
+/// Whether a resistance makes a node.
+#[inline]
+fn usable(r: f32) -> bool {
+    r.is_finite() && r > 0.0
+}
+
+impl<'a> Network<'a> {
+    /// The network of `res` (rows x cols, row-major; NaN, infinite or <= 0 = no node) with
+    /// the cells of each region id in `regions` (0 = none) shorted. `regions` may be empty
+    /// (no focal regions, advanced mode).
+    ///
+    /// # Errors
+    /// Sizes that do not match; a region lying entirely on nodata.
+    pub fn new(
+        (rows, cols): (usize, usize),
+        res: &'a [f32],
+        regions: &[u32],
+        opts: CircuitOptions,
+    ) -> Result<Network<'a>, CircuitError> {
+        if res.len() != rows * cols || !(regions.is_empty() || regions.len() == res.len()) {
+            return Err(CircuitError::Shape(format!(
+                "a {rows} x {cols} grid needs {} values per raster (resistance {}, regions {})",
+                rows * cols,
+                res.len(),
+                regions.len()
+            )));
+        }
+        let mut node = vec![NONE; res.len()];
+        let mut region_node: BTreeMap<u32, u32> = BTreeMap::new();
+        let mut seen: BTreeMap<u32, bool> = BTreeMap::new();
+        let mut n = 0u32;
+        for (i, &r) in res.iter().enumerate() {
+            let id = regions.get(i).copied().unwrap_or(0);
+            if id != 0 {
+                let ok = seen.entry(id).or_insert(false);
+                *ok |= usable(r);
+            }
+            if !usable(r) {
+                continue;
+            }
+            node[i] = if id != 0 {
+                *region_node.entry(id).or_insert_with(|| {
+                    n += 1;
+                    n - 1
+                })
+            } else {
+                n += 1;
+                n - 1
+            };
+        }
+        if let Some((&id, _)) = seen.iter().find(|(_, &ok)| !ok) {
+            return Err(CircuitError::RegionOnNodata(id));
+        }
+        Ok(Network {
+            rows,
+            cols,
+            res,
+            opts,
+            node,
+            n: n as usize,
+            regions: region_node.into_iter().collect(),
+        })
+    }
+
+    /// Nodes of the network.
+    pub fn nodes(&self) -> usize {
+        self.n
+    }
+
+    /// Focal region ids, ascending.
+    pub fn region_ids(&self) -> Vec<u32> {
+        self.regions.iter().map(|r| r.0).collect()
+    }
+
+    /// Calls `f(a, b, g)` for every edge between cells `a` and `b` (a before b) with its
+    /// conductance, row by row: right, down, down-right, down-left.
+    fn for_each_edge_of_row(&self, r: usize, mut f: impl FnMut(usize, usize, f64)) {
+        let (rows, cols) = (self.rows, self.cols);
+        let avg = self.opts.avg_resistance;
+        for c in 0..cols {
+            let a = r * cols + c;
+            let ra = self.res[a];
+            if !usable(ra) {
+                continue;
+            }
+            let mut visit = |b: usize, diag: bool| {
+                let rb = self.res[b];
+                if usable(rb) {
+                    f(a, b, conductance(ra, rb, diag, avg));
+                }
+            };
+            if c + 1 < cols {
+                visit(a + 1, false);
+            }
+            if r + 1 < rows {
+                visit(a + cols, false);
+                if !self.opts.four_neighbours {
+                    if c + 1 < cols {
+                        visit(a + cols + 1, true);
+                    }
+                    if c > 0 {
+                        visit(a + cols - 1, true);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Connected part of every node (numbered by first node, ascending).
+    fn parts(&self) -> Vec<u32> {
+        let mut parent: Vec<u32> = (0..self.n as u32).collect();
+        fn find(p: &mut [u32], mut x: u32) -> u32 {
+            while p[x as usize] != x {
+                p[x as usize] = p[p[x as usize] as usize];
+                x = p[x as usize];
+            }
+            x
+        }
+        for r in 0..self.rows {
+            self.for_each_edge_of_row(r, |a, b, _| {
+                let (x, y) = (
+                    find(&mut parent, self.node[a]),
+                    find(&mut parent, self.node[b]),
+                );
+                if x != y {
+                    let (lo, hi) = (x.min(y), x.max(y));
+                    parent[hi as usize] = lo;
+                }
+            });
+        }
+        (0..self.n as u32).map(|v| find(&mut parent, v)).collect()
+    }
+
+    /// The lower triangle of the Laplacian over the nodes with a row (`row[v] != NONE`), plus
+    /// `extra` on the diagonal (ground conductances per node, when given).
+    fn laplacian(&self, row: &[u32], extra: Option<&[f64]>) -> (usize, Vec<(u32, u32, f64)>) {
+        let m = row.iter().filter(|&&r| r != NONE).count();
+        let mut diag = vec![0.0f64; m];
+        let mut entries: Vec<(u32, u32, f64)> = Vec::new();
+        for r in 0..self.rows {
+            self.for_each_edge_of_row(r, |a, b, g| {
+                let (u, v) = (self.node[a], self.node[b]);
+                if u == v {
+                    return; // inside a shorted region
+                }
+                let (ru, rv) = (row[u as usize], row[v as usize]);
+                if ru != NONE {
+                    diag[ru as usize] += g;
+                }
+                if rv != NONE {
+                    diag[rv as usize] += g;
+                }
+                if ru != NONE && rv != NONE {
+                    entries.push((ru.max(rv), ru.min(rv), -g));
+                }
+            });
+        }
+        if let Some(extra) = extra {
+            for (v, &r) in row.iter().enumerate() {
+                if r != NONE {
+                    diag[r as usize] += extra[v];
+                }
+            }
+        }
+        entries.extend(
+            diag.iter()
+                .enumerate()
+                .map(|(k, &d)| (k as u32, k as u32, d)),
+        );
+        (m, entries)
+    }
+
+    /// Adds each cell's node current under node voltages `v` (with `ground` conductances per
+    /// node, when given) to `out` (per cell). Cells without a node are left alone.
+    fn add_node_currents(&self, v: &[f64], ground: Option<&[f64]>, out: &mut [f64]) {
+        let (rows, cols) = (self.rows, self.cols);
+        let avg = self.opts.avg_resistance;
+        let four = self.opts.four_neighbours;
+        out.par_chunks_mut(cols).enumerate().for_each(|(r, line)| {
+            for (c, o) in line.iter_mut().enumerate() {
+                let a = r * cols + c;
+                let u = self.node[a];
+                if u == NONE {
+                    continue;
+                }
+                let (ra, vu) = (self.res[a], v[u as usize]);
+                let (mut inflow, mut outflow) = (0.0f64, 0.0f64);
+                for (dr, dc) in [
+                    (-1i64, -1i64),
+                    (-1, 0),
+                    (-1, 1),
+                    (0, -1),
+                    (0, 1),
+                    (1, -1),
+                    (1, 0),
+                    (1, 1),
+                ] {
+                    let diag = dr != 0 && dc != 0;
+                    if diag && four {
+                        continue;
+                    }
+                    let (nr, nc) = (r as i64 + dr, c as i64 + dc);
+                    if nr < 0 || nc < 0 || nr >= rows as i64 || nc >= cols as i64 {
+                        continue;
+                    }
+                    let b = nr as usize * cols + nc as usize;
+                    let w = self.node[b];
+                    if w == NONE || w == u {
+                        continue;
+                    }
+                    let i = conductance(ra, self.res[b], diag, avg) * (vu - v[w as usize]);
+                    if i > 0.0 {
+                        outflow += i;
+                    } else {
+                        inflow -= i;
+                    }
+                }
+                if let Some(g) = ground {
+                    let i = g[u as usize] * vu;
+                    if i > 0.0 {
+                        outflow += i;
+                    } else {
+                        inflow -= i;
+                    }
+                }
+                *o += inflow.max(outflow);
+            }
+        });
+    }
+}
+
+/// The effective resistance between two focal regions.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PairResistance {
+    /// Region id.
+    pub from: u32,
+    /// Region id.
+    pub to: u32,
+    /// Effective resistance (raster resistance units; `+inf` between unconnected regions).
+    pub resistance: f64,
+}
+
+/// What a pairwise run gives.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pairwise {
+    /// Effective resistance of every pair, in the order asked.
+    pub pairs: Vec<PairResistance>,
+    /// Cumulative node current per cell over the pairs (A); NaN on nodata, barriers and the
+    /// focal regions' own cells. Empty when not asked for.
+    pub current: Vec<f64>,
+    /// With exactly one pair: the voltage per cell (V; NaN without a node). Else empty.
+    pub voltage: Vec<f64>,
+}
+
+/// Every pair of the network's regions (smaller id first), in order.
+pub fn all_pairs(regions: &[u32]) -> Vec<(u32, u32)> {
+    let mut out = Vec::new();
+    for (k, &a) in regions.iter().enumerate() {
+        for &b in &regions[k + 1..] {
+            out.push((a, b));
+        }
+    }
+    out
+}
+
+/// Pairs of regions whose cells' allocation zones touch (8-neighbours; 4 when
+/// `four_neighbours`): `alloc` holds the nearest region id per cell (0 = none), e.g. from a
+/// multi-source cost-distance run.
+pub fn touching_pairs(
+    (rows, cols): (usize, usize),
+    alloc: &[u32],
+    four_neighbours: bool,
+) -> Vec<(u32, u32)> {
+    let mut set = std::collections::BTreeSet::new();
+    for r in 0..rows {
+        for c in 0..cols {
+            let a = alloc[r * cols + c];
+            if a == 0 {
+                continue;
+            }
+            let mut look = |b: usize| {
+                let x = alloc[b];
+                if x != 0 && x != a {
+                    set.insert((a.min(x), a.max(x)));
+                }
+            };
+            if c + 1 < cols {
+                look(r * cols + c + 1);
+            }
+            if r + 1 < rows {
+                look((r + 1) * cols + c);
+                if !four_neighbours {
+                    if c + 1 < cols {
+                        look((r + 1) * cols + c + 1);
+                    }
+                    if c > 0 {
+                        look((r + 1) * cols + c - 1);
+                    }
+                }
+            }
+        }
+    }
+    set.into_iter().collect()
+}
+
+/// Effective resistances of `pairs` and, when `current`, the cumulative current map.
+///
+/// # Errors
+/// No region or a single one; a pair naming an unknown region; the solver's errors.
+pub fn pairwise(
+    net: &Network,
+    pairs: &[(u32, u32)],
+    current: bool,
+) -> Result<Pairwise, CircuitError> {
+    match net.regions.len() {
+        0 => return Err(CircuitError::NoRegion),
+        1 => return Err(CircuitError::OneRegion(net.regions[0].0)),
+        _ => {}
+    }
+    let region = |id: u32| net.regions.binary_search_by_key(&id, |r| r.0).ok();
+    for &(a, b) in pairs {
+        for x in [a, b] {
+            if region(x).is_none() {
+                return Err(CircuitError::UnknownRegion(a, b, x));
+            }
+        }
+    }
+    // Regions in a pair, and the parts that hold them; each part grounded at its first
+    // region's node.
+    let part = net.parts();
+    let mut used = vec![false; net.regions.len()];
+    for &(a, b) in pairs {
+        used[region(a).expect("checked")] = true;
+        used[region(b).expect("checked")] = true;
+    }
+    let mut ground_of_part: BTreeMap<u32, u32> = BTreeMap::new();
+    for (k, &(_, v)) in net.regions.iter().enumerate() {
+        if used[k] {
+            ground_of_part.entry(part[v as usize]).or_insert(v);
+        }
+    }
+    let mut row = vec![NONE; net.n];
+    let mut m = 0u32;
+    for v in 0..net.n {
+        let p = part[v];
+        if let Some(&g) = ground_of_part.get(&p) {
+            if g != v as u32 {
+                row[v] = m;
+                m += 1;
+            }
+        }
+    }
+    let (m, entries) = net.laplacian(&row, None);
+    let chol = Cholesky::factor(m, &entries)?;
+    drop(entries);
+    // x_k = G e_k for every used region that is not a ground (grounds have x = 0).
+    let solved: Vec<usize> = (0..net.regions.len())
+        .filter(|&k| used[k] && row[net.regions[k].1 as usize] != NONE)
+        .collect();
+    let mut x = vec![0.0f64; m * solved.len()];
+    for (j, &k) in solved.iter().enumerate() {
+        x[j * m + row[net.regions[k].1 as usize] as usize] = 1.0;
+    }
+    chol.solve(&mut x, solved.len());
+    let column: BTreeMap<usize, usize> = solved.iter().enumerate().map(|(j, &k)| (k, j)).collect();
+    // Voltage at node v for a unit injection at region k (0 at grounds and other parts).
+    let volt = |k: usize, v: u32| -> f64 {
+        match (column.get(&k), row[v as usize]) {
+            (Some(&j), r) if r != NONE => x[j * m + r as usize],
+            _ => 0.0,
+        }
+    };
+    let mut out = Vec::with_capacity(pairs.len());
+    for &(a, b) in pairs {
+        let (ka, kb) = (region(a).expect("checked"), region(b).expect("checked"));
+        let (va, vb) = (net.regions[ka].1, net.regions[kb].1);
+        let resistance = if part[va as usize] != part[vb as usize] {
+            f64::INFINITY
+        } else if a == b {
+            0.0
+        } else {
+            volt(ka, va) + volt(kb, vb) - volt(ka, vb) - volt(kb, va)
+        };
+        out.push(PairResistance {
+            from: a,
+            to: b,
+            resistance,
+        });
+    }
+    let node_voltages = |a: u32, b: u32| -> Vec<f64> {
+        let (ka, kb) = (region(a).expect("checked"), region(b).expect("checked"));
+        (0..net.n as u32)
+            .map(|v| volt(ka, v) - volt(kb, v))
+            .collect()
+    };
+    let mut cum = Vec::new();
+    if current {
+        let mut is_region = vec![false; net.n];
+        for &(_, v) in &net.regions {
+            is_region[v as usize] = true;
+        }
+        cum = vec![0.0f64; net.node.len()];
+        for (&(a, b), r) in pairs.iter().zip(&out) {
+            if r.resistance.is_finite() && a != b {
+                net.add_node_currents(&node_voltages(a, b), None, &mut cum);
+            }
+        }
+        for (i, c) in cum.iter_mut().enumerate() {
+            let u = net.node[i];
+            if u == NONE || is_region[u as usize] {
+                *c = f64::NAN;
+            }
+        }
+    }
+    let voltage = match pairs {
+        [(a, b)] if out[0].resistance.is_finite() => {
+            // 1 A in at `a`, `b` grounded at 0 V; NaN outside their part.
+            let v = node_voltages(*a, *b);
+            let vb = net.regions[region(*b).expect("checked")].1 as usize;
+            net.node
+                .iter()
+                .map(|&u| {
+                    if u == NONE || part[u as usize] != part[vb] {
+                        f64::NAN
+                    } else {
+                        v[u as usize] - v[vb]
+                    }
+                })
+                .collect()
+        }
+        _ => Vec::new(),
+    };
+    Ok(Pairwise {
+        pairs: out,
+        current: cum,
+        voltage,
+    })
+}
+
+/// What an advanced run gives.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Advanced {
+    /// Node current per cell (A); NaN without a node, 0 in parts without a source or ground.
+    pub current: Vec<f64>,
+    /// Voltage per cell (V); NaN without a node, 0 in parts without a source or ground.
+    pub voltage: Vec<f64>,
+    /// Nodes solved (in parts with both a source and a ground).
+    pub solved_nodes: usize,
+}
+
+/// Circuitscape's advanced mode: `sources` (A injected per cell) and `grounds` (conductance
+/// to ground per cell), both >= 0 (0 = none; a cell may be both). Parts of the network
+/// without a source or without a ground carry no current.
+///
+/// # Errors
+/// Bad values or sizes; no source or no ground anywhere; the solver's errors.
+pub fn advanced(net: &Network, sources: &[f64], grounds: &[f64]) -> Result<Advanced, CircuitError> {
+    let cells = net.node.len();
+    if sources.len() != cells || grounds.len() != cells {
+        return Err(CircuitError::Shape(format!(
+            "sources ({}) and grounds ({}) need one value per cell ({cells})",
+            sources.len(),
+            grounds.len()
+        )));
+    }
+    let mut s = vec![0.0f64; net.n];
+    let mut g = vec![0.0f64; net.n];
+    for i in 0..cells {
+        for (what, value, acc) in [
+            ("source current", sources[i], &mut s),
+            ("ground conductance", grounds[i], &mut g),
+        ] {
+            if !(value.is_finite() && value >= 0.0) {
+                return Err(CircuitError::BadValue {
+                    what,
+                    value,
+                    row: i / net.cols,
+                    col: i % net.cols,
+                });
+            }
+            if value > 0.0 && net.node[i] != NONE {
+                acc[net.node[i] as usize] += value;
+            }
+        }
+    }
+    if !s.iter().any(|&x| x > 0.0) || !g.iter().any(|&x| x > 0.0) {
+        return Err(CircuitError::NoSourceOrGround);
+    }
+    let part = net.parts();
+    let mut has: BTreeMap<u32, (bool, bool)> = BTreeMap::new();
+    for v in 0..net.n {
+        let e = has.entry(part[v]).or_default();
+        e.0 |= s[v] > 0.0;
+        e.1 |= g[v] > 0.0;
+    }
+    let mut row = vec![NONE; net.n];
+    let mut m = 0u32;
+    for v in 0..net.n {
+        if has[&part[v]] == (true, true) {
+            row[v] = m;
+            m += 1;
+        }
+    }
+    let (m, entries) = net.laplacian(&row, Some(&g));
+    let chol = Cholesky::factor(m, &entries)?;
+    drop(entries);
+    let mut b = vec![0.0f64; m];
+    for v in 0..net.n {
+        if row[v] != NONE {
+            b[row[v] as usize] = s[v];
+        }
+    }
+    chol.solve(&mut b, 1);
+    let v: Vec<f64> = (0..net.n)
+        .map(|u| {
+            if row[u] == NONE {
+                0.0
+            } else {
+                b[row[u] as usize]
+            }
+        })
+        .collect();
+    let mut current = vec![0.0f64; cells];
+    net.add_node_currents(&v, Some(&g), &mut current);
+    let voltage = net
+        .node
+        .iter()
+        .map(|&u| if u == NONE { f64::NAN } else { v[u as usize] })
+        .collect();
+    for (c, &u) in current.iter_mut().zip(&net.node) {
+        if u == NONE {
+            *c = f64::NAN;
+        }
+    }
+    Ok(Advanced {
+        current,
+        voltage,
+        solved_nodes: m,
+    })
+}
+
+#[cfg(test)]
+mod tests;

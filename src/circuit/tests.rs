@@ -1,0 +1,329 @@
+//! The circuit stage against hand-computed circuits (series, parallel) and against dense
+//! solves of the same network built independently, cell by cell.
+
+use super::*;
+use proptest::prelude::*;
+
+const NAN: f32 = f32::NAN;
+
+fn opts(four: bool, avg_resistance: bool) -> CircuitOptions {
+    CircuitOptions {
+        four_neighbours: four,
+        avg_resistance,
+    }
+}
+
+#[test]
+fn a_strip_is_resistors_in_series() {
+    // 1 x 6 cells of resistance 2: 5 edges of conductance 1/2 in series = 10.
+    let res = [2.0f32; 6];
+    let regions = [1, 0, 0, 0, 0, 2];
+    for avg in [false, true] {
+        let net = Network::new((1, 6), &res, &regions, opts(false, avg)).unwrap();
+        let p = pairwise(&net, &[(1, 2)], true).unwrap();
+        assert!((p.pairs[0].resistance - 10.0).abs() < 1e-9, "{:?}", p.pairs);
+        // 1 A flows through every cell between the regions; region cells are NaN.
+        for c in 1..5 {
+            assert!(
+                (p.current[c] - 1.0).abs() < 1e-9,
+                "cell {c}: {}",
+                p.current[c]
+            );
+        }
+        assert!(p.current[0].is_nan() && p.current[5].is_nan());
+        // Voltages fall linearly from 10 V to 0 V.
+        for (c, v) in p.voltage.iter().enumerate() {
+            assert!((v - (10.0 - 2.0 * c as f64)).abs() < 1e-9, "cell {c}: {v}");
+        }
+    }
+    // Average conductance and average resistance differ on unequal cells: 1 and 3 give
+    // (1 + 1/3) / 2 = 2/3 and 2 / 4 = 1/2.
+    let res = [1.0f32, 3.0];
+    let r = |avg| {
+        let net = Network::new((1, 2), &res, &[1, 2], opts(true, avg)).unwrap();
+        pairwise(&net, &[(1, 2)], false).unwrap().pairs[0].resistance
+    };
+    assert!((r(false) - 1.5).abs() < 1e-12);
+    assert!((r(true) - 2.0).abs() < 1e-12);
+}
+
+#[test]
+fn two_equal_parallel_strips_give_half() {
+    // Rows 0 and 2 conduct, row 1 is nodata; the end columns are the regions.
+    let n = 7;
+    let mut res = vec![1.0f32; 3 * n];
+    let mut regions = vec![0u32; 3 * n];
+    for c in 0..n {
+        res[n + c] = NAN;
+    }
+    for r in [0, 2] {
+        regions[r * n] = 1;
+        regions[r * n + n - 1] = 2;
+    }
+    let net = Network::new((3, n), &res, &regions, opts(true, false)).unwrap();
+    let p = pairwise(&net, &[(1, 2)], true).unwrap();
+    assert!((p.pairs[0].resistance - (n as f64 - 1.0) / 2.0).abs() < 1e-9);
+    // Half an ampere in each strip.
+    assert!((p.current[3] - 0.5).abs() < 1e-9);
+    assert!((p.current[2 * n + 3] - 0.5).abs() < 1e-9);
+    assert!(p.current[n + 3].is_nan());
+}
+
+#[test]
+fn diagonals_are_divided_by_root_two() {
+    // A 2 x 2 block with the off-diagonal cells nodata: one diagonal edge of conductance
+    // 1/sqrt(2), so R = sqrt(2); with 4 neighbours the regions are not connected.
+    let res = [1.0f32, NAN, NAN, 1.0];
+    let net = Network::new((2, 2), &res, &[1, 0, 0, 2], opts(false, false)).unwrap();
+    let r = pairwise(&net, &[(1, 2)], false).unwrap().pairs[0].resistance;
+    assert!((r - std::f64::consts::SQRT_2).abs() < 1e-12, "{r}");
+    let net = Network::new((2, 2), &res, &[1, 0, 0, 2], opts(true, false)).unwrap();
+    let p = pairwise(&net, &[(1, 2)], true).unwrap();
+    assert_eq!(p.pairs[0].resistance, f64::INFINITY);
+    assert!(p.voltage.is_empty());
+}
+
+#[test]
+fn bad_networks_are_refused_by_name() {
+    let res = [1.0f32, 1.0, NAN];
+    assert_eq!(
+        pairwise(
+            &Network::new((1, 3), &res, &[0, 0, 0], CircuitOptions::default()).unwrap(),
+            &[],
+            false
+        )
+        .unwrap_err(),
+        CircuitError::NoRegion
+    );
+    let net = Network::new((1, 3), &res, &[4, 0, 0], CircuitOptions::default()).unwrap();
+    assert_eq!(
+        pairwise(&net, &[], false).unwrap_err(),
+        CircuitError::OneRegion(4)
+    );
+    assert_eq!(
+        Network::new((1, 3), &res, &[1, 0, 2], CircuitOptions::default()).unwrap_err(),
+        CircuitError::RegionOnNodata(2)
+    );
+    let net = Network::new((1, 3), &res, &[1, 2, 0], CircuitOptions::default()).unwrap();
+    assert_eq!(
+        pairwise(&net, &[(1, 9)], false).unwrap_err(),
+        CircuitError::UnknownRegion(1, 9, 9)
+    );
+    assert!(matches!(
+        Network::new((2, 3), &res, &[], CircuitOptions::default()),
+        Err(CircuitError::Shape(_))
+    ));
+}
+
+#[test]
+fn advanced_mode_solves_a_hand_circuit() {
+    // Source 1 A at cell 0, ground 0.5 S at cell 2; edges of 1 S: v2 = 2, v1 = 3, v0 = 4.
+    let res = [1.0f32, 1.0, 1.0];
+    let net = Network::new((1, 3), &res, &[], opts(true, false)).unwrap();
+    let a = advanced(&net, &[1.0, 0.0, 0.0], &[0.0, 0.0, 0.5]).unwrap();
+    for (v, want) in a.voltage.iter().zip([4.0, 3.0, 2.0]) {
+        assert!((v - want).abs() < 1e-9, "{:?}", a.voltage);
+    }
+    // 1 A passes every cell (at the ends: the source's and the ground's current).
+    for c in &a.current {
+        assert!((c - 1.0).abs() < 1e-9, "{:?}", a.current);
+    }
+    assert_eq!(
+        advanced(&net, &[0.0; 3], &[0.0, 0.0, 1.0]).unwrap_err(),
+        CircuitError::NoSourceOrGround
+    );
+    assert!(matches!(
+        advanced(&net, &[-1.0, 0.0, 0.0], &[0.0, 0.0, 1.0]),
+        Err(CircuitError::BadValue { row: 0, col: 0, .. })
+    ));
+}
+
+/// Node of each cell with regions merged, built independently of `Network`.
+fn dense_nodes(res: &[f32], regions: &[u32]) -> (Vec<Option<usize>>, BTreeMap<u32, usize>) {
+    let mut node = vec![None; res.len()];
+    let mut reg = BTreeMap::new();
+    let mut n = 0;
+    for i in 0..res.len() {
+        if !(res[i].is_finite() && res[i] > 0.0) {
+            continue;
+        }
+        let id = regions[i];
+        node[i] = Some(if id == 0 {
+            n += 1;
+            n - 1
+        } else {
+            *reg.entry(id).or_insert_with(|| {
+                n += 1;
+                n - 1
+            })
+        });
+    }
+    (node, reg)
+}
+
+/// The dense Laplacian of the grid (8 neighbours, average conductance), cell pair by cell pair.
+fn dense_laplacian(
+    rows: usize,
+    cols: usize,
+    res: &[f32],
+    node: &[Option<usize>],
+    n: usize,
+) -> Vec<Vec<f64>> {
+    let mut l = vec![vec![0.0; n]; n];
+    for r in 0..rows {
+        for c in 0..cols {
+            for dr in -1i64..=1 {
+                for dc in -1i64..=1 {
+                    let (nr, nc) = (r as i64 + dr, c as i64 + dc);
+                    if (dr, dc) == (0, 0)
+                        || nr < 0
+                        || nc < 0
+                        || nr >= rows as i64
+                        || nc >= cols as i64
+                    {
+                        continue;
+                    }
+                    let (a, b) = (r * cols + c, nr as usize * cols + nc as usize);
+                    let (Some(u), Some(v)) = (node[a], node[b]) else {
+                        continue;
+                    };
+                    if u == v {
+                        continue;
+                    }
+                    let mut g = 0.5 * (1.0 / res[a] as f64 + 1.0 / res[b] as f64);
+                    if dr != 0 && dc != 0 {
+                        g /= 2f64.sqrt();
+                    }
+                    // Each unordered pair is visited twice (from a and from b).
+                    l[u][u] += g / 2.0;
+                    l[v][v] += g / 2.0;
+                    l[u][v] -= g / 2.0;
+                    l[v][u] -= g / 2.0;
+                }
+            }
+        }
+    }
+    l
+}
+
+/// Solves `a x = b` by Gaussian elimination with partial pivoting.
+#[allow(clippy::needless_range_loop)]
+fn gauss(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Vec<f64> {
+    let n = b.len();
+    for k in 0..n {
+        let p = (k..n)
+            .max_by(|&i, &j| a[i][k].abs().total_cmp(&a[j][k].abs()))
+            .unwrap();
+        a.swap(k, p);
+        b.swap(k, p);
+        for i in k + 1..n {
+            let f = a[i][k] / a[k][k];
+            for j in k..n {
+                a[i][j] -= f * a[k][j];
+            }
+            b[i] -= f * b[k];
+        }
+    }
+    let mut x = vec![0.0; n];
+    for k in (0..n).rev() {
+        x[k] = (b[k] - (k + 1..n).map(|j| a[k][j] * x[j]).sum::<f64>()) / a[k][k];
+    }
+    x
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(40))]
+
+    /// Effective resistance = the dense solve's voltage with `b` grounded and 1 A in at `a`;
+    /// symmetric; Kirchhoff holds at every node but the regions' (inflow = outflow).
+    #[test]
+    fn pairwise_matches_dense_solves(
+        rows in 2usize..7,
+        cols in 2usize..7,
+        cells in proptest::collection::vec((0u8..10, 0.1f32..50.0), 49),
+        spots in proptest::collection::vec((0usize..49, 1u32..4), 3..8),
+    ) {
+        let len = rows * cols;
+        let res: Vec<f32> = cells[..len].iter().map(|&(k, r)| if k == 0 { NAN } else { r }).collect();
+        let mut regions = vec![0u32; len];
+        for &(i, id) in &spots {
+            regions[i % len] = id;
+        }
+        let net = match Network::new((rows, cols), &res, &regions, CircuitOptions::default()) {
+            Ok(n) => n,
+            Err(CircuitError::RegionOnNodata(_)) => return Ok(()),
+            Err(e) => panic!("{e}"),
+        };
+        let ids = net.region_ids();
+        prop_assume!(ids.len() >= 2);
+        let pairs = all_pairs(&ids);
+        let mut both: Vec<(u32, u32)> = pairs.clone();
+        both.extend(pairs.iter().map(|&(a, b)| (b, a)));
+        let p = pairwise(&net, &both, false).unwrap();
+        let (node, reg) = dense_nodes(&res, &regions);
+        let n = node.iter().flatten().max().map_or(0, |m| m + 1);
+        let l = dense_laplacian(rows, cols, &res, &node, n);
+        for (k, &(a, b)) in pairs.iter().enumerate() {
+            let (ua, ub) = (reg[&a], reg[&b]);
+            // Nodes reachable from ub (else the pair is unconnected).
+            let mut seen = vec![false; n];
+            let mut stack = vec![ub];
+            seen[ub] = true;
+            while let Some(u) = stack.pop() {
+                for v in 0..n {
+                    if l[u][v] != 0.0 && u != v && !seen[v] {
+                        seen[v] = true;
+                        stack.push(v);
+                    }
+                }
+            }
+            let r = p.pairs[k].resistance;
+            let back = p.pairs[k + pairs.len()].resistance;
+            if !seen[ua] {
+                prop_assert_eq!(r, f64::INFINITY);
+                prop_assert_eq!(back, f64::INFINITY);
+                continue;
+            }
+            let keep: Vec<usize> = (0..n).filter(|&v| seen[v] && v != ub).collect();
+            let a_m: Vec<Vec<f64>> = keep.iter().map(|&i| keep.iter().map(|&j| l[i][j]).collect()).collect();
+            let rhs: Vec<f64> = keep.iter().map(|&i| if i == ua { 1.0 } else { 0.0 }).collect();
+            let x = gauss(a_m, rhs);
+            let want = x[keep.iter().position(|&i| i == ua).unwrap()];
+            prop_assert!((r - want).abs() <= 1e-8 * want.max(1.0), "{}-{}: {} vs dense {}", a, b, r, want);
+            prop_assert!((r - back).abs() <= 1e-9 * r.max(1.0), "not symmetric: {} vs {}", r, back);
+        }
+        // Kirchhoff for the first connected pair, from its voltage map.
+        if let Some(&(a, b)) = pairs.iter().zip(&p.pairs).find(|(_, q)| q.resistance.is_finite()).map(|(x, _)| x) {
+            let one = pairwise(&net, &[(a, b)], true).unwrap();
+            let v = &one.voltage;
+            for i in 0..len {
+                let Some(u) = node[i] else { continue };
+                if regions[i] != 0 || v[i].is_nan() {
+                    continue;
+                }
+                let mut net_out = 0.0;
+                let mut abs_sum = 0.0;
+                for j in 0..len {
+                    let Some(w) = node[j] else { continue };
+                    if w == u || v[j].is_nan() {
+                        continue;
+                    }
+                    // The cell-level conductance between i and j (0 when not neighbours).
+                    let (ri, ci, rj, cj) = (i / cols, i % cols, j / cols, j % cols);
+                    if ri.abs_diff(rj) > 1 || ci.abs_diff(cj) > 1 {
+                        continue;
+                    }
+                    let mut g = 0.5 * (1.0 / res[i] as f64 + 1.0 / res[j] as f64);
+                    if ri != rj && ci != cj {
+                        g /= 2f64.sqrt();
+                    }
+                    net_out += g * (v[i] - v[j]);
+                    abs_sum += (g * (v[i] - v[j])).abs();
+                }
+                prop_assert!(net_out.abs() < 1e-7 * (1.0 + abs_sum), "Kirchhoff at cell {}: {}", i, net_out);
+                // The current map holds half the sum of absolute branch currents.
+                prop_assert!((one.current[i] - abs_sum / 2.0).abs() < 1e-7 * (1.0 + abs_sum));
+            }
+        }
+    }
+}
