@@ -1134,3 +1134,190 @@ fn sweep_budgets_from_the_command_line_keep_the_scenarios_carbon_weights() {
     );
     assert!(lines[lines.len() - 1].starts_with("wrote "), "{}", r.stderr);
 }
+
+/// Writes a resistance and a regions raster (same 30 m grid) into `dir`.
+fn circuit_inputs(dir: &Path, rows: u64, cols: u64, res: &[f32], regions: &[u32]) {
+    use ecocorridor::grid::{Crs, Grid};
+    use ecocorridor::io::geotiff::write_geotiff;
+    let g = Grid::new(
+        rows,
+        cols,
+        30.0,
+        500_000.0,
+        3_300_000.0,
+        Crs::projected_epsg(4545),
+    )
+    .unwrap();
+    let res: Vec<f32> = res
+        .iter()
+        .map(|&r| if r.is_nan() { -9999.0 } else { r })
+        .collect();
+    write_geotiff(&dir.join("r.tif"), &g, &res, Some(-9999.0)).unwrap();
+    write_geotiff(&dir.join("s.tif"), &g, regions, Some(0.0)).unwrap();
+}
+
+#[test]
+fn circuit_command_writes_resistances_currents_and_voltages() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |n: &str| dir.path().join(n).to_str().unwrap().to_string();
+    // Two parallel strips of 6 cells (row 1 nodata) between regions 1 and 2, and region 3
+    // cut off by nodata.
+    let n = 8;
+    let nan = f32::NAN;
+    let mut res = vec![1.0f32; 3 * n];
+    let mut regions = vec![0u32; 3 * n];
+    for c in 0..n {
+        res[n + c] = nan;
+    }
+    res[n - 2] = nan;
+    res[3 * n - 2] = nan;
+    for r in [0, 2] {
+        regions[r * n] = 1;
+        regions[r * n + n - 3] = 2;
+    }
+    regions[n - 1] = 3;
+    circuit_inputs(dir.path(), 3, n as u64, &res, &regions);
+    let args = |out: &str, extra: &[&str]| -> Vec<String> {
+        let mut a: Vec<String> = ["circuit", "--resistance"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        a.extend([
+            p("r.tif"),
+            "--sources".into(),
+            p("s.tif"),
+            "--out".into(),
+            out.into(),
+        ]);
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a
+    };
+    let go = |a: Vec<String>| run(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    let r = go(args(&p("all"), &["--four-neighbours"]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let t = fs::read_to_string(dir.path().join("all/resistances.csv")).unwrap();
+    let lines: Vec<&str> = t.trim_start_matches('\u{feff}').lines().collect();
+    assert_eq!(lines[0], "from_patch,to_patch,effective_resistance");
+    // Two strips of 5 unit edges in parallel: 2.5; region 3 is unreachable.
+    let r12: f64 = lines[1].strip_prefix("1,2,").unwrap().parse().unwrap();
+    assert!((r12 - 2.5).abs() < 1e-9, "{r12}");
+    assert_eq!(&lines[2..], ["1,3,inf", "2,3,inf"]);
+    // Half an ampere in each strip; the regions and nodata are nodata.
+    let cur = read_f32(&dir.path().join("all/current.tif")).unwrap();
+    assert!((cur.data()[2] - 0.5).abs() < 1e-6, "{}", cur.data()[2]);
+    assert!((cur.data()[2 * n + 2] - 0.5).abs() < 1e-6);
+    assert!(cur.data()[0].is_nan() && cur.data()[n + 2].is_nan());
+    assert!(
+        !dir.path().join("all/voltages.tif").exists(),
+        "voltages only for one pair"
+    );
+    // One pair from a file: voltages from 2.5 V at region 1 to 0 V at region 2.
+    fs::write(dir.path().join("pairs.txt"), "mode include\n2 1\n").unwrap();
+    let r = go(args(
+        &p("one"),
+        &["--four-neighbours", "--pairs", &p("pairs.txt")],
+    ));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = read_f32(&dir.path().join("one/voltages.tif")).unwrap();
+    assert!((v.data()[0] - 2.5).abs() < 1e-6 && v.data()[n - 3].abs() < 1e-6);
+    assert!((v.data()[2] - 1.5).abs() < 1e-6, "{}", v.data()[2]);
+    // The same bytes whatever the thread count.
+    let mut a1 = vec!["--threads".to_string(), "1".into()];
+    a1.extend(args(&p("t1"), &[]));
+    let mut a2 = vec!["--threads".to_string(), "2".into()];
+    a2.extend(args(&p("t2"), &[]));
+    assert_eq!(go(a1).code, 0);
+    assert_eq!(go(a2).code, 0);
+    for f in ["resistances.csv", "current.tif"] {
+        assert_eq!(
+            fs::read(dir.path().join("t1").join(f)).unwrap(),
+            fs::read(dir.path().join("t2").join(f)).unwrap(),
+            "{f} differs between 1 and 2 threads"
+        );
+    }
+}
+
+#[test]
+fn circuit_command_refuses_bad_regions_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |n: &str| dir.path().join(n).to_str().unwrap().to_string();
+    let nan = f32::NAN;
+    let cases: [(&[f32], &[u32], &str); 3] = [
+        (&[1.0, 1.0, 1.0], &[0, 0, 0], "no focal region"),
+        (&[1.0, 1.0, 1.0], &[5, 0, 0], "only one focal region (id 5)"),
+        (
+            &[1.0, 1.0, nan],
+            &[1, 0, 2],
+            "focal region 2 lies entirely on nodata",
+        ),
+    ];
+    for (res, regions, needle) in cases {
+        circuit_inputs(dir.path(), 1, 3, res, regions);
+        let r = run(&[
+            "circuit",
+            "--resistance",
+            &p("r.tif"),
+            "--sources",
+            &p("s.tif"),
+            "--out",
+            &p("o"),
+        ]);
+        assert_eq!(r.code, 2, "{}", r.stderr);
+        assert!(
+            r.stderr.contains(needle),
+            "missing {needle:?} in {}",
+            r.stderr
+        );
+        assert!(!r.stderr.contains("panicked"));
+    }
+    // Rasters on different grids: both named, with the gdalwarp fix.
+    use ecocorridor::grid::{Crs, Grid};
+    let g = Grid::new(
+        1,
+        4,
+        30.0,
+        500_000.0,
+        3_300_000.0,
+        Crs::projected_epsg(4545),
+    )
+    .unwrap();
+    ecocorridor::io::geotiff::write_geotiff(
+        &dir.path().join("s4.tif"),
+        &g,
+        &[1u32, 0, 0, 2],
+        Some(0.0),
+    )
+    .unwrap();
+    let r = run(&[
+        "circuit",
+        "--resistance",
+        &p("r.tif"),
+        "--sources",
+        &p("s4.tif"),
+        "--out",
+        &p("o"),
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("s4.tif") && r.stderr.contains("gdalwarp"),
+        "{}",
+        r.stderr
+    );
+    // A resistance <= 0 is named with its cell.
+    circuit_inputs(dir.path(), 1, 3, &[1.0, 0.0, 1.0], &[1, 0, 2]);
+    let r = run(&[
+        "circuit",
+        "--resistance",
+        &p("r.tif"),
+        "--sources",
+        &p("s.tif"),
+        "--out",
+        &p("o"),
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("row 0, column 1"), "{}", r.stderr);
+    assert!(
+        !dir.path().join("o/resistances.csv").exists(),
+        "refused runs write nothing"
+    );
+}

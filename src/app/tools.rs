@@ -51,44 +51,14 @@ pub fn costdist(
             );
         }
     }
-    let r = read_f32(res_path)?;
-    let grid = r.grid().clone();
-    let not_positive = |v: &f32| !v.is_nan() && *v <= 0.0;
-    if let Some((i, v)) = r.data().iter().enumerate().find(|(_, v)| not_positive(v)) {
-        let bad = r.data().iter().filter(|v| not_positive(v)).count();
-        bail!(
-            "resistance `{}` has {bad} cell(s) <= 0, the first {v} at row {}, column {}\n  hint: resistance must be > 0 (cost per metre); set impassable cells to nodata, e.g. `gdal_calc.py -A {} --calc=\"where(A<=0,-9999,A)\" --NoDataValue=-9999 --outfile=fixed.tif`",
-            res_path.display(),
-            i / grid.cols(),
-            i % grid.cols(),
-            res_path.display()
-        );
-    }
-    let res = Resistance::from_values(r.into_parts().1).map_err(|(i, v)| {
+    let (grid, values) = read_resistance(res_path)?;
+    let res = Resistance::from_values(values).map_err(|(i, v)| {
         anyhow::anyhow!(
             "resistance `{}` has value {v} at cell {i}",
             res_path.display()
         )
     })?;
-    let reader = open_raster(src_path)?;
-    let header = reader.header().clone();
-    if !grid.aligned_with(&header.grid) {
-        bail!(
-            "{}",
-            load::grid_mismatch_message(res_path, &grid, src_path, &header.grid)
-        );
-    }
-    let ids: Vec<u32> = reader.read_with(|v, _| {
-        if header.is_nodata(v) {
-            Ok(0)
-        } else if v >= 0.0 && v.fract() == 0.0 && v <= u32::MAX as f64 {
-            Ok(v as u32)
-        } else {
-            Err(format!(
-                "source id {v} is not a whole number >= 0 (0 = not a source)"
-            ))
-        }
-    })?;
+    let ids = read_ids((src_path, "source"), (res_path, &grid))?;
     let seeds: Vec<(usize, u32)> = ids
         .iter()
         .enumerate()
@@ -127,6 +97,57 @@ pub fn costdist(
         reached,
         cells: grid.len(),
     })
+}
+
+/// A resistance raster: its grid and values (nodata as NaN), refused when a cell is <= 0.
+///
+/// # Errors
+/// The file cannot be read, or a value is <= 0 (the first named, with the fix).
+pub fn read_resistance(res_path: &Path) -> Result<(crate::grid::Grid, Vec<f32>)> {
+    let r = read_f32(res_path)?;
+    let grid = r.grid().clone();
+    let not_positive = |v: &f32| !v.is_nan() && *v <= 0.0;
+    if let Some((i, v)) = r.data().iter().enumerate().find(|(_, v)| not_positive(v)) {
+        let bad = r.data().iter().filter(|v| not_positive(v)).count();
+        bail!(
+            "resistance `{}` has {bad} cell(s) <= 0, the first {v} at row {}, column {}\n  hint: resistance must be > 0 (cost per metre); set impassable cells to nodata, e.g. `gdal_calc.py -A {} --calc=\"where(A<=0,-9999,A)\" --NoDataValue=-9999 --outfile=fixed.tif`",
+            res_path.display(),
+            i / grid.cols(),
+            i % grid.cols(),
+            res_path.display()
+        );
+    }
+    Ok((grid, r.into_parts().1))
+}
+
+/// An id raster (`what`: "source", "focal region") on the grid of `like`: whole numbers >= 0
+/// (nodata = 0 = none).
+///
+/// # Errors
+/// The file cannot be read, its grid differs from `like`'s, or a value is not an id.
+pub fn read_ids(
+    (path, what): (&Path, &str),
+    (like_path, like): (&Path, &crate::grid::Grid),
+) -> Result<Vec<u32>> {
+    let reader = open_raster(path)?;
+    let header = reader.header().clone();
+    if !like.aligned_with(&header.grid) {
+        bail!(
+            "{}",
+            load::grid_mismatch_message(like_path, like, path, &header.grid)
+        );
+    }
+    Ok(reader.read_with(|v, _| {
+        if header.is_nodata(v) {
+            Ok(0)
+        } else if v >= 0.0 && v.fract() == 0.0 && v <= u32::MAX as f64 {
+            Ok(v as u32)
+        } else {
+            Err(format!(
+                "{what} id {v} is not a whole number >= 0 (0 = none)"
+            ))
+        }
+    })?)
 }
 
 /// A patch network read from tables, and its analysis.
@@ -255,4 +276,208 @@ pub fn synth(opts: &SynthOptions, out: &Path) -> Result<()> {
     crate::io::atomic::write_text(&out.join("landcover_classes.csv"), synth::CLASS_TABLE)?;
     crate::io::atomic::write_text(&out.join("scenario.toml"), &synth::scenario_toml(opts))?;
     Ok(())
+}
+
+/// Which pairs of focal regions `circuit` computes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PairChoice {
+    /// Every pair.
+    All,
+    /// Pairs whose cost-allocation zones touch (as corridors' pairs).
+    Adjacent,
+    /// The pairs of a file (see [`network_tables::read_pairs`]).
+    File(std::path::PathBuf),
+}
+
+/// What `circuit` is asked to do.
+#[derive(Debug, Clone)]
+pub struct CircuitRequest<'a> {
+    /// Resistance raster.
+    pub resistance: &'a Path,
+    /// Focal regions raster (ids > 0; optional in advanced mode).
+    pub regions: Option<&'a Path>,
+    /// Output folder.
+    pub out: &'a Path,
+    /// Pairwise mode's pairs.
+    pub pairs: PairChoice,
+    /// Neighbours and conductance rule.
+    pub opts: crate::circuit::CircuitOptions,
+    /// Advanced mode: (source currents raster, ground conductances raster).
+    pub advanced: Option<(&'a Path, &'a Path)>,
+}
+
+/// What `circuit` did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CircuitRun {
+    /// Nodes of the network (cells with a finite resistance > 0, regions shorted).
+    pub nodes: usize,
+    /// Focal regions.
+    pub regions: usize,
+    /// Pairwise mode: the effective resistances.
+    pub pairs: Vec<crate::circuit::PairResistance>,
+    /// The files written, in order.
+    pub written: Vec<&'static str>,
+}
+
+/// Circuit theory on a resistance raster (`ecocorridor circuit`): pairwise mode writes
+/// `resistances.csv` (`from_patch, to_patch, effective_resistance`, `inf` between
+/// unconnected regions) and `current.tif` (cumulative current; focal regions and nodata as
+/// nodata), plus `voltages.tif` for a single pair; advanced mode writes `current.tif` and
+/// `voltages.tif`.
+///
+/// # Errors
+/// Bad rasters or pairs (named, with the fix), a network too large for `--max-memory`, the
+/// solver's errors, files that cannot be written.
+pub fn circuit(req: &CircuitRequest, ctx: &Context) -> Result<CircuitRun> {
+    use crate::circuit::{self as ct, Network};
+    let (grid, res) = read_resistance(req.resistance)?;
+    let regions = match req.regions {
+        Some(p) => read_ids((p, "focal region"), (req.resistance, &grid))?,
+        None => Vec::new(),
+    };
+    let shape = (grid.rows(), grid.cols());
+    let net = Network::new(shape, &res, &regions, req.opts).with_context(|| {
+        format!(
+            "resistance `{}`, regions `{}`",
+            req.resistance.display(),
+            req.regions
+                .map_or("(none)".into(), |p| p.display().to_string())
+        )
+    })?;
+    // Factor, matrix and per-cell arrays; refused before the work when over the limit.
+    let need = crate::linsolve::Cholesky::estimate_bytes(net.nodes())
+        + grid.len() as u64 * (4 + 8 + 8)
+        + net.nodes() as u64 * 8 * net.region_ids().len().max(1) as u64;
+    if let Some(max) = ctx.max_memory {
+        if need > max {
+            bail!(
+                "the circuit of {} nodes needs about {:.1} GiB, more than --max-memory {:.1} GiB\n  hint: coarsen the resistance raster (e.g. `gdalwarp -tr <2x cell size> -r average`), clip it to the study area, or raise --max-memory",
+                net.nodes(),
+                need as f64 / (1u64 << 30) as f64,
+                max as f64 / (1u64 << 30) as f64
+            );
+        }
+    }
+    std::fs::create_dir_all(req.out)
+        .with_context(|| format!("cannot create output folder `{}`", req.out.display()))?;
+    let f32_layer = |name: &str, v: &[f64]| -> Result<()> {
+        let values: Vec<f32> = v.iter().map(|&x| x as f32).collect();
+        let path = req.out.join(name);
+        write_geotiff(
+            &path,
+            &grid,
+            &finite_or_nodata(&values),
+            Some(NODATA_F32 as f64),
+        )
+        .with_context(|| format!("cannot write `{}`", path.display()))
+    };
+    let mut written = Vec::new();
+    if let Some((src_path, gnd_path)) = req.advanced {
+        let per_cell = |path: &Path| -> Result<Vec<f64>> {
+            let r = read_f32(path)?;
+            if !grid.aligned_with(r.grid()) {
+                bail!(
+                    "{}",
+                    load::grid_mismatch_message(req.resistance, &grid, path, r.grid())
+                );
+            }
+            Ok(r.data()
+                .iter()
+                .map(|&v| if v.is_nan() { 0.0 } else { v as f64 })
+                .collect())
+        };
+        let (s, g) = (per_cell(src_path)?, per_cell(gnd_path)?);
+        let a = ctx.stage("circuit (advanced)", || {
+            ct::advanced(&net, &s, &g).with_context(|| {
+                format!(
+                    "sources `{}`, grounds `{}`",
+                    src_path.display(),
+                    gnd_path.display()
+                )
+            })
+        })?;
+        f32_layer("current.tif", &a.current)?;
+        f32_layer("voltages.tif", &a.voltage)?;
+        written.extend(["current.tif", "voltages.tif"]);
+        return Ok(CircuitRun {
+            nodes: net.nodes(),
+            regions: net.region_ids().len(),
+            pairs: Vec::new(),
+            written,
+        });
+    }
+    let ids = net.region_ids();
+    let pairs: Vec<(u32, u32)> = match &req.pairs {
+        PairChoice::All => ct::all_pairs(&ids),
+        PairChoice::Adjacent => {
+            let seeds = regions
+                .iter()
+                .enumerate()
+                .filter(|(_, &id)| id != 0)
+                .map(|(i, &id)| (i, id));
+            let r = Resistance::from_values(res.clone())
+                .map_err(|(i, v)| anyhow::anyhow!("resistance value {v} at cell {i}"))?;
+            let alloc = accumulate_cost(
+                grid.rows(),
+                grid.cols(),
+                grid.cell_size_m(),
+                &r,
+                seeds,
+                &CostOptions::default(),
+            )
+            .alloc;
+            ct::touching_pairs(shape, &alloc, req.opts.four_neighbours)
+        }
+        PairChoice::File(p) => {
+            let list = network_tables::read_pairs(p)?;
+            if list.exclude {
+                ct::all_pairs(&ids)
+                    .into_iter()
+                    .filter(|x| !list.pairs.contains(x))
+                    .collect()
+            } else {
+                list.pairs
+            }
+        }
+    };
+    if pairs.is_empty() && ids.len() >= 2 {
+        bail!(
+            "no pair of focal regions to compute ({} regions)\n  hint: check the pairs file, or use --pairs all",
+            ids.len()
+        );
+    }
+    let p = ctx.stage("circuit (pairwise)", || {
+        ct::pairwise(&net, &pairs, true).with_context(|| {
+            format!(
+                "regions `{}`",
+                req.regions
+                    .map_or("(none)".into(), |p| p.display().to_string())
+            )
+        })
+    })?;
+    let mut t = crate::io::table::Table::new(&["from_patch", "to_patch", "effective_resistance"]);
+    for q in &p.pairs {
+        t.rows.push(vec![
+            q.from.to_string(),
+            q.to.to_string(),
+            if q.resistance.is_finite() {
+                format!("{}", q.resistance)
+            } else {
+                "inf".into()
+            },
+        ]);
+    }
+    write_table(req.out, "resistances.csv", &t, true)?;
+    f32_layer("current.tif", &p.current)?;
+    written.extend(["resistances.csv", "current.tif"]);
+    if !p.voltage.is_empty() {
+        f32_layer("voltages.tif", &p.voltage)?;
+        written.push("voltages.tif");
+    }
+    Ok(CircuitRun {
+        nodes: net.nodes(),
+        regions: ids.len(),
+        pairs: p.pairs,
+        written,
+    })
 }

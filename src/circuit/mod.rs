@@ -480,11 +480,14 @@ pub fn pairwise(
         x[j * m + row[net.regions[k].1 as usize] as usize] = 1.0;
     }
     chol.solve(&mut x, solved.len());
-    let column: BTreeMap<usize, usize> = solved.iter().enumerate().map(|(j, &k)| (k, j)).collect();
+    let mut column = vec![None; net.regions.len()];
+    for (j, &k) in solved.iter().enumerate() {
+        column[k] = Some(j);
+    }
     // Voltage at node v for a unit injection at region k (0 at grounds and other parts).
     let volt = |k: usize, v: u32| -> f64 {
-        match (column.get(&k), row[v as usize]) {
-            (Some(&j), r) if r != NONE => x[j * m + r as usize],
+        match (column[k], row[v as usize]) {
+            (Some(j), r) if r != NONE => x[j * m + r as usize],
             _ => 0.0,
         }
     };
@@ -505,10 +508,20 @@ pub fn pairwise(
             resistance,
         });
     }
+    // Node voltages of the pair (a, b): x_a - x_b.
     let node_voltages = |a: u32, b: u32| -> Vec<f64> {
         let (ka, kb) = (region(a).expect("checked"), region(b).expect("checked"));
-        (0..net.n as u32)
-            .map(|v| volt(ka, v) - volt(kb, v))
+        let (ca, cb) = (
+            column[ka].map(|j| &x[j * m..(j + 1) * m]),
+            column[kb].map(|j| &x[j * m..(j + 1) * m]),
+        );
+        row.iter()
+            .map(|&r| {
+                if r == NONE {
+                    return 0.0;
+                }
+                ca.map_or(0.0, |c| c[r as usize]) - cb.map_or(0.0, |c| c[r as usize])
+            })
             .collect()
     };
     let mut cum = Vec::new();

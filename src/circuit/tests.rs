@@ -327,3 +327,13 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn touching_allocation_zones_make_the_pairs() {
+    // 1 1 2 2      Zones 1-2 and 2-3 touch by rook moves, 1-3 only diagonally.
+    // 1 0 3 3
+    let alloc = [1, 1, 2, 2, 1, 0, 3, 3];
+    assert_eq!(touching_pairs((2, 4), &alloc, false), [(1, 2), (1, 3), (2, 3)]);
+    assert_eq!(touching_pairs((2, 4), &alloc, true), [(1, 2), (2, 3)]);
+    assert_eq!(all_pairs(&[2, 5, 9]), [(2, 5), (2, 9), (5, 9)]);
+}

@@ -167,6 +167,38 @@ enum Command {
         #[arg(long = "no-corner-cutting")]
         no_corner_cutting: bool,
     },
+    /// Circuit theory (Circuitscape's raster conventions): effective resistance between focal
+    /// regions (resistances.csv; `inf` between unconnected ones), cumulative current
+    /// (current.tif: where movement is funnelled; focal regions and nodata are nodata) and,
+    /// for one pair or in advanced mode, voltages.tif. Cell size does not enter: resistances
+    /// are in the raster's units per cell.
+    Circuit {
+        /// Resistance raster (GeoTIFF or ASCII grid); nodata cells are not part of the circuit.
+        #[arg(long)]
+        resistance: PathBuf,
+        /// Focal regions on the same grid (id > 0; each region's cells are shorted).
+        #[arg(long)]
+        sources: Option<PathBuf>,
+        /// Output folder.
+        #[arg(long)]
+        out: PathBuf,
+        /// Pairs: all, adjacent (cost-allocation zones touch) or a file of id pairs
+        /// (Circuitscape's `mode include|exclude` format or CSV).
+        #[arg(long, default_value = "all")]
+        pairs: String,
+        /// Conductance 2/(R_a + R_b) (average resistance) instead of (1/R_a + 1/R_b)/2.
+        #[arg(long = "avg-resistance")]
+        avg_resistance: bool,
+        /// Join the 4 rook neighbours only (default 8).
+        #[arg(long = "four-neighbours")]
+        four_neighbours: bool,
+        /// Advanced mode: current injected per cell, A (with --grounds).
+        #[arg(long = "source-currents", requires = "grounds")]
+        source_currents: Option<PathBuf>,
+        /// Advanced mode: conductance to ground per cell (with --source-currents).
+        #[arg(long, requires = "source_currents")]
+        grounds: Option<PathBuf>,
+    },
     /// Connectivity of the ecological network (Conefor definitions) and carbon accounting.
     /// With a scenario: runs up to the corridors and writes indices.csv, patches.csv and
     /// corridors.csv joined with dIIC, dPC (intra/flux/connector), betweenness, gravity and
@@ -291,6 +323,43 @@ pub fn run() -> Result<ExitCode> {
         Command::Run(args) => run_cmd::run(&args, cli.global.threads, &ctx),
         Command::Batch(args) => batch_cmd::run(&args, cli.global.threads, &ctx),
         Command::Assess { scenario, before, after, out } => assess_cmd(&scenario, &before, &after, out.as_deref(), &ctx),
+        Command::Circuit {
+            resistance,
+            sources,
+            out,
+            pairs,
+            avg_resistance,
+            four_neighbours,
+            source_currents,
+            grounds,
+        } => {
+            let advanced = source_currents.as_deref().zip(grounds.as_deref());
+            if advanced.is_none() && sources.is_none() {
+                bail!("ecocorridor circuit needs --sources (focal regions), or --source-currents and --grounds for advanced mode");
+            }
+            let pairs = match pairs.as_str() {
+                "all" => tools::PairChoice::All,
+                "adjacent" => tools::PairChoice::Adjacent,
+                file => tools::PairChoice::File(file.into()),
+            };
+            let req = tools::CircuitRequest {
+                resistance: &resistance,
+                regions: sources.as_deref(),
+                out: &out,
+                pairs,
+                opts: ecocorridor::circuit::CircuitOptions { four_neighbours, avg_resistance },
+                advanced,
+            };
+            let r = tools::circuit(&req, &ctx)?;
+            if !ctx.quiet {
+                let unconnected = r.pairs.iter().filter(|p| p.resistance.is_infinite()).count();
+                say!(
+                    "{} nodes, {} focal regions, {} pairs ({unconnected} unconnected); sparse Cholesky; wrote {} to `{}`",
+                    r.nodes, r.regions, r.pairs.len(), r.written.join(", "), out.display()
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Costdist {
             resistance,
             sources,

@@ -228,6 +228,79 @@ pub fn read_links(path: &Path, patches: &[PatchRow]) -> Result<Vec<(u32, u32, f6
     Ok(links.into_iter().map(|((a, b), d)| (a, b, d)).collect())
 }
 
+/// Pairs of focal regions to compute, as listed in a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PairList {
+    /// The listed pairs are the ones to leave out (Circuitscape's `mode exclude`).
+    pub exclude: bool,
+    /// The pairs, each (smaller id, larger id), in file order without repeats.
+    pub pairs: Vec<(u32, u32)>,
+}
+
+/// Reads a pairs file: two region ids per line (comma or whitespace separated; a header line
+/// and `#` comments allowed), optionally Circuitscape's first line `mode include` or
+/// `mode exclude`.
+///
+/// # Errors
+/// The file cannot be read, a line does not hold two ids, or an id is paired with itself.
+pub fn read_pairs(path: &Path) -> Result<PairList, TableError> {
+    let bytes = std::fs::read(path).map_err(|source| TableError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let text = decode_text(&bytes);
+    let mut exclude = false;
+    let mut seen = BTreeSet::new();
+    let mut pairs = Vec::new();
+    for (k, line) in text.lines().enumerate() {
+        let l = line.trim();
+        if l.is_empty() || l.starts_with('#') {
+            continue;
+        }
+        let fields: Vec<String> = l
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|f| !f.is_empty())
+            .map(|f| f.trim_matches('"').to_string())
+            .collect();
+        if fields[0].eq_ignore_ascii_case("mode") {
+            match fields.get(1).map(|m| m.to_ascii_lowercase()).as_deref() {
+                Some("include") => exclude = false,
+                Some("exclude") => exclude = true,
+                other => {
+                    return Err(TableError::row(
+                        path,
+                        k as u64 + 1,
+                        RowProblem::NotAWord {
+                            field: "mode".into(),
+                            text: other.unwrap_or("").into(),
+                            expected: "write mode include or mode exclude",
+                        },
+                    ))
+                }
+            }
+            continue;
+        }
+        if pairs.is_empty() && fields[0].parse::<f64>().is_err() {
+            continue; // a header
+        }
+        let row = Row {
+            path,
+            line: k as u64 + 1,
+            fields: &fields,
+        };
+        let (a, b) = (row.id(0, "from_patch")?, row.id(1, "to_patch")?);
+        if a == b {
+            return Err(row.error(RowProblem::SelfReference {
+                who: format!("the pair of region {a}"),
+            }));
+        }
+        if seen.insert((a.min(b), a.max(b))) {
+            pairs.push((a.min(b), a.max(b)));
+        }
+    }
+    Ok(PairList { exclude, pairs })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
