@@ -35,6 +35,9 @@ use rayon::prelude::*;
 
 use crate::linsolve::{Cholesky, SolveError};
 
+mod pinch;
+pub use pinch::{link_centrality, pinch_points, PinchPoints};
+
 /// No node (nodata, barrier, or a cell outside the solved parts).
 const NONE: u32 = u32::MAX;
 

@@ -333,7 +333,162 @@ fn touching_allocation_zones_make_the_pairs() {
     // 1 1 2 2      Zones 1-2 and 2-3 touch by rook moves, 1-3 only diagonally.
     // 1 0 3 3
     let alloc = [1, 1, 2, 2, 1, 0, 3, 3];
-    assert_eq!(touching_pairs((2, 4), &alloc, false), [(1, 2), (1, 3), (2, 3)]);
+    assert_eq!(
+        touching_pairs((2, 4), &alloc, false),
+        [(1, 2), (1, 3), (2, 3)]
+    );
     assert_eq!(touching_pairs((2, 4), &alloc, true), [(1, 2), (2, 3)]);
     assert_eq!(all_pairs(&[2, 5, 9]), [(2, 5), (2, 9), (5, 9)]);
+}
+
+#[test]
+fn the_neck_of_an_hourglass_corridor_is_its_pinch_point() {
+    use crate::corridors::{Corridor, ZoneCell};
+    // Patch 1 on the left column, patch 2 on the right; the zone narrows to one cell in the
+    // middle column (row 3 of 7).
+    let (rows, cols) = (7usize, 9usize);
+    let res = vec![1.0f32; rows * cols];
+    let mut ids = vec![0u32; rows * cols];
+    let mut zone = Vec::new();
+    for r in 0..rows {
+        ids[r * cols] = 1;
+        ids[r * cols + cols - 1] = 2;
+        for c in 1..cols - 1 {
+            let half_width = (c as i64 - 4).unsigned_abs() as usize; // 3 2 1 0 1 2 3
+            if r.abs_diff(3) <= half_width {
+                zone.push(ZoneCell {
+                    cell: (r * cols + c) as u32,
+                    cwd_from: 0.0,
+                    cwd_to: 0.0,
+                });
+            }
+        }
+    }
+    let corridor = Corridor {
+        id: 1,
+        from: 1,
+        to: 2,
+        lcd: 8.0,
+        path: Vec::new(),
+        path_length_m: 0.0,
+        euclid_m: 0.0,
+        crosses_patch: false,
+        zone,
+    };
+    let p = pinch_points(
+        (rows, cols),
+        &res,
+        &ids,
+        &[corridor.clone()],
+        CircuitOptions::default(),
+    )
+    .unwrap();
+    let neck = 3 * cols + 4;
+    assert!((p.current[neck] - 1.0).abs() < 1e-5, "{}", p.current[neck]);
+    let top = p
+        .current
+        .iter()
+        .filter(|v| v.is_finite())
+        .fold(0f32, |m, &v| m.max(v));
+    assert_eq!(top, p.current[neck]);
+    assert_eq!(p.normalized[neck], 1.0);
+    assert!(p.current[0].is_nan(), "patches are not part of the map");
+    assert!(p.current[cols + 4].is_nan(), "outside the zone");
+    // The zone's resistance is the pairwise resistance of the masked raster.
+    let mut masked = vec![f32::NAN; rows * cols];
+    for z in &corridor.zone {
+        masked[z.cell as usize] = 1.0;
+    }
+    for (i, &id) in ids.iter().enumerate() {
+        if id != 0 {
+            masked[i] = 1.0;
+        }
+    }
+    let net = Network::new((rows, cols), &masked, &ids, CircuitOptions::default()).unwrap();
+    let r = pairwise(&net, &[(1, 2)], false).unwrap().pairs[0].resistance;
+    assert!(
+        (p.resistance[0] - r).abs() < 1e-9 * r,
+        "{} vs {r}",
+        p.resistance[0]
+    );
+}
+
+#[test]
+fn link_centrality_counts_the_current_over_all_pairs() {
+    // A path 0 - 1 - 2: each link carries 1 A for two of the three pairs.
+    let c = link_centrality(3, &[(0, 1, 1.0), (1, 2, 1.0)]).unwrap();
+    assert!(
+        (c[0] - 2.0).abs() < 1e-12 && (c[1] - 2.0).abs() < 1e-12,
+        "{c:?}"
+    );
+    // A triangle of equal links: 2/3 A on the direct link, 1/3 on the detour, per pair.
+    let c = link_centrality(3, &[(0, 1, 5.0), (1, 2, 5.0), (0, 2, 5.0)]).unwrap();
+    for x in &c {
+        assert!((x - 4.0 / 3.0).abs() < 1e-12, "{c:?}");
+    }
+    // Two separate links and a lone node: pairs in different parts carry nothing.
+    let c = link_centrality(5, &[(0, 1, 2.0), (2, 3, 1.0)]).unwrap();
+    assert!(
+        (c[0] - 1.0).abs() < 1e-12 && (c[1] - 1.0).abs() < 1e-12,
+        "{c:?}"
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(30))]
+
+    /// Centrality = the sum over pairs of each link's current in a dense solve.
+    #[test]
+    fn link_centrality_matches_pair_by_pair_dense_solves(
+        n in 2usize..8,
+        raw in proptest::collection::vec((0usize..8, 0usize..8, 0.5f64..20.0), 1..14),
+    ) {
+        let links: Vec<(usize, usize, f64)> = raw.iter().map(|&(a, b, r)| (a % n, b % n, r)).collect();
+        let c = link_centrality(n, &links).unwrap();
+        let mut want = vec![0.0; links.len()];
+        for s in 0..n {
+            for t in s + 1..n {
+                // Dense Laplacian grounded at t, 1 A in at s.
+                let mut l = vec![vec![0.0; n]; n];
+                for &(a, b, r) in &links {
+                    if a != b {
+                        l[a][a] += 1.0 / r;
+                        l[b][b] += 1.0 / r;
+                        l[a][b] -= 1.0 / r;
+                        l[b][a] -= 1.0 / r;
+                    }
+                }
+                // Nodes joined to t.
+                let mut seen = vec![false; n];
+                let mut stack = vec![t];
+                seen[t] = true;
+                while let Some(u) = stack.pop() {
+                    for v in 0..n {
+                        if u != v && l[u][v] != 0.0 && !seen[v] {
+                            seen[v] = true;
+                            stack.push(v);
+                        }
+                    }
+                }
+                if !seen[s] {
+                    continue;
+                }
+                let keep: Vec<usize> = (0..n).filter(|&v| seen[v] && v != t).collect();
+                let a_m = keep.iter().map(|&i| keep.iter().map(|&j| l[i][j]).collect()).collect();
+                let x = gauss(a_m, keep.iter().map(|&i| if i == s { 1.0 } else { 0.0 }).collect());
+                let mut v = vec![0.0; n];
+                for (k, &i) in keep.iter().enumerate() {
+                    v[i] = x[k];
+                }
+                for (k, &(a, b, r)) in links.iter().enumerate() {
+                    if a != b && seen[a] {
+                        want[k] += (v[a] - v[b]).abs() / r;
+                    }
+                }
+            }
+        }
+        for (k, (g, w)) in c.iter().zip(&want).enumerate() {
+            prop_assert!((g - w).abs() <= 1e-8 * w.max(1.0), "link {}: {} vs {}", k, g, w);
+        }
+    }
 }
