@@ -51,13 +51,16 @@ fn patch_cells(ids: &[u32]) -> std::collections::BTreeMap<u32, Vec<u32>> {
 
 /// One corridor's zone circuit: its effective resistance, its current per zone cell and the
 /// number of nodes.
+type ZoneCircuit = (f64, Vec<(u32, f32)>, usize);
+
+/// One corridor's zone circuit (see [`ZoneCircuit`]).
 fn corridor_circuit(
     (rows, cols): (usize, usize),
     res: &[f32],
     patches: &std::collections::BTreeMap<u32, Vec<u32>>,
     c: &Corridor,
     opts: CircuitOptions,
-) -> Result<(f64, Vec<(u32, f32)>, usize), CircuitError> {
+) -> Result<ZoneCircuit, CircuitError> {
     let empty = Vec::new();
     let (pa, pb) = (
         patches.get(&c.from).unwrap_or(&empty),
@@ -144,11 +147,11 @@ pub fn pinch_points(
             let top = cells.iter().fold(0f32, |m, &(_, v)| m.max(v));
             for (cell, v) in cells {
                 let i = cell as usize;
-                if !(current[i] >= v) {
+                if current[i].is_nan() || current[i] < v {
                     current[i] = v;
                 }
                 let q = if top > 0.0 { v / top } else { 0.0 };
-                if !(normalized[i] >= q) {
+                if normalized[i].is_nan() || normalized[i] < q {
                     normalized[i] = q;
                 }
             }
