@@ -379,7 +379,7 @@ fn the_neck_of_an_hourglass_corridor_is_its_pinch_point() {
         (rows, cols),
         &res,
         &ids,
-        &[corridor.clone()],
+        std::slice::from_ref(&corridor),
         CircuitOptions::default(),
     )
     .unwrap();
