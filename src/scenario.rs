@@ -41,6 +41,9 @@ pub struct ScenarioFile {
     /// Connectivity indices of the network.
     #[serde(default)]
     pub network: NetworkSection,
+    /// Circuit theory on the corridors: pinch points and centrality.
+    #[serde(default)]
+    pub circuit: CircuitSection,
     /// How candidate restoration sites and park connectors are made.
     #[serde(default)]
     pub candidates: CandidatesSection,
@@ -242,6 +245,53 @@ pub struct NetworkSection {
     /// area counts. Default false (the patches of "now").
     #[serde(default)]
     pub grow_patches: bool,
+}
+
+/// Whether the pinch points are computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PinchPoints {
+    /// When the corridor zones hold at most `[circuit] max_nodes` cells (default).
+    #[default]
+    Auto,
+    /// Always (refused by the memory check when too large).
+    On,
+    /// Never.
+    Off,
+}
+
+fn default_max_nodes() -> u64 {
+    20_000_000
+}
+
+/// `[circuit]`: circuit theory on the corridors (pinch points, centrality).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CircuitSection {
+    /// `auto` (default), `on` or `off`.
+    #[serde(default)]
+    pub pinch_points: PinchPoints,
+    /// With `auto`: the largest sum of corridor-zone cells solved (default 2e7).
+    #[serde(default = "default_max_nodes")]
+    pub max_nodes: u64,
+    /// Conductance `2/(R_a + R_b)` instead of `(1/R_a + 1/R_b)/2` (Circuitscape's
+    /// `connect_using_avg_resistances`). Default false.
+    #[serde(default)]
+    pub avg_resistance: bool,
+    /// Join 4 neighbours only. Default false (8).
+    #[serde(default)]
+    pub four_neighbours: bool,
+}
+
+impl Default for CircuitSection {
+    fn default() -> Self {
+        CircuitSection {
+            pinch_points: PinchPoints::Auto,
+            max_nodes: default_max_nodes(),
+            avg_resistance: false,
+            four_neighbours: false,
+        }
+    }
 }
 
 fn default_width() -> f64 {
@@ -474,6 +524,7 @@ pub struct StageKey {
     sources: SourcesSection,
     corridors: CorridorsSection,
     network: NetworkSection,
+    circuit: CircuitSection,
     candidates: CandidatesSection,
 }
 
@@ -568,6 +619,7 @@ impl Scenario {
             sources: f.sources.clone(),
             corridors: f.corridors.clone(),
             network: f.network.clone(),
+            circuit: f.circuit.clone(),
             candidates: f.candidates.clone(),
         }
     }

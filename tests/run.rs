@@ -94,6 +94,8 @@ fn run_writes_everything_and_the_summary_agrees_with_the_tables() {
         "sources.tif",
         "carbon.tif",
         "sites.tif",
+        "pinchpoints.tif",
+        "pinchpoints_normalized.tif",
         "run.json",
     ] {
         assert!(out.join(f).is_file(), "missing {f}");
@@ -151,6 +153,33 @@ fn run_writes_everything_and_the_summary_agrees_with_the_tables() {
     let (lcd, lcd_plan) = (col(&corridors, "lcd"), col(&corridors, "lcd_plan"));
     assert!(lcd.iter().zip(&lcd_plan).all(|(a, b)| f(b) <= f(a)));
     assert!(lcd.iter().zip(&lcd_plan).any(|(a, b)| f(b) < f(a)));
+    // Pinch points: every corridor zone joins its patches (finite effective resistance > 0)
+    // and every link carries current; 1 A per corridor bounds every cell's current.
+    let er = col(&corridors, "effective_resistance");
+    assert_eq!(er.len(), lcd.len());
+    assert!(er.iter().all(|v| f(v) > 0.0 && f(v).is_finite()), "{er:?}");
+    assert!(col(&corridors, "current_flow_centrality")
+        .iter()
+        .all(|v| f(v) > 0.0));
+    let pinch = ecocorridor::io::raster::read_f32(&out.join("pinchpoints.tif")).unwrap();
+    let top = pinch
+        .data()
+        .iter()
+        .filter(|v| v.is_finite())
+        .fold(0f32, |m, &v| m.max(v));
+    assert!(
+        top > 0.0 && top <= 1.0 + 1e-4,
+        "largest pinch current {top}"
+    );
+    let norm = ecocorridor::io::raster::read_f32(&out.join("pinchpoints_normalized.tif")).unwrap();
+    assert!(norm
+        .data()
+        .iter()
+        .filter(|v| v.is_finite())
+        .all(|&v| (0.0..=1.0).contains(&v)));
+    assert!(col(&sites, "pinch_current")
+        .iter()
+        .all(|v| (0.0..=1.0).contains(&f(v))));
     // Every sweep plan is measured too, and a larger budget buys at least as much here.
     let pareto = table(&out.join("pareto.csv"));
     let eca: Vec<f64> = col(&pareto, "eca_plan_ha").iter().map(|v| f(v)).collect();
@@ -181,6 +210,11 @@ fn run_writes_everything_and_the_summary_agrees_with_the_tables() {
         .unwrap()
         .iter()
         .any(|s| s["stage"] == "measure plan"));
+    assert_eq!(j["circuit"]["pinch_points"], true);
+    assert!(j["circuit"]["solver"]
+        .as_str()
+        .unwrap()
+        .contains("Cholesky"));
 
     // Same tables with two threads.
     let out2 = dir.path().join("out2");
@@ -1099,4 +1133,43 @@ fn exact_mode_runs_end_to_end() {
         serde_json::from_str(&fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
     // Exact mode is not refined: its term is already the true PC.
     assert_eq!(j["plan_rounds"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn pinch_points_can_be_turned_off_and_are_skipped_above_max_nodes_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    for (section, why) in [
+        ("pinch_points = \"off\"", "pinch_points = \"off\""),
+        ("max_nodes = 10", "more than [circuit] max_nodes = 10"),
+    ] {
+        let sc = scenario(dir.path(), 140);
+        let mut text = fs::read_to_string(&sc).unwrap();
+        text.push_str(&format!("\n[circuit]\n{section}\n"));
+        fs::write(&sc, text).unwrap();
+        let out = dir.path().join("out");
+        let r = run(&[
+            "run",
+            sc.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--force",
+        ]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert!(
+            r.stderr.contains("pinch points not computed"),
+            "{}",
+            r.stderr
+        );
+        assert!(!out.join("pinchpoints.tif").exists());
+        let corridors = table(&out.join("corridors.csv"));
+        assert!(!corridors.0.iter().any(|h| h == "effective_resistance"));
+        let j: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
+        assert_eq!(j["circuit"]["pinch_points"], false);
+        assert!(
+            j["circuit"]["why"].as_str().unwrap().contains(why),
+            "{}",
+            j["circuit"]
+        );
+    }
 }

@@ -40,6 +40,91 @@ pub struct Pipeline {
     /// Per connector, its corridor's LCD measured with it built (cost units), when computed
     /// (`pc_gain` values or exact mode).
     pub connector_lcd: Option<Vec<Option<f64>>>,
+    /// Circuit theory on the corridors (`[circuit]`), or why it was not run.
+    pub circuit: CircuitResult,
+}
+
+/// Pinch points and centrality of the corridors, or why they were not computed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CircuitResult {
+    /// Computed.
+    Done {
+        /// Pinch points and each corridor zone's effective resistance.
+        pinch: crate::circuit::PinchPoints,
+        /// Current-flow centrality per corridor (in corridor order).
+        centrality: Vec<f64>,
+    },
+    /// Not computed, and why (for the screen and `run.json`).
+    Skipped(String),
+}
+
+impl CircuitResult {
+    /// What `run.json` says of it.
+    pub fn describe(&self) -> serde_json::Value {
+        match self {
+            CircuitResult::Done { pinch, .. } => serde_json::json!({
+                "pinch_points": true,
+                "solver": "sparse Cholesky (faer, AMD ordering), one factorization per corridor zone",
+                "nodes": pinch.nodes,
+            }),
+            CircuitResult::Skipped(why) => serde_json::json!({
+                "pinch_points": false,
+                "why": why,
+            }),
+        }
+    }
+}
+
+/// Pinch points of every corridor zone and the current-flow centrality of the patch network
+/// (`[circuit]`; with `auto`, only when the zones hold at most `max_nodes` cells).
+pub fn circuit_stage(
+    scenario: &Scenario,
+    (land, res, src): (&Landscape, &Resistance, &Sources),
+    (net, graph): (&CorridorNetwork, &Graph),
+    ctx: &Context,
+) -> Result<CircuitResult> {
+    use crate::scenario::PinchPoints as Mode;
+    let c = &scenario.file.circuit;
+    let cells: u64 = net.corridors.iter().map(|k| k.zone.len() as u64).sum();
+    let why = match c.pinch_points {
+        Mode::Off => Some("[circuit] pinch_points = \"off\"".to_string()),
+        Mode::Auto if cells > c.max_nodes => Some(format!(
+            "the corridor zones hold {cells} cells, more than [circuit] max_nodes = {}; set pinch_points = \"on\" to compute them anyway, or narrow [corridors] width",
+            c.max_nodes
+        )),
+        _ if net.corridors.is_empty() => Some("no corridor".to_string()),
+        _ => None,
+    };
+    if let Some(why) = why {
+        ctx.say(format_args!("pinch points not computed: {why}"));
+        return Ok(CircuitResult::Skipped(why));
+    }
+    let opts = crate::circuit::CircuitOptions {
+        four_neighbours: c.four_neighbours,
+        avg_resistance: c.avg_resistance,
+    };
+    ctx.stage("pinch points", || {
+        let shape = (land.grid.rows(), land.grid.cols());
+        let pinch =
+            crate::circuit::pinch_points(shape, res.values(), &src.ids, &net.corridors, opts)
+                .with_context(|| format!("scenario `{}`: pinch points", scenario.path.display()))?;
+        // Links are resistors of their LCD (a zero LCD, patches touching, as a tiny one).
+        let tiny = graph
+            .links
+            .iter()
+            .map(|l| l.2)
+            .filter(|&d| d > 0.0)
+            .fold(f64::INFINITY, f64::min);
+        let tiny = if tiny.is_finite() { tiny * 1e-6 } else { 1e-6 };
+        let links: Vec<(usize, usize, f64)> = graph
+            .links
+            .iter()
+            .map(|&(a, b, d)| (a, b, d.max(tiny)))
+            .collect();
+        let centrality = crate::circuit::link_centrality(graph.attr.len(), &links)
+            .with_context(|| format!("scenario `{}`: centrality", scenario.path.display()))?;
+        Ok(CircuitResult::Done { pinch, centrality })
+    })
 }
 
 /// A scenario's optimization problem on a pipeline (None without a budget) and its sweep.
@@ -151,6 +236,7 @@ pub fn build(scenario: &Scenario, ctx: &Context) -> Result<Pipeline> {
     let graph = patch_graph(&src, &net);
     let (network, d50, landscape_area_ha) =
         analyse_network(scenario, &land, &src, &graph, &net, ctx)?;
+    let circuit = circuit_stage(scenario, (&land, &res, &src), (&net, &graph), ctx)?;
     let benefit = scenario.file.candidates.connector_benefit;
     let value: Vec<f64> = match benefit {
         // (Replaced by measured values below; dPC ranks the parcels kept until then.)
@@ -237,6 +323,7 @@ pub fn build(scenario: &Scenario, ctx: &Context) -> Result<Pipeline> {
         landscape_area_ha,
         cands,
         connector_lcd,
+        circuit,
     })
 }
 

@@ -159,7 +159,7 @@ fn run_one(
     write_run_json(
         scenario,
         &tmp,
-        (&outcome.summary, &outcome.rounds),
+        (&outcome.summary, &outcome.rounds, &p.circuit),
         &times,
         shared.1 + t0.elapsed().as_secs_f64(),
     )?;
@@ -395,6 +395,10 @@ fn write_outputs(
     let mut corridor_table = report::corridors(&p.net);
     report::join_corridor_importance(&mut corridor_table, &p.network, important);
     report::join_corridor_plan(&mut corridor_table, measured);
+    if let pipeline::CircuitResult::Done { pinch, centrality } = &p.circuit {
+        report::circuit::join_corridor_circuit(&mut corridor_table, &pinch.resistance, centrality);
+        layers::write_pinch_points(dir, &p.land.grid, pinch)?;
+    }
     write_table(dir, "corridors.csv", &corridor_table, bom)?;
     write_table(
         dir,
@@ -416,12 +420,11 @@ fn write_outputs(
     )?;
     if let Some(prob) = &d.problem {
         let shown = plan.cloned().unwrap_or_else(|| nothing(prob));
-        write_table(
-            dir,
-            "sites.csv",
-            &report::candidate_sites(&p.cands, prob, &shown),
-            bom,
-        )?;
+        let mut sites = report::candidate_sites(&p.cands, prob, &shown);
+        if let pipeline::CircuitResult::Done { pinch, .. } = &p.circuit {
+            report::circuit::join_site_pinch(&mut sites, &p.cands, &pinch.current);
+        }
+        write_table(dir, "sites.csv", &sites, bom)?;
         write_table(
             dir,
             "connectors.csv",
@@ -518,7 +521,7 @@ fn sha256_file(path: &Path) -> Result<String> {
 fn write_run_json(
     scenario: &Scenario,
     dir: &Path,
-    (summary, rounds): (&Summary, &[pipeline::Round]),
+    (summary, rounds, circuit): (&Summary, &[pipeline::Round], &pipeline::CircuitResult),
     times: &[(String, f64)],
     total_s: f64,
 ) -> Result<()> {
@@ -572,6 +575,7 @@ fn write_run_json(
         "peak_memory_bytes": super::peak_memory_bytes(),
         "summary": summary,
         "plan_rounds": rounds,
+        "circuit": circuit.describe(),
     });
     let text = serde_json::to_string_pretty(&doc).expect("JSON of plain values");
     let path = dir.join("run.json");

@@ -126,6 +126,17 @@ pub fn write_corridor_layers(
         .with_context(|| format!("cannot write `{}`", gj.display()))
 }
 
+/// `pinchpoints.tif` (per cell the largest current over corridor zones, A) and
+/// `pinchpoints_normalized.tif` (the same divided by its corridor's largest current, 0-1);
+/// nodata outside every zone and on the patches.
+///
+/// # Errors
+/// A file cannot be written.
+pub fn write_pinch_points(dir: &Path, grid: &Grid, p: &crate::circuit::PinchPoints) -> Result<()> {
+    write_f32(dir, "pinchpoints.tif", grid, &p.current)?;
+    write_f32(dir, "pinchpoints_normalized.tif", grid, &p.normalized)
+}
+
 /// `x` rounded to `1/scale` as a JSON number.
 fn rounded(x: f64, scale: f64) -> serde_json::Value {
     serde_json::json!((x * scale).round() / scale)
