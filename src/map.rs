@@ -224,6 +224,10 @@ fn label(lang: Lang, key: &str) -> &'static str {
         "sites" => ("Selected restoration sites", "入选生态修复地块"),
         "connectors" => ("Selected park connectors", "入选公园连接通道"),
         "redline" => ("Ecological protection redline", "生态保护红线"),
+        "pinch" => (
+            "Pinch points (current >= half the corridor's peak)",
+            "夹点（电流）",
+        ),
         "landcover" => ("Land cover", "土地覆盖"),
         "north" => ("N", "北"),
         "cost" => ("Cost (million yuan)", "投资（百万元）"),
@@ -261,9 +265,15 @@ pub struct MapLayers<'a> {
     pub connectors: Vec<&'a [usize]>,
     /// Zone membership bits per cell and the bits to outline as the redline.
     pub redline: Option<(&'a [u8], u8)>,
+    /// Pinch points: per cell the current divided by its corridor's largest (0-1, NaN
+    /// outside the zones); cells at 0.5 and above are drawn, stronger where higher.
+    pub pinch: Option<&'a [f32]>,
     /// Title.
     pub title: String,
 }
+
+/// Colour of pinch points (cyan blue: apart from the paths' reds and the sites' magenta).
+const PINCH: Rgb = [0, 145, 234];
 
 /// Draws the map: at most 1,400 px on the long side of the map, plus the legend panel.
 pub fn render_map(m: &MapLayers, lang: Lang) -> Canvas {
@@ -352,6 +362,12 @@ fn draw_cells(cv: &mut Canvas, f: &Frame, m: &MapLayers) {
             }
             if m.sources[i] != 0 {
                 cv.blend(x, y, [0, 68, 27], 0.35);
+            }
+            if let Some(p) = m.pinch {
+                let v = p[i];
+                if v >= 0.5 {
+                    cv.blend(x, y, PINCH, 0.3 + 0.7 * ((v - 0.5) * 2.0).min(1.0));
+                }
             }
             if let Some((ids, sel)) = m.sites {
                 let s = ids[i];
@@ -507,16 +523,20 @@ fn draw_legend(
         cv.rect(lx as i64, y as i64, lx as i64 + 28, y as i64 + 16, c);
         cv.frame(lx as i64, y as i64, lx as i64 + 28, y as i64 + 16, GREY);
     };
-    let entries: [(&str, Rgb, bool); 6] = [
+    let entries: [(&str, Rgb, bool); 7] = [
         ("sources", [60, 120, 70], false),
         ("zone", [255, 205, 130], false),
         ("paths", [200, 60, 20], true),
         ("sites", [216, 27, 96], false),
         ("connectors", [106, 27, 154], true),
         ("redline", [213, 0, 0], true),
+        ("pinch", PINCH, false),
     ];
     for (key, c, is_line) in entries {
-        if key == "redline" && m.redline.is_none() || key == "sites" && m.sites.is_none() {
+        if key == "redline" && m.redline.is_none()
+            || key == "sites" && m.sites.is_none()
+            || key == "pinch" && m.pinch.is_none()
+        {
             continue;
         }
         if is_line {
@@ -706,6 +726,7 @@ mod tests {
             "sites",
             "connectors",
             "redline",
+            "pinch",
             "landcover",
             "north",
             "cost",

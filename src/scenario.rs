@@ -104,8 +104,14 @@ pub struct CandidatesSection {
     /// Resistance of a crossing cell once a crossing structure is built (used to measure a
     /// plan). Default 60 (park and green space in the bundled table).
     pub crossing_resistance: f64,
-    /// `dpc` (default) or `gravity`: the connectivity value of a corridor.
+    /// `pc_gain` (default: the measured rise in PC), `dpc` or `gravity`: the connectivity
+    /// value of a corridor.
     pub connector_benefit: ConnectorBenefit,
+    /// Weight of pinch points in a site's connectivity value: the value is multiplied by
+    /// `1 + pinch_weight x pinch_current` (the site's mean pinch-point current, 0-1 A), so
+    /// sites where corridors narrow count more. A modelling choice, not a measurement
+    /// (the plan's connectivity is always measured). Default 0 (no effect); needs pinch points.
+    pub pinch_weight: f64,
     /// Your own parcels (GeoJSON polygons) instead of the tiling. Default: none.
     pub parcels: Option<PathBuf>,
     /// Property with each parcel's id. Default: number the features 1, 2, ...
@@ -126,6 +132,7 @@ impl Default for CandidatesSection {
             crossing_cost_yuan_per_m: d.crossing_cost_yuan_per_m,
             crossing_resistance: d.crossing_resistance,
             connector_benefit: ConnectorBenefit::default(),
+            pinch_weight: 0.0,
             parcels: None,
             parcel_id_field: None,
             parcel_cost_field: None,
@@ -251,7 +258,7 @@ pub struct NetworkSection {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PinchPoints {
-    /// When the corridor zones hold at most `[circuit] max_nodes` cells (default).
+    /// When the largest corridor zone holds at most `[circuit] max_zone_cells` cells (default).
     #[default]
     Auto,
     /// Always (refused by the memory check when too large).
@@ -260,8 +267,8 @@ pub enum PinchPoints {
     Off,
 }
 
-fn default_max_nodes() -> u64 {
-    20_000_000
+fn default_max_zone_cells() -> u64 {
+    3_000_000
 }
 
 /// `[circuit]`: circuit theory on the corridors (pinch points, centrality).
@@ -271,9 +278,10 @@ pub struct CircuitSection {
     /// `auto` (default), `on` or `off`.
     #[serde(default)]
     pub pinch_points: PinchPoints,
-    /// With `auto`: the largest sum of corridor-zone cells solved (default 2e7).
-    #[serde(default = "default_max_nodes")]
-    pub max_nodes: u64,
+    /// With `auto`: the largest corridor zone solved, cells (default 3e6: its sparse factor
+    /// takes up to ~2.4 GB, and one is held per thread).
+    #[serde(default = "default_max_zone_cells")]
+    pub max_zone_cells: u64,
     /// Conductance `2/(R_a + R_b)` instead of `(1/R_a + 1/R_b)/2` (Circuitscape's
     /// `connect_using_avg_resistances`). Default false.
     #[serde(default)]
@@ -287,7 +295,7 @@ impl Default for CircuitSection {
     fn default() -> Self {
         CircuitSection {
             pinch_points: PinchPoints::Auto,
-            max_nodes: default_max_nodes(),
+            max_zone_cells: default_max_zone_cells(),
             avg_resistance: false,
             four_neighbours: false,
         }

@@ -1136,11 +1136,14 @@ fn exact_mode_runs_end_to_end() {
 }
 
 #[test]
-fn pinch_points_can_be_turned_off_and_are_skipped_above_max_nodes_with_the_reason() {
+fn pinch_points_can_be_turned_off_and_are_skipped_above_max_zone_cells_with_the_reason() {
     let dir = tempfile::tempdir().unwrap();
     for (section, why) in [
         ("pinch_points = \"off\"", "pinch_points = \"off\""),
-        ("max_nodes = 10", "more than [circuit] max_nodes = 10"),
+        (
+            "max_zone_cells = 10",
+            "more than [circuit] max_zone_cells = 10",
+        ),
     ] {
         let sc = scenario(dir.path(), 140);
         let mut text = fs::read_to_string(&sc).unwrap();
@@ -1172,4 +1175,71 @@ fn pinch_points_can_be_turned_off_and_are_skipped_above_max_nodes_with_the_reaso
             j["circuit"]
         );
     }
+}
+
+#[test]
+fn pinch_weight_scales_each_site_value_by_its_pinch_current() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut benefits = Vec::new();
+    let mut pinch = Vec::new();
+    for (k, w) in ["0", "2.0"].iter().enumerate() {
+        let sub = dir.path().join(format!("s{k}"));
+        fs::create_dir_all(&sub).unwrap();
+        let sc = scenario(&sub, 140);
+        let text = fs::read_to_string(&sc).unwrap();
+        let text = text.replace(
+            "[optimize]",
+            &format!("[candidates]\npinch_weight = {w}\n\n[optimize]"),
+        );
+        fs::write(&sc, text).unwrap();
+        let out = sub.join("out");
+        let r = run(&[
+            "run",
+            sc.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--quiet",
+        ]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let sites = table(&out.join("sites.csv"));
+        benefits.push(
+            col(&sites, "benefit")
+                .iter()
+                .map(|v| f(v))
+                .collect::<Vec<_>>(),
+        );
+        pinch.push(
+            col(&sites, "pinch_current")
+                .iter()
+                .map(|v| f(v))
+                .collect::<Vec<_>>(),
+        );
+    }
+    assert_eq!(
+        pinch[0], pinch[1],
+        "the pinch points do not depend on the weight"
+    );
+    assert!(pinch[0].iter().any(|&p| p > 0.0));
+    for ((b0, b1), p) in benefits[0].iter().zip(&benefits[1]).zip(&pinch[0]) {
+        let want = b0 * (1.0 + 2.0 * p);
+        assert!(
+            (b1 - want).abs() <= 1e-5 * want.abs().max(1e-9) + 1e-9,
+            "{b1} vs {b0} x (1 + 2 x {p})"
+        );
+    }
+    // A negative weight is refused by name.
+    let sc = scenario(dir.path(), 60);
+    let text = fs::read_to_string(&sc).unwrap().replace(
+        "[optimize]",
+        "[candidates]\npinch_weight = -1.0\n\n[optimize]",
+    );
+    fs::write(&sc, text).unwrap();
+    let r = run(&[
+        "run",
+        sc.to_str().unwrap(),
+        "--out",
+        dir.path().join("bad").to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("pinch_weight = -1"), "{}", r.stderr);
 }

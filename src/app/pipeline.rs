@@ -75,8 +75,38 @@ impl CircuitResult {
     }
 }
 
+/// `[candidates] pinch_weight`: each site's connectivity value times
+/// `1 + pinch_weight x` its mean pinch-point current.
+fn apply_pinch_weight(
+    scenario: &Scenario,
+    circuit: &CircuitResult,
+    cands: &mut Candidates,
+) -> Result<()> {
+    let w = scenario.file.candidates.pinch_weight;
+    if !(w.is_finite() && w >= 0.0) {
+        bail!(
+            "scenario `{}`: [candidates] pinch_weight = {w}; give a finite number >= 0 (0 = pinch points do not change site values)",
+            scenario.path.display()
+        );
+    }
+    if w == 0.0 {
+        return Ok(());
+    }
+    let CircuitResult::Done { pinch, .. } = circuit else {
+        bail!(
+            "scenario `{}`: [candidates] pinch_weight = {w} needs pinch points, which were not computed\n  hint: set [circuit] pinch_points = \"on\", or pinch_weight = 0",
+            scenario.path.display()
+        );
+    };
+    let means = cands.site_means(&pinch.current);
+    for (site, mean) in cands.sites.iter_mut().zip(means) {
+        site.benefit *= 1.0 + w * mean;
+    }
+    Ok(())
+}
+
 /// Pinch points of every corridor zone and the current-flow centrality of the patch network
-/// (`[circuit]`; with `auto`, only when the zones hold at most `max_nodes` cells).
+/// (`[circuit]`; with `auto`, only when the largest zone holds at most `max_zone_cells`).
 pub fn circuit_stage(
     scenario: &Scenario,
     (land, res, src): (&Landscape, &Resistance, &Sources),
@@ -85,12 +115,17 @@ pub fn circuit_stage(
 ) -> Result<CircuitResult> {
     use crate::scenario::PinchPoints as Mode;
     let c = &scenario.file.circuit;
-    let cells: u64 = net.corridors.iter().map(|k| k.zone.len() as u64).sum();
+    let largest = net
+        .corridors
+        .iter()
+        .map(|k| k.zone.len() as u64)
+        .max()
+        .unwrap_or(0);
     let why = match c.pinch_points {
         Mode::Off => Some("[circuit] pinch_points = \"off\"".to_string()),
-        Mode::Auto if cells > c.max_nodes => Some(format!(
-            "the corridor zones hold {cells} cells, more than [circuit] max_nodes = {}; set pinch_points = \"on\" to compute them anyway, or narrow [corridors] width",
-            c.max_nodes
+        Mode::Auto if largest > c.max_zone_cells => Some(format!(
+            "the largest corridor zone holds {largest} cells, more than [circuit] max_zone_cells = {}; set pinch_points = \"on\" to compute them anyway (its sparse factor takes ~800 bytes per cell), or narrow [corridors] width",
+            c.max_zone_cells
         )),
         _ if net.corridors.is_empty() => Some("no corridor".to_string()),
         _ => None,
@@ -165,8 +200,19 @@ pub fn require_budget(scenario: &Scenario, budget_yuan: Option<f64>) -> Result<(
 /// 2 threads, before plans were measured: 5.7 GB at the peak against 6.5 GB estimated.
 pub fn bytes_per_cell(scenario: &Scenario, threads: usize) -> u64 {
     let f = &scenario.file;
-    let through =
-        1 + 1 + if f.districts.is_some() { 2 } else { 0 } + 4 * f.factors.len() as u64 + 4 + 4;
+    // Pinch points (current and normalized, f32) are held from their stage to the outputs.
+    let pinch = if f.circuit.pinch_points == crate::scenario::PinchPoints::Off {
+        0
+    } else {
+        8
+    };
+    let through = 1
+        + 1
+        + if f.districts.is_some() { 2 } else { 0 }
+        + 4 * f.factors.len() as u64
+        + 4
+        + 4
+        + pinch;
     let sources = 8;
     let corridors = 16 + 16 * threads as u64;
     let candidates = 8 + 4 + 8;
@@ -304,6 +350,7 @@ pub fn build(scenario: &Scenario, ctx: &Context) -> Result<Pipeline> {
         })?;
     }
     drop(model);
+    apply_pinch_weight(scenario, &circuit, &mut cands)?;
     ctx.say(format_args!(
             "{} candidate sites ({:.1} ha, {:.0} yuan in all), {} connectors, {} corridors working already",
             cands.sites.len(),

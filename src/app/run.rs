@@ -625,6 +625,10 @@ fn write_pictures(
             .map(|c| c.path.as_slice())
             .collect(),
         redline: (redline_bits != 0).then_some((p.land.zone_bits.as_slice(), redline_bits)),
+        pinch: match &p.circuit {
+            pipeline::CircuitResult::Done { pinch, .. } => Some(pinch.normalized.as_slice()),
+            pipeline::CircuitResult::Skipped(_) => None,
+        },
         title: scenario.name.clone(),
     };
     let path = dir.join("map.png");

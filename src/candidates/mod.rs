@@ -205,6 +205,22 @@ impl Candidates {
     pub fn cells_of(&self, k: usize) -> &[u32] {
         &self.site_cells[self.site_start[k + 1]..self.site_start[k + 2]]
     }
+
+    /// The mean of a per-cell raster over each site's cells (NaN cells count 0).
+    pub fn site_means(&self, values: &[f32]) -> Vec<f64> {
+        (0..self.sites.len())
+            .map(|k| {
+                let cells = self.cells_of(k);
+                let sum: f64 = cells
+                    .iter()
+                    .map(|&i| values[i as usize])
+                    .filter(|v| v.is_finite())
+                    .map(f64::from)
+                    .sum();
+                sum / cells.len().max(1) as f64
+            })
+            .collect()
+    }
 }
 
 /// What restoring a cell means: its class's `restorable_to` target through the full

@@ -37,6 +37,18 @@ pub fn num(v: f64, decimals: usize) -> String {
     }
 }
 
+/// A number with `digits` significant digits in scientific notation (`1.23457e-6`; `0` for
+/// zero, empty for NaN): for values whose scale varies by orders of magnitude (PC units).
+pub fn sig(v: f64, digits: usize) -> String {
+    if v.is_nan() {
+        String::new()
+    } else if v == 0.0 {
+        "0".into()
+    } else {
+        format!("{v:.prec$e}", prec = digits.max(1) - 1)
+    }
+}
+
 /// Writes a table as CSV, atomically.
 pub fn write_csv(path: &Path, table: &Table, bom: bool) -> std::io::Result<()> {
     let mut w = csv::Writer::from_writer(Vec::new());
@@ -63,6 +75,8 @@ mod tests {
     #[test]
     fn numbers_have_fixed_decimals_and_no_negative_zero() {
         assert_eq!(num(1.0 / 3.0, 4), "0.3333");
+        assert_eq!(sig(1.0 / 3.0 * 1e-6, 4), "3.333e-7");
+        assert_eq!((sig(0.0, 4), sig(f64::NAN, 4)), ("0".into(), String::new()));
         assert_eq!(num(-0.00001, 2), "0.00");
         assert_eq!(num(f64::NAN, 2), "");
         assert_eq!(num(-2.5, 1), "-2.5");

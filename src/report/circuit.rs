@@ -24,14 +24,7 @@ pub fn join_corridor_circuit(t: &mut Table, resistance: &[f64], centrality: &[f6
 /// (A; cells outside every corridor zone count 0).
 pub fn join_site_pinch(t: &mut Table, cands: &Candidates, current: &[f32]) {
     t.header.push("pinch_current".into());
-    for (k, row) in t.rows.iter_mut().enumerate() {
-        let cells = cands.cells_of(k);
-        let sum: f64 = cells
-            .iter()
-            .map(|&i| current[i as usize])
-            .filter(|v| v.is_finite())
-            .map(f64::from)
-            .sum();
-        row.push(num(sum / cells.len().max(1) as f64, 6));
+    for (row, mean) in t.rows.iter_mut().zip(cands.site_means(current)) {
+        row.push(num(mean, 6));
     }
 }

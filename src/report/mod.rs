@@ -7,7 +7,7 @@ mod zh;
 
 use crate::candidates::Candidates;
 use crate::classes::OUTSIDE;
-use crate::io::table::{num, Table};
+use crate::io::table::{num, sig, Table};
 use crate::landscape::Landscape;
 use crate::optimize::{Lock, Plan, Problem, SweepPoint};
 use crate::resistance::Resistance;
@@ -529,7 +529,7 @@ pub fn candidate_sites(c: &Candidates, p: &Problem, plan: &Plan) -> Table {
                 .collect::<Vec<_>>()
                 .join(";"),
             num(s.lcd_drop, 3),
-            num(s.benefit, 6),
+            sig(s.benefit, 7),
             u8::from(allowed).to_string(),
             u8::from(x).to_string(),
         ]);
@@ -568,7 +568,7 @@ pub fn candidate_connectors(c: &Candidates, p: &Problem, plan: &Plan) -> Table {
             gap_ids(p, q),
             num(gap_cost, 2),
             num(k.carbon_tco2e, 3),
-            num(k.benefit, 6),
+            sig(k.benefit, 7),
             u8::from(y).to_string(),
         ]);
     }
@@ -618,7 +618,7 @@ pub fn pareto(
                     p.status.as_str().to_string(),
                     num(p.spent_yuan, 2),
                     num(p.carbon_tco2e, 3),
-                    num(p.benefit, 6),
+                    sig(p.benefit, 7),
                     num(p.objective, 6),
                     num(p.gap, 6),
                     count(&p.sites),
