@@ -313,6 +313,19 @@ fn check_options(opts: &CorridorOptions) -> Result<(), CorridorError> {
     Ok(())
 }
 
+/// Whether the diagonal move (row, col) -> (nr, nc) passes an impassable corner (one of the
+/// two cells it cuts between is a barrier).
+#[inline]
+fn corner_blocked(
+    r: &[f32],
+    cols: usize,
+    (row, col): (isize, isize),
+    (nr, nc): (isize, isize),
+) -> bool {
+    !r[row as usize * cols + nc as usize].is_finite()
+        || !r[nr as usize * cols + col as usize].is_finite()
+}
+
 /// Pairs of patches whose multi-source allocation zones touch (slots in the sorted `ids`,
 /// smaller first), each with an upper bound on its LCD: the cheapest crossing of the
 /// zones' border, M(a) + step(a, b) + M(b).
@@ -347,11 +360,7 @@ fn touch_bounds(
             if ib == 0 || ib == ia {
                 continue;
             }
-            if diag
-                && !corner_cutting
-                && (!r[row as usize * cols + nc as usize].is_finite()
-                    || !r[nr as usize * cols + col as usize].is_finite())
-            {
+            if diag && !corner_cutting && corner_blocked(r, cols, (row, col), (nr, nc)) {
                 continue;
             }
             let (Some(sa), Some(sb)) = (slot(ia), slot(ib)) else {
@@ -858,11 +867,7 @@ fn trace(
             if !(cp.is_finite() && cp < here && r[p].is_finite()) {
                 continue;
             }
-            if diag
-                && !corner_cutting
-                && (!r[row as usize * cols + nc as usize].is_finite()
-                    || !r[nr as usize * cols + col as usize].is_finite())
-            {
+            if diag && !corner_cutting && corner_blocked(r, cols, (row, col), (nr, nc)) {
                 continue;
             }
             let via = cp + step_cost(cs, diag, r[p], r[c]);

@@ -28,7 +28,7 @@ pub fn greedy(p: &Problem) -> Option<Plan> {
     if let Some(c) = &p.connect {
         steiner(p, c, &usable, &mut sites, &mut connectors);
     }
-    if !feasible_except_carbon(p, &sites, &connectors) {
+    if !feasible_except_carbon(p, &sites, &connectors, EPS) {
         return None;
     }
     let mut state = Tally::new(p, &sites, &connectors);

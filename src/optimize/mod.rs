@@ -430,20 +430,26 @@ fn unreachable(p: &Problem, usable: &dyn Fn(usize) -> bool) -> Vec<u32> {
 
 /// Whether a selection satisfies every constraint (used by tests and the greedy baseline).
 pub fn feasible(p: &Problem, sites: &[bool], connectors: &[bool]) -> bool {
-    feasible_except_carbon(p, sites, connectors)
+    feasible_within(p, sites, connectors, EPS)
+}
+
+/// [`feasible`] with every bound (budget, caps, minimum carbon) kept to a relative and
+/// absolute tolerance `eps`.
+fn feasible_within(p: &Problem, sites: &[bool], connectors: &[bool], eps: f64) -> bool {
+    feasible_except_carbon(p, sites, connectors, eps)
         && p.carbon_min.is_none_or(|min| {
             let g = sum_selected(&p.sites, sites, |s| s.carbon_tco2e)
                 + sum_selected(&p.connectors, connectors, |c| c.carbon_tco2e);
-            g >= min * (1.0 - EPS) - EPS
+            g >= min * (1.0 - eps) - eps
         })
 }
 
 const EPS: f64 = 1e-6;
 
-fn feasible_except_carbon(p: &Problem, sites: &[bool], connectors: &[bool]) -> bool {
+fn feasible_except_carbon(p: &Problem, sites: &[bool], connectors: &[bool], eps: f64) -> bool {
     let cost = sum_selected(&p.sites, sites, |s| s.cost_yuan)
         + sum_selected(&p.connectors, connectors, |c| c.cost_yuan);
-    if cost > p.budget_yuan * (1.0 + EPS) + EPS {
+    if cost > p.budget_yuan * (1.0 + eps) + eps {
         return false;
     }
     for (s, &x) in p.sites.iter().zip(sites) {
@@ -464,7 +470,7 @@ fn feasible_except_carbon(p: &Problem, sites: &[bool], connectors: &[bool]) -> b
             .filter(|(s, &x)| x && s.zones.contains(z))
             .map(|(s, _)| s.area_ha)
             .sum();
-        if a > cap * (1.0 + EPS) + EPS {
+        if a > cap * (1.0 + eps) + eps {
             return false;
         }
     }
@@ -476,7 +482,7 @@ fn feasible_except_carbon(p: &Problem, sites: &[bool], connectors: &[bool]) -> b
             .filter(|(s, &x)| x && s.district.as_deref() == Some(d.as_str()))
             .map(|(s, _)| s.cost_yuan)
             .sum();
-        if c > cap * (1.0 + EPS) + EPS {
+        if c > cap * (1.0 + eps) + eps {
             return false;
         }
     }
@@ -1070,6 +1076,14 @@ mod tests {
                     }
                 }
                 (Err(OptimizeError::Infeasible(_)), None) => {}
+                // Only selections inside the tolerance band (a bound exceeded by less than
+                // 1e-6 relative) are feasible: the solver's own tolerance may refuse them.
+                (Err(OptimizeError::Infeasible(_)), Some(_))
+                    if (0u32..(1 << (ns + nc))).all(|mask| {
+                        let s: Vec<bool> = (0..ns).map(|i| mask & (1 << i) != 0).collect();
+                        let c: Vec<bool> = (0..nc).map(|i| mask & (1 << (ns + i)) != 0).collect();
+                        !feasible_within(&p, &s, &c, 1e-9)
+                    }) => {}
                 (r, b) => prop_assert!(false, "solver {:?} but enumeration best {:?}", r.map(|p| p.objective), b),
             }
         }
