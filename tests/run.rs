@@ -1243,3 +1243,38 @@ fn pinch_weight_scales_each_site_value_by_its_pinch_current() {
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("pinch_weight = -1"), "{}", r.stderr);
 }
+
+#[test]
+fn a_connectivity_only_plan_buys_at_least_the_connectivity_of_a_carbon_only_plan() {
+    // Measured ECA gains on random landscapes: the objective is a model of the measurement,
+    // so this is checked where it matters (on the restored landscapes), not assumed.
+    for (seed, budget) in [(1u64, 1e6), (3, 3e6), (5, 3e6)] {
+        let dir = tempfile::tempdir().unwrap();
+        let base = fs::read_to_string(synth(dir.path(), 140, 140, seed)).unwrap();
+        let mut gain = Vec::new();
+        for (wc, wk) in [(1.0, 0.0), (0.0, 1.0)] {
+            let sc = dir.path().join(format!("w{wc}.toml"));
+            fs::write(
+                &sc,
+                format!("{base}\n[optimize]\nbudget_yuan = {budget:.1}\ncarbon_weight = {wc:.1}\nconnectivity_weight = {wk:.1}\n"),
+            )
+            .unwrap();
+            let out = dir.path().join(format!("o{wc}"));
+            let r = run(&[
+                "run",
+                sc.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+                "--quiet",
+            ]);
+            assert_eq!(r.code, 0, "{}", r.stderr);
+            gain.push(f(&col(&table(&out.join("summary.csv")), "eca_gain_ha")[0]));
+        }
+        assert!(
+            gain[1] >= gain[0] - 1e-3,
+            "seed {seed}, {budget} yuan: connectivity-only gains {} ha, carbon-only {} ha",
+            gain[1],
+            gain[0]
+        );
+    }
+}
