@@ -221,6 +221,7 @@ fn circuitscape_sg_verify_17_pairwise_resistances() {
     let opts = CircuitOptions {
         four_neighbours: false,
         avg_resistance: true,
+        ..Default::default()
     };
     let net = Network::new((grid.rows(), grid.cols()), r.data(), &regions, opts).unwrap();
     // The matrix Circuitscape wrote: ids on the first row and column, -1 = not computed.
@@ -295,6 +296,7 @@ fn circuitscape_mg_verify_7_advanced_current_map() {
     let opts = CircuitOptions {
         four_neighbours: false,
         avg_resistance: true,
+        ..Default::default()
     };
     let net = Network::new((rows, cols), r.data(), &[], opts).unwrap();
     let got = advanced(&net, &sources, &g).unwrap();

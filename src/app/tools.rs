@@ -317,6 +317,8 @@ pub struct CircuitRun {
     pub pairs: Vec<crate::circuit::PairResistance>,
     /// The files written, in order.
     pub written: Vec<&'static str>,
+    /// The linear solver that ran.
+    pub solver: &'static str,
 }
 
 /// Circuit theory on a resistance raster (`ecocorridor circuit`): pairwise mode writes
@@ -345,7 +347,18 @@ pub fn circuit(req: &CircuitRequest, ctx: &Context) -> Result<CircuitRun> {
         )
     })?;
     // Factor, matrix and per-cell arrays; refused before the work when over the limit.
-    let need = crate::linsolve::Cholesky::estimate_bytes(net.nodes())
+    let direct = match req.opts.solver {
+        crate::linsolve::Method::Cholesky => true,
+        crate::linsolve::Method::Amg => false,
+        crate::linsolve::Method::Auto => net.nodes() <= crate::linsolve::AUTO_DIRECT_MAX,
+    };
+    // The factor, or the matrix, its AMG hierarchy and CG's vectors (~300 bytes per node).
+    let solver_bytes = if direct {
+        crate::linsolve::Cholesky::estimate_bytes(net.nodes())
+    } else {
+        net.nodes() as u64 * 300
+    };
+    let need = solver_bytes
         + grid.len() as u64 * (4 + 8 + 8)
         + net.nodes() as u64 * 8 * net.region_ids().len().max(1) as u64;
     if let Some(max) = ctx.max_memory {
@@ -404,6 +417,7 @@ pub fn circuit(req: &CircuitRequest, ctx: &Context) -> Result<CircuitRun> {
             regions: net.region_ids().len(),
             pairs: Vec::new(),
             written,
+            solver: a.solver,
         });
     }
     let ids = net.region_ids();
@@ -479,5 +493,6 @@ pub fn circuit(req: &CircuitRequest, ctx: &Context) -> Result<CircuitRun> {
         regions: ids.len(),
         pairs: p.pairs,
         written,
+        solver: p.solver,
     })
 }

@@ -10,6 +10,7 @@ fn opts(four: bool, avg_resistance: bool) -> CircuitOptions {
     CircuitOptions {
         four_neighbours: four,
         avg_resistance,
+        ..Default::default()
     }
 }
 
@@ -489,6 +490,70 @@ proptest! {
         }
         for (k, (g, w)) in c.iter().zip(&want).enumerate() {
             prop_assert!((g - w).abs() <= 1e-8 * w.max(1.0), "link {}: {} vs {}", k, g, w);
+        }
+    }
+}
+
+#[test]
+fn the_amg_solver_gives_the_direct_solvers_answers() {
+    // 70 x 70 cells (above the AMG's coarsest size, so it builds a hierarchy), resistance
+    // 1-100 with some nodata, four regions.
+    let (rows, cols) = (70usize, 70usize);
+    let mut s = 7u64;
+    let mut next = || {
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (s >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let res: Vec<f32> = (0..rows * cols)
+        .map(|_| {
+            if next() < 0.05 {
+                NAN
+            } else {
+                (1.0 + 99.0 * next()) as f32
+            }
+        })
+        .collect();
+    let mut regions = vec![0u32; rows * cols];
+    for (id, cell) in [
+        (1, 5 * cols + 5),
+        (2, 60 * cols + 8),
+        (3, 10 * cols + 62),
+        (4, 64 * cols + 66),
+    ] {
+        regions[cell] = id;
+    }
+    let run = |solver| {
+        let opts = CircuitOptions {
+            solver,
+            ..Default::default()
+        };
+        let res: Vec<f32> = res
+            .iter()
+            .zip(&regions)
+            .map(|(&r, &g)| if g != 0 { 1.0 } else { r })
+            .collect();
+        let net = Network::new((rows, cols), &res, &regions, opts).unwrap();
+        pairwise(&net, &all_pairs(&net.region_ids()), true).unwrap()
+    };
+    let (d, a) = (run(Method::Cholesky), run(Method::Amg));
+    assert!(d.solver.contains("Cholesky") && a.solver.contains("AMG"));
+    for (x, y) in d.pairs.iter().zip(&a.pairs) {
+        assert!(
+            (x.resistance - y.resistance).abs() <= 1e-7 * x.resistance,
+            "{x:?} vs {y:?}"
+        );
+    }
+    let top = d
+        .current
+        .iter()
+        .filter(|v| v.is_finite())
+        .fold(0f64, |m, &v| m.max(v));
+    for (x, y) in d.current.iter().zip(&a.current) {
+        assert!(x.is_nan() == y.is_nan());
+        if x.is_finite() {
+            assert!((x - y).abs() <= 1e-6 * top, "{x} vs {y}");
         }
     }
 }
