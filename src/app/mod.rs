@@ -15,6 +15,46 @@ use std::io::Write as _;
 use std::sync::Mutex;
 use std::time::Instant;
 
+/// A memory size (`--max-memory`) that cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum SizeError {
+    /// The number part is not a number.
+    #[error("`{0}` is not a size; write e.g. 8G or 500M")]
+    NotANumber(String),
+    /// The unit is not K, M, G or T.
+    #[error("`{0}`: unknown unit; write e.g. 8G or 500M")]
+    Unit(String),
+}
+
+/// `8G`, `8GB`, `8GiB`, `500M`, `1T` or a number of bytes (K, M, G, T are powers of 1024).
+///
+/// # Errors
+/// Not a number, or an unknown unit.
+pub fn parse_size(text: &str) -> std::result::Result<u64, SizeError> {
+    let t = text.trim();
+    let digits = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(digits);
+    let v: f64 = num
+        .parse()
+        .map_err(|_| SizeError::NotANumber(text.into()))?;
+    let mult = match unit
+        .trim()
+        .to_ascii_uppercase()
+        .trim_end_matches("IB")
+        .trim_end_matches('B')
+    {
+        "" => 1.0,
+        "K" => 1024.0,
+        "M" => 1024.0 * 1024.0,
+        "G" => 1024.0 * 1024.0 * 1024.0,
+        "T" => 1024.0 * 1024.0 * 1024.0 * 1024.0,
+        _ => return Err(SizeError::Unit(text.into())),
+    };
+    Ok((v * mult) as u64)
+}
+
 /// How a run reports its progress and which limits it keeps.
 #[derive(Debug, Default)]
 pub struct Context {
@@ -107,6 +147,16 @@ pub fn peak_memory_bytes() -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sizes_read_with_binary_units() {
+        assert_eq!(parse_size("8G").unwrap(), 8 << 30);
+        assert_eq!(parse_size("500MB").unwrap(), 500 << 20);
+        assert_eq!(parse_size("1.5GiB").unwrap(), 3 << 29);
+        assert_eq!(parse_size("4096").unwrap(), 4096);
+        assert!(matches!(parse_size("lots"), Err(SizeError::NotANumber(_))));
+        assert!(matches!(parse_size("8X"), Err(SizeError::Unit(_))));
+    }
 
     #[test]
     fn stages_are_timed_in_order_and_errors_pass_through() {

@@ -574,6 +574,34 @@ pub fn build_sources(
     })
 }
 
+/// The stages' own checks of a loaded landscape (`validate`): resistance values, source
+/// options and sizes, candidate options, the plan's zones, given parcels.
+///
+/// # Errors
+/// The first problem, naming the scenario.
+pub fn check_stages(scenario: &Scenario, land: &Landscape, ctx: &Context) -> Result<Sources> {
+    let res = build_resistance(scenario, land, ctx)?;
+    let src = build_sources(scenario, land, &res)?;
+    let about = || format!("scenario `{}`", scenario.path.display());
+    candidates::check(&settings::candidate_options(scenario)).with_context(about)?;
+    plan::check(land, &src, &scenario.file.optimize)
+        .map_err(anyhow::Error::msg)
+        .with_context(about)?;
+    if let Some(parcels) = load::read_given_parcels(scenario, land)
+        .map_err(anyhow::Error::msg)
+        .with_context(about)?
+    {
+        if let Some(p) = parcels.iter().find(|p| p.cells.is_empty()) {
+            bail!(
+                "{}: [candidates] parcels: parcel `{}` covers no cell centre of the study area",
+                about(),
+                p.name
+            );
+        }
+    }
+    Ok(src)
+}
+
 /// Resistance, sources and corridors of a loaded landscape, each stage timed.
 pub fn run_to_corridors(
     scenario: &Scenario,

@@ -382,17 +382,8 @@ fn write_outputs(
     let mut patches = report::patches(&p.land, &p.src);
     report::join_patch_importance(&mut patches, &p.network);
     write_table(dir, "patches.csv", &patches, bom)?;
-    let gravity = p.network.gravity.clone().unwrap_or_default();
-    let important = scenario
-        .file
-        .network
-        .important_gravity
-        .unwrap_or(if gravity.is_empty() {
-            f64::INFINITY
-        } else {
-            gravity.iter().sum::<f64>() / gravity.len() as f64
-        });
     let mut corridor_table = report::corridors(&p.net);
+    let important = scenario.file.network.important_gravity;
     report::join_corridor_importance(&mut corridor_table, &p.network, important);
     report::join_corridor_plan(&mut corridor_table, measured);
     if let pipeline::CircuitResult::Done { pinch, centrality } = &p.circuit {

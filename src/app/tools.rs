@@ -289,6 +289,60 @@ pub enum PairChoice {
     File(std::path::PathBuf),
 }
 
+impl PairChoice {
+    /// `--pairs`: `all`, `adjacent`, else a file's path.
+    pub fn from_arg(text: &str) -> PairChoice {
+        match text {
+            "all" => PairChoice::All,
+            "adjacent" => PairChoice::Adjacent,
+            file => PairChoice::File(file.into()),
+        }
+    }
+}
+
+/// The pairs of focal regions `req` asks for.
+fn choose_pairs(
+    req: &CircuitRequest,
+    (grid, res, regions): (&crate::grid::Grid, &[f32], &[u32]),
+    ids: &[u32],
+) -> Result<Vec<(u32, u32)>> {
+    use crate::circuit as ct;
+    let shape = (grid.rows(), grid.cols());
+    Ok(match &req.pairs {
+        PairChoice::All => ct::all_pairs(ids),
+        PairChoice::Adjacent => {
+            let seeds = regions
+                .iter()
+                .enumerate()
+                .filter(|(_, &id)| id != 0)
+                .map(|(i, &id)| (i, id));
+            let r = Resistance::from_values(res.to_vec())
+                .map_err(|(i, v)| anyhow::anyhow!("resistance value {v} at cell {i}"))?;
+            let alloc = accumulate_cost(
+                grid.rows(),
+                grid.cols(),
+                grid.cell_size_m(),
+                &r,
+                seeds,
+                &CostOptions::default(),
+            )
+            .alloc;
+            ct::touching_pairs(shape, &alloc, req.opts.four_neighbours)
+        }
+        PairChoice::File(p) => {
+            let list = network_tables::read_pairs(p)?;
+            if list.exclude {
+                ct::all_pairs(ids)
+                    .into_iter()
+                    .filter(|x| !list.pairs.contains(x))
+                    .collect()
+            } else {
+                list.pairs
+            }
+        }
+    })
+}
+
 /// What `circuit` is asked to do.
 #[derive(Debug, Clone)]
 pub struct CircuitRequest<'a> {
@@ -421,39 +475,7 @@ pub fn circuit(req: &CircuitRequest, ctx: &Context) -> Result<CircuitRun> {
         });
     }
     let ids = net.region_ids();
-    let pairs: Vec<(u32, u32)> = match &req.pairs {
-        PairChoice::All => ct::all_pairs(&ids),
-        PairChoice::Adjacent => {
-            let seeds = regions
-                .iter()
-                .enumerate()
-                .filter(|(_, &id)| id != 0)
-                .map(|(i, &id)| (i, id));
-            let r = Resistance::from_values(res.clone())
-                .map_err(|(i, v)| anyhow::anyhow!("resistance value {v} at cell {i}"))?;
-            let alloc = accumulate_cost(
-                grid.rows(),
-                grid.cols(),
-                grid.cell_size_m(),
-                &r,
-                seeds,
-                &CostOptions::default(),
-            )
-            .alloc;
-            ct::touching_pairs(shape, &alloc, req.opts.four_neighbours)
-        }
-        PairChoice::File(p) => {
-            let list = network_tables::read_pairs(p)?;
-            if list.exclude {
-                ct::all_pairs(&ids)
-                    .into_iter()
-                    .filter(|x| !list.pairs.contains(x))
-                    .collect()
-            } else {
-                list.pairs
-            }
-        }
-    };
+    let pairs = choose_pairs(req, (&grid, &res, &regions), &ids)?;
     if pairs.is_empty() && ids.len() >= 2 {
         bail!(
             "no pair of focal regions to compute ({} regions)\n  hint: check the pairs file, or use --pairs all",

@@ -16,10 +16,10 @@ use ecocorridor::carbon;
 use ecocorridor::costdist::CostOptions;
 use ecocorridor::io::load::{self, Severity};
 use ecocorridor::landscape::AreaRow;
+use ecocorridor::linsolve::Method;
 use ecocorridor::report;
 use ecocorridor::report::layers::{self, write_table};
 use ecocorridor::scenario::Scenario;
-use ecocorridor::settings;
 use ecocorridor::synth::SynthOptions;
 
 /// Prints a line to stdout; a closed pipe (`ecocorridor validate s.toml | head`) ends the
@@ -70,43 +70,8 @@ struct Global {
     #[arg(long, global = true, value_name = "N")]
     threads: Option<usize>,
     /// Refuse a scenario run whose estimated peak memory is above this (e.g. 8G, 500M).
-    #[arg(long = "max-memory", global = true, value_name = "SIZE", value_parser = parse_size)]
+    #[arg(long = "max-memory", global = true, value_name = "SIZE", value_parser = ecocorridor::app::parse_size)]
     max_memory: Option<u64>,
-}
-
-/// A `--max-memory` that is not a size.
-#[derive(Debug, thiserror::Error)]
-enum SizeError {
-    #[error("`{0}` is not a size; write e.g. 8G or 500M")]
-    NotANumber(String),
-    #[error("`{0}`: unknown unit; write e.g. 8G or 500M")]
-    Unit(String),
-}
-
-/// `8G`, `8GB`, `8GiB`, `500M`, `1T` or a number of bytes (K, M, G, T are powers of 1024).
-fn parse_size(text: &str) -> std::result::Result<u64, SizeError> {
-    let t = text.trim();
-    let digits = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(digits);
-    let v: f64 = num
-        .parse()
-        .map_err(|_| SizeError::NotANumber(text.into()))?;
-    let mult = match unit
-        .trim()
-        .to_ascii_uppercase()
-        .trim_end_matches("IB")
-        .trim_end_matches('B')
-    {
-        "" => 1.0,
-        "K" => 1024.0,
-        "M" => 1024.0 * 1024.0,
-        "G" => 1024.0 * 1024.0 * 1024.0,
-        "T" => 1024.0 * 1024.0 * 1024.0 * 1024.0,
-        _ => return Err(SizeError::Unit(text.into())),
-    };
-    Ok((v * mult) as u64)
 }
 
 /// `circuit --solver`.
@@ -350,11 +315,7 @@ pub fn run() -> Result<ExitCode> {
             if advanced.is_none() && sources.is_none() {
                 bail!("ecocorridor circuit needs --sources (focal regions), or --source-currents and --grounds for advanced mode");
             }
-            let pairs = match pairs.as_str() {
-                "all" => tools::PairChoice::All,
-                "adjacent" => tools::PairChoice::Adjacent,
-                file => tools::PairChoice::File(file.into()),
-            };
+            let pairs = tools::PairChoice::from_arg(&pairs);
             let req = tools::CircuitRequest {
                 resistance: &resistance,
                 regions: sources.as_deref(),
@@ -364,9 +325,9 @@ pub fn run() -> Result<ExitCode> {
                     four_neighbours,
                     avg_resistance,
                     solver: match solver {
-                        SolverArg::Auto => ecocorridor::linsolve::Method::Auto,
-                        SolverArg::Cholesky => ecocorridor::linsolve::Method::Cholesky,
-                        SolverArg::Amg => ecocorridor::linsolve::Method::Amg,
+                        SolverArg::Auto => Method::Auto,
+                        SolverArg::Cholesky => Method::Cholesky,
+                        SolverArg::Amg => Method::Amg,
                     },
                 },
                 advanced,
@@ -473,29 +434,7 @@ fn validate(path: &Path, ctx: &Context) -> Result<ExitCode> {
         .count();
     // The stages' own checks: resistance values, source options and sizes.
     if let Some(land) = &report.landscape {
-        let checked = build_resistance(&scenario, land, ctx)
-            .and_then(|res| build_sources(&scenario, land, &res))
-            .and_then(|src| {
-                let ctx = || format!("scenario `{}`", scenario.path.display());
-                ecocorridor::candidates::check(&settings::candidate_options(&scenario))
-                    .with_context(ctx)?;
-                ecocorridor::plan::check(land, &src, &scenario.file.optimize)
-                    .map_err(anyhow::Error::msg)
-                    .with_context(ctx)?;
-                if let Some(parcels) = load::read_given_parcels(&scenario, land)
-                    .map_err(anyhow::Error::msg)
-                    .with_context(ctx)?
-                {
-                    if let Some(p) = parcels.iter().find(|p| p.cells.is_empty()) {
-                        bail!(
-                            "{}: [candidates] parcels: parcel `{}` covers no cell centre of the study area",
-                            ctx(),
-                            p.name
-                        );
-                    }
-                }
-                Ok(src)
-            });
+        let checked = ecocorridor::app::pipeline::check_stages(&scenario, land, ctx);
         match checked {
             Err(e) => {
                 say!("error: {e:#}");
@@ -639,12 +578,6 @@ fn network_scenario_cmd(path: &Path, out: Option<&Path>, ctx: &Context) -> Resul
     let graph = patch_graph(&src, &net);
     let (result, d50, landscape_area_ha) =
         analyse_network(&scenario, &land, &src, &graph, &net, ctx)?;
-    let gravity = result.gravity.clone().unwrap_or_default();
-    let important = spec.important_gravity.unwrap_or(if gravity.is_empty() {
-        f64::INFINITY
-    } else {
-        gravity.iter().sum::<f64>() / gravity.len() as f64
-    });
     let carbon_rows = ctx.stage("carbon", || Ok(carbon::summarize(&land)))?;
     let dir = prepare_out(&scenario, out)?;
     let bom = scenario.file.output.csv_bom;
@@ -664,7 +597,7 @@ fn network_scenario_cmd(path: &Path, out: Option<&Path>, ctx: &Context) -> Resul
     report::join_patch_importance(&mut patches, &result);
     write_table(&dir, "patches.csv", &patches, bom)?;
     let mut corridor_table = report::corridors(&net);
-    report::join_corridor_importance(&mut corridor_table, &result, important);
+    report::join_corridor_importance(&mut corridor_table, &result, spec.important_gravity);
     write_table(&dir, "corridors.csv", &corridor_table, bom)?;
     write_table(&dir, "zones.csv", &report::carbon(&carbon_rows), bom)?;
     layers::write_carbon(&dir, &land)?;

@@ -310,12 +310,19 @@ pub fn join_patch_importance(t: &mut Table, r: &crate::network::NetworkResult) {
     }
 }
 
-/// Appends dIIC, dPC, gravity and the important flag to a `corridors()` table.
+/// Appends dIIC, dPC, gravity and the important flag (gravity at or above
+/// `important_gravity`, by default the corridors' mean gravity) to a `corridors()` table.
 pub fn join_corridor_importance(
     t: &mut Table,
     r: &crate::network::NetworkResult,
-    important_gravity: f64,
+    important_gravity: Option<f64>,
 ) {
+    let gravity = r.gravity.as_deref().unwrap_or_default();
+    let important_gravity = important_gravity.unwrap_or(if gravity.is_empty() {
+        f64::INFINITY
+    } else {
+        gravity.iter().sum::<f64>() / gravity.len() as f64
+    });
     t.header
         .extend(["d_iic", "d_pc", "gravity", "important"].map(String::from));
     for (k, (row, l)) in t.rows.iter_mut().zip(&r.links).enumerate() {
