@@ -5,6 +5,7 @@ use ecocorridor::landscape::Landscape;
 use ecocorridor::synth::{generate, SynthOptions};
 
 /// An `n x n` synthetic landscape (seed 11) with the bundled class table, no zones.
+#[allow(dead_code)]
 pub fn landscape(n: u32) -> Landscape {
     let s = generate(&SynthOptions {
         rows: n,
@@ -81,5 +82,32 @@ pub fn corridor_options(keep_zone_cells: bool) -> ecocorridor::corridors::Corrid
         pairs: PairRule::AllocationTouch,
         drop_crossing: true,
         keep_zone_cells,
+    }
+}
+
+/// splitmix64: a seeded stream of uniform numbers in [0, 1), so every run measures the same
+/// instances.
+#[allow(dead_code)]
+pub struct Rng(pub u64);
+
+#[allow(dead_code)]
+impl Rng {
+    /// The next number in [0, 1).
+    pub fn next(&mut self) -> f64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// A number in [lo, hi).
+    pub fn range(&mut self, lo: f64, hi: f64) -> f64 {
+        lo + (hi - lo) * self.next()
+    }
+
+    /// A whole number in [0, n).
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() * n as f64) as usize
     }
 }

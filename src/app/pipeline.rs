@@ -137,7 +137,7 @@ pub fn circuit_stage(
     let opts = crate::circuit::CircuitOptions {
         four_neighbours: c.four_neighbours,
         avg_resistance: c.avg_resistance,
-        solver: crate::linsolve::Method::Auto,
+        solver: crate::linsolve::Method::Cholesky,
     };
     ctx.stage("pinch points", || {
         let shape = (land.grid.rows(), land.grid.cols());

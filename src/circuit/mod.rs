@@ -48,8 +48,7 @@ pub struct CircuitOptions {
     pub four_neighbours: bool,
     /// Conductance `2/(R_a + R_b)` (average resistance) instead of `(1/R_a + 1/R_b)/2`.
     pub avg_resistance: bool,
-    /// The linear solver (default: sparse Cholesky up to 12 M nodes, AMG-preconditioned CG
-    /// above).
+    /// The linear solver (default: sparse Cholesky).
     pub solver: Method,
 }
 
@@ -443,21 +442,23 @@ pub fn pairwise(
         1 => return Err(CircuitError::OneRegion(net.regions[0].0)),
         _ => {}
     }
+    // Each pair as indices into the regions, resolved once.
     let region = |id: u32| net.regions.binary_search_by_key(&id, |r| r.0).ok();
+    let mut index = Vec::with_capacity(pairs.len());
     for &(a, b) in pairs {
-        for x in [a, b] {
-            if region(x).is_none() {
-                return Err(CircuitError::UnknownRegion(a, b, x));
-            }
+        match (region(a), region(b)) {
+            (Some(ka), Some(kb)) => index.push((ka, kb)),
+            (None, _) => return Err(CircuitError::UnknownRegion(a, b, a)),
+            (_, None) => return Err(CircuitError::UnknownRegion(a, b, b)),
         }
     }
     // Regions in a pair, and the parts that hold them; each part grounded at its first
     // region's node.
     let part = net.parts();
     let mut used = vec![false; net.regions.len()];
-    for &(a, b) in pairs {
-        used[region(a).expect("checked")] = true;
-        used[region(b).expect("checked")] = true;
+    for &(ka, kb) in &index {
+        used[ka] = true;
+        used[kb] = true;
     }
     let mut ground_of_part: BTreeMap<u32, u32> = BTreeMap::new();
     for (k, &(_, v)) in net.regions.iter().enumerate() {
@@ -500,8 +501,7 @@ pub fn pairwise(
         }
     };
     let mut out = Vec::with_capacity(pairs.len());
-    for &(a, b) in pairs {
-        let (ka, kb) = (region(a).expect("checked"), region(b).expect("checked"));
+    for (&(a, b), &(ka, kb)) in pairs.iter().zip(&index) {
         let (va, vb) = (net.regions[ka].1, net.regions[kb].1);
         let resistance = if part[va as usize] != part[vb as usize] {
             f64::INFINITY
@@ -516,22 +516,22 @@ pub fn pairwise(
             resistance,
         });
     }
-    // Node voltages of the pair (a, b): x_a - x_b.
-    let node_voltages = |a: u32, b: u32| -> Vec<f64> {
-        let (ka, kb) = (region(a).expect("checked"), region(b).expect("checked"));
+    // Node voltages of the pair of regions (ka, kb), x_a - x_b, into `v` (one buffer for
+    // every pair).
+    let node_voltages = |(ka, kb): (usize, usize), v: &mut [f64]| {
         let (ca, cb) = (
             column[ka].map(|j| &x[j * m..(j + 1) * m]),
             column[kb].map(|j| &x[j * m..(j + 1) * m]),
         );
-        row.iter()
-            .map(|&r| {
-                if r == NONE {
-                    return 0.0;
-                }
+        v.par_iter_mut().zip(row.par_iter()).for_each(|(vi, &r)| {
+            *vi = if r == NONE {
+                0.0
+            } else {
                 ca.map_or(0.0, |c| c[r as usize]) - cb.map_or(0.0, |c| c[r as usize])
-            })
-            .collect()
+            };
+        });
     };
+    let mut v = vec![0.0f64; net.n];
     let mut cum = Vec::new();
     if current {
         let mut is_region = vec![false; net.n];
@@ -539,9 +539,10 @@ pub fn pairwise(
             is_region[v as usize] = true;
         }
         cum = vec![0.0f64; net.node.len()];
-        for (&(a, b), r) in pairs.iter().zip(&out) {
-            if r.resistance.is_finite() && a != b {
-                net.add_node_currents(&node_voltages(a, b), None, &mut cum);
+        for (&k, r) in index.iter().zip(&out) {
+            if r.resistance.is_finite() && r.from != r.to {
+                node_voltages(k, &mut v);
+                net.add_node_currents(&v, None, &mut cum);
             }
         }
         for (i, c) in cum.iter_mut().enumerate() {
@@ -551,11 +552,11 @@ pub fn pairwise(
             }
         }
     }
-    let voltage = match pairs {
-        [(a, b)] if out[0].resistance.is_finite() => {
-            // 1 A in at `a`, `b` grounded at 0 V; NaN outside their part.
-            let v = node_voltages(*a, *b);
-            let vb = net.regions[region(*b).expect("checked")].1 as usize;
+    let voltage = match index[..] {
+        [k] if out[0].resistance.is_finite() => {
+            // 1 A in at the first region, the second grounded at 0 V; NaN outside their part.
+            node_voltages(k, &mut v);
+            let vb = net.regions[k.1].1 as usize;
             net.node
                 .iter()
                 .map(|&u| {

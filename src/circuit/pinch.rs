@@ -55,7 +55,7 @@ type ZoneCircuit = (f64, Vec<(u32, f32)>, usize);
 
 /// One corridor's zone circuit (see [`ZoneCircuit`]).
 fn corridor_circuit(
-    (rows, cols): (usize, usize),
+    cols: usize,
     res: &[f32],
     patches: &std::collections::BTreeMap<u32, Vec<u32>>,
     c: &Corridor,
@@ -106,7 +106,6 @@ fn corridor_circuit(
         return Ok((f64::INFINITY, Vec::new(), net.nodes()));
     }
     let p = pairwise(&net, &[(1, 2)], true)?;
-    let _ = rows;
     let mut out = Vec::with_capacity(c.zone.len());
     for z in &c.zone {
         let v = p.current[local(z.cell)];
@@ -139,7 +138,7 @@ pub fn pinch_points(
     for chunk in corridors.chunks(group) {
         let results: Vec<_> = chunk
             .par_iter()
-            .map(|c| corridor_circuit((rows, cols), res, &patches, c, opts))
+            .map(|c| corridor_circuit(cols, res, &patches, c, opts))
             .collect::<Result<_, _>>()?;
         for (r, cells, n) in results {
             resistance.push(r);

@@ -77,7 +77,6 @@ struct Global {
 /// `circuit --solver`.
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum SolverArg {
-    Auto,
     Cholesky,
     Amg,
 }
@@ -165,9 +164,9 @@ enum Command {
         /// Join the 4 rook neighbours only (default 8).
         #[arg(long = "four-neighbours")]
         four_neighbours: bool,
-        /// Linear solver: auto (sparse Cholesky up to 12 M nodes, AMG-preconditioned conjugate
-        /// gradients above: slower, ~300 instead of ~800 bytes per node), cholesky or amg.
-        #[arg(long, value_enum, default_value = "auto")]
+        /// Linear solver: cholesky (sparse factor, default) or amg (AMG-preconditioned
+        /// conjugate gradients; as built, slower and not smaller: see the README).
+        #[arg(long, value_enum, default_value = "cholesky")]
         solver: SolverArg,
         /// Advanced mode: current injected per cell, A (with --grounds).
         #[arg(long = "source-currents", requires = "grounds")]
@@ -325,7 +324,6 @@ pub fn run() -> Result<ExitCode> {
                     four_neighbours,
                     avg_resistance,
                     solver: match solver {
-                        SolverArg::Auto => Method::Auto,
                         SolverArg::Cholesky => Method::Cholesky,
                         SolverArg::Amg => Method::Amg,
                     },
