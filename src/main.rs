@@ -9,14 +9,42 @@ fn main() -> ExitCode {
     match cli::run() {
         Ok(code) => code,
         Err(err) => {
-            let mut msg = format!("error: {err}");
-            for cause in err.chain().skip(1) {
-                msg.push_str(&format!("\n  caused by: {cause}"));
-            }
+            let msg = error_text(&err);
             // A closed stderr must not turn a failure into a panic.
             let _ =
                 std::io::Write::write_all(&mut std::io::stderr(), format!("{msg}\n").as_bytes());
             ExitCode::from(2)
         }
+    }
+}
+
+/// The error and its causes, each cause once: errors that already show their cause in their
+/// own message (`cannot read raster x: No such file`) do not repeat it as "caused by".
+fn error_text(err: &anyhow::Error) -> String {
+    let mut msg = format!("error: {err}");
+    for cause in err.chain().skip(1) {
+        let text = cause.to_string();
+        if !msg.contains(&text) {
+            msg.push_str(&format!("\n  caused by: {text}"));
+        }
+    }
+    msg
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_cause_already_in_the_message_is_not_repeated() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file");
+        let e = anyhow::Error::new(io).context("cannot read raster `x.tif`: No such file");
+        assert_eq!(
+            super::error_text(&e),
+            "error: cannot read raster `x.tif`: No such file"
+        );
+        let e = anyhow::anyhow!("disk full").context("cannot write `out.tif`");
+        assert_eq!(
+            super::error_text(&e),
+            "error: cannot write `out.tif`\n  caused by: disk full"
+        );
     }
 }

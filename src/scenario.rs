@@ -112,8 +112,13 @@ pub struct CandidatesSection {
     /// sites where corridors narrow count more. A modelling choice, not a measurement
     /// (the plan's connectivity is always measured). Default 0 (no effect); needs pinch points.
     pub pinch_weight: f64,
-    /// Your own parcels (GeoJSON polygons) instead of the tiling. Default: none.
+    /// Your own parcels (a polygon layer: Shapefile, GeoPackage or GeoJSON) instead of the
+    /// tiling. Default: none.
     pub parcels: Option<PathBuf>,
+    /// Attribute encoding of the parcels layer (e.g. `gbk`). Default: from the file.
+    pub parcels_encoding: Option<String>,
+    /// Which layer of a GeoPackage holds the parcels. Default: its only one.
+    pub parcels_layer: Option<String>,
     /// Property with each parcel's id. Default: number the features 1, 2, ...
     pub parcel_id_field: Option<String>,
     /// Property with each parcel's cost, yuan. Default: class unit costs × area.
@@ -134,6 +139,8 @@ impl Default for CandidatesSection {
             connector_benefit: ConnectorBenefit::default(),
             pinch_weight: 0.0,
             parcels: None,
+            parcels_encoding: None,
+            parcels_layer: None,
             parcel_id_field: None,
             parcel_cost_field: None,
         }
@@ -371,6 +378,10 @@ pub struct SourcesSection {
     pub largest: usize,
     /// Layer or raster for the polygons and raster methods.
     pub path: Option<PathBuf>,
+    /// Attribute encoding of the polygons (e.g. `gbk`). Default: from the file.
+    pub encoding: Option<String>,
+    /// Which layer of a GeoPackage holds the polygons. Default: its only one.
+    pub layer: Option<String>,
     /// Property holding a positive integer patch id (polygons method). Default: feature
     /// order, 1-based.
     pub id_field: Option<String>,
@@ -394,6 +405,8 @@ impl Default for SourcesSection {
             core_only: false,
             largest: 0,
             path: None,
+            encoding: None,
+            layer: None,
             id_field: None,
         }
     }
@@ -465,16 +478,24 @@ pub struct ZoneSpec {
     pub name: Option<String>,
     /// What the zone is.
     pub kind: ZoneKind,
-    /// GeoJSON polygon layer.
+    /// Polygon layer: ESRI Shapefile, GeoPackage or GeoJSON (chosen by content).
     pub path: PathBuf,
+    /// Attribute encoding (e.g. `gbk`). Default: the `.cpg`, else detected.
+    pub encoding: Option<String>,
+    /// Which layer of a GeoPackage. Default: its only one.
+    pub layer: Option<String>,
 }
 
 /// `[districts]`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DistrictSpec {
-    /// GeoJSON polygon layer.
+    /// Polygon layer: ESRI Shapefile, GeoPackage or GeoJSON (chosen by content).
     pub path: PathBuf,
+    /// Attribute encoding (e.g. `gbk`). Default: the `.cpg`, else detected.
+    pub encoding: Option<String>,
+    /// Which layer of a GeoPackage. Default: its only one.
+    pub layer: Option<String>,
     /// Property holding the district name. Default "name".
     #[serde(default = "default_name_field")]
     pub name_field: String,
@@ -493,6 +514,20 @@ pub struct Scenario {
     pub name: String,
     /// Its content, paths resolved.
     pub file: ScenarioFile,
+    /// Every input file it names: where in the scenario, the path as written, and as resolved
+    /// against the scenario's folder (what [`ScenarioFile`] holds).
+    pub inputs: Vec<InputPath>,
+}
+
+/// One input file named by a scenario.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InputPath {
+    /// Where it is named, e.g. `[landscape] landcover` or `[[zones]] urban_boundary`.
+    pub key: String,
+    /// The path as written in the scenario.
+    pub given: PathBuf,
+    /// The path the run uses (relative paths joined to the scenario's folder).
+    pub resolved: PathBuf,
 }
 
 /// Why a scenario file cannot be used.
@@ -574,30 +609,46 @@ impl Scenario {
             }
         })?;
         let base = path.parent().unwrap_or(Path::new("."));
-        let resolve = |p: &mut PathBuf| {
+        let mut inputs = Vec::new();
+        let mut resolve = |key: String, p: &mut PathBuf| {
+            let given = p.clone();
             if p.is_relative() {
                 *p = base.join(&*p);
             }
+            inputs.push(InputPath {
+                key,
+                given,
+                resolved: p.clone(),
+            });
         };
-        resolve(&mut file.landscape.landcover);
-        resolve(&mut file.landscape.classes);
+        resolve(
+            "[landscape] landcover".into(),
+            &mut file.landscape.landcover,
+        );
+        resolve("[landscape] classes".into(), &mut file.landscape.classes);
         for f in &mut file.factors {
-            resolve(&mut f.path);
+            resolve(format!("[[factors]] {}", f.name), &mut f.path);
         }
         for z in &mut file.zones {
-            resolve(&mut z.path);
+            let name = z
+                .name
+                .clone()
+                .unwrap_or_else(|| z.kind.as_str().to_string());
+            resolve(format!("[[zones]] {name}"), &mut z.path);
         }
         if let Some(d) = &mut file.districts {
-            resolve(&mut d.path);
+            resolve("[districts] path".into(), &mut d.path);
         }
         if let Some(p) = &mut file.sources.path {
-            resolve(p);
+            resolve("[sources] path".into(), p);
         }
         if let Some(p) = &mut file.candidates.parcels {
-            resolve(p);
+            resolve("[candidates] parcels".into(), p);
         }
         if let Some(p) = &mut file.output.dir {
-            resolve(p);
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
         }
         let name = file.name.clone().unwrap_or_else(|| {
             path.file_stem()
@@ -608,6 +659,7 @@ impl Scenario {
             path: path.to_path_buf(),
             name,
             file,
+            inputs,
         })
     }
 }

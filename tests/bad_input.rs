@@ -70,7 +70,26 @@ bad_input! {
         => ["landcover.tif", "is not a raster ecocorridor reads", "gdal_translate"];
 
     missing_land_cover: |d: &Path| fs::remove_file(d.join("landcover.tif")).unwrap()
-        => ["cannot read raster", "landcover.tif"];
+        => ["[landscape] landcover = \"landcover.tif\"", "no such file", "relative paths are taken from the scenario's folder"];
+
+    every_missing_file_is_listed_with_the_path_as_given_and_as_resolved: |d: &Path| {
+        fs::remove_file(d.join("landcover.tif")).unwrap();
+        fs::remove_file(d.join("slope.tif")).unwrap();
+        fs::remove_file(d.join("districts.geojson")).unwrap();
+        fs::remove_file(d.join("urban_boundary.geojson")).unwrap();
+    } => ["[landscape] landcover", "[[factors]] slope = \"slope.tif\"", "[districts] path = \"districts.geojson\"",
+          "[[zones]] urban_boundary", "urban_boundary.geojson`", "4 fatal problem(s)"];
+
+    zone_shapefile_without_its_dbf: |d: &Path| {
+        let shp = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/vector/districts_gbk");
+        for ext in ["shp", "shx", "prj"] {
+            fs::copy(shp.with_extension(ext), d.join(format!("urban_boundary.{ext}"))).unwrap();
+        }
+        edit(&d.join("scenario.toml"), "urban_boundary.geojson", "urban_boundary.shp");
+    } => ["urban_boundary.shp", "without its", "urban_boundary.dbf", "copy all of them"];
+
+    unknown_encoding_for_a_layer: |d: &Path| edit(&d.join("scenario.toml"), "path = \"districts.geojson\"", "path = \"districts.geojson\"\nencoding = \"klingon\"")
+        => ["districts.geojson", "encoding = \"klingon\"", "gbk"];
 
     rotated_geotiff: |d: &Path| {
         let mut f = fs::File::create(d.join("landcover.tif")).unwrap();
@@ -188,7 +207,7 @@ bad_input! {
         => ["ecological_redline.geojson", "not valid GeoJSON", "ogrinfo"];
 
     zone_layer_in_another_crs: |d: &Path| edit(&d.join("urban_boundary.geojson"), "EPSG::4545", "EPSG::4546")
-        => ["urban_boundary.geojson", "EPSG:4546", "ogr2ogr -t_srs EPSG:4545"];
+        => ["urban_boundary.geojson", "overlaps the study area", "declares EPSG:4546 and was reprojected to EPSG:4545"];
 
     zone_layer_in_degrees_without_crs: |d: &Path| fs::write(d.join("urban_boundary.geojson"),
         r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{},"geometry":{"type":"Polygon","coordinates":[[[107.9,29.8],[108.0,29.8],[108.0,29.9],[107.9,29.8]]]}}]}"#).unwrap()

@@ -23,3 +23,6 @@ mod run;
 
 /// The library's layers: imports only from below, no module cycles.
 mod layers;
+
+/// Polygon layers as Shapefile (GBK, UTF-8), GeoPackage and GeoJSON, in any CRS with a code.
+mod vector_formats;

@@ -243,7 +243,10 @@ pub fn memory_estimate(scenario: &Scenario) -> Result<(u64, u64)> {
 
 /// Prints the estimate for large runs and refuses one above `--max-memory`.
 fn check_memory(scenario: &Scenario, ctx: &Context) -> Result<()> {
-    let (cells, bytes) = memory_estimate(scenario)?;
+    // An unreadable land cover is reported with every other problem by the load stage.
+    let Ok((cells, bytes)) = memory_estimate(scenario) else {
+        return Ok(());
+    };
     let gb = bytes as f64 / 1e9;
     if let Some(max) = ctx.max_memory {
         if bytes > max {

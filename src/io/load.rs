@@ -12,7 +12,7 @@ use std::fmt;
 use crate::classes::{ClassIdx, ClassTable, OUTSIDE};
 use crate::grid::{CrsKind, Grid};
 use crate::io::raster::{open_raster, read_f32};
-use crate::io::vector::{burn_polygons, read_geojson};
+use crate::io::vector::{burn_polygons, read_layer, PolygonLayer, ReadOptions, VectorError};
 use crate::landscape::{Districts, Landscape, Zone};
 use crate::scenario::Scenario;
 
@@ -23,6 +23,8 @@ pub enum Severity {
     Fatal,
     /// Worth a look; the run goes on.
     Warning,
+    /// How an input was read (its encoding, a reprojection); for the record.
+    Note,
 }
 
 /// One problem found while loading.
@@ -39,6 +41,7 @@ impl fmt::Display for Problem {
         let tag = match self.severity {
             Severity::Fatal => "error",
             Severity::Warning => "warning",
+            Severity::Note => "note",
         };
         write!(f, "{tag}: {}", self.message)
     }
@@ -64,6 +67,58 @@ fn fatal(message: impl Into<String>) -> Problem {
     Problem {
         severity: Severity::Fatal,
         message: message.into(),
+    }
+}
+
+fn note(message: impl Into<String>) -> Problem {
+    Problem {
+        severity: Severity::Note,
+        message: message.into(),
+    }
+}
+
+/// Reads a polygon layer in any supported format and brings it onto `grid` (reprojected when
+/// its CRS differs; see [`PolygonLayer::onto`]).
+///
+/// # Errors
+/// [`VectorError`] naming the file and the fix.
+pub fn read_polygons(
+    path: &std::path::Path,
+    encoding: Option<&str>,
+    layer: Option<&str>,
+    grid: &Grid,
+) -> Result<PolygonLayer, VectorError> {
+    let opts = ReadOptions {
+        encoding: encoding.map(str::to_string),
+        layer: layer.map(str::to_string),
+    };
+    read_layer(path, &opts)?.onto(grid)
+}
+
+/// [`read_polygons`] with the layer's notes added to `problems`; an empty layer is fatal
+/// unless `may_be_empty` (zones), where it is a warning.
+fn read_polygons_noted(
+    path: &std::path::Path,
+    (encoding, layer): (Option<&String>, Option<&String>),
+    grid: &Grid,
+    may_be_empty: bool,
+    problems: &mut Vec<Problem>,
+) -> Option<PolygonLayer> {
+    let read = read_polygons(
+        path,
+        encoding.map(|s| s.as_str()),
+        layer.map(|s| s.as_str()),
+        grid,
+    );
+    match read.and_then(|l| if may_be_empty { Ok(l) } else { l.require() }) {
+        Ok(l) => {
+            problems.extend(l.notes.iter().map(note));
+            Some(l)
+        }
+        Err(e) => {
+            problems.push(fatal(e.to_string()));
+            None
+        }
     }
 }
 
@@ -94,8 +149,50 @@ pub fn grid_mismatch_message(
     )
 }
 
-/// Loads and checks every input of a scenario.
+/// Every input file the scenario names that does not exist, each with its key, the path as
+/// written and as resolved.
+pub fn missing_inputs(scenario: &Scenario) -> Vec<Problem> {
+    let folder = scenario
+        .path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let folder = std::path::absolute(folder).unwrap_or_else(|_| folder.to_path_buf());
+    scenario
+        .inputs
+        .iter()
+        .filter(|i| !i.resolved.exists())
+        .map(|i| {
+            let looked = std::path::absolute(&i.resolved).unwrap_or_else(|_| i.resolved.clone());
+            let how = if i.given.is_relative() {
+                format!(
+                    "\n  hint: relative paths are taken from the scenario's folder `{}`",
+                    folder.display()
+                )
+            } else {
+                String::new()
+            };
+            fatal(format!(
+                "{} = \"{}\" in `{}`: no such file `{}`{how}",
+                i.key,
+                i.given.display(),
+                scenario.path.display(),
+                looked.display()
+            ))
+        })
+        .collect()
+}
+
+/// Loads and checks every input of a scenario. Missing files are listed first, all of them
+/// (see [`missing_inputs`]); when any is missing nothing is read.
 pub fn load(scenario: &Scenario) -> LoadReport {
+    let missing = missing_inputs(scenario);
+    if !missing.is_empty() {
+        return LoadReport {
+            landscape: None,
+            problems: missing,
+        };
+    }
     let mut problems = Vec::new();
     let spec = &scenario.file;
 
@@ -119,6 +216,9 @@ pub fn load(scenario: &Scenario) -> LoadReport {
     );
     let (zones, zone_bits) = read_zones(scenario, grid.as_ref(), &mut problems);
     let districts = read_districts(scenario, grid.as_ref(), &mut problems);
+    if let Some(g) = &grid {
+        check_other_layers(scenario, g, &mut problems);
+    }
 
     let fatal_found = problems.iter().any(|p| p.severity == Severity::Fatal);
     let landscape = match (fatal_found, grid, classes, landcover, zone_bits) {
@@ -303,35 +403,62 @@ fn read_zones(
             .name
             .clone()
             .unwrap_or_else(|| z.kind.as_str().to_string());
-        match read_geojson(&z.path) {
-            Err(e) => problems.push(fatal(e.to_string())),
-            Ok(layer) => {
-                if layer.features.is_empty() {
-                    problems.push(warning(format!(
-                        "zone layer `{}` ({name}) has no polygon",
-                        z.path.display()
-                    )));
-                }
-                if let (Some(g), Some(bits)) = (grid, zone_bits.as_mut()) {
-                    if let Err(e) = layer.check_against(g) {
-                        problems.push(fatal(e.to_string()));
-                        continue;
-                    }
-                    let bit = 1u8 << k;
-                    for f in &layer.features {
-                        burn_polygons(g, &f.geometry, |i| bits[i] |= bit);
-                    }
-                    zones.push(Zone {
-                        name,
-                        kind: z.kind,
-                        bit: k as u8,
-                        path: z.path.clone(),
-                    });
-                }
-            }
+        let (Some(g), Some(bits)) = (grid, zone_bits.as_mut()) else {
+            continue;
+        };
+        let Some(layer) = read_polygons_noted(
+            &z.path,
+            (z.encoding.as_ref(), z.layer.as_ref()),
+            g,
+            true,
+            problems,
+        ) else {
+            continue;
+        };
+        if layer.features.is_empty() {
+            problems.push(warning(format!(
+                "zone layer `{}` ({name}) has no polygon",
+                z.path.display()
+            )));
         }
+        let bit = 1u8 << k;
+        for f in &layer.features {
+            burn_polygons(g, &f.geometry, |i| bits[i] |= bit);
+        }
+        zones.push(Zone {
+            name,
+            kind: z.kind,
+            bit: k as u8,
+            path: z.path.clone(),
+        });
     }
     (zones, zone_bits)
+}
+
+/// The sources (polygons method) and parcels layers, read once here so that every problem
+/// with them is listed with the others and their notes (encoding, reprojection) are shown;
+/// the stages read them again.
+fn check_other_layers(scenario: &Scenario, grid: &Grid, problems: &mut Vec<Problem>) {
+    let s = &scenario.file.sources;
+    if let (crate::scenario::SourceKind::Polygons, Some(path)) = (s.method, &s.path) {
+        read_polygons_noted(
+            path,
+            (s.encoding.as_ref(), s.layer.as_ref()),
+            grid,
+            false,
+            problems,
+        );
+    }
+    let c = &scenario.file.candidates;
+    if let Some(path) = &c.parcels {
+        read_polygons_noted(
+            path,
+            (c.parcels_encoding.as_ref(), c.parcels_layer.as_ref()),
+            grid,
+            false,
+            problems,
+        );
+    }
 }
 
 /// The district layer burned into a per-cell district id (1-based; 0 = none), with names.
@@ -342,43 +469,42 @@ fn read_districts(
 ) -> Option<Districts> {
     let mut districts = None;
     if let Some(d) = &scenario.file.districts {
-        match read_geojson(&d.path) {
-            Err(e) => problems.push(fatal(e.to_string())),
-            Ok(layer) => {
-                if let Some(g) = grid {
-                    if let Err(e) = layer.check_against(g) {
-                        problems.push(fatal(e.to_string()));
-                    } else if layer.features.len() > u16::MAX as usize - 1 {
-                        problems.push(fatal(format!(
-                            "district layer `{}` has {} polygons; at most 65534 are supported",
-                            d.path.display(),
-                            layer.features.len()
-                        )));
-                    } else {
-                        let mut ids = vec![0u16; g.len()];
-                        let mut names = Vec::new();
-                        for (k, f) in layer.features.iter().enumerate() {
-                            let name = match f.properties.get(&d.name_field) {
-                                Some(serde_json::Value::String(s)) => s.clone(),
-                                Some(v) if !v.is_null() => v.to_string(),
-                                _ => {
-                                    let fields: Vec<&String> = f.properties.keys().collect();
-                                    problems.push(fatal(format!(
-                                        "district layer `{}`, feature {k}: no `{}` property\n  hint: set `name_field` in [districts] to one of: {}",
-                                        d.path.display(), d.name_field, fields.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
-                                    )));
-                                    format!("district {}", k + 1)
-                                }
-                            };
-                            names.push(name);
-                            let id = (k + 1) as u16;
-                            burn_polygons(g, &f.geometry, |i| ids[i] = id);
-                        }
-                        districts = Some(Districts { names, ids });
-                    }
-                }
-            }
+        let g = grid?;
+        let layer = read_polygons_noted(
+            &d.path,
+            (d.encoding.as_ref(), d.layer.as_ref()),
+            g,
+            false,
+            problems,
+        )?;
+        if layer.features.len() > u16::MAX as usize - 1 {
+            problems.push(fatal(format!(
+                "district layer `{}` has {} polygons; at most 65534 are supported",
+                d.path.display(),
+                layer.features.len()
+            )));
+            return None;
         }
+        let mut ids = vec![0u16; g.len()];
+        let mut names = Vec::new();
+        for (k, f) in layer.features.iter().enumerate() {
+            let name = match f.properties.get(&d.name_field) {
+                Some(serde_json::Value::String(s)) => s.clone(),
+                Some(v) if !v.is_null() => v.to_string(),
+                _ => {
+                    let fields: Vec<&String> = f.properties.keys().collect();
+                    problems.push(fatal(format!(
+                        "district layer `{}`, feature {k}: no `{}` property\n  hint: set `name_field` in [districts] to one of: {}",
+                        d.path.display(), d.name_field, fields.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                    )));
+                    format!("district {}", k + 1)
+                }
+            };
+            names.push(name);
+            let id = (k + 1) as u16;
+            burn_polygons(g, &f.geometry, |i| ids[i] = id);
+        }
+        districts = Some(Districts { names, ids });
     }
 
     districts
@@ -435,8 +561,8 @@ pub fn read_given_sources(
             Ok(Some((ids, origin)))
         }
         SourceKind::Polygons => {
-            let layer = read_geojson(path).map_err(|e| e.to_string())?;
-            layer.check_against(grid).map_err(|e| e.to_string())?;
+            let layer = read_polygons(path, s.encoding.as_deref(), s.layer.as_deref(), grid)
+                .map_err(|e| e.to_string())?;
             let mut ids = vec![0u32; grid.len()];
             for (k, f) in layer.features.iter().enumerate() {
                 let id = match &s.id_field {
@@ -474,8 +600,13 @@ pub fn read_given_parcels(
     let Some(path) = &c.parcels else {
         return Ok(None);
     };
-    let layer = read_geojson(path).map_err(|e| e.to_string())?;
-    layer.check_against(&land.grid).map_err(|e| e.to_string())?;
+    let layer = read_polygons(
+        path,
+        c.parcels_encoding.as_deref(),
+        c.parcels_layer.as_deref(),
+        &land.grid,
+    )
+    .map_err(|e| e.to_string())?;
     let mut seen = std::collections::HashMap::new();
     let mut out = Vec::new();
     for (k, f) in layer.features.iter().enumerate() {

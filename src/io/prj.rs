@@ -95,7 +95,9 @@ fn parse_wkt(t: &str) -> Crs {
     let projected = upper.starts_with("PROJCS") || upper.starts_with("PROJCRS");
     let name = t.split('"').nth(1).unwrap_or("").to_string();
     // The outermost authority is the last AUTHORITY/ID at bracket depth 1.
-    let epsg = outer_epsg(t).or_else(|| cgcs2000_gk_by_name(&name));
+    let epsg = outer_epsg(t)
+        .or_else(|| cgcs2000_gk_by_name(&name))
+        .or_else(|| esri_name_code(&name, projected));
     let kind = if projected {
         // The linear unit of a PROJCS is its last top-level UNIT.
         let unit = outer_unit(t).unwrap_or_default().to_ascii_lowercase();
@@ -181,6 +183,31 @@ fn outer_unit(t: &str) -> Option<String> {
     })
 }
 
+/// ESRI `.prj` files name their CRS without a code: the geographic systems of China and the
+/// world, and WGS 84 / UTM zones, by name.
+fn esri_name_code(name: &str, projected: bool) -> Option<u32> {
+    let n = name.to_ascii_uppercase().replace(['_', '-', ' '], "");
+    if !projected {
+        return match n.trim_start_matches("GCS") {
+            "CHINAGEODETICCOORDINATESYSTEM2000" | "CGCS2000" => Some(4490),
+            "WGS1984" | "WGS84" => Some(4326),
+            "BEIJING1954" => Some(4214),
+            "XIAN1980" => Some(4610),
+            _ => None,
+        };
+    }
+    let zone = n
+        .strip_prefix("WGS1984UTMZONE")
+        .or_else(|| n.strip_prefix("WGS84UTMZONE"))?;
+    let (digits, hemi) = zone.split_at(zone.len().checked_sub(1)?);
+    let z: u32 = digits.parse().ok()?;
+    match (hemi, (1..=60).contains(&z)) {
+        ("N", true) => Some(32600 + z),
+        ("S", true) => Some(32700 + z),
+        _ => None,
+    }
+}
+
 /// CGCS2000 3-degree Gauss-Kruger zones by their ESRI/EPSG names: zone z (25-45) is
 /// EPSG 4513 + (z - 25); central-meridian forms ("CM 117E") are EPSG 4534 + (cm - 75) / 3.
 fn cgcs2000_gk_by_name(name: &str) -> Option<u32> {
@@ -241,6 +268,21 @@ mod tests {
         assert_eq!(parse_prj(zone).epsg, Some(4527));
         let cm = r#"PROJCS["CGCS2000_3_Degree_GK_CM_117E",GEOGCS["GCS_China_Geodetic_Coordinate_System_2000"],UNIT["Meter",1.0]]"#;
         assert_eq!(parse_prj(cm).epsg, Some(4548));
+    }
+
+    #[test]
+    fn esri_geographic_and_utm_names_map_to_epsg_codes() {
+        // What GDAL 3.6 writes as the .prj of EPSG:4490 (no AUTHORITY in ESRI WKT).
+        let cgcs = r#"GEOGCS["GCS_China_Geodetic_Coordinate_System_2000",DATUM["D_China_2000",SPHEROID["CGCS2000",6378137.0,298.257222101]],PRIMEM["Greenwich",0.0],UNIT["Degree",0.0174532925199433]]"#;
+        assert_eq!(parse_prj(cgcs).epsg, Some(4490));
+        let wgs = r#"GEOGCS["GCS_WGS_1984",DATUM["D_WGS_1984",SPHEROID["WGS_1984",6378137.0,298.257223563]],PRIMEM["Greenwich",0.0],UNIT["Degree",0.0174532925199433]]"#;
+        assert_eq!(parse_prj(wgs).epsg, Some(4326));
+        let utm = r#"PROJCS["WGS_1984_UTM_Zone_50N",GEOGCS["GCS_WGS_1984"],PROJECTION["Transverse_Mercator"],UNIT["Meter",1.0]]"#;
+        assert_eq!(parse_prj(utm).epsg, Some(32650));
+        let south = r#"PROJCS["WGS_1984_UTM_Zone_33S",GEOGCS["GCS_WGS_1984"],UNIT["Meter",1.0]]"#;
+        assert_eq!(parse_prj(south).epsg, Some(32733));
+        let other = r#"PROJCS["Asia_North_Albers_Equal_Area_Conic",GEOGCS["GCS_WGS_1984"],UNIT["Meter",1.0]]"#;
+        assert_eq!(parse_prj(other).epsg, None);
     }
 
     #[test]
