@@ -304,9 +304,14 @@ pub fn fmt_coord(v: f64) -> String {
 
 impl fmt::Display for Grid {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let unit = if self.crs.kind == CrsKind::Geographic {
+            " degrees"
+        } else {
+            " m"
+        };
         write!(
             f,
-            "{} x {} cells (cols x rows), {} m, origin ({}, {}), {}",
+            "{} x {} cells (cols x rows), {}{unit}, origin ({}, {}), {}",
             self.cols,
             self.rows,
             fmt_coord(self.cell_size_m),

@@ -441,10 +441,23 @@ impl Default for OutputSection {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LandscapeSection {
-    /// Land-cover raster (GeoTIFF or ASCII grid) with integer class codes.
+    /// Land cover: a raster (GeoTIFF or ASCII grid) of integer class codes, or a polygon
+    /// layer (Shapefile, GeoPackage, GeoJSON; e.g. the land survey's DLTB) with `code_field`.
     pub landcover: PathBuf,
     /// Class table CSV (see `models/landcover_classes.csv`).
     pub classes: PathBuf,
+    /// Polygon land cover: the field with each polygon's land-use code (DLTB: `DLBM`),
+    /// matched as text to the class table's `dlbm` column.
+    pub code_field: Option<String>,
+    /// Polygon land cover: cell size of the grid made from the layer's extent, m.
+    pub cell_size_m: Option<f64>,
+    /// Polygon land cover: a raster whose grid to burn onto (e.g. a factor), so every layer
+    /// lines up. Default: the layer's extent snapped to multiples of `cell_size_m`.
+    pub grid_like: Option<PathBuf>,
+    /// Polygon land cover: attribute encoding (e.g. `gbk`). Default: from the file.
+    pub encoding: Option<String>,
+    /// Polygon land cover: which layer of a GeoPackage. Default: its only one.
+    pub layer: Option<String>,
 }
 
 /// `[[factors]]`: a raster reclassified by breaks into scores.
@@ -626,6 +639,9 @@ impl Scenario {
             &mut file.landscape.landcover,
         );
         resolve("[landscape] classes".into(), &mut file.landscape.classes);
+        if let Some(p) = &mut file.landscape.grid_like {
+            resolve("[landscape] grid_like".into(), p);
+        }
         for f in &mut file.factors {
             resolve(format!("[[factors]] {}", f.name), &mut f.path);
         }

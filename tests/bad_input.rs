@@ -114,7 +114,8 @@ bad_input! {
         let (_, data) = land_cover(d);
         let g = Grid::new(30, 30, 0.0003, 107.9, 29.8, Crs::geographic_epsg(4490)).unwrap();
         write_geotiff(&d.join("landcover.tif"), &g, &data, Some(0.0)).unwrap();
-    } => ["geographic CRS", "EPSG:4490", "projected CRS in metres", "gdalwarp -t_srs EPSG:4545"];
+    } => ["geographic CRS", "EPSG:4490", "projected CRS in metres", "0.000300 degrees (about 33 m",
+          "gdalwarp -t_srs EPSG:4545 -tr 30 30 -tap -r near", "CM 108E", "1 fatal problem(s)"];
 
     factor_on_another_grid: |d: &Path| {
         let (g, _) = land_cover(d);

@@ -292,3 +292,117 @@ fn a_scenario_with_shapefile_and_geopackage_layers_loads_like_its_geojson_one() 
         "{all}"
     );
 }
+
+/// The land survey's way: the synthetic land cover polygonized by GDAL into a DLTB-like
+/// Shapefile (GBK, field DLBM with the survey's text codes such as "0301" and "05H1"), given
+/// as `landcover` with `code_field` and `grid_like`, burns back to the raster cell for cell;
+/// with a code the table lacks, the code is named with its polygon count and area.
+#[test]
+fn a_polygon_land_cover_round_trips_cell_for_cell() {
+    assert!(have_gdal(), "this test needs GDAL (scripts/setup.sh)");
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let scenario = synth(d, 60, 50, 4);
+    let raw = d.join("raw.shp");
+    sh(
+        "gdal_polygonize.py",
+        &[
+            "-q",
+            d.join("landcover.tif").to_str().unwrap(),
+            "-f",
+            "ESRI Shapefile",
+            raw.to_str().unwrap(),
+            "raw",
+            "code",
+        ],
+    );
+    // DLBM as the survey writes it, from the class table's own dlbm column.
+    let table = fs::read_to_string(d.join("landcover_classes.csv")).unwrap();
+    let mut case = String::from("CASE code");
+    for line in table.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        case.push_str(&format!(" WHEN {} THEN '{}'", f[0], f[1]));
+    }
+    case.push_str(" END");
+    let dltb = d.join("DLTB.shp");
+    sh(
+        "ogr2ogr",
+        &[
+            "-f",
+            "ESRI Shapefile",
+            "-lco",
+            "ENCODING=CP936",
+            "-dialect",
+            "sqlite",
+            "-sql",
+            &format!("SELECT geometry, {case} AS DLBM, '地类图斑' AS TBMC FROM raw"),
+            dltb.to_str().unwrap(),
+            raw.to_str().unwrap(),
+        ],
+    );
+    let layer = read_layer(&dltb, &ReadOptions::default()).unwrap();
+    let codes: std::collections::BTreeSet<&str> = layer
+        .features
+        .iter()
+        .map(|f| f.properties["DLBM"].as_str().unwrap())
+        .collect();
+    assert!(
+        codes.contains("05H1") && codes.contains("0101") && codes.contains("1104"),
+        "{codes:?}"
+    );
+    let text = fs::read_to_string(&scenario).unwrap().replacen(
+        "landcover = \"landcover.tif\"",
+        "landcover = \"DLTB.shp\"\ncode_field = \"DLBM\"\ngrid_like = \"landcover.tif\"",
+        1,
+    );
+    fs::write(&scenario, &text).unwrap();
+    let out = d.join("burned.tif");
+    let r = run(&[
+        "rasterize",
+        scenario.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("polygons burned by cell centre"),
+        "{}",
+        r.stderr
+    );
+    let read_codes = |p: &Path| {
+        ecocorridor::io::raster::open_raster(p)
+            .unwrap()
+            .read_with(|v, _| Ok::<_, std::convert::Infallible>(v as u16))
+            .unwrap()
+    };
+    let original = read_codes(&d.join("landcover.tif"));
+    let burned = read_codes(&out);
+    assert_eq!(original.len(), burned.len());
+    let differ = original.iter().zip(&burned).filter(|(a, b)| a != b).count();
+    assert_eq!(differ, 0, "{differ} cells differ");
+    // The whole run validates on the polygon land cover.
+    let v = run(&["validate", scenario.to_str().unwrap()]);
+    assert_eq!(v.code, 0, "{}", v.stderr);
+
+    // A code the class table lacks is listed with its polygons and area.
+    let without = table
+        .lines()
+        .filter(|l| !l.starts_with("501,"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    fs::write(d.join("landcover_classes.csv"), without + "\n").unwrap();
+    let r = run(&[
+        "rasterize",
+        scenario.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("DLTB.shp")
+            && r.stderr.contains("\"05H1\" (")
+            && r.stderr.contains(" ha)"),
+        "{}",
+        r.stderr
+    );
+}

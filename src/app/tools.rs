@@ -226,6 +226,67 @@ pub fn network_from_tables(
     })
 }
 
+/// What [`rasterize`] wrote.
+#[derive(Debug, Clone)]
+pub struct Rasterized {
+    /// The grid.
+    pub grid: crate::grid::Grid,
+    /// Cells inside the study area (covered by a polygon).
+    pub cells_inside: u64,
+    /// The nodata value written (0, or 65535 when the class table uses code 0).
+    pub nodata: u16,
+    /// Notes and warnings of the load (encoding, reprojection, polygons burned).
+    pub problems: Vec<load::Problem>,
+}
+
+/// The scenario's land cover (a polygon layer with `code_field`, or a raster) burned to a
+/// GeoTIFF of class codes (u16) on its grid, to use as `landcover` in later runs.
+///
+/// # Errors
+/// Every problem of the land cover (missing files, unknown codes with their polygon count and
+/// area...), or a file that cannot be written.
+pub fn rasterize(scenario: &crate::scenario::Scenario, out: &Path) -> Result<Rasterized> {
+    let (loaded, problems) = load::load_landcover(scenario);
+    let Some((grid, table, cells)) = loaded else {
+        let list: Vec<String> = problems
+            .iter()
+            .filter(|p| p.severity == load::Severity::Fatal)
+            .map(|p| p.to_string())
+            .collect();
+        bail!(
+            "{}\n{} fatal problem(s) with the land cover of scenario `{}`; nothing was written",
+            list.join("\n"),
+            list.len(),
+            scenario.path.display()
+        );
+    };
+    let nodata = if table.index_of(0).is_some() {
+        u16::MAX
+    } else {
+        0
+    };
+    let codes: Vec<u16> = cells
+        .iter()
+        .map(|&c| {
+            if c == crate::classes::OUTSIDE {
+                nodata
+            } else {
+                table.get(c).code as u16
+            }
+        })
+        .collect();
+    write_geotiff(out, &grid, &codes, Some(f64::from(nodata)))?;
+    Ok(Rasterized {
+        cells_inside: cells
+            .iter()
+            .filter(|&&c| c != crate::classes::OUTSIDE)
+            .count() as u64,
+        grid,
+        nodata,
+        problems,
+    })
+}
+
 /// A synthetic landscape (`synth`) written into `out`: `landcover.tif`, `slope.tif`, the three
 /// zone layers and the districts (GeoJSON), the bundled class table and a `scenario.toml`
 /// that runs as it is.

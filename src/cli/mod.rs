@@ -229,6 +229,17 @@ enum Command {
     /// sites.csv and connectors.csv with a `selected` column, summary.csv, pareto.csv when
     /// sweeping, and for a scenario sites.geojson. Exit code 1 when no plan is feasible.
     Optimize(optimize_cmd::OptimizeArgs),
+    /// Burn the scenario's land cover (a polygon layer such as the land survey's DLTB, with
+    /// `code_field` and `cell_size_m` or `grid_like` in [landscape]) to a GeoTIFF of class
+    /// codes (u16) on its grid, to reuse as `landcover`. A raster land cover is copied as
+    /// codes.
+    Rasterize {
+        /// Scenario file (TOML).
+        scenario: PathBuf,
+        /// Output GeoTIFF.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Write a deterministic synthetic landscape as a complete scenario folder (rasters,
     /// zone polygons, class table, scenario.toml).
     Synth {
@@ -352,6 +363,25 @@ pub fn run() -> Result<ExitCode> {
             let r = tools::costdist(&resistance, &sources, (&out, allocation.as_deref()), opts, &ctx)?;
             if !ctx.quiet {
                 say!("{} source cells, {} of {} cells reached; wrote `{}`", r.seeds, r.reached, r.cells, out.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Rasterize { scenario, out } => {
+            let scenario = ecocorridor::scenario::Scenario::read(&scenario)?;
+            let r = tools::rasterize(&scenario, &out)?;
+            for p in &r.problems {
+                if !ctx.quiet {
+                    say!("{p}");
+                }
+            }
+            if !ctx.quiet {
+                say!(
+                    "wrote `{}`: {}, {} cells inside the study area (nodata {})",
+                    out.display(),
+                    r.grid,
+                    r.cells_inside,
+                    r.nodata
+                );
             }
             Ok(ExitCode::SUCCESS)
         }

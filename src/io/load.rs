@@ -239,6 +239,33 @@ pub fn load(scenario: &Scenario) -> LoadReport {
     }
 }
 
+/// A land cover on its own: grid, class table and each cell's class index.
+pub type LoadedLandcover = (Grid, ClassTable, Vec<ClassIdx>);
+
+/// The land cover alone, as [`load`] reads it (for `rasterize`): its grid, class table and
+/// cells, or the problems (missing `[landscape]` files first).
+pub fn load_landcover(scenario: &Scenario) -> (Option<LoadedLandcover>, Vec<Problem>) {
+    let mut problems: Vec<Problem> = missing_inputs(scenario);
+    problems.retain(|p| p.message.starts_with("[landscape]"));
+    if !problems.is_empty() {
+        return (None, problems);
+    }
+    let classes = match ClassTable::read(&scenario.file.landscape.classes) {
+        Ok(t) => Some(t),
+        Err(e) => {
+            problems.push(fatal(e.to_string()));
+            None
+        }
+    };
+    let (grid, cells) = read_landcover(scenario, classes.as_ref(), &mut problems);
+    match (grid, classes, cells) {
+        (Some(g), Some(t), Some(c)) if !problems.iter().any(|p| p.severity == Severity::Fatal) => {
+            (Some((g, t, c)), problems)
+        }
+        _ => (None, problems),
+    }
+}
+
 /// The land cover's grid (checked: a metre-based CRS) and its cells as class indices, codes
 /// mapped while decoding; codes missing from the class table are counted and named.
 fn read_landcover(
@@ -248,6 +275,9 @@ fn read_landcover(
 ) -> (Option<Grid>, Option<Vec<ClassIdx>>) {
     let spec = &scenario.file;
     let lc_path = &spec.landscape.landcover;
+    if crate::io::vector::is_vector_layer(lc_path) {
+        return read_vector_landcover(scenario, classes, problems);
+    }
     let mut grid = None;
     let mut landcover = None;
     match open_raster(lc_path) {
@@ -256,10 +286,12 @@ fn read_landcover(
             let header = reader.header().clone();
             let g = header.grid.clone();
             match g.crs().kind {
-                CrsKind::Geographic => problems.push(fatal(format!(
-                    "land cover `{}` is in a geographic CRS ({}, degrees); distances and areas need a projected CRS in metres\n  hint: reproject it, e.g. to CGCS2000 / 3-degree Gauss-Kruger (EPSG:4513-4554): `gdalwarp -t_srs EPSG:4545 -tr 30 30 -r near {} projected.tif`",
-                    lc_path.display(), g.crs(), lc_path.display()
-                ))),
+                CrsKind::Geographic => {
+                    // One problem only: the other layers are checked once the land cover is
+                    // projected (hints to warp them onto a grid in degrees would mislead).
+                    problems.push(fatal(geographic_landcover_message(lc_path, &g)));
+                    return (None, None);
+                }
                 CrsKind::ProjectedOther => problems.push(fatal(format!(
                     "land cover `{}` is in {} whose unit is not the metre; ecocorridor reports m, ha and resistance x m\n  hint: reproject it to a metre-based CRS, e.g. `gdalwarp -t_srs EPSG:4545 -tr 30 30 -r near {} metres.tif`",
                     lc_path.display(), g.crs(), lc_path.display()
@@ -323,6 +355,110 @@ fn read_landcover(
         }
     }
     (grid, landcover)
+}
+
+/// The message for a land cover in degrees: the CGCS2000 3-degree Gauss-Kruger zone of its
+/// centre, a cell size near its own in metres, and a gdalwarp command whose grid is aligned
+/// (`-tap`), to be used for every other raster too.
+fn geographic_landcover_message(path: &std::path::Path, g: &Grid) -> String {
+    let lon = (g.origin_x() + g.max_x()) / 2.0;
+    let lat = (g.origin_y() + g.min_y()) / 2.0;
+    let cm = ((lon / 3.0).round() * 3.0).clamp(75.0, 135.0);
+    let epsg = 4534 + ((cm - 75.0) / 3.0) as u32;
+    // Metres per degree of latitude ~ 111,320; the cell's north-south size, rounded to a
+    // "nice" size.
+    let metres = g.cell_size_m() * 111_320.0;
+    let nice = [
+        1.0, 2.0, 2.5, 5.0, 10.0, 15.0, 20.0, 25.0, 30.0, 50.0, 100.0, 250.0, 500.0, 1000.0,
+    ]
+    .into_iter()
+    .min_by(|a, b| (a - metres).abs().total_cmp(&(b - metres).abs()))
+    .unwrap_or(30.0);
+    format!(
+        "land cover `{}` is in a geographic CRS ({}) with cells of {:.6} degrees (about {metres:.0} m north-south at latitude {lat:.1}); distances and areas need a projected CRS in metres\n  hint: reproject it onto an aligned grid in CGCS2000 / 3-degree Gauss-Kruger CM {cm:.0}E (EPSG:{epsg}), the zone of its centre:\n    gdalwarp -t_srs EPSG:{epsg} -tr {nice} {nice} -tap -r near {} landcover_{epsg}.tif\n  then warp every factor raster onto that same grid (`gdalwarp -t_srs EPSG:{epsg} -tr {nice} {nice} -tap -r bilinear factor.tif factor_{epsg}.tif`, or `-te` with the new land cover's extent); vector layers in EPSG:4490 are reprojected on reading",
+        path.display(),
+        g.crs(),
+        g.cell_size_m(),
+        path.display()
+    )
+}
+
+/// A polygon land cover ([`crate::io::vector::landcover`]): read, gridded, reprojected onto
+/// the grid when needed, and burned through the class table's `dlbm` column.
+fn read_vector_landcover(
+    scenario: &Scenario,
+    classes: Option<&ClassTable>,
+    problems: &mut Vec<Problem>,
+) -> (Option<Grid>, Option<Vec<ClassIdx>>) {
+    use crate::io::vector::landcover::{burn_landcover, landcover_grid};
+    let ls = &scenario.file.landscape;
+    let path = &ls.landcover;
+    let Some(field) = &ls.code_field else {
+        problems.push(fatal(format!(
+            "land cover `{}` is a polygon layer; say which field holds the land-use codes with `code_field` in [landscape] (the land survey's DLTB: `code_field = \"DLBM\"`), and give `cell_size_m` or `grid_like`",
+            path.display()
+        )));
+        return (None, None);
+    };
+    let opts = ReadOptions {
+        encoding: ls.encoding.clone(),
+        layer: ls.layer.clone(),
+    };
+    let layer = match read_layer(path, &opts).and_then(PolygonLayer::require) {
+        Ok(l) => l,
+        Err(e) => {
+            problems.push(fatal(e.to_string()));
+            return (None, None);
+        }
+    };
+    let grid_like = match &ls.grid_like {
+        None => None,
+        Some(p) => match open_raster(p) {
+            Ok(r) => Some(r.header().grid.clone()),
+            Err(e) => {
+                problems.push(fatal(e.to_string()));
+                return (None, None);
+            }
+        },
+    };
+    let grid = match landcover_grid(&layer, ls.cell_size_m, grid_like.as_ref()) {
+        Ok(g) => g,
+        Err(e) => {
+            problems.push(fatal(e.to_string()));
+            return (None, None);
+        }
+    };
+    let layer = match layer.onto(&grid) {
+        Ok(l) => l,
+        Err(e) => {
+            problems.push(fatal(e.to_string()));
+            return (None, None);
+        }
+    };
+    problems.extend(layer.notes.iter().map(note));
+    problems.push(note(format!(
+        "land cover `{}`: {} polygons burned by cell centre onto {grid}",
+        path.display(),
+        layer.features.len()
+    )));
+    let Some(table) = classes else {
+        return (Some(grid), None);
+    };
+    let table_name = ls.classes.display().to_string();
+    match burn_landcover(&layer, field, table, &table_name, &grid) {
+        Ok(cells) if cells.iter().all(|&c| c == OUTSIDE) => {
+            problems.push(fatal(format!(
+                "land cover `{}`: no polygon covers a cell centre of the grid {grid}",
+                path.display()
+            )));
+            (Some(grid), None)
+        }
+        Ok(cells) => (Some(grid), Some(cells)),
+        Err(e) => {
+            problems.push(fatal(e.to_string()));
+            (Some(grid), None)
+        }
+    }
 }
 
 /// Factor rasters: same grid, breaks ascending, one more score than breaks.

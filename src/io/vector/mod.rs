@@ -27,6 +27,7 @@ use crate::grid::{Crs, CrsKind, Grid};
 pub mod burn;
 pub mod geojson;
 pub mod gpkg;
+pub mod landcover;
 pub mod reproject;
 pub mod shp;
 
@@ -239,6 +240,20 @@ pub fn read_layer(path: &Path, opts: &ReadOptions) -> Result<PolygonLayer, Vecto
         None => return Err(invalid(unknown_format_message(path, &head[..n]))),
     };
     Ok(layer)
+}
+
+/// Whether `path` is a polygon layer (by content, as [`read_layer`] decides) rather than a
+/// raster: a Shapefile, GeoPackage or GeoJSON file, or a folder (a File Geodatabase, which
+/// [`read_layer`] then refuses with the conversion command).
+pub fn is_vector_layer(path: &Path) -> bool {
+    if path.is_dir() {
+        return true;
+    }
+    let mut head = [0u8; 100];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
+        .unwrap_or(0);
+    sniff(&head[..n]).is_some()
 }
 
 /// The format of a file by its first bytes.
