@@ -782,6 +782,12 @@ pub const CLASS_TABLE: &str = include_str!("../models/landcover_classes.csv");
 /// round number of hectares between 1 and 100.
 pub fn min_area_ha(o: &SynthOptions) -> f64 {
     let area_ha = o.rows as f64 * o.cols as f64 * o.cell_size_m * o.cell_size_m / 10_000.0;
+    min_area_for(area_ha)
+}
+
+/// 0.2 % of a study area of `area_ha`, rounded down to 1, 2, 5, 10, 20, 50 or 100 ha (at
+/// least 1): a first source size for a new scenario.
+pub fn min_area_for(area_ha: f64) -> f64 {
     [100.0, 50.0, 20.0, 10.0, 5.0, 2.0, 1.0]
         .into_iter()
         .find(|&a| a <= area_ha * 0.002)

@@ -406,3 +406,89 @@ fn a_polygon_land_cover_round_trips_cell_for_cell() {
         r.stderr
     );
 }
+
+/// `init` on a bureau's files (a land-cover raster, zones as GBK Shapefiles named in
+/// Chinese, districts as a GeoPackage in EPSG:4490) writes a scenario that validates and runs.
+#[test]
+fn init_then_run_on_a_bureaus_files() {
+    assert!(
+        have_gdal(),
+        "this test needs GDAL's ogr2ogr (scripts/setup.sh)"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("局数据");
+    fs::create_dir(&data).unwrap();
+    synth(&data, 60, 50, 6);
+    let mut zones = Vec::new();
+    for (from, to) in [
+        ("ecological_redline", "生态保护红线"),
+        ("permanent_farmland", "永久基本农田"),
+        ("urban_boundary", "城镇开发边界"),
+    ] {
+        let shp = data.join(format!("{to}.shp"));
+        sh(
+            "ogr2ogr",
+            &[
+                "-f",
+                "ESRI Shapefile",
+                "-lco",
+                "ENCODING=CP936",
+                shp.to_str().unwrap(),
+                data.join(format!("{from}.geojson")).to_str().unwrap(),
+            ],
+        );
+        zones.push(shp);
+    }
+    let gpkg = data.join("区县.gpkg");
+    sh(
+        "ogr2ogr",
+        &[
+            "-f",
+            "GPKG",
+            "-t_srs",
+            "EPSG:4490",
+            gpkg.to_str().unwrap(),
+            data.join("districts.geojson").to_str().unwrap(),
+        ],
+    );
+    let work = dir.path().join("规划").join("方案一");
+    let mut args = vec![
+        "init".to_string(),
+        work.to_str().unwrap().to_string(),
+        "--landcover".into(),
+        data.join("landcover.tif").to_str().unwrap().to_string(),
+        "--districts".into(),
+        gpkg.to_str().unwrap().to_string(),
+        "--zones".into(),
+    ];
+    args.extend(zones.iter().map(|z| z.to_str().unwrap().to_string()));
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let r = run(&argv);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let scenario = work.join("scenario.toml");
+    let text = fs::read_to_string(&scenario).unwrap();
+    assert!(
+        text.contains("landcover = \"../../局数据/landcover.tif\"")
+            && text.contains(
+                "kind = \"ecological_redline\"\npath = \"../../局数据/生态保护红线.shp\""
+            )
+            && text.contains("kind = \"permanent_farmland\"")
+            && text.contains("kind = \"urban_boundary\""),
+        "{text}"
+    );
+    assert!(work.join("landcover_classes.csv").is_file());
+    // A second init does not overwrite the planner's edits.
+    assert_eq!(run(&argv).code, 2);
+    let v = run(&["validate", scenario.to_str().unwrap()]);
+    assert_eq!(v.code, 0, "{}", v.stderr);
+    let out = dir.path().join("out");
+    let r = run(&[
+        "run",
+        scenario.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(r.code == 0 || r.code == 1, "{}", r.stderr);
+    assert!(out.join("summary.csv").is_file() && out.join("run.json").is_file());
+}

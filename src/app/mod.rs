@@ -6,6 +6,7 @@
 //! (`ecocorridor run s.toml 2>&1 | head -2`) loses the messages, never the run.
 
 pub mod assess;
+pub mod init;
 pub mod pipeline;
 pub mod run;
 pub mod tools;

@@ -50,7 +50,12 @@ mod optimize_cmd;
 mod run_cmd;
 
 #[derive(Parser)]
-#[command(name = "ecocorridor", version, about = "Ecological corridors, carbon sinks and restoration planning on land-cover rasters", long_about = None)]
+#[command(
+    name = "ecocorridor",
+    version,
+    about = "Ecological corridors, carbon sinks and restoration planning on land-cover rasters",
+    after_help = "Where to start:\n  ecocorridor run models/demo.toml              the bundled demo (inputs in inputs/demo; `make demo` builds and runs it)\n  ecocorridor init mydir --landcover LC.tif --zones 生态保护红线.shp --districts 区县.shp\n                                               a scenario for your own data, paths relative to it\n  ecocorridor validate mydir/scenario.toml       every problem with the inputs, all at once\n  ecocorridor run mydir/scenario.toml            the whole job"
+)]
 struct Cli {
     #[command(flatten)]
     global: Global,
@@ -229,6 +234,34 @@ enum Command {
     /// sites.csv and connectors.csv with a `selected` column, summary.csv, pareto.csv when
     /// sweeping, and for a scenario sites.geojson. Exit code 1 when no plan is feasible.
     Optimize(optimize_cmd::OptimizeArgs),
+    /// Write a first scenario for your own data into DIR: scenario.toml (paths relative to
+    /// it, zone kinds guessed from the file names, a source size suited to the study area,
+    /// every choice commented) and a copy of the bundled class table.
+    Init {
+        /// Folder for the scenario (created).
+        dir: PathBuf,
+        /// Land cover: a raster of class codes, or a polygon layer (then --code-field).
+        #[arg(long)]
+        landcover: PathBuf,
+        /// Field of a polygon land cover with the land-use codes (the land survey's DLTB: DLBM).
+        #[arg(long = "code-field")]
+        code_field: Option<String>,
+        /// Cell size for a polygon land cover, m (default 30).
+        #[arg(long = "cell-size-m")]
+        cell_size_m: Option<f64>,
+        /// Zone layers (redline, permanent farmland, urban boundary...), any number.
+        #[arg(long, num_args = 1..)]
+        zones: Vec<PathBuf>,
+        /// District layer.
+        #[arg(long)]
+        districts: Option<PathBuf>,
+        /// Field of the district layer with the names (default "name").
+        #[arg(long = "name-field")]
+        name_field: Option<String>,
+        /// Replace an existing scenario.toml.
+        #[arg(long)]
+        force: bool,
+    },
     /// Burn the scenario's land cover (a polygon layer such as the land survey's DLTB, with
     /// `code_field` and `cell_size_m` or `grid_like` in [landscape]) to a GeoTIFF of class
     /// codes (u16) on its grid, to reuse as `landcover`. A raster land cover is copied as
@@ -363,6 +396,14 @@ pub fn run() -> Result<ExitCode> {
             let r = tools::costdist(&resistance, &sources, (&out, allocation.as_deref()), opts, &ctx)?;
             if !ctx.quiet {
                 say!("{} source cells, {} of {} cells reached; wrote `{}`", r.seeds, r.reached, r.cells, out.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Init { dir, landcover, code_field, cell_size_m, zones, districts, name_field, force } => {
+            let opts = ecocorridor::app::init::InitOptions { dir, landcover, code_field, cell_size_m, zones, districts, name_field, force };
+            let path = ecocorridor::app::init::init(&opts)?;
+            if !ctx.quiet {
+                say!("wrote `{}` and the class table beside it\n  next: ecocorridor validate {}", path.display(), path.display());
             }
             Ok(ExitCode::SUCCESS)
         }
