@@ -171,9 +171,9 @@ fn text_width(fonts: &Fonts, size: f32, text: &str) -> f64 {
 /// land tans).
 pub fn class_colour(code: u32) -> Rgb {
     match code {
-        101 => [230, 219, 122],
-        102 => [239, 227, 140],
-        103 => [247, 235, 168],
+        101 => [205, 214, 96],
+        102 => [240, 214, 84],
+        103 => [250, 238, 170],
         201..=299 => [242, 181, 107],
         301 => [46, 125, 50],
         302 => [76, 175, 80],
@@ -274,6 +274,8 @@ pub struct MapLayers<'a> {
 
 /// Colour of pinch points (cyan blue: apart from the paths' reds and the sites' magenta).
 const PINCH: Rgb = [0, 145, 234];
+/// Corridor zones (hatch).
+const ZONE: Rgb = [0, 121, 107];
 
 /// Draws the map: at most 1,400 px on the long side of the map, plus the legend panel.
 pub fn render_map(m: &MapLayers, lang: Lang) -> Canvas {
@@ -357,8 +359,9 @@ fn draw_cells(cv: &mut Canvas, f: &Frame, m: &MapLayers) {
                 continue;
             }
             cv.blend(x, y, class_colour(classes[cls as usize].code), 0.75);
-            if m.nlcc[i].is_finite() {
-                cv.blend(x, y, [255, 152, 0], 0.35);
+            // Corridor zone: a diagonal teal hatch, so it reads as an overlay, not as a class.
+            if m.nlcc[i].is_finite() && (x + y).rem_euclid(6) < 2 {
+                cv.blend(x, y, ZONE, 0.8);
             }
             if m.sources[i] != 0 {
                 cv.blend(x, y, [0, 68, 27], 0.35);
@@ -404,7 +407,7 @@ fn draw_outline(cv: &mut Canvas, f: &Frame, inside: &dyn Fn(usize) -> bool, c: R
     }
 }
 
-/// Least-cost paths, widest and reddest for the most important; chosen connectors on top.
+/// Least-cost paths, widest and darkest for the most important; chosen connectors on top.
 fn draw_paths(cv: &mut Canvas, f: &Frame, m: &MapLayers) {
     let centre = |i: usize| f.centre(i);
     let mut order: Vec<usize> = (0..m.paths.len()).collect();
@@ -412,11 +415,9 @@ fn draw_paths(cv: &mut Canvas, f: &Frame, m: &MapLayers) {
     let n = order.len().max(1) as f64;
     for (rank, &k) in order.iter().enumerate() {
         let q = (rank as f64 + 1.0) / n;
-        let colour = [
-            (230.0 - 80.0 * q) as u8,
-            (120.0 - 110.0 * q) as u8,
-            (20.0 - 10.0 * q) as u8,
-        ];
+        // Charcoal to black (the redline is red, connectors purple, sites magenta).
+        let grey = (70.0 - 70.0 * q) as u8;
+        let colour = [grey, grey, grey];
         let w = 1.5 + 3.0 * q;
         for seg in m.paths[k].0.windows(2) {
             cv.line(centre(seg[0]), centre(seg[1]), w, colour);
@@ -525,8 +526,8 @@ fn draw_legend(
     };
     let entries: [(&str, Rgb, bool); 7] = [
         ("sources", [60, 120, 70], false),
-        ("zone", [255, 205, 130], false),
-        ("paths", [200, 60, 20], true),
+        ("zone", ZONE, false),
+        ("paths", [10, 10, 10], true),
         ("sites", [216, 27, 96], false),
         ("connectors", [106, 27, 154], true),
         ("redline", [213, 0, 0], true),
@@ -558,14 +559,22 @@ fn draw_legend(
     }
     let mut present: Vec<usize> = (0..classes.len()).filter(|&k| area[k] > 0).collect();
     present.sort_by(|&a, &b| area[b].cmp(&area[a]).then(a.cmp(&b)));
-    let room = ((height as f64 - ly - 20.0) / 22.0).max(0.0) as usize;
-    for &k in present.iter().take(room.min(16)) {
+    // Every class present: rows shrink (down to 11 px) to fit the panel.
+    let row = ((height as f64 - ly - 20.0) / present.len().max(1) as f64).clamp(11.0, 22.0);
+    let font = (row * 0.64).max(9.0) as f32;
+    for &k in &present {
         let cl = &classes[k];
         let mut c = class_colour(cl.code);
         for v in c.iter_mut() {
             *v = (*v as f32 * 0.75 + 255.0 * 0.25) as u8;
         }
-        cv.rect(lx as i64, ly as i64, lx as i64 + 28, ly as i64 + 14, c);
+        cv.rect(
+            lx as i64,
+            ly as i64,
+            lx as i64 + 28,
+            ly as i64 + (row - 6.0) as i64,
+            c,
+        );
         let name = match lang {
             Lang::Zh if fonts_cover(&cl.name_zh) && !cl.name_zh.is_empty() => &cl.name_zh,
             _ => &cl.name,
@@ -573,12 +582,12 @@ fn draw_legend(
         cv.text(
             fonts,
             lx + 38.0,
-            ly + 12.0,
-            14.0,
+            ly + row * 0.55,
+            font,
             &format!("{} {}", cl.code, name),
             BLACK,
         );
-        ly += 22.0;
+        ly += row;
     }
 }
 
