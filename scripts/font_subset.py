@@ -3,8 +3,9 @@
 
 - assets/fonts/latin.ttf: DejaVu Sans (Bitstream Vera licence), printable ASCII and a few
   symbols.
-- assets/fonts/cjk.ttf: Droid Sans Fallback (Apache-2.0), only the Chinese characters that the
-  labels in src/ and the bundled class table use.
+- assets/fonts/cjk.ttf: Droid Sans Fallback (Apache-2.0): the 3,755 characters of GB 2312
+  level 1 (the common hanzi: place names, scenario descriptions, class names) and every other
+  Chinese character the labels in src/ and the bundled class table use, plus CJK punctuation.
 
 Run again after adding Chinese labels (a unit test in src/map.rs fails until you do):
     pip install fonttools && python3 scripts/font_subset.py
@@ -22,7 +23,16 @@ CJK = "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf"
 text = ""
 for path in list((ROOT / "src").rglob("*.rs")) + [ROOT / "models" / "landcover_classes.csv"]:
     text += path.read_text(encoding="utf-8")
-cjk = sorted({c for c in text if ord(c) > 0x2E7F})
+# GB 2312 level 1: rows 0xB0-0xD7, columns 0xA1-0xFE (row 0xD7 ends at 0xF9).
+level1 = set()
+for hi in range(0xB0, 0xD8):
+    for lo in range(0xA1, 0xFF):
+        try:
+            level1.add(bytes([hi, lo]).decode("gb2312"))
+        except UnicodeDecodeError:
+            pass
+punct = set("，。、；：？！“”‘’（）《》【】—…·")
+cjk = sorted({c for c in text if ord(c) > 0x2E7F} | level1 | punct)
 latin = "".join(chr(c) for c in range(0x20, 0x7F)) + "°²³×·–—⁻₂ "
 
 

@@ -58,6 +58,8 @@ pub struct LandClass {
     pub restorable_to: Option<u32>,
     /// Restoration cost to that target, yuan/ha.
     pub cost_yuan_per_ha: f64,
+    /// Map colour (`colour` column, `#RRGGBB`), when given.
+    pub colour: Option<[u8; 3]>,
 }
 
 impl LandClass {
@@ -128,8 +130,9 @@ pub const REQUIRED_COLUMNS: [&str; 8] = [
 ];
 
 /// Columns a class table may have (read when present).
-pub const OPTIONAL_COLUMNS: [&str; 6] = [
+pub const OPTIONAL_COLUMNS: [&str; 7] = [
     "dlbm",
+    "colour",
     "name_zh",
     "emission",
     "seq_rate",
@@ -170,6 +173,8 @@ impl ClassTable {
         let mut rdr = csv::ReaderBuilder::new()
             .trim(csv::Trim::All)
             .comment(Some(b'#'))
+            // A row may leave off trailing optional columns (they are then empty).
+            .flexible(true)
             .from_reader(text.as_bytes());
         let headers: Vec<String> = rdr
             .headers()
@@ -256,6 +261,21 @@ impl ClassTable {
                     }
                 }
             };
+            let colour_text = match get("colour") {
+                t if t.is_empty() => get("color"),
+                t => t,
+            };
+            let colour = if colour_text.is_empty() {
+                None
+            } else {
+                match parse_hex_colour(&colour_text) {
+                    Some(c) => Some(c),
+                    None => {
+                        problems.push(format!("line {line}: class {code} has colour `{colour_text}`; write it as #RRGGBB (e.g. #2E7D32), or leave it empty"));
+                        None
+                    }
+                }
+            };
             if let Some(prev) = first_line.get(&code) {
                 problems.push(format!("line {line}: code {code} is listed twice (first on line {prev}); each code needs exactly one row"));
                 continue;
@@ -281,6 +301,7 @@ impl ClassTable {
                 seq_rate,
                 restorable_to,
                 cost_yuan_per_ha,
+                colour,
             });
         }
         if classes.is_empty() && problems.is_empty() {
@@ -346,6 +367,16 @@ impl ClassTable {
     }
 }
 
+/// `#RRGGBB` or `RRGGBB` as three bytes.
+pub fn parse_hex_colour(text: &str) -> Option<[u8; 3]> {
+    let h = text.trim().trim_start_matches('#');
+    if h.len() != 6 || !h.is_ascii() {
+        return None;
+    }
+    let byte = |k: usize| u8::from_str_radix(&h[k..k + 2], 16).ok();
+    Some([byte(0)?, byte(2)?, byte(4)?])
+}
+
 /// Parses a non-negative finite amount; an empty cell takes `default` (or is a problem).
 fn parse_amount(
     s: &str,
@@ -384,6 +415,24 @@ mod tests {
 
     fn parse(rows: &str) -> Result<ClassTable, ClassTableError> {
         ClassTable::parse(Path::new("classes.csv"), &format!("{HEADER}{rows}"))
+    }
+
+    #[test]
+    fn colours_are_read_as_hex_and_bad_ones_named() {
+        let text = "code,name,resistance,habitat,c_above,c_below,c_soil,c_dead,colour\n301,forest,1,1,1,1,1,1,#2e7d32\n103,dry,1,0,1,1,1,1,\n701,urban,1,0,1,1,1,1,red\n";
+        let err = ClassTable::parse(Path::new("c.csv"), text)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("class 701 has colour `red`") && err.contains("#RRGGBB"),
+            "{err}"
+        );
+        let t = ClassTable::parse(Path::new("c.csv"), &text.replace("red", "F00080")).unwrap();
+        assert_eq!(t.get(0).colour, Some([0x2E, 0x7D, 0x32]));
+        assert_eq!(t.get(1).colour, None);
+        assert_eq!(t.get(2).colour, Some([0xF0, 0x00, 0x80]));
+        assert_eq!(parse_hex_colour("#12345"), None);
+        assert_eq!(parse_hex_colour("#12345G"), None);
     }
 
     #[test]

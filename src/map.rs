@@ -166,6 +166,138 @@ fn text_width(fonts: &Fonts, size: f32, text: &str) -> f64 {
         .sum()
 }
 
+/// The map colour of a class: the table's `colour`; else, for classes with a survey code
+/// (`dlbm`), the colour of their 三调 group ([`class_colour`]); else a colour from the English
+/// name's land-use words ([`colour_from_name`]), so that a CORINE-style table draws arable land
+/// yellow and water blue; else a stable muted colour from the code.
+pub fn colour_of(cl: &crate::classes::LandClass) -> Rgb {
+    if let Some(c) = cl.colour {
+        return c;
+    }
+    if !cl.dlbm.trim().is_empty() {
+        return class_colour(cl.code);
+    }
+    colour_from_name(&cl.name).unwrap_or_else(|| hashed_colour(cl.code))
+}
+
+/// A colour from land-use words in a class name (English), first match wins.
+pub fn colour_from_name(name: &str) -> Option<Rgb> {
+    let n = name.to_ascii_lowercase();
+    // Order matters: "green urban" before "urban", "sport" before "port", "fruit trees"
+    // before "tree", "woodland-shrub" before "wood".
+    let table: [(&[&str], Rgb); 12] = [
+        (
+            &[
+                "water",
+                "river",
+                "lake",
+                "reservoir",
+                "sea",
+                "ocean",
+                "estuar",
+                "lagoon",
+                "canal",
+            ],
+            [41, 182, 246],
+        ),
+        (
+            &[
+                "marsh",
+                "wetland",
+                "bog",
+                "swamp",
+                "peat",
+                "intertidal",
+                "flat",
+            ],
+            [128, 203, 196],
+        ),
+        (
+            &["green urban", "park", "sport", "leisure"],
+            [129, 199, 132],
+        ),
+        (
+            &["road", "rail", "highway", "street", "airport", "port"],
+            [158, 158, 158],
+        ),
+        (
+            &[
+                "urban",
+                "built",
+                "residential",
+                "industrial",
+                "commercial",
+                "settlement",
+                "construction",
+                "dump",
+                "mine",
+                "mining",
+                "extraction",
+            ],
+            [229, 115, 115],
+        ),
+        (
+            &[
+                "orchard",
+                "vineyard",
+                "olive",
+                "fruit",
+                "plantation",
+                "garden",
+            ],
+            [242, 181, 107],
+        ),
+        (
+            &["shrub", "scrub", "sclerophyllous", "moor", "heath"],
+            [124, 179, 66],
+        ),
+        (
+            &[
+                "broad-leaved",
+                "broadleaf",
+                "coniferous",
+                "forest",
+                "wood",
+                "tree",
+            ],
+            [46, 125, 50],
+        ),
+        (&["grass", "pasture", "meadow", "steppe"], [197, 225, 165]),
+        (&["rice", "paddy"], [205, 214, 96]),
+        (
+            &[
+                "arable",
+                "crop",
+                "cultivat",
+                "agricultur",
+                "farm",
+                "irrigated",
+                "field",
+            ],
+            [240, 214, 84],
+        ),
+        (
+            &[
+                "bare", "rock", "sand", "beach", "dune", "burnt", "glacier", "snow", "sparsely",
+            ],
+            [215, 204, 200],
+        ),
+    ];
+    table
+        .iter()
+        .find(|(words, _)| words.iter().any(|w| n.contains(w)))
+        .map(|(_, c)| *c)
+}
+
+fn hashed_colour(code: u32) -> Rgb {
+    let h = code.wrapping_mul(2_654_435_761);
+    [
+        120 + (h >> 24) as u8 % 100,
+        120 + (h >> 16) as u8 % 100,
+        120 + (h >> 8) as u8 % 100,
+    ]
+}
+
 /// Conventional colour of a land-cover class (三调 groups: farmland yellow, gardens orange,
 /// forest greens, grassland light green, built-up reds, transport greys, water blues, other
 /// land tans).
@@ -202,15 +334,8 @@ pub fn class_colour(code: u32) -> Rgb {
         1206 => [210, 180, 140],
         1207 => [161, 136, 127],
         1201..=1299 => [215, 204, 200],
-        _ => {
-            // Any other code: a stable muted colour from the code.
-            let h = code.wrapping_mul(2_654_435_761);
-            [
-                120 + (h >> 24) as u8 % 100,
-                120 + (h >> 16) as u8 % 100,
-                120 + (h >> 8) as u8 % 100,
-            ]
-        }
+        // Any other code: a stable muted colour from the code.
+        _ => hashed_colour(code),
     }
 }
 
@@ -270,6 +395,8 @@ pub struct MapLayers<'a> {
     pub pinch: Option<&'a [f32]>,
     /// Title.
     pub title: String,
+    /// Subtitle (the scenario's description; empty for none).
+    pub subtitle: String,
 }
 
 /// Colour of pinch points (cyan blue: apart from the paths' reds and the sites' magenta).
@@ -290,7 +417,7 @@ pub fn render_map(m: &MapLayers, lang: Lang) -> Canvas {
         mw: (cols as f64 * scale).round() as usize,
         mh: (rows as f64 * scale).round() as usize,
         margin: 20,
-        top: 60,
+        top: if m.subtitle.trim().is_empty() { 60 } else { 84 },
     };
     let panel = 420usize;
     let width = f.margin + f.mw + f.margin + panel;
@@ -311,6 +438,9 @@ pub fn render_map(m: &MapLayers, lang: Lang) -> Canvas {
         GREY,
     );
     cv.text(&fonts, f.margin as f64, 40.0, 26.0, &m.title, BLACK);
+    if !m.subtitle.trim().is_empty() {
+        cv.text(&fonts, f.margin as f64, 66.0, 16.0, m.subtitle.trim(), GREY);
+    }
     draw_north_and_scale(&mut cv, &f, &fonts, (m.grid.cell_size_m(), lang));
     draw_legend(&mut cv, &f, &fonts, (m, lang), height);
     cv
@@ -348,7 +478,7 @@ impl Frame {
 /// Land cover, lightened so the overlays stand out; corridor zones, sources and selected
 /// sites tinted.
 fn draw_cells(cv: &mut Canvas, f: &Frame, m: &MapLayers) {
-    let classes = m.classes.classes();
+    let colours: Vec<Rgb> = m.classes.classes().iter().map(colour_of).collect();
     let (margin, top) = (f.margin, f.top);
     for py in 0..f.mh {
         for px in 0..f.mw {
@@ -358,7 +488,7 @@ fn draw_cells(cv: &mut Canvas, f: &Frame, m: &MapLayers) {
             if cls == OUTSIDE {
                 continue;
             }
-            cv.blend(x, y, class_colour(classes[cls as usize].code), 0.75);
+            cv.blend(x, y, colours[cls as usize], 0.75);
             // Corridor zone: a diagonal teal hatch, so it reads as an overlay, not as a class.
             if m.nlcc[i].is_finite() && (x + y).rem_euclid(6) < 2 {
                 cv.blend(x, y, ZONE, 0.8);
@@ -564,7 +694,7 @@ fn draw_legend(
     let font = (row * 0.64).max(9.0) as f32;
     for &k in &present {
         let cl = &classes[k];
-        let mut c = class_colour(cl.code);
+        let mut c = colour_of(cl);
         for v in c.iter_mut() {
             *v = (*v as f32 * 0.75 + 255.0 * 0.25) as u8;
         }
@@ -724,6 +854,54 @@ pub fn render_pareto(points: &[ParetoPoint], title: &str, lang: Lang) -> Canvas 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tables_without_colours_get_colours_from_their_class_names() {
+        // CORINE Land Cover level-3 names (no survey codes, no colour column).
+        let yellow = [240, 214, 84];
+        let cases: [(&str, Rgb); 9] = [
+            ("Non-irrigated arable land", yellow),
+            ("Permanently irrigated land", yellow),
+            ("Water bodies", [41, 182, 246]),
+            ("Green urban areas", [129, 199, 132]),
+            ("Sport and leisure facilities", [129, 199, 132]),
+            ("Continuous urban fabric", [229, 115, 115]),
+            ("Fruit trees and berry plantations", [242, 181, 107]),
+            ("Transitional woodland-shrub", [124, 179, 66]),
+            ("Coniferous forest", [46, 125, 50]),
+        ];
+        for (name, c) in cases {
+            assert_eq!(colour_from_name(name), Some(c), "{name}");
+        }
+        let table = ClassTable::parse(
+            std::path::Path::new("clc.csv"),
+            "code,name,resistance,habitat,c_above,c_below,c_soil,c_dead\n211,Non-irrigated arable land,100,0,5,0,60,0\n512,Water bodies,1000,0,0,0,0,0\n",
+        )
+        .unwrap();
+        // 211 would be an orchard (三调 201-299) by code; by name it is arable land.
+        assert_eq!(colour_of(table.get(0)), yellow);
+        assert_eq!(colour_of(table.get(1)), [41, 182, 246]);
+    }
+
+    #[test]
+    fn the_bundled_table_colours_every_class_and_keeps_farmland_apart() {
+        let t = ClassTable::parse(
+            std::path::Path::new("landcover_classes.csv"),
+            crate::synth::CLASS_TABLE,
+        )
+        .unwrap();
+        assert!(t.classes().iter().all(|c| c.colour.is_some()));
+        let c = |code: u32| colour_of(t.get(t.index_of(code).unwrap()));
+        let dist = |a: Rgb, b: Rgb| {
+            a.iter()
+                .zip(&b)
+                .map(|(x, y)| (*x as i32 - *y as i32).abs())
+                .sum::<i32>()
+        };
+        assert!(
+            dist(c(101), c(102)) >= 40 && dist(c(102), c(103)) >= 40 && dist(c(101), c(103)) >= 40
+        );
+    }
 
     #[test]
     fn the_bundled_fonts_draw_every_label_and_class_name() {

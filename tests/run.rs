@@ -546,9 +546,10 @@ fn the_map_and_chart_are_pngs_and_zh_gives_chinese_headers() {
         "--quiet",
     ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    // 140 cells on the long side: 10 px per cell, 1,400 px of map, margins and the legend.
+    // 140 cells on the long side: 10 px per cell, 1,400 px of map, margins and the legend;
+    // the title, and below it the scenario's description, take 84 px.
     let (w, h, px) = png_rgb(&out.join("map.png"));
-    assert_eq!((w, h), (20 + 1400 + 20 + 420, 60 + 1400 + 20));
+    assert_eq!((w, h), (20 + 1400 + 20 + 420, 84 + 1400 + 20));
     let colours: std::collections::BTreeSet<&[u8]> = px.chunks(3).collect();
     assert!(
         colours.len() > 50,

@@ -621,6 +621,7 @@ fn write_pictures(
             pipeline::CircuitResult::Skipped(_) => None,
         },
         title: scenario.name.clone(),
+        subtitle: scenario.file.description.clone(),
     };
     let path = dir.join("map.png");
     write_png(&path, &map::render_map(&layers, lang))
