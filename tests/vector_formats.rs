@@ -492,3 +492,19 @@ fn init_then_run_on_a_bureaus_files() {
     assert!(r.code == 0 || r.code == 1, "{}", r.stderr);
     assert!(out.join("summary.csv").is_file() && out.join("run.json").is_file());
 }
+
+/// GeoJSON saved as GBK by an old desktop tool: refused with the fix, read with `encoding`.
+#[test]
+fn a_gbk_geojson_is_read_with_its_encoding() {
+    let dir = tempfile::tempdir().unwrap();
+    let utf8 = fs::read_to_string(fixture("districts.geojson")).unwrap();
+    let path = dir.path().join("districts_gbk.geojson");
+    fs::write(&path, encoding_rs::GBK.encode(&utf8).0).unwrap();
+    let e = error_of(&path, None);
+    assert!(
+        e.contains("not UTF-8") && e.contains("encoding = \"gbk\"") && e.contains("ENCODING=UTF-8"),
+        "{e}"
+    );
+    let l = read_polygons(&path, Some("gbk"), None, &grid()).unwrap();
+    assert_eq!(l.features[1].properties["name"], "洪山区·东湖");
+}

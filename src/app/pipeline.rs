@@ -251,7 +251,7 @@ fn check_memory(scenario: &Scenario, ctx: &Context) -> Result<()> {
     if let Some(max) = ctx.max_memory {
         if bytes > max {
             bail!(
-                "scenario `{}`: {cells} cells need about {gb:.1} GB, more than --max-memory {:.1} GB\n  hint: use fewer threads (each adds {} bytes per cell), a coarser cell size (`gdalwarp -tr 60 60 ...` quarters the cells), or split the study area",
+                "scenario `{}`: {cells} cells need about {gb:.1} GB, more than --max-memory {:.1} GB\n  hint: use fewer threads (each adds {} bytes per cell), a coarser cell size (`gdalwarp -tr 60 60 -tap ...` quarters the cells; warp every raster the same way), or split the study area",
                 scenario.path.display(),
                 max as f64 / 1e9,
                 bytes_per_cell(scenario, 2) - bytes_per_cell(scenario, 1)

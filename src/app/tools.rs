@@ -474,7 +474,7 @@ pub fn circuit(req: &CircuitRequest, ctx: &Context) -> Result<CircuitRun> {
     if let Some(max) = ctx.max_memory {
         if need > max {
             bail!(
-                "the circuit of {} nodes needs about {:.1} GiB, more than --max-memory {:.1} GiB\n  hint: coarsen the resistance raster (e.g. `gdalwarp -tr <2x cell size> -r average`), clip it to the study area, or raise --max-memory",
+                "the circuit of {} nodes needs about {:.1} GiB, more than --max-memory {:.1} GiB\n  hint: coarsen the resistance raster (e.g. `gdalwarp -tr <2x cell size> <2x cell size> -tap -r average`), clip it to the study area, or raise --max-memory",
                 net.nodes(),
                 need as f64 / (1u64 << 30) as f64,
                 max as f64 / (1u64 << 30) as f64

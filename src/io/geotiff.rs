@@ -277,7 +277,7 @@ impl GeoTiffReader {
                 path,
                 format!("has rectangular cells ({sx} x {sy}); ecocorridor needs square cells"),
                 format!(
-                    "resample it: `gdalwarp -tr {sx} {sx} -r near {} square.tif`",
+                    "resample it: `gdalwarp -tr {sx} {sx} -tap -r near {} square.tif`",
                     path.display()
                 ),
             ));
@@ -748,7 +748,7 @@ fn read_transform(
             return Err(georef(
                 path,
                 format!("is rotated (ModelTransformation terms {} and {}); ecocorridor needs north-up rasters", m[1], m[4]),
-                format!("warp it north-up first: `gdalwarp -r near {} northup.tif`", path.display()),
+                format!("warp it north-up first: `gdalwarp -tr <cell size> <cell size> -tap -r near {} northup.tif`", path.display()),
             ));
         }
         let (sx, sy) = (m[0], -m[5]);
@@ -757,7 +757,7 @@ fn read_transform(
                 path,
                 format!("has cell size {sx} x {} (not north-up)", m[5]),
                 format!(
-                    "warp it north-up first: `gdalwarp -r near {} northup.tif`",
+                    "warp it north-up first: `gdalwarp -tr <cell size> <cell size> -tap -r near {} northup.tif`",
                     path.display()
                 ),
             ));
@@ -782,7 +782,7 @@ fn read_transform(
                         t.len() / 6
                     ),
                     format!(
-                        "rectify it first: `gdalwarp -r near {} rectified.tif`",
+                        "rectify it first: `gdalwarp -tr <cell size> <cell size> -tap -r near {} rectified.tif`",
                         path.display()
                     ),
                 ));
@@ -793,7 +793,7 @@ fn read_transform(
                     path,
                     format!("has cell size {sx} x {sy} (not north-up)"),
                     format!(
-                        "warp it north-up first: `gdalwarp -r near {} northup.tif`",
+                        "warp it north-up first: `gdalwarp -tr <cell size> <cell size> -tap -r near {} northup.tif`",
                         path.display()
                     ),
                 ));

@@ -292,10 +292,14 @@ fn read_landcover(
                     problems.push(fatal(geographic_landcover_message(lc_path, &g)));
                     return (None, None);
                 }
-                CrsKind::ProjectedOther => problems.push(fatal(format!(
-                    "land cover `{}` is in {} whose unit is not the metre; ecocorridor reports m, ha and resistance x m\n  hint: reproject it to a metre-based CRS, e.g. `gdalwarp -t_srs EPSG:4545 -tr 30 30 -r near {} metres.tif`",
-                    lc_path.display(), g.crs(), lc_path.display()
-                ))),
+                CrsKind::ProjectedOther => {
+                    // One problem only, as for degrees: other layers are checked after.
+                    problems.push(fatal(format!(
+                        "land cover `{}` is in {} whose unit is not the metre; ecocorridor reports m, ha and resistance x m\n  hint: reproject it onto an aligned grid in a metre-based CRS, e.g. `gdalwarp -t_srs EPSG:4545 -tr 30 30 -tap -r near {} metres.tif`, and every factor raster onto the same grid (the same -t_srs, -tr and -tap)",
+                        lc_path.display(), g.crs(), lc_path.display()
+                    )));
+                    return (None, None);
+                }
                 CrsKind::Unknown => problems.push(warning(format!(
                     "land cover `{}` declares no CRS; coordinates are taken as metres\n  hint: assign it: `gdal_edit.py -a_srs EPSG:4545 {}`",
                     lc_path.display(), lc_path.display()
