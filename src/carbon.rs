@@ -193,6 +193,7 @@ mod tests {
                 ids: vec![1, 1, 2, 2, 2, 0],
             }),
             factors: vec![],
+            access: None,
         }
     }
 

@@ -60,6 +60,13 @@ pub struct LandClass {
     pub cost_yuan_per_ha: f64,
     /// Map colour (`colour` column, `#RRGGBB`), when given.
     pub colour: Option<[u8; 3]>,
+    /// A park or green space people walk to (`park` column, 0/1; default 0).
+    pub park: bool,
+    /// Walking impedance relative to a street (`walk_factor` column: >= 1, or `barrier`
+    /// written as `+inf`; default 1).
+    pub walk_factor: f64,
+    /// Residents per hectare when no population raster is given (`persons_per_ha`; default 0).
+    pub persons_per_ha: f64,
 }
 
 impl LandClass {
@@ -130,9 +137,12 @@ pub const REQUIRED_COLUMNS: [&str; 8] = [
 ];
 
 /// Columns a class table may have (read when present).
-pub const OPTIONAL_COLUMNS: [&str; 7] = [
+pub const OPTIONAL_COLUMNS: [&str; 10] = [
     "dlbm",
     "colour",
+    "park",
+    "walk_factor",
+    "persons_per_ha",
     "name_zh",
     "emission",
     "seq_rate",
@@ -276,6 +286,35 @@ impl ClassTable {
                     }
                 }
             };
+            let park = match get("park").to_ascii_lowercase().as_str() {
+                "1" | "true" | "yes" | "y" => true,
+                "0" | "false" | "no" | "n" | "" => false,
+                other => {
+                    problems.push(format!(
+                        "line {line}: class {code} has park `{other}`; write 1 or 0"
+                    ));
+                    false
+                }
+            };
+            let walk_text = get("walk_factor");
+            let walk_factor = match walk_text.to_ascii_lowercase().as_str() {
+                "" => 1.0,
+                "barrier" | "inf" | "infinity" => f64::INFINITY,
+                t => match t.parse::<f64>() {
+                    Ok(w) if w.is_finite() && w >= 1.0 => w,
+                    _ => {
+                        problems.push(format!("line {line}: class {code} has walk_factor `{walk_text}`; write a number >= 1 (1 = a street; 3 = three times slower) or `barrier`"));
+                        1.0
+                    }
+                },
+            };
+            let persons_per_ha = parse_amount(
+                &get("persons_per_ha"),
+                "persons_per_ha",
+                line,
+                Some(0.0),
+                &mut problems,
+            );
             if let Some(prev) = first_line.get(&code) {
                 problems.push(format!("line {line}: code {code} is listed twice (first on line {prev}); each code needs exactly one row"));
                 continue;
@@ -302,6 +341,9 @@ impl ClassTable {
                 restorable_to,
                 cost_yuan_per_ha,
                 colour,
+                park,
+                walk_factor,
+                persons_per_ha,
             });
         }
         if classes.is_empty() && problems.is_empty() {

@@ -99,6 +99,18 @@ pub struct Landscape {
     pub districts: Option<Districts>,
     /// Factor rasters.
     pub factors: Vec<Factor>,
+    /// The people side (`[access]`), when the scenario has it.
+    pub access: Option<AccessLayers>,
+}
+
+/// The inputs of park access that are layers on the grid.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccessLayers {
+    /// Residents per cell (persons; 0 where none), from a population raster; None: from the
+    /// class table's `persons_per_ha`.
+    pub population: Option<Vec<f32>>,
+    /// Cells of the parks layer; None when no layer is given.
+    pub park_cells: Option<Vec<bool>>,
 }
 
 /// Area of one class, zone or district.
@@ -230,6 +242,7 @@ mod tests {
                 ids: vec![1, 1, 2, 1, 1, 2],
             }),
             factors: vec![],
+            access: None,
         }
     }
 

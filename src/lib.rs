@@ -23,6 +23,7 @@
 //! The binary's `cli` sits on top: it parses arguments, calls [`app`] and prints.
 #![warn(missing_docs)]
 
+pub mod access;
 pub mod app;
 pub mod candidates;
 pub mod carbon;

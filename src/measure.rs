@@ -746,6 +746,7 @@ mod tests {
             zone_bits: vec![0; n],
             districts: None,
             factors: vec![],
+            access: None,
         };
         (land, Sources { ids, patches })
     }

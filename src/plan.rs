@@ -335,6 +335,7 @@ mod tests {
             zone_bits: vec![0; 4],
             districts: None,
             factors: vec![],
+            access: None,
         };
         let patch = Patch {
             id: 7,

@@ -44,6 +44,8 @@ pub struct ScenarioFile {
     /// Circuit theory on the corridors: pinch points and centrality.
     #[serde(default)]
     pub circuit: CircuitSection,
+    /// Park access: the walk from home to a park (optional; measured when present).
+    pub access: Option<AccessSection>,
     /// How candidate restoration sites and park connectors are made.
     #[serde(default)]
     pub candidates: CandidatesSection,
@@ -276,6 +278,38 @@ pub enum PinchPoints {
 
 fn default_max_zone_cells() -> u64 {
     3_000_000
+}
+
+/// `[access]`: who can walk to a park within the threshold.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessSection {
+    /// Population raster on the land cover's grid, persons per cell (a census grid,
+    /// WorldPop...). Default: the class table's `persons_per_ha` x cell area (an assumption).
+    pub population: Option<PathBuf>,
+    /// Polygon layer of parks, in addition to the classes flagged `park = 1`. Default none.
+    pub parks: Option<PathBuf>,
+    /// Smallest park that counts, ha (8-connected park cells). Default 0.4.
+    #[serde(default = "default_min_park_ha")]
+    pub min_park_ha: f64,
+    /// Walking speed on a street, km/h. Default 4.8.
+    #[serde(default = "default_walk_speed")]
+    pub walk_speed_kmh: f64,
+    /// Walking time that counts as access, min. Default 10.
+    #[serde(default = "default_threshold_min")]
+    pub threshold_min: f64,
+}
+
+fn default_min_park_ha() -> f64 {
+    0.4
+}
+
+fn default_walk_speed() -> f64 {
+    4.8
+}
+
+fn default_threshold_min() -> f64 {
+    10.0
 }
 
 /// `[circuit]`: circuit theory on the corridors (pinch points, centrality).
@@ -581,6 +615,7 @@ pub struct StageKey {
     corridors: CorridorsSection,
     network: NetworkSection,
     circuit: CircuitSection,
+    access: Option<AccessSection>,
     candidates: CandidatesSection,
 }
 
@@ -661,6 +696,14 @@ impl Scenario {
         if let Some(p) = &mut file.candidates.parcels {
             resolve("[candidates] parcels".into(), p);
         }
+        if let Some(a) = &mut file.access {
+            if let Some(p) = &mut a.population {
+                resolve("[access] population".into(), p);
+            }
+            if let Some(p) = &mut a.parks {
+                resolve("[access] parks".into(), p);
+            }
+        }
         if let Some(p) = &mut file.output.dir {
             if p.is_relative() {
                 *p = base.join(&*p);
@@ -696,6 +739,7 @@ impl Scenario {
             corridors: f.corridors.clone(),
             network: f.network.clone(),
             circuit: f.circuit.clone(),
+            access: f.access.clone(),
             candidates: f.candidates.clone(),
         }
     }

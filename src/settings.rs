@@ -137,6 +137,19 @@ pub fn solve_options(
     }
 }
 
+/// Park-access options from `[access]`; None when the scenario has no such section.
+pub fn access_options(scenario: &Scenario) -> Option<crate::access::AccessOptions> {
+    scenario
+        .file
+        .access
+        .as_ref()
+        .map(|a| crate::access::AccessOptions {
+            min_park_ha: a.min_park_ha,
+            walk_speed_kmh: a.walk_speed_kmh,
+            threshold_min: a.threshold_min,
+        })
+}
+
 /// Corridor options from `[corridors]`.
 pub fn corridor_options(scenario: &Scenario) -> crate::corridors::CorridorOptions {
     let c = &scenario.file.corridors;

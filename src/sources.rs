@@ -452,6 +452,7 @@ mod tests {
             zone_bits: vec![0; rows * cols],
             districts: None,
             factors: vec![],
+            access: None,
         }
     }
 

@@ -129,6 +129,10 @@ pub struct SynthLandscape {
     pub urban_boundary: Vec<NamedPolygon>,
     /// District polygons (partition of the grid).
     pub districts: Vec<NamedPolygon>,
+    /// Residents per cell (persons, 0.01 precision): the bundled table's `persons_per_ha`
+    /// of the cell's class times the cell area, times a smooth factor 0.4-1.6 (denser
+    /// cores, sparser edges), like a gridded census.
+    pub population: Vec<f32>,
 }
 
 // ---- noise ---------------------------------------------------------------------------------
@@ -373,6 +377,7 @@ pub fn generate(opts: &SynthOptions) -> SynthLandscape {
     let (landcover, slope_deg) = rasters(&f, &grid);
     let urban_boundary = urban_boundaries(&f, &grid);
     let (redline, farmland, districts) = zone_layers(&f, &grid, &landcover);
+    let population = population(opts.seed, &grid, &landcover);
     SynthLandscape {
         grid,
         landcover,
@@ -381,7 +386,35 @@ pub fn generate(opts: &SynthOptions) -> SynthLandscape {
         farmland,
         urban_boundary,
         districts,
+        population,
     }
+}
+
+/// Residents per cell (see [`SynthLandscape::population`]).
+fn population(seed: u64, grid: &Grid, landcover: &[u16]) -> Vec<f32> {
+    let table = crate::classes::ClassTable::parse(
+        std::path::Path::new("landcover_classes.csv"),
+        CLASS_TABLE,
+    )
+    .expect("the bundled class table is valid");
+    let (cols, cell_ha) = (grid.cols(), grid.cell_area_ha());
+    // Smooth variation on a ~600 m lattice.
+    let lattice = 600.0 / grid.cell_size_m();
+    landcover
+        .par_iter()
+        .enumerate()
+        .map(|(i, &code)| {
+            let per_ha = table
+                .index_of(code as u32)
+                .map_or(0.0, |k| table.get(k).persons_per_ha);
+            if per_ha == 0.0 {
+                return 0.0;
+            }
+            let (r, c) = ((i / cols) as f64, (i % cols) as f64);
+            let factor = 0.4 + 1.2 * value_noise(seed ^ 0x90B, c / lattice, r / lattice);
+            ((per_ha * cell_ha * factor * 100.0).round() / 100.0) as f32
+        })
+        .collect()
 }
 
 /// Land-cover codes and slope (degrees; NaN outside the study area) of every cell.
@@ -796,7 +829,16 @@ pub fn min_area_for(area_ha: f64) -> f64 {
 
 /// The `scenario.toml` written beside a synthetic landscape: every layer `synth` writes, with a
 /// source size suited to its area ([`min_area_ha`]).
-pub fn scenario_toml(o: &SynthOptions) -> String {
+///
+/// The `[access]` section is written when the landscape has a park of at least 0.4 ha
+/// (`with_access`, see [`SynthLandscape::largest_park_ha`]); small landscapes without a town
+/// have none, and the section would only make the run fail.
+pub fn scenario_toml(o: &SynthOptions, with_access: bool) -> String {
+    let access = if with_access {
+        "[access]\n# Park access: residents per cell, the ten-minute walk to a park of at least 0.4 ha.\npopulation = \"population.tif\"\nthreshold_min = 10\n"
+    } else {
+        "# No [access] section: this landscape has no park of 0.4 ha (class 810) to walk to.\n"
+    };
     format!(
         r#"# Synthetic landscape written by `ecocorridor synth --rows {rows} --cols {cols} --seed {seed}`.
 # Paths are relative to this file. See models/demo.toml for every option.
@@ -833,6 +875,7 @@ path = "urban_boundary.geojson"
 path = "districts.geojson"
 name_field = "name"
 
+{access}
 [sources]
 # Scaled to the landscape: 0.2 % of its area, rounded down to 1, 2, 5, 10, 20, 50 or 100 ha.
 min_area_ha = {min_area}
@@ -843,6 +886,19 @@ min_area_ha = {min_area}
         cs = o.cell_size_m,
         min_area = min_area_ha(o)
     )
+}
+
+impl SynthLandscape {
+    /// Area of the largest 8-connected patch of park cells (class 810), ha.
+    pub fn largest_park_ha(&self) -> f64 {
+        let g = &self.grid;
+        let labels = crate::label::label(g.rows(), g.cols(), |i| self.landcover[i] == 810, true);
+        let mut cells = vec![0u64; labels.count as usize + 1];
+        for &id in &labels.ids {
+            cells[id as usize] += 1;
+        }
+        cells[1..].iter().copied().max().unwrap_or(0) as f64 * g.cell_area_ha()
+    }
 }
 
 #[cfg(test)]

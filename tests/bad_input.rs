@@ -180,7 +180,31 @@ bad_input! {
         write_geotiff(&d.join("landcover.tif"), &g, &[301u16], Some(0.0)).unwrap();
         fs::remove_file(d.join("slope.tif")).unwrap();
         write_geotiff(&d.join("slope.tif"), &g, &[1.0f32], None).unwrap();
+        write_geotiff(&d.join("population.tif"), &g, &[10.0f32], None).unwrap();
     } => ["no habitat patch reaches min_area_ha", "the largest has 0.09 ha", "lower [sources] min_area_ha"];
+
+    population_raster_on_another_grid: |d: &Path| {
+        let g = Grid::new(3, 3, 30.0, 500_000.0, 3_300_000.0, Crs::projected_epsg(4545)).unwrap();
+        write_geotiff(&d.join("population.tif"), &g, &[1.0f32; 9], None).unwrap();
+    } => ["population.tif` does not line up with", "gdalwarp -te"];
+
+    population_negative_or_nan: |d: &Path| {
+        let (g, _) = land_cover(d);
+        let mut pop = vec![2.0f32; g.len()];
+        pop[37] = -3.0;
+        pop[40] = f32::NAN;
+        pop[41] = f32::INFINITY;
+        write_geotiff(&d.join("population.tif"), &g, &pop, Some(-1.0)).unwrap();
+    } => ["population raster", "2 cell(s) that are not a number of persons >= 0", "row 1 column 7, is -3", "gdal_edit.py -a_nodata"];
+
+    access_without_any_park: |d: &Path| {
+        let p = d.join("landcover_classes.csv");
+        let t = fs::read_to_string(&p).unwrap().replace(",#81C784,1,", ",#81C784,0,");
+        fs::write(p, t).unwrap();
+    } => ["no park to walk to", "park = 1", "parks = \"parks.shp\""];
+
+    access_threshold_not_positive: |d: &Path| edit(&d.join("scenario.toml"), "threshold_min = 10", "threshold_min = 0")
+        => ["threshold_min = 0", "must be a number of minutes > 0"];
 
     duplicate_class_codes: |d: &Path| {
         let p = d.join("landcover_classes.csv");

@@ -30,6 +30,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("measure", 2),
     ("synth", 2),
     ("circuit", 2),
+    ("access", 2),
     // Configuration: the scenario file and its translation into stage options.
     ("scenario", 3),
     ("settings", 3),

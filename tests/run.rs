@@ -96,6 +96,8 @@ fn run_writes_everything_and_the_summary_agrees_with_the_tables() {
         "sites.tif",
         "pinchpoints.tif",
         "pinchpoints_normalized.tif",
+        "walk_minutes.tif",
+        "access.csv",
         "run.json",
     ] {
         assert!(out.join(f).is_file(), "missing {f}");
@@ -1278,4 +1280,72 @@ fn a_connectivity_only_plan_buys_at_least_the_connectivity_of_a_carbon_only_plan
             gain[0]
         );
     }
+}
+
+/// `access` alone: the same figures as the run's summary, every resident counted once
+/// (district rows add up to the study area, which holds the population raster's total), and
+/// byte-identical walking times whatever the thread count.
+#[test]
+fn access_alone_agrees_with_the_run_and_counts_every_resident_once() {
+    let (dir, sc, out) = ran_once(140);
+    let text = fs::read_to_string(&sc).unwrap();
+    assert!(
+        text.contains("[access]"),
+        "synth 140 x 140 seed 5 has a park"
+    );
+    let mut walk = Vec::new();
+    for threads in ["1", "2"] {
+        let a = dir.path().join(format!("access{threads}"));
+        let r = run(&[
+            "access",
+            sc.to_str().unwrap(),
+            "--out",
+            a.to_str().unwrap(),
+            "--threads",
+            threads,
+        ]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert!(
+            r.stderr.contains("live within 10 min of a park"),
+            "{}",
+            r.stderr
+        );
+        walk.push(fs::read(a.join("walk_minutes.tif")).unwrap());
+        assert_eq!(
+            fs::read(a.join("access.csv")).unwrap(),
+            fs::read(out.join("access.csv")).unwrap(),
+            "access.csv of `access` and of `run`"
+        );
+    }
+    assert_eq!(
+        walk[0], walk[1],
+        "walk_minutes.tif depends on the thread count"
+    );
+    let access = table(&out.join("access.csv"));
+    let pop = col(&access, "population_persons");
+    let (districts, total) = pop.split_at(pop.len() - 1);
+    let sum: f64 = districts.iter().map(|v| f(v)).sum();
+    let raster: f64 = ecocorridor::io::raster::read_f32(&dir.path().join("population.tif"))
+        .unwrap()
+        .data()
+        .iter()
+        .filter(|v| v.is_finite() && **v > 0.0)
+        .map(|&v| v as f64)
+        .sum();
+    assert!(
+        (sum - f(&total[0])).abs() < 0.1 * districts.len() as f64,
+        "{sum} vs {}",
+        total[0]
+    );
+    assert!(
+        (raster - f(&total[0])).abs() < 0.1,
+        "{raster} vs {}",
+        total[0]
+    );
+    let summary = table(&out.join("summary.csv"));
+    assert_eq!(
+        col(&summary, "access_now_pct")[0],
+        col(&access, "covered_pct").last().unwrap().as_str()
+    );
+    assert!(f(&col(&summary, "access_now_pct")[0]) > 0.0);
 }

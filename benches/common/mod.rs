@@ -33,6 +33,7 @@ pub fn landscape(n: u32) -> Landscape {
         zone_bits: vec![0; len],
         districts: None,
         factors: vec![],
+        access: None,
     }
 }
 

@@ -42,6 +42,8 @@ pub struct Pipeline {
     pub connector_lcd: Option<Vec<Option<f64>>>,
     /// Circuit theory on the corridors (`[circuit]`), or why it was not run.
     pub circuit: CircuitResult,
+    /// Park access of the landscape as it is (`[access]`), when the scenario has it.
+    pub access: Option<crate::access::Access>,
 }
 
 /// Pinch points and centrality of the corridors, or why they were not computed.
@@ -197,7 +199,10 @@ pub fn require_budget(scenario: &Scenario, budget_yuan: Option<f64>) -> Result<(
 /// for the corridors (two cells' worth per thread); the connectivity values (`pc_gain`): the
 /// kept cost, allocation, corridor raster and site ids (16), in a refinement round the
 /// restored surface (4), a patched copy of the resistance per thread (4) and the runs alive
-/// (16 per thread). Measured on the 10^8-cell target case with
+/// (16 per thread). Park access (`[access]`): the population raster (4) and the parks layer
+/// (1) from the load, the walking times and park ids (8) from its stage on; the stage itself
+/// holds the impedance (4), the engine's f64 cost and allocation (12) and the labels (4).
+/// Measured on the 10^8-cell target case with
 /// 2 threads, before plans were measured: 5.7 GB at the peak against 6.5 GB estimated.
 pub fn bytes_per_cell(scenario: &Scenario, threads: usize) -> u64 {
     let f = &scenario.file;
@@ -207,14 +212,23 @@ pub fn bytes_per_cell(scenario: &Scenario, threads: usize) -> u64 {
     } else {
         8
     };
+    let access = match &f.access {
+        None => 0,
+        Some(a) => {
+            8 + if a.population.is_some() { 4 } else { 0 } + if a.parks.is_some() { 1 } else { 0 }
+        }
+    };
     let through = 1
         + 1
         + if f.districts.is_some() { 2 } else { 0 }
         + 4 * f.factors.len() as u64
         + 4
         + 4
-        + pinch;
-    let sources = 8;
+        + pinch
+        + access;
+    // The access stage (before the resistance): impedance, engine store, labels.
+    let access_stage = if f.access.is_some() { 4 + 12 + 4 } else { 0 };
+    let sources = 8u64.max(access_stage);
     let corridors = 16 + 16 * threads as u64;
     let candidates = 8 + 4 + 8;
     let measure = 8 + 4 + 4 + 4 + 16 * threads as u64;
@@ -271,6 +285,7 @@ pub fn build(scenario: &Scenario, ctx: &Context) -> Result<Pipeline> {
     let about = || format!("scenario `{}`", scenario.path.display());
     check_memory(scenario, ctx)?;
     let land = ctx.stage("load", || load_landscape(scenario, ctx))?;
+    let access = access_stage(scenario, &land, ctx)?;
     let (res, src, net) = run_to_corridors(scenario, &land, ctx, true)?;
     if !net.isolated.is_empty() {
         ctx.say(format_args!(
@@ -375,6 +390,45 @@ pub fn build(scenario: &Scenario, ctx: &Context) -> Result<Pipeline> {
         cands,
         connector_lcd,
         circuit,
+        access,
+    })
+}
+
+/// Park access on `land` (`[access]`), None when the scenario has no such section.
+///
+/// # Errors
+/// Options out of range, no qualifying park (naming the scenario and the fix).
+pub fn access_stage(
+    scenario: &Scenario,
+    land: &Landscape,
+    ctx: &Context,
+) -> Result<Option<crate::access::Access>> {
+    let Some(opts) = settings::access_options(scenario) else {
+        return Ok(None);
+    };
+    let about = || format!("scenario `{}`", scenario.path.display());
+    ctx.stage("park access", || {
+        let layers = land.access.as_ref();
+        let from_classes;
+        let population: &[f32] = match layers.and_then(|a| a.population.as_deref()) {
+            Some(p) => p,
+            None => {
+                from_classes = crate::access::population_from_classes(land);
+                &from_classes
+            }
+        };
+        let parks = layers.and_then(|a| a.park_cells.as_deref());
+        let a = crate::access::measure(land, population, parks, &opts).with_context(about)?;
+        let t = a.total();
+        ctx.say(format_args!(
+            "park access: {:.0} of {:.0} residents ({:.1} %) within {} min of one of {} parks",
+            t.covered,
+            t.population,
+            t.covered_pct,
+            opts.threshold_min,
+            a.parks.areas_ha.len()
+        ));
+        Ok(Some(a))
     })
 }
 
@@ -578,7 +632,8 @@ pub fn build_sources(
 }
 
 /// The stages' own checks of a loaded landscape (`validate`): resistance values, source
-/// options and sizes, candidate options, the plan's zones, given parcels.
+/// options and sizes, candidate options, the plan's zones, given parcels, and park access
+/// (options and at least one park).
 ///
 /// # Errors
 /// The first problem, naming the scenario.
@@ -602,6 +657,7 @@ pub fn check_stages(scenario: &Scenario, land: &Landscape, ctx: &Context) -> Res
             );
         }
     }
+    access_stage(scenario, land, ctx)?;
     Ok(src)
 }
 

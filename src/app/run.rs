@@ -391,6 +391,10 @@ fn write_outputs(
         layers::write_pinch_points(dir, &p.land.grid, pinch)?;
     }
     write_table(dir, "corridors.csv", &corridor_table, bom)?;
+    if let Some(a) = &p.access {
+        layers::write_walk_minutes(dir, &p.land.grid, a)?;
+        write_table(dir, "access.csv", &report::access_table(a), bom)?;
+    }
     write_table(
         dir,
         "zones.csv",
@@ -495,6 +499,15 @@ fn summary(
         now: Connectivity::from(&p.network.indices),
         with_plan: measured.map(|m| Connectivity::from(&m.indices)),
         greedy_objective: greedy.map(|g| g.objective),
+        access_now: p.access.as_ref().map(|a| {
+            let t = a.total();
+            report::AccessFigures {
+                population: t.population,
+                covered: t.covered,
+                covered_pct: t.covered_pct,
+                threshold_min: a.threshold_min,
+            }
+        }),
     }
 }
 

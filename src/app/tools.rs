@@ -317,6 +317,12 @@ pub fn synth(opts: &SynthOptions, out: &Path) -> Result<()> {
     let crs = s.grid.crs().clone();
     write_geotiff(&out.join("landcover.tif"), &s.grid, &s.landcover, Some(0.0))?;
     write_geotiff(&out.join("slope.tif"), &s.grid, &s.slope_deg, Some(-9999.0))?;
+    write_geotiff(
+        &out.join("population.tif"),
+        &s.grid,
+        &s.population,
+        Some(-1.0),
+    )?;
     let layer = |name: &str, polys: &[synth::NamedPolygon]| -> Result<()> {
         let feats: Vec<_> = polys
             .iter()
@@ -335,7 +341,10 @@ pub fn synth(opts: &SynthOptions, out: &Path) -> Result<()> {
     layer("urban_boundary.geojson", &s.urban_boundary)?;
     layer("districts.geojson", &s.districts)?;
     crate::io::atomic::write_text(&out.join("landcover_classes.csv"), synth::CLASS_TABLE)?;
-    crate::io::atomic::write_text(&out.join("scenario.toml"), &synth::scenario_toml(opts))?;
+    crate::io::atomic::write_text(
+        &out.join("scenario.toml"),
+        &synth::scenario_toml(opts, s.largest_park_ha() >= 0.4),
+    )?;
     Ok(())
 }
 

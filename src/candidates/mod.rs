@@ -809,6 +809,7 @@ mod tests {
                 ids: vec![1; n],
             }),
             factors: vec![],
+            access: None,
         };
         (land, Sources { ids, patches })
     }

@@ -234,6 +234,18 @@ enum Command {
     /// sites.csv and connectors.csv with a `selected` column, summary.csv, pareto.csv when
     /// sweeping, and for a scenario sites.geojson. Exit code 1 when no plan is feasible.
     Optimize(optimize_cmd::OptimizeArgs),
+    /// Park access alone (the bureau's yearly check): walking time from every home to the
+    /// nearest park of at least `min_park_ha` ([access] section), walk_minutes.tif (min;
+    /// nodata outside and where no park can be reached) and access.csv (per district and the
+    /// study area: residents, those within the threshold and their share, park area per
+    /// resident, people-weighted mean walk).
+    Access {
+        /// Scenario file (TOML) with an [access] section.
+        scenario: PathBuf,
+        /// Output folder (default: [output] dir, else outputs/<scenario name>/).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Write a first scenario for your own data into DIR: scenario.toml (paths relative to
     /// it, zone kinds guessed from the file names, a source size suited to the study area,
     /// every choice commented) and a copy of the bundled class table.
@@ -399,6 +411,7 @@ pub fn run() -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Access { scenario, out } => access_cmd(&scenario, out.as_deref(), &ctx),
         Command::Init { dir, landcover, code_field, cell_size_m, zones, districts, name_field, force } => {
             let opts = ecocorridor::app::init::InitOptions { dir, landcover, code_field, cell_size_m, zones, districts, name_field, force };
             let path = ecocorridor::app::init::init(&opts)?;
@@ -634,6 +647,39 @@ fn network_cmd(
             i.eca_ha,
             n.graph.attr.iter().sum::<f64>(),
             out.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn access_cmd(path: &Path, out: Option<&Path>, ctx: &Context) -> Result<ExitCode> {
+    let scenario = Scenario::read(path)?;
+    if scenario.file.access.is_none() {
+        bail!(
+            "scenario `{}` has no [access] section; add one (see models/demo.toml: `[access]` with `threshold_min = 10`)",
+            scenario.path.display()
+        );
+    }
+    let land = ctx.stage("load", || load_landscape(&scenario, ctx))?;
+    let a = ecocorridor::app::pipeline::access_stage(&scenario, &land, ctx)?
+        .expect("[access] is present");
+    let dir = prepare_out(&scenario, out)?;
+    layers::write_walk_minutes(&dir, &land.grid, &a)?;
+    write_table(
+        &dir,
+        "access.csv",
+        &report::access_table(&a),
+        scenario.file.output.csv_bom,
+    )?;
+    if !ctx.quiet {
+        let t = a.total();
+        say!(
+            "{:.0} of {:.0} residents ({:.1} %) live within {} min of a park; wrote walk_minutes.tif and access.csv to `{}`",
+            t.covered,
+            t.population,
+            t.covered_pct,
+            a.threshold_min,
+            dir.display()
         );
     }
     Ok(ExitCode::SUCCESS)

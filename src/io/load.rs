@@ -219,6 +219,11 @@ pub fn load(scenario: &Scenario) -> LoadReport {
     if let Some(g) = &grid {
         check_other_layers(scenario, g, &mut problems);
     }
+    let access = read_access_layers(
+        scenario,
+        (grid.as_ref(), landcover.as_deref()),
+        &mut problems,
+    );
 
     let fatal_found = problems.iter().any(|p| p.severity == Severity::Fatal);
     let landscape = match (fatal_found, grid, classes, landcover, zone_bits) {
@@ -230,6 +235,7 @@ pub fn load(scenario: &Scenario) -> LoadReport {
             zone_bits,
             districts,
             factors,
+            access,
         }),
         _ => None,
     };
@@ -573,6 +579,97 @@ fn read_zones(
         });
     }
     (zones, zone_bits)
+}
+
+/// The `[access]` layers: the population raster (same grid; persons per cell, nodata = 0;
+/// negative, infinite values refused) and the parks layer burned onto the grid.
+fn read_access_layers(
+    scenario: &Scenario,
+    (grid, landcover): (Option<&Grid>, Option<&[ClassIdx]>),
+    problems: &mut Vec<Problem>,
+) -> Option<crate::landscape::AccessLayers> {
+    let a = scenario.file.access.as_ref()?;
+    let g = grid?;
+    let population = a.population.as_ref().and_then(|path| {
+        let reader = match open_raster(path) {
+            Ok(r) => r,
+            Err(e) => {
+                problems.push(fatal(e.to_string()));
+                return None;
+            }
+        };
+        let header = reader.header().clone();
+        if !g.aligned_with(&header.grid) {
+            problems.push(fatal(grid_mismatch_message(
+                &scenario.file.landscape.landcover,
+                g,
+                path,
+                &header.grid,
+            )));
+            return None;
+        }
+        let mut bad: Option<(usize, f64)> = None;
+        let mut n_bad = 0u64;
+        let values = reader.read_with(|v, i| {
+            if header.is_nodata(v) {
+                return Ok::<f32, String>(0.0);
+            }
+            if !(v.is_finite() && v >= 0.0) {
+                n_bad += 1;
+                if bad.is_none_or(|(j, _)| i < j) {
+                    bad = Some((i, v));
+                }
+                return Ok(0.0);
+            }
+            Ok(v as f32)
+        });
+        match values {
+            Err(e) => {
+                problems.push(fatal(e.to_string()));
+                None
+            }
+            Ok(_) if n_bad > 0 => {
+                let (i, v) = bad.unwrap_or((0, 0.0));
+                problems.push(fatal(format!(
+                    "population raster `{}` has {n_bad} cell(s) that are not a number of persons >= 0 (the first, row {} column {}, is {v})\n  hint: set them to 0, or mark them as nodata (`gdal_edit.py -a_nodata <value> {}`)",
+                    path.display(),
+                    i / g.cols(),
+                    i % g.cols(),
+                    path.display()
+                )));
+                None
+            }
+            Ok(values) => {
+                if let Some(lc) = landcover {
+                    let outside: f64 = values
+                        .iter()
+                        .zip(lc)
+                        .filter(|(_, &c)| c == OUTSIDE)
+                        .map(|(&p, _)| p as f64)
+                        .sum();
+                    if outside > 0.0 {
+                        problems.push(warning(format!(
+                            "population raster `{}` puts {outside:.0} persons on cells outside the study area (land-cover nodata); they are left out",
+                            path.display()
+                        )));
+                    }
+                }
+                Some(values)
+            }
+        }
+    });
+    let park_cells = a.parks.as_ref().and_then(|path| {
+        let layer = read_polygons_noted(path, (None, None), g, false, problems)?;
+        let mut cells = vec![false; g.len()];
+        for f in &layer.features {
+            burn_polygons(g, &f.geometry, |i| cells[i] = true);
+        }
+        Some(cells)
+    });
+    Some(crate::landscape::AccessLayers {
+        population,
+        park_cells,
+    })
 }
 
 /// The sources (polygons method) and parcels layers, read once here so that every problem

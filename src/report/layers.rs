@@ -62,6 +62,15 @@ fn write_f32(dir: &Path, name: &str, grid: &Grid, values: &[f32]) -> Result<()> 
     .with_context(|| format!("cannot write `{}`", path.display()))
 }
 
+/// `walk_minutes.tif`: walking time to the nearest qualifying park, min; cells outside the
+/// study area and cells no park can be reached from are nodata.
+///
+/// # Errors
+/// The file cannot be written.
+pub fn write_walk_minutes(dir: &Path, grid: &Grid, a: &crate::access::Access) -> Result<()> {
+    write_f32(dir, "walk_minutes.tif", grid, &a.minutes)
+}
+
 /// `resistance.tif`: barriers and outside cells are nodata.
 ///
 /// # Errors

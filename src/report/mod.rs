@@ -784,6 +784,55 @@ pub struct Summary {
     pub with_plan: Option<Connectivity>,
     /// Objective of the greedy baseline.
     pub greedy_objective: Option<f64>,
+    /// Park access of the landscape as it is (None without `[access]`).
+    #[serde(default)]
+    pub access_now: Option<AccessFigures>,
+}
+
+/// Park access in the study area (the last row of `access.csv`).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AccessFigures {
+    /// Residents, persons.
+    pub population: f64,
+    /// Residents within the threshold, persons.
+    pub covered: f64,
+    /// Their share, %.
+    pub covered_pct: f64,
+    /// The threshold, min.
+    pub threshold_min: f64,
+}
+
+/// `access.csv`: per district and for the study area, residents, those within the walking
+/// threshold and their share, park area (total and per resident), the people-weighted mean
+/// walking time and the residents who cannot reach any park.
+pub fn access_table(a: &crate::access::Access) -> Table {
+    let mut t = Table::new(&[
+        "area",
+        "population_persons",
+        "covered_persons",
+        "covered_pct",
+        "park_area_ha",
+        "park_m2_per_person",
+        "mean_walk_min",
+        "unreached_persons",
+    ]);
+    for r in &a.rows {
+        t.rows.push(vec![
+            r.area.clone(),
+            num(r.population, 1),
+            num(r.covered, 1),
+            num(r.covered_pct, 2),
+            num(r.park_area_ha, 4),
+            num(r.park_m2_per_person, 2),
+            if r.mean_walk_min.is_finite() {
+                num(r.mean_walk_min, 2)
+            } else {
+                String::new()
+            },
+            num(r.unreached, 1),
+        ]);
+    }
+    t
 }
 
 impl Summary {
@@ -835,6 +884,8 @@ impl Summary {
             "gap",
             "greedy_objective",
             "milp_greedy_ratio",
+            "access_now_pct",
+            "covered_now_persons",
         ]);
         let opt = |v: Option<String>| v.unwrap_or_default();
         let p = self.plan.as_ref();
@@ -866,6 +917,8 @@ impl Summary {
             opt(p.map(|p| num(p.gap, 6))),
             opt(self.greedy_objective.map(|g| num(g, 6))),
             opt(self.milp_greedy_ratio().map(|r| num(r, 4))),
+            opt(self.access_now.map(|a| num(a.covered_pct, 2))),
+            opt(self.access_now.map(|a| num(a.covered, 1))),
         ]);
         t
     }

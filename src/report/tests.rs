@@ -37,6 +37,12 @@ fn sample(plan: bool) -> Summary {
             eca_ha: 250.0,
         }),
         greedy_objective: plan.then_some(0.25),
+        access_now: plan.then_some(AccessFigures {
+            population: 1000.0,
+            covered: 640.0,
+            covered_pct: 64.0,
+            threshold_min: 10.0,
+        }),
     }
 }
 
@@ -229,4 +235,37 @@ fn the_comparison_pads_scenarios_without_a_summary() {
 fn every_summary_column_has_a_chinese_name() {
     all_translated(&sample(true).table());
     all_translated(&sample(false).table());
+}
+
+#[test]
+fn the_access_table_has_a_row_per_district_then_the_study_area_all_translated() {
+    let row = |area: &str, pop: f64, cov: f64| crate::access::AccessRow {
+        area: area.into(),
+        population: pop,
+        covered: cov,
+        covered_pct: 100.0 * cov / pop,
+        park_area_ha: 1.5,
+        park_m2_per_person: 15_000.0 / pop,
+        mean_walk_min: 7.25,
+        unreached: 0.0,
+    };
+    let a = crate::access::Access {
+        minutes: vec![],
+        parks: crate::access::Parks {
+            ids: vec![],
+            areas_ha: vec![1.5],
+        },
+        rows: vec![row("西区", 100.0, 64.0), row("study area", 100.0, 64.0)],
+        threshold_min: 10.0,
+    };
+    let t = access_table(&a);
+    assert_eq!(t.rows.len(), 2);
+    assert_eq!(
+        t.rows[0],
+        ["西区", "100.0", "64.0", "64.00", "1.5000", "150.00", "7.25", "0.0"]
+    );
+    all_translated(&t);
+    let s = sample(true).table();
+    let col = |name: &str| s.header.iter().position(|h| h == name).unwrap();
+    assert_eq!(s.rows[0][col("access_now_pct")], "64.00");
 }

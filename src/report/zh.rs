@@ -3,9 +3,19 @@
 /// Chinese column names (`--lang zh`), units kept in brackets. Columns not listed keep their
 /// English name.
 pub const ZH_COLUMNS: &[(&str, &str)] = &[
+    ("access_now_pct", "现状公园步行可达人口比例（%）"),
     ("allowed", "可选"),
+    ("area", "区域"),
     ("area_ha", "面积（公顷）"),
     ("area_restored_ha", "修复面积（公顷）"),
+    ("covered_now_persons", "现状公园步行可达人口（人）"),
+    ("covered_pct", "步行可达人口比例（%）"),
+    ("covered_persons", "步行可达人口（人）"),
+    ("mean_walk_min", "人口加权平均步行时间（分钟）"),
+    ("park_area_ha", "公园面积（公顷）"),
+    ("park_m2_per_person", "人均公园面积（平方米/人）"),
+    ("population_persons", "人口（人）"),
+    ("unreached_persons", "无法步行到达公园的人口（人）"),
     ("benefit", "连通性效益"),
     ("betweenness", "介数中心性"),
     ("bound", "目标上界"),

@@ -1,0 +1,420 @@
+//! Park access: walking time from every home to the nearest park, and who is within the
+//! threshold (the ten-minute walk of Singapore's Green Plan, the Paris region's 2040 plan and
+//! GB/T 51346-2019's park service radius).
+//!
+//! # Definitions
+//! - **Parks**: 8-connected components of park cells (classes with `park = 1`, plus the cells
+//!   of an optional park layer) of at least `min_park_ha`.
+//! - **Walking impedance** per cell, minutes per metre: `walk_factor(class) × 60 / (1000 ×
+//!   walk_speed_kmh)`; a `walk_factor` of `barrier` (water, railways, highways) is impassable,
+//!   except at **crossings**: a straight run of barrier cells along a row or a column, at most
+//!   [`CROSSING_MAX_M`] long, with a street-like cell (`walk_factor` 1) at both ends, is walked
+//!   at street speed (a level crossing, an underpass or a bridge where a street meets it).
+//! - **Walking time** `T(c)`: least accumulated `d × (w_a + w_b) / 2` over the 8-neighbour
+//!   grid from any cell of a qualifying park (the cost-distance engine's move rule, `d` = cell
+//!   size or cell size × √2), in minutes.
+//! - **Covered**: `T(c) ≤ threshold_min`. Residents on cells no park can be reached from are
+//!   counted as not covered (and reported as unreached).
+//! - Per district and for the study area: residents (persons), covered residents and their
+//!   share (%), park area of the qualifying parks (ha) and per resident (m²/person), and the
+//!   people-weighted mean walking time over the residents who can reach a park (min).
+//!
+//! # Cost
+//! One multi-source cost-distance run over the grid (O(N log N)), two labelling passes and
+//! linear sums: 4 bytes per cell for the impedance, 12 for the engine's output (f32 cost, u32
+//! allocation) and 4 for the park labels, plus the population (4).
+
+use crate::classes::OUTSIDE;
+use crate::costdist::{accumulate_cost, CostOptions};
+use crate::landscape::Landscape;
+use crate::surface::Resistance;
+
+/// Longest run of barrier cells a street crosses, m (a 4-lane road with verges, a railway
+/// corridor, a canal).
+pub const CROSSING_MAX_M: f64 = 60.0;
+
+/// The `[access]` options.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AccessOptions {
+    /// Smallest park that counts, ha.
+    pub min_park_ha: f64,
+    /// Walking speed on a street, km/h.
+    pub walk_speed_kmh: f64,
+    /// Walking time that counts as access, min.
+    pub threshold_min: f64,
+}
+
+impl Default for AccessOptions {
+    fn default() -> Self {
+        AccessOptions {
+            min_park_ha: 0.4,
+            walk_speed_kmh: 4.8,
+            threshold_min: 10.0,
+        }
+    }
+}
+
+/// Why access cannot be measured.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum AccessError {
+    /// An option out of range.
+    #[error("[access] {what}")]
+    Option {
+        /// What is wrong, with the fix.
+        what: String,
+    },
+    /// No park at all.
+    #[error("no park to walk to: no class of the table has `park = 1` on the land cover and no [access] parks layer cell is in the study area\n  hint: flag the park classes in the class table (the bundled table: 0810 公园与绿地) or give `parks = \"parks.shp\"` in [access]")]
+    NoPark,
+    /// Parks exist but none is large enough.
+    #[error("no park reaches min_park_ha = {min_park_ha} ha (the largest is {largest_ha:.2} ha)\n  hint: lower `min_park_ha` in [access]")]
+    NoLargePark {
+        /// The option.
+        min_park_ha: f64,
+        /// The largest park.
+        largest_ha: f64,
+    },
+    /// The population does not fit the grid.
+    #[error("the population has {got} values for a grid of {expected} cells")]
+    Population {
+        /// Values given.
+        got: usize,
+        /// Cells.
+        expected: usize,
+    },
+}
+
+/// The qualifying parks.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Parks {
+    /// Park id per cell (1-based, in raster order of first cell); 0 where no qualifying park.
+    pub ids: Vec<u32>,
+    /// Area of each park, ha (index id − 1).
+    pub areas_ha: Vec<f64>,
+}
+
+/// One row of `access.csv`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccessRow {
+    /// District name, or "study area".
+    pub area: String,
+    /// Residents, persons.
+    pub population: f64,
+    /// Residents within the threshold, persons.
+    pub covered: f64,
+    /// covered / population × 100 (0 when nobody lives there).
+    pub covered_pct: f64,
+    /// Area of qualifying parks in it, ha.
+    pub park_area_ha: f64,
+    /// Park area per resident, m²/person (0 when nobody lives there).
+    pub park_m2_per_person: f64,
+    /// People-weighted mean walking time of those who can reach a park, min (NaN if none).
+    pub mean_walk_min: f64,
+    /// Residents who cannot reach any park, persons.
+    pub unreached: f64,
+}
+
+/// The measurement.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Access {
+    /// Walking time to the nearest qualifying park per cell, min; `+∞` where no park can be
+    /// reached, NaN outside the study area.
+    pub minutes: Vec<f32>,
+    /// The qualifying parks.
+    pub parks: Parks,
+    /// Per district (in district order), then the study area.
+    pub rows: Vec<AccessRow>,
+    /// The threshold the rows count with, min.
+    pub threshold_min: f64,
+}
+
+impl Access {
+    /// The study area's row.
+    pub fn total(&self) -> &AccessRow {
+        self.rows
+            .last()
+            .expect("the study area row is always present")
+    }
+}
+
+/// Checks the options.
+///
+/// # Errors
+/// [`AccessError::Option`] naming the key and the fix.
+pub fn check(opts: &AccessOptions) -> Result<(), AccessError> {
+    let bad = |what: String| Err(AccessError::Option { what });
+    if !(opts.threshold_min.is_finite() && opts.threshold_min > 0.0) {
+        return bad(format!("threshold_min = {} must be a number of minutes > 0 (e.g. 10 for the ten-minute walk, 5 for 300 m)", opts.threshold_min));
+    }
+    if !(opts.walk_speed_kmh.is_finite() && opts.walk_speed_kmh > 0.0) {
+        return bad(format!(
+            "walk_speed_kmh = {} must be > 0 (4.8 km/h is a usual walking speed)",
+            opts.walk_speed_kmh
+        ));
+    }
+    if !(opts.min_park_ha.is_finite() && opts.min_park_ha >= 0.0) {
+        return bad(format!(
+            "min_park_ha = {} must be a number of hectares >= 0",
+            opts.min_park_ha
+        ));
+    }
+    Ok(())
+}
+
+/// Walking impedance per cell, minutes per metre (see the module docs): NaN outside the
+/// study area, `+∞` for barriers that are not crossings.
+pub fn walk_impedance(land: &Landscape, walk_speed_kmh: f64) -> Vec<f32> {
+    let per_m = 60.0 / (1000.0 * walk_speed_kmh);
+    let factor: Vec<f64> = land
+        .classes
+        .classes()
+        .iter()
+        .map(|c| c.walk_factor)
+        .collect();
+    let mut w: Vec<f32> = land
+        .landcover
+        .iter()
+        .map(|&c| {
+            if c == OUTSIDE {
+                f32::NAN
+            } else {
+                (factor[c as usize] * per_m) as f32
+            }
+        })
+        .collect();
+    let street = (per_m * 1.0) as f32;
+    let (rows, cols) = (land.grid.rows(), land.grid.cols());
+    let max_run = ((CROSSING_MAX_M / land.grid.cell_size_m()).floor() as usize).max(1);
+    let is_street = |v: f32| v.is_finite() && v <= street;
+    let mut crossing = vec![false; w.len()];
+    // Rows, then columns: runs of barrier cells with a street at both ends.
+    let mut mark = |idx: &dyn Fn(usize) -> usize, len: usize| {
+        let mut k = 0;
+        while k < len {
+            if w[idx(k)] == f32::INFINITY {
+                let start = k;
+                while k < len && w[idx(k)] == f32::INFINITY {
+                    k += 1;
+                }
+                let run = k - start;
+                if run <= max_run
+                    && start > 0
+                    && k < len
+                    && is_street(w[idx(start - 1)])
+                    && is_street(w[idx(k)])
+                {
+                    for j in start..k {
+                        crossing[idx(j)] = true;
+                    }
+                }
+            } else {
+                k += 1;
+            }
+        }
+    };
+    for r in 0..rows {
+        mark(&|c| r * cols + c, cols);
+    }
+    for c in 0..cols {
+        mark(&|r| r * cols + c, rows);
+    }
+    for (v, x) in w.iter_mut().zip(&crossing) {
+        if *x {
+            *v = street;
+        }
+    }
+    w
+}
+
+/// The qualifying parks: 8-connected park cells (class `park` or `extra`) of at least
+/// `min_park_ha`.
+///
+/// # Errors
+/// No park cell at all, or none large enough.
+pub fn parks(
+    land: &Landscape,
+    extra: Option<&[bool]>,
+    min_park_ha: f64,
+) -> Result<Parks, AccessError> {
+    let park_class: Vec<bool> = land.classes.classes().iter().map(|c| c.park).collect();
+    let is_park = |i: usize| {
+        let c = land.landcover[i];
+        c != OUTSIDE && (park_class[c as usize] || extra.is_some_and(|e| e[i]))
+    };
+    let g = &land.grid;
+    let labels = crate::label::label(g.rows(), g.cols(), is_park, true);
+    if labels.count == 0 {
+        return Err(AccessError::NoPark);
+    }
+    let mut cells = vec![0u64; labels.count as usize + 1];
+    for &id in &labels.ids {
+        cells[id as usize] += 1;
+    }
+    let cell_ha = g.cell_area_ha();
+    let mut new_id = vec![0u32; labels.count as usize + 1];
+    let mut areas_ha = Vec::new();
+    let mut largest = 0.0f64;
+    for id in 1..=labels.count as usize {
+        let ha = cells[id] as f64 * cell_ha;
+        largest = largest.max(ha);
+        if ha + 1e-9 >= min_park_ha {
+            areas_ha.push(ha);
+            new_id[id] = areas_ha.len() as u32;
+        }
+    }
+    if areas_ha.is_empty() {
+        return Err(AccessError::NoLargePark {
+            min_park_ha,
+            largest_ha: largest,
+        });
+    }
+    let ids = labels.ids.iter().map(|&id| new_id[id as usize]).collect();
+    Ok(Parks { ids, areas_ha })
+}
+
+/// Walking time to the nearest qualifying park per cell, min (`+∞` unreached, NaN outside).
+pub fn walk_minutes(land: &Landscape, impedance: Vec<f32>, parks: &Parks) -> Vec<f32> {
+    let g = &land.grid;
+    let outside: Vec<bool> = impedance.iter().map(|v| v.is_nan()).collect();
+    let res = Resistance::from_values(impedance).expect("walk impedances are > 0, +inf or NaN");
+    let seeds = parks
+        .ids
+        .iter()
+        .enumerate()
+        .filter(|(_, &id)| id != 0)
+        .map(|(i, &id)| (i, id));
+    let surface = accumulate_cost(
+        g.rows(),
+        g.cols(),
+        g.cell_size_m(),
+        &res,
+        seeds,
+        &CostOptions::default(),
+    );
+    surface
+        .cost
+        .into_iter()
+        .zip(outside)
+        .map(|(t, out)| if out { f32::NAN } else { t })
+        .collect()
+}
+
+/// Sums per district and for the study area (see the module docs).
+pub fn summarise(
+    land: &Landscape,
+    population: &[f32],
+    minutes: &[f32],
+    parks: &Parks,
+    threshold_min: f64,
+) -> Vec<AccessRow> {
+    let names: Vec<String> = land
+        .districts
+        .as_ref()
+        .map(|d| d.names.clone())
+        .unwrap_or_default();
+    let n = names.len();
+    // Per district (index 1..=n) and the whole (index 0): population, covered, park cells,
+    // person-minutes, reached persons.
+    let mut acc = vec![[0.0f64; 5]; n + 1];
+    let threshold = threshold_min as f32;
+    for i in 0..minutes.len() {
+        if land.landcover[i] == OUTSIDE {
+            continue;
+        }
+        let d = land.districts.as_ref().map_or(0, |d| d.ids[i] as usize);
+        let p = population[i] as f64;
+        let t = minutes[i];
+        let park = (parks.ids[i] != 0) as u8 as f64;
+        let targets: &[usize] = if d == 0 { &[0] } else { &[0, d] };
+        for &k in targets {
+            let a = &mut acc[k];
+            a[0] += p;
+            a[2] += park;
+            if t.is_finite() {
+                a[3] += p * t as f64;
+                a[4] += p;
+                if t <= threshold {
+                    a[1] += p;
+                }
+            }
+        }
+    }
+    let cell_ha = land.grid.cell_area_ha();
+    let row = |area: String, a: &[f64; 5]| {
+        let park_area_ha = a[2] * cell_ha;
+        AccessRow {
+            area,
+            population: a[0],
+            covered: a[1],
+            covered_pct: if a[0] > 0.0 { 100.0 * a[1] / a[0] } else { 0.0 },
+            park_area_ha,
+            park_m2_per_person: if a[0] > 0.0 {
+                park_area_ha * 10_000.0 / a[0]
+            } else {
+                0.0
+            },
+            mean_walk_min: if a[4] > 0.0 { a[3] / a[4] } else { f64::NAN },
+            unreached: a[0] - a[4],
+        }
+    };
+    let mut rows: Vec<AccessRow> = names
+        .iter()
+        .enumerate()
+        .map(|(k, name)| row(name.clone(), &acc[k + 1]))
+        .collect();
+    rows.push(row("study area".into(), &acc[0]));
+    rows
+}
+
+/// Residents per cell from the class table's `persons_per_ha` (when no population raster is
+/// given).
+pub fn population_from_classes(land: &Landscape) -> Vec<f32> {
+    let cell_ha = land.grid.cell_area_ha();
+    let per: Vec<f64> = land
+        .classes
+        .classes()
+        .iter()
+        .map(|c| c.persons_per_ha * cell_ha)
+        .collect();
+    land.landcover
+        .iter()
+        .map(|&c| {
+            if c == OUTSIDE {
+                0.0
+            } else {
+                per[c as usize] as f32
+            }
+        })
+        .collect()
+}
+
+/// Measures park access on `land` (see the module docs).
+///
+/// # Errors
+/// Options out of range, a population of the wrong size, no qualifying park.
+pub fn measure(
+    land: &Landscape,
+    population: &[f32],
+    extra_parks: Option<&[bool]>,
+    opts: &AccessOptions,
+) -> Result<Access, AccessError> {
+    check(opts)?;
+    if population.len() != land.grid.len() {
+        return Err(AccessError::Population {
+            got: population.len(),
+            expected: land.grid.len(),
+        });
+    }
+    let parks = parks(land, extra_parks, opts.min_park_ha)?;
+    let minutes = walk_minutes(land, walk_impedance(land, opts.walk_speed_kmh), &parks);
+    let rows = summarise(land, population, &minutes, &parks, opts.threshold_min);
+    Ok(Access {
+        minutes,
+        parks,
+        rows,
+        threshold_min: opts.threshold_min,
+    })
+}
+
+#[cfg(test)]
+mod tests;
