@@ -146,9 +146,13 @@ pub fn check(opts: &AccessOptions) -> Result<(), AccessError> {
     if !(opts.threshold_min.is_finite() && opts.threshold_min > 0.0) {
         return bad(format!("threshold_min = {} must be a number of minutes > 0 (e.g. 10 for the ten-minute walk, 5 for 300 m)", opts.threshold_min));
     }
-    if !(opts.walk_speed_kmh.is_finite() && opts.walk_speed_kmh > 0.0) {
+    // Bounded above so that every impedance stays a positive f32.
+    if !(opts.walk_speed_kmh.is_finite()
+        && opts.walk_speed_kmh > 0.0
+        && opts.walk_speed_kmh <= 50.0)
+    {
         return bad(format!(
-            "walk_speed_kmh = {} must be > 0 (4.8 km/h is a usual walking speed)",
+            "walk_speed_kmh = {} must be > 0 and at most 50 (4.8 km/h is a usual walking speed)",
             opts.walk_speed_kmh
         ));
     }
@@ -273,9 +277,15 @@ pub fn parks(
 }
 
 /// Walking time to the nearest qualifying park per cell, min (`+∞` unreached, NaN outside).
+///
+/// # Panics
+/// If `impedance` holds a value that is not > 0, `+∞` or NaN ([`walk_impedance`] of checked
+/// options never does).
 pub fn walk_minutes(land: &Landscape, impedance: Vec<f32>, parks: &Parks) -> Vec<f32> {
     let g = &land.grid;
     let outside: Vec<bool> = impedance.iter().map(|v| v.is_nan()).collect();
+    // walk_factor >= 1 (or +inf) times 60 / (1000 x speed <= 50 km/h) >= 0.0012 min/m, NaN
+    // outside: always a valid resistance surface.
     let res = Resistance::from_values(impedance).expect("walk impedances are > 0, +inf or NaN");
     let seeds = parks
         .ids

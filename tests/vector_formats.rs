@@ -40,6 +40,36 @@ fn burned(layer: &PolygonLayer, g: &Grid) -> Vec<u16> {
     ids
 }
 
+/// GDAL's ogr2ogr: `src` as a GBK Shapefile at `shp`.
+fn to_gbk_shapefile(src: &Path, shp: &Path) {
+    sh(
+        "ogr2ogr",
+        &[
+            "-f",
+            "ESRI Shapefile",
+            "-lco",
+            "ENCODING=CP936",
+            shp.to_str().unwrap(),
+            src.to_str().unwrap(),
+        ],
+    );
+}
+
+/// GDAL's ogr2ogr: `src` reprojected to EPSG:4490 as a GeoPackage at `gpkg`.
+fn to_gpkg_in_degrees(src: &Path, gpkg: &Path) {
+    sh(
+        "ogr2ogr",
+        &[
+            "-f",
+            "GPKG",
+            "-t_srs",
+            "EPSG:4490",
+            gpkg.to_str().unwrap(),
+            src.to_str().unwrap(),
+        ],
+    );
+}
+
 fn read(path: &Path, layer: Option<&str>) -> PolygonLayer {
     read_polygons(path, None, layer, &grid()).unwrap_or_else(|e| panic!("{e}"))
 }
@@ -244,32 +274,14 @@ fn a_scenario_with_shapefile_and_geopackage_layers_loads_like_its_geojson_one() 
     let original = original.landscape.expect("the GeoJSON scenario loads");
     let mut text = fs::read_to_string(&scenario).unwrap();
     for zone in ["ecological_redline", "permanent_farmland", "urban_boundary"] {
-        let shp = d.join(format!("{zone}.shp"));
-        sh(
-            "ogr2ogr",
-            &[
-                "-f",
-                "ESRI Shapefile",
-                "-lco",
-                "ENCODING=CP936",
-                shp.to_str().unwrap(),
-                d.join(format!("{zone}.geojson")).to_str().unwrap(),
-            ],
+        to_gbk_shapefile(
+            &d.join(format!("{zone}.geojson")),
+            &d.join(format!("{zone}.shp")),
         );
         text = text.replace(&format!("{zone}.geojson"), &format!("{zone}.shp"));
     }
     let gpkg = d.join("districts.gpkg");
-    sh(
-        "ogr2ogr",
-        &[
-            "-f",
-            "GPKG",
-            "-t_srs",
-            "EPSG:4490",
-            gpkg.to_str().unwrap(),
-            d.join("districts.geojson").to_str().unwrap(),
-        ],
-    );
+    to_gpkg_in_degrees(&d.join("districts.geojson"), &gpkg);
     text = text.replace("districts.geojson", "districts.gpkg");
     fs::write(&scenario, text).unwrap();
     let converted =
@@ -357,12 +369,15 @@ fn a_polygon_land_cover_round_trips_cell_for_cell() {
     );
     fs::write(&scenario, &text).unwrap();
     let out = d.join("burned.tif");
-    let r = run(&[
-        "rasterize",
-        scenario.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let rasterize = || {
+        run(&[
+            "rasterize",
+            scenario.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+    };
+    let r = rasterize();
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(
         r.stderr.contains("polygons burned by cell centre"),
@@ -391,12 +406,7 @@ fn a_polygon_land_cover_round_trips_cell_for_cell() {
         .collect::<Vec<_>>()
         .join("\n");
     fs::write(d.join("landcover_classes.csv"), without + "\n").unwrap();
-    let r = run(&[
-        "rasterize",
-        scenario.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let r = rasterize();
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(
         r.stderr.contains("DLTB.shp")
@@ -426,31 +436,11 @@ fn init_then_run_on_a_bureaus_files() {
         ("urban_boundary", "城镇开发边界"),
     ] {
         let shp = data.join(format!("{to}.shp"));
-        sh(
-            "ogr2ogr",
-            &[
-                "-f",
-                "ESRI Shapefile",
-                "-lco",
-                "ENCODING=CP936",
-                shp.to_str().unwrap(),
-                data.join(format!("{from}.geojson")).to_str().unwrap(),
-            ],
-        );
+        to_gbk_shapefile(&data.join(format!("{from}.geojson")), &shp);
         zones.push(shp);
     }
     let gpkg = data.join("区县.gpkg");
-    sh(
-        "ogr2ogr",
-        &[
-            "-f",
-            "GPKG",
-            "-t_srs",
-            "EPSG:4490",
-            gpkg.to_str().unwrap(),
-            data.join("districts.geojson").to_str().unwrap(),
-        ],
-    );
+    to_gpkg_in_degrees(&data.join("districts.geojson"), &gpkg);
     let work = dir.path().join("规划").join("方案一");
     let mut args = vec![
         "init".to_string(),
