@@ -24,7 +24,7 @@
 //! linear sums: 4 bytes per cell for the impedance, 12 for the engine's output (f32 cost, u32
 //! allocation) and 4 for the park labels, plus the population (4).
 
-use crate::classes::OUTSIDE;
+use crate::classes::{ClassIdx, OUTSIDE};
 use crate::costdist::{accumulate_cost, CostOptions};
 use crate::landscape::Landscape;
 use crate::surface::Resistance;
@@ -75,7 +75,7 @@ pub enum AccessError {
         largest_ha: f64,
     },
     /// The population does not fit the grid.
-    #[error("the population has {got} values for a grid of {expected} cells")]
+    #[error("the population or land cover has {got} values for a grid of {expected} cells")]
     Population {
         /// Values given.
         got: usize,
@@ -166,8 +166,9 @@ pub fn check(opts: &AccessOptions) -> Result<(), AccessError> {
 }
 
 /// Walking impedance per cell, minutes per metre (see the module docs): NaN outside the
-/// study area, `+∞` for barriers that are not crossings.
-pub fn walk_impedance(land: &Landscape, walk_speed_kmh: f64) -> Vec<f32> {
+/// study area, `+∞` for barriers that are not crossings. `landcover` is `land`'s or a
+/// changed copy (a plan applied).
+pub fn walk_impedance(land: &Landscape, landcover: &[ClassIdx], walk_speed_kmh: f64) -> Vec<f32> {
     let per_m = 60.0 / (1000.0 * walk_speed_kmh);
     let factor: Vec<f64> = land
         .classes
@@ -175,8 +176,7 @@ pub fn walk_impedance(land: &Landscape, walk_speed_kmh: f64) -> Vec<f32> {
         .iter()
         .map(|c| c.walk_factor)
         .collect();
-    let mut w: Vec<f32> = land
-        .landcover
+    let mut w: Vec<f32> = landcover
         .iter()
         .map(|&c| {
             if c == OUTSIDE {
@@ -237,12 +237,13 @@ pub fn walk_impedance(land: &Landscape, walk_speed_kmh: f64) -> Vec<f32> {
 /// No park cell at all, or none large enough.
 pub fn parks(
     land: &Landscape,
+    landcover: &[ClassIdx],
     extra: Option<&[bool]>,
     min_park_ha: f64,
 ) -> Result<Parks, AccessError> {
     let park_class: Vec<bool> = land.classes.classes().iter().map(|c| c.park).collect();
     let is_park = |i: usize| {
-        let c = land.landcover[i];
+        let c = landcover[i];
         c != OUTSIDE && (park_class[c as usize] || extra.is_some_and(|e| e[i]))
     };
     let g = &land.grid;
@@ -376,6 +377,15 @@ pub fn summarise(
     rows
 }
 
+/// Residents per cell: the population raster when the landscape has one, else from the
+/// class table's `persons_per_ha`.
+pub fn residents(land: &Landscape) -> std::borrow::Cow<'_, [f32]> {
+    match land.access.as_ref().and_then(|a| a.population.as_deref()) {
+        Some(p) => std::borrow::Cow::Borrowed(p),
+        None => std::borrow::Cow::Owned(population_from_classes(land)),
+    }
+}
+
 /// Residents per cell from the class table's `persons_per_ha` (when no population raster is
 /// given).
 pub fn population_from_classes(land: &Landscape) -> Vec<f32> {
@@ -408,15 +418,37 @@ pub fn measure(
     extra_parks: Option<&[bool]>,
     opts: &AccessOptions,
 ) -> Result<Access, AccessError> {
+    measure_on(land, &land.landcover, population, extra_parks, opts)
+}
+
+/// Measures park access on `land` with its cells' classes replaced by `landcover` (a plan
+/// applied: restored sites in their target classes); the residents, districts and grid are
+/// `land`'s.
+///
+/// # Errors
+/// As [`measure`], and a land cover of the wrong size.
+pub fn measure_on(
+    land: &Landscape,
+    landcover: &[ClassIdx],
+    population: &[f32],
+    extra_parks: Option<&[bool]>,
+    opts: &AccessOptions,
+) -> Result<Access, AccessError> {
     check(opts)?;
-    if population.len() != land.grid.len() {
-        return Err(AccessError::Population {
-            got: population.len(),
-            expected: land.grid.len(),
-        });
+    for got in [population.len(), landcover.len()] {
+        if got != land.grid.len() {
+            return Err(AccessError::Population {
+                got,
+                expected: land.grid.len(),
+            });
+        }
     }
-    let parks = parks(land, extra_parks, opts.min_park_ha)?;
-    let minutes = walk_minutes(land, walk_impedance(land, opts.walk_speed_kmh), &parks);
+    let parks = parks(land, landcover, extra_parks, opts.min_park_ha)?;
+    let minutes = walk_minutes(
+        land,
+        walk_impedance(land, landcover, opts.walk_speed_kmh),
+        &parks,
+    );
     let rows = summarise(land, population, &minutes, &parks, opts.threshold_min);
     Ok(Access {
         minutes,

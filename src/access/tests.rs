@@ -96,34 +96,44 @@ fn a_strip_town_by_hand() {
 fn streets_cross_narrow_barriers_and_not_wide_ones() {
     // A two-cell highway (60 m) across the street is crossed; a three-cell river (90 m) is not.
     let l = land(&["PsHHs", "PswwwsH"[..5].as_ref()]);
-    let w = walk_impedance(&l, 4.8);
+    let w = walk_impedance(&l, &l.landcover, 4.8);
     let street = (60.0 / 4800.0) as f32;
     assert_eq!((w[2], w[3]), (street, street), "the highway is crossed");
     let l = land(&["PswwwsP"]);
-    let w = walk_impedance(&l, 4.8);
+    let w = walk_impedance(&l, &l.landcover, 4.8);
     assert!(w[2..5].iter().all(|v| *v == f32::INFINITY), "{w:?}");
     // A highway beside the street (no street on its far side) stays a barrier.
     let l = land(&["sHH"]);
-    assert!(walk_impedance(&l, 4.8)[1..].iter().all(|v| v.is_infinite()));
+    assert!(walk_impedance(&l, &l.landcover, 4.8)[1..]
+        .iter()
+        .all(|v| v.is_infinite()));
 }
 
 #[test]
 fn parks_below_the_minimum_do_not_count_and_none_at_all_is_an_error() {
     // Two parks: 2 cells (0.18 ha) and 5 cells (0.45 ha); min 0.4 ha keeps the second.
     let l = land(&["PPsssPPPPP"]);
-    let p = parks(&l, None, 0.4).unwrap();
+    let p = parks(&l, &l.landcover, None, 0.4).unwrap();
     assert_eq!(p.areas_ha.len(), 1);
     assert_eq!(&p.ids[..6], &[0, 0, 0, 0, 0, 1]);
-    let e = parks(&l, None, 1.0).unwrap_err().to_string();
+    let e = parks(&l, &l.landcover, None, 1.0).unwrap_err().to_string();
     assert!(
         e.contains("min_park_ha = 1") && e.contains("0.45 ha"),
         "{e}"
     );
     let none = land(&["sss"]);
-    assert_eq!(parks(&none, None, 0.0), Err(AccessError::NoPark));
+    assert_eq!(
+        parks(&none, &none.landcover, None, 0.0),
+        Err(AccessError::NoPark)
+    );
     // A park layer adds parks.
     let extra = [false, true, false];
-    assert_eq!(parks(&none, Some(&extra), 0.0).unwrap().ids, vec![0, 1, 0]);
+    assert_eq!(
+        parks(&none, &none.landcover, Some(&extra), 0.0)
+            .unwrap()
+            .ids,
+        vec![0, 1, 0]
+    );
     let e = check(&AccessOptions {
         threshold_min: 0.0,
         ..AccessOptions::default()
@@ -227,10 +237,10 @@ fn walking_time_equals_an_independent_dijkstra_on_random_grids() {
             .collect();
         let refs: Vec<&str> = pic.iter().map(String::as_str).collect();
         let l = land(&refs);
-        let Ok(p) = parks(&l, None, 0.0) else {
+        let Ok(p) = parks(&l, &l.landcover, None, 0.0) else {
             continue;
         };
-        let w = walk_impedance(&l, 4.8);
+        let w = walk_impedance(&l, &l.landcover, 4.8);
         let seeds: Vec<usize> = (0..w.len()).filter(|&i| p.ids[i] != 0).collect();
         let expect = dijkstra(rows, cols, 30.0, &w, &seeds);
         let got = walk_minutes(&l, w.clone(), &p);

@@ -394,6 +394,46 @@ pub fn build(scenario: &Scenario, ctx: &Context) -> Result<Pipeline> {
     })
 }
 
+/// Park access with the plan applied (`sites[k]` for `p.cands.sites[k]`): every restorable
+/// cell of a selected site takes its target class, as when the plan's connectivity is
+/// measured; walking times and coverage are measured again for the same residents. None when
+/// the scenario has no `[access]`. Crossing structures of connectors are for wildlife and
+/// leave walking as it is.
+///
+/// # Errors
+/// The resistance options (for the restoration rule) or the access measurement failing.
+pub fn measure_plan_access(
+    p: &Pipeline,
+    scenario: &Scenario,
+    sites: &[bool],
+) -> Result<Option<crate::access::Access>> {
+    let Some(opts) = settings::access_options(scenario) else {
+        return Ok(None);
+    };
+    let about = || {
+        format!(
+            "scenario `{}`: measuring the plan's park access",
+            scenario.path.display()
+        )
+    };
+    let (res_opts, _) = settings::resistance_options(scenario, &p.land).with_context(about)?;
+    let model = resistance::CellModel::new(&p.land, &res_opts);
+    let restoration = candidates::Restoration::new(&p.land, &model, &p.src);
+    let mut landcover = p.land.landcover.clone();
+    for (k, _) in sites.iter().enumerate().filter(|(_, &x)| x) {
+        for &c in p.cands.cells_of(k) {
+            if let Some(t) = restoration.target(c as usize) {
+                landcover[c as usize] = t;
+            }
+        }
+    }
+    let population = crate::access::residents(&p.land);
+    let parks = p.land.access.as_ref().and_then(|a| a.park_cells.as_deref());
+    crate::access::measure_on(&p.land, &landcover, &population, parks, &opts)
+        .map(Some)
+        .with_context(about)
+}
+
 /// Park access on `land` (`[access]`), None when the scenario has no such section.
 ///
 /// # Errors
@@ -408,17 +448,9 @@ pub fn access_stage(
     };
     let about = || format!("scenario `{}`", scenario.path.display());
     ctx.stage("park access", || {
-        let layers = land.access.as_ref();
-        let from_classes;
-        let population: &[f32] = match layers.and_then(|a| a.population.as_deref()) {
-            Some(p) => p,
-            None => {
-                from_classes = crate::access::population_from_classes(land);
-                &from_classes
-            }
-        };
-        let parks = layers.and_then(|a| a.park_cells.as_deref());
-        let a = crate::access::measure(land, population, parks, &opts).with_context(about)?;
+        let population = crate::access::residents(land);
+        let parks = land.access.as_ref().and_then(|a| a.park_cells.as_deref());
+        let a = crate::access::measure(land, &population, parks, &opts).with_context(about)?;
         let t = a.total();
         ctx.say(format_args!(
             "park access: {:.0} of {:.0} residents ({:.1} %) within {} min of one of {} parks",

@@ -206,6 +206,8 @@ fn write_all(
     let Decided {
         plan,
         measured,
+        access_plan,
+        sweep_access,
         greedy,
         sweep,
         sweep_eca,
@@ -231,8 +233,12 @@ fn write_all(
             p,
             d,
             (plan.as_ref(), measured.as_ref(), &chosen),
-            (sweep.as_deref(), sweep_eca.as_deref()),
-            lang,
+            (
+                sweep.as_deref(),
+                sweep_eca.as_deref(),
+                sweep_access.as_deref(),
+            ),
+            (access_plan.as_ref(), lang),
         )
     })?;
     ctx.stage("map", || {
@@ -252,7 +258,7 @@ fn write_all(
         plan.as_ref(),
         greedy.as_ref(),
         infeasible.is_some(),
-        measured.as_ref(),
+        (measured.as_ref(), access_plan.as_ref()),
     );
     write_table_in(lang, dir, "summary.csv", &summary.table(), bom)?;
     Ok(Outcome {
@@ -268,6 +274,10 @@ fn write_all(
 struct Decided {
     plan: Option<Plan>,
     measured: Option<Measured>,
+    /// Park access with the plan applied (with `[access]` and a plan).
+    access_plan: Option<crate::access::Access>,
+    /// Share of residents within the walk of a park, %, per sweep plan (with `[access]`).
+    sweep_access: Option<Vec<Option<f64>>>,
     greedy: Option<Plan>,
     sweep: Option<Vec<SweepResult>>,
     sweep_eca: Option<Vec<Option<f64>>>,
@@ -350,9 +360,33 @@ fn decide_and_measure(
         })
         .transpose()?;
 
+    // Park access, measured the same way on the landscape with the plan (and each sweep plan)
+    // applied.
+    let access_plan = match (&plan, &p.access) {
+        (Some(pl), Some(_)) => ctx.stage("measure plan access", || {
+            pipeline::measure_plan_access(p, scenario, &pl.sites)
+        })?,
+        _ => None,
+    };
+    let sweep_access: Option<Vec<Option<f64>>> = match (&sweep, &p.access) {
+        (Some(results), Some(_)) => Some(ctx.stage("measure sweep plans' access", || {
+            results
+                .iter()
+                .map(|r| match r {
+                    Ok(pl) => pipeline::measure_plan_access(p, scenario, &pl.sites)
+                        .map(|a| a.map(|a| a.total().covered_pct)),
+                    Err(_) => Ok(None),
+                })
+                .collect::<Result<Vec<_>>>()
+        })?),
+        _ => None,
+    };
+
     Ok(Decided {
         plan,
         measured,
+        access_plan,
+        sweep_access,
         greedy,
         sweep,
         sweep_eca,
@@ -369,8 +403,8 @@ fn write_outputs(
     p: &Pipeline,
     d: &pipeline::Decision,
     (plan, measured, chosen): (Option<&Plan>, Option<&Measured>, &BTreeSet<u32>),
-    (sweep, sweep_eca): (Option<&[SweepResult]>, Option<&[Option<f64>]>),
-    lang: Lang,
+    (sweep, sweep_eca, sweep_access): (Option<&[SweepResult]>, report::PerPlan, report::PerPlan),
+    (access_plan, lang): (Option<&crate::access::Access>, Lang),
 ) -> Result<()> {
     let bom = scenario.file.output.csv_bom;
     let write_table = |dir: &Path, name: &str, t: &crate::io::table::Table, bom: bool| {
@@ -393,7 +427,12 @@ fn write_outputs(
     write_table(dir, "corridors.csv", &corridor_table, bom)?;
     if let Some(a) = &p.access {
         layers::write_walk_minutes(dir, &p.land.grid, a)?;
-        write_table(dir, "access.csv", &report::access_table(a), bom)?;
+        write_table(
+            dir,
+            "access.csv",
+            &report::access_table(a, access_plan),
+            bom,
+        )?;
     }
     write_table(
         dir,
@@ -432,7 +471,7 @@ fn write_outputs(
             write_table(
                 dir,
                 "pareto.csv",
-                &report::pareto(&d.sweep, results, sweep_eca),
+                &report::pareto(&d.sweep, results, (sweep_eca, sweep_access)),
                 bom,
             )?;
         }
@@ -463,7 +502,7 @@ fn summary(
     plan: Option<&Plan>,
     greedy: Option<&Plan>,
     infeasible: bool,
-    measured: Option<&Measured>,
+    (measured, access_plan): (Option<&Measured>, Option<&crate::access::Access>),
 ) -> Summary {
     let count = |v: &[bool]| v.iter().filter(|&&b| b).count();
     let status = match (plan, &d.problem) {
@@ -499,15 +538,8 @@ fn summary(
         now: Connectivity::from(&p.network.indices),
         with_plan: measured.map(|m| Connectivity::from(&m.indices)),
         greedy_objective: greedy.map(|g| g.objective),
-        access_now: p.access.as_ref().map(|a| {
-            let t = a.total();
-            report::AccessFigures {
-                population: t.population,
-                covered: t.covered,
-                covered_pct: t.covered_pct,
-                threshold_min: a.threshold_min,
-            }
-        }),
+        access_now: p.access.as_ref().map(report::AccessFigures::of),
+        access_plan: access_plan.map(report::AccessFigures::of),
     }
 }
 

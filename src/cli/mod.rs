@@ -668,7 +668,7 @@ fn access_cmd(path: &Path, out: Option<&Path>, ctx: &Context) -> Result<ExitCode
     write_table(
         &dir,
         "access.csv",
-        &report::access_table(&a),
+        &report::access_table(&a, None),
         scenario.file.output.csv_bom,
     )?;
     if !ctx.quiet {

@@ -331,7 +331,7 @@ fn solve_and_write(prep: &Prepared, model_path: Option<&Path>, ctx: &Context) ->
         write_table(
             dir,
             "pareto.csv",
-            &report::pareto(&prep.sweep, &results, None),
+            &report::pareto(&prep.sweep, &results, (None, None)),
             prep.bom,
         )?;
         written.push("pareto.csv");

@@ -582,15 +582,19 @@ pub fn candidate_connectors(c: &Candidates, p: &Problem, plan: &Plan) -> Table {
     t
 }
 
+/// One measured figure per sweep plan (None where its solve failed), when measured at all.
+pub type PerPlan<'a> = Option<&'a [Option<f64>]>;
+
 /// `pareto.csv`: one row per sweep point with its plan (or why there is none) and whether
 /// it is on the frontier of (cost, carbon, connectivity).
 ///
 /// `eca_plan_ha`, when given (one per point), is each plan's ECA measured on its restored
-/// landscape (`run`), written as `eca_plan_ha`.
+/// landscape (`run`), written as `eca_plan_ha`; `access_plan_pct` likewise its measured share
+/// of residents within the walk of a park.
 pub fn pareto(
     points: &[SweepPoint],
     results: &[Result<Plan, crate::optimize::OptimizeError>],
-    eca_plan_ha: Option<&[Option<f64>]>,
+    (eca_plan_ha, access_plan_pct): (PerPlan<'_>, PerPlan<'_>),
 ) -> Table {
     let plans: Vec<Option<&Plan>> = results.iter().map(|r| r.as_ref().ok()).collect();
     let front = crate::optimize::pareto(&plans);
@@ -645,10 +649,16 @@ pub fn pareto(
         if let Some(eca) = eca_plan_ha {
             row.push(eca[k].map_or(String::new(), |e| num(e, 4)));
         }
+        if let Some(acc) = access_plan_pct {
+            row.push(acc[k].map_or(String::new(), |a| num(a, 2)));
+        }
         t.rows.push(row);
     }
     if eca_plan_ha.is_some() {
         t.header.push("eca_plan_ha".into());
+    }
+    if access_plan_pct.is_some() {
+        t.header.push("access_plan_pct".into());
     }
     t
 }
@@ -787,6 +797,23 @@ pub struct Summary {
     /// Park access of the landscape as it is (None without `[access]`).
     #[serde(default)]
     pub access_now: Option<AccessFigures>,
+    /// Park access measured on the landscape with the plan applied (None without `[access]`
+    /// or without a plan).
+    #[serde(default)]
+    pub access_plan: Option<AccessFigures>,
+}
+
+impl AccessFigures {
+    /// The study-area figures of a measurement.
+    pub fn of(a: &crate::access::Access) -> AccessFigures {
+        let t = a.total();
+        AccessFigures {
+            population: t.population,
+            covered: t.covered,
+            covered_pct: t.covered_pct,
+            threshold_min: a.threshold_min,
+        }
+    }
 }
 
 /// Park access in the study area (the last row of `access.csv`).
@@ -804,8 +831,9 @@ pub struct AccessFigures {
 
 /// `access.csv`: per district and for the study area, residents, those within the walking
 /// threshold and their share, park area (total and per resident), the people-weighted mean
-/// walking time and the residents who cannot reach any park.
-pub fn access_table(a: &crate::access::Access) -> Table {
+/// walking time and the residents who cannot reach any park; with a plan, the residents
+/// within the threshold, their share and the mean walk measured with the plan applied.
+pub fn access_table(a: &crate::access::Access, plan: Option<&crate::access::Access>) -> Table {
     let mut t = Table::new(&[
         "area",
         "population_persons",
@@ -831,6 +859,27 @@ pub fn access_table(a: &crate::access::Access) -> Table {
             },
             num(r.unreached, 1),
         ]);
+    }
+    if let Some(pl) = plan {
+        t.header.extend(
+            [
+                "covered_plan_persons",
+                "covered_plan_pct",
+                "mean_walk_plan_min",
+            ]
+            .map(String::from),
+        );
+        for (row, r) in t.rows.iter_mut().zip(&pl.rows) {
+            row.extend([
+                num(r.covered, 1),
+                num(r.covered_pct, 2),
+                if r.mean_walk_min.is_finite() {
+                    num(r.mean_walk_min, 2)
+                } else {
+                    String::new()
+                },
+            ]);
+        }
     }
     t
 }
@@ -886,6 +935,9 @@ impl Summary {
             "milp_greedy_ratio",
             "access_now_pct",
             "covered_now_persons",
+            "access_plan_pct",
+            "covered_plan_persons",
+            "persons_gained",
         ]);
         let opt = |v: Option<String>| v.unwrap_or_default();
         let p = self.plan.as_ref();
@@ -919,6 +971,12 @@ impl Summary {
             opt(self.milp_greedy_ratio().map(|r| num(r, 4))),
             opt(self.access_now.map(|a| num(a.covered_pct, 2))),
             opt(self.access_now.map(|a| num(a.covered, 1))),
+            opt(self.access_plan.map(|a| num(a.covered_pct, 2))),
+            opt(self.access_plan.map(|a| num(a.covered, 1))),
+            opt(self
+                .access_now
+                .zip(self.access_plan)
+                .map(|(n, p)| num(p.covered - n.covered, 1))),
         ]);
         t
     }

@@ -43,6 +43,12 @@ fn sample(plan: bool) -> Summary {
             covered_pct: 64.0,
             threshold_min: 10.0,
         }),
+        access_plan: plan.then_some(AccessFigures {
+            population: 1000.0,
+            covered: 655.0,
+            covered_pct: 65.5,
+            threshold_min: 10.0,
+        }),
     }
 }
 
@@ -171,8 +177,12 @@ fn the_sweep_table_fills_failed_points_and_adds_the_measured_eca() {
             "too little money".into(),
         )),
     ];
-    let t = pareto(&points, &results, Some(&[Some(321.5), None]));
-    assert_eq!(t.header.last().map(String::as_str), Some("eca_plan_ha"));
+    let t = pareto(
+        &points,
+        &results,
+        (Some(&[Some(321.5), None]), Some(&[Some(64.25), None])),
+    );
+    assert_eq!(t.header.last().map(String::as_str), Some("access_plan_pct"));
     for row in &t.rows {
         assert_eq!(row.len(), t.header.len());
     }
@@ -181,14 +191,18 @@ fn the_sweep_table_fills_failed_points_and_adds_the_measured_eca() {
     assert_eq!(t.rows[0][col("sites_selected")], "1");
     assert_eq!(t.rows[0][col("pareto")], "1");
     assert_eq!(t.rows[0][col("eca_plan_ha")], "321.5000");
+    assert_eq!(t.rows[0][col("access_plan_pct")], "64.25");
     assert_eq!(t.rows[1][col("status")], "infeasible");
     assert_eq!(t.rows[1][col("carbon_min_tco2e")], "5.000");
     assert_eq!(t.rows[1][col("spent_yuan")], "");
     assert_eq!(t.rows[1][col("eca_plan_ha")], "");
     all_translated(&t);
     // Without measurements the column is absent, not empty.
-    let t = pareto(&points, &results, None);
-    assert!(!t.header.iter().any(|h| h == "eca_plan_ha"));
+    let t = pareto(&points, &results, (None, None));
+    assert!(!t
+        .header
+        .iter()
+        .any(|h| h == "eca_plan_ha" || h == "access_plan_pct"));
     assert!(t.rows.iter().all(|r| r.len() == t.header.len()));
 }
 
@@ -258,14 +272,22 @@ fn the_access_table_has_a_row_per_district_then_the_study_area_all_translated() 
         rows: vec![row("西区", 100.0, 64.0), row("study area", 100.0, 64.0)],
         threshold_min: 10.0,
     };
-    let t = access_table(&a);
+    let t = access_table(&a, None);
     assert_eq!(t.rows.len(), 2);
     assert_eq!(
         t.rows[0],
         ["西区", "100.0", "64.0", "64.00", "1.5000", "150.00", "7.25", "0.0"]
     );
     all_translated(&t);
+    let mut plan = a.clone();
+    plan.rows[0] = row("西区", 100.0, 70.0);
+    let t = access_table(&a, Some(&plan));
+    assert_eq!(&t.rows[0][8..], ["70.0", "70.00", "7.25"]);
+    assert_eq!(t.rows[1].len(), t.header.len());
+    all_translated(&t);
     let s = sample(true).table();
     let col = |name: &str| s.header.iter().position(|h| h == name).unwrap();
     assert_eq!(s.rows[0][col("access_now_pct")], "64.00");
+    assert_eq!(s.rows[0][col("access_plan_pct")], "65.50");
+    assert_eq!(s.rows[0][col("persons_gained")], "15.0");
 }
