@@ -354,6 +354,9 @@ fn label(lang: Lang, key: &str) -> &'static str {
             "夹点（电流）",
         ),
         "landcover" => ("Land cover", "土地覆盖"),
+        "parks" => ("Parks (>= min_park_ha)", "公园（不小于最小面积）"),
+        "walk" => ("Within the walk of a park", "公园步行可达范围"),
+        "beyond" => ("Residents beyond the walk", "步行范围外的居民"),
         "north" => ("N", "北"),
         "cost" => ("Cost (million yuan)", "投资（百万元）"),
         "carbon" => ("Carbon gain (t CO2e)", "碳汇增量（t CO2e）"),
@@ -368,6 +371,19 @@ fn label(lang: Lang, key: &str) -> &'static str {
         Lang::En => en,
         Lang::Zh => zh,
     }
+}
+
+/// The park-access layers of the map.
+#[derive(Debug, Clone, Copy)]
+pub struct AccessLayer<'a> {
+    /// Park id per cell (0 none).
+    pub parks: &'a [u32],
+    /// Walking minutes to the nearest park per cell (`+∞` unreached, NaN outside).
+    pub minutes: &'a [f32],
+    /// The walk that counts, min.
+    pub threshold_min: f64,
+    /// Residents per cell.
+    pub residents: &'a [f32],
 }
 
 /// What the map shows.
@@ -393,6 +409,8 @@ pub struct MapLayers<'a> {
     /// Pinch points: per cell the current divided by its corridor's largest (0-1, NaN
     /// outside the zones); cells at 0.5 and above are drawn, stronger where higher.
     pub pinch: Option<&'a [f32]>,
+    /// Park access, when measured.
+    pub access: Option<AccessLayer<'a>>,
     /// Title.
     pub title: String,
     /// Subtitle (the scenario's description; empty for none).
@@ -403,6 +421,12 @@ pub struct MapLayers<'a> {
 const PINCH: Rgb = [0, 145, 234];
 /// Corridor zones (hatch).
 const ZONE: Rgb = [0, 121, 107];
+/// Park outlines.
+const PARK: Rgb = [27, 94, 32];
+/// The edge of the walk to a park.
+const WALK: Rgb = [255, 111, 0];
+/// Residents beyond the walk (dots).
+const BEYOND: Rgb = [74, 20, 140];
 
 /// Draws the map: at most 1,400 px on the long side of the map, plus the legend panel.
 pub fn render_map(m: &MapLayers, lang: Lang) -> Canvas {
@@ -428,6 +452,15 @@ pub fn render_map(m: &MapLayers, lang: Lang) -> Canvas {
     draw_outline(&mut cv, &f, &|i| m.sources[i] != 0, [0, 68, 27]);
     if let Some((bits, mask)) = m.redline {
         draw_outline(&mut cv, &f, &|i| bits[i] & mask != 0, [213, 0, 0]);
+    }
+    if let Some(a) = m.access {
+        let t = a.threshold_min as f32;
+        // Unreached cells are +inf and outside cells NaN: neither is within the walk.
+        let within = |i: usize| a.minutes[i] <= t;
+        // The walk's edge, then residents beyond it as dots, then the parks' outlines.
+        draw_outline(&mut cv, &f, &within, WALK);
+        draw_beyond(&mut cv, &f, &|i| a.residents[i] > 0.0 && !within(i));
+        draw_outline(&mut cv, &f, &|i| a.parks[i] != 0, PARK);
     }
     draw_paths(&mut cv, &f, m);
     cv.frame(
@@ -532,6 +565,18 @@ fn draw_outline(cv: &mut Canvas, f: &Frame, inside: &dyn Fn(usize) -> bool, c: R
                 });
             if edge {
                 cv.blend((f.margin + px) as i64, (f.top + py) as i64, c, 1.0);
+            }
+        }
+    }
+}
+
+/// Residents beyond the walk: a sparse dot pattern (every third pixel on every third row) so
+/// the land cover stays readable under it.
+fn draw_beyond(cv: &mut Canvas, f: &Frame, beyond: &dyn Fn(usize) -> bool) {
+    for py in (0..f.mh).step_by(3) {
+        for px in (0..f.mw).step_by(3) {
+            if beyond(f.cell_at(px, py)) {
+                cv.blend((f.margin + px) as i64, (f.top + py) as i64, BEYOND, 1.0);
             }
         }
     }
@@ -654,7 +699,7 @@ fn draw_legend(
         cv.rect(lx as i64, y as i64, lx as i64 + 28, y as i64 + 16, c);
         cv.frame(lx as i64, y as i64, lx as i64 + 28, y as i64 + 16, GREY);
     };
-    let entries: [(&str, Rgb, bool); 7] = [
+    let entries: [(&str, Rgb, bool); 10] = [
         ("sources", [60, 120, 70], false),
         ("zone", ZONE, false),
         ("paths", [10, 10, 10], true),
@@ -662,11 +707,15 @@ fn draw_legend(
         ("connectors", [106, 27, 154], true),
         ("redline", [213, 0, 0], true),
         ("pinch", PINCH, false),
+        ("parks", PARK, true),
+        ("walk", WALK, true),
+        ("beyond", BEYOND, false),
     ];
     for (key, c, is_line) in entries {
         if key == "redline" && m.redline.is_none()
             || key == "sites" && m.sites.is_none()
             || key == "pinch" && m.pinch.is_none()
+            || matches!(key, "parks" | "walk" | "beyond") && m.access.is_none()
         {
             continue;
         }
@@ -856,6 +905,70 @@ mod tests {
     use super::*;
 
     #[test]
+    fn park_access_draws_parks_the_walk_and_the_residents_beyond_it() {
+        let table = ClassTable::parse(
+            std::path::Path::new("t.csv"),
+            "code,name,resistance,habitat,c_above,c_below,c_soil,c_dead\n1004,street,1,0,0,0,0,0\n",
+        )
+        .unwrap();
+        let n = 40usize;
+        let grid = Grid::new(
+            n as u64,
+            n as u64,
+            30.0,
+            0.0,
+            n as f64 * 30.0,
+            crate::grid::Crs::projected_epsg(4545),
+        )
+        .unwrap();
+        let landcover = vec![0u8; n * n];
+        let sources = vec![0u32; n * n];
+        let nlcc = vec![f32::NAN; n * n];
+        // A 4 x 4 park in the north-west corner; minutes = cells from it; everyone lives here.
+        let parks: Vec<u32> = (0..n * n)
+            .map(|i| u32::from(i / n < 4 && i % n < 4))
+            .collect();
+        let minutes: Vec<f32> = (0..n * n)
+            .map(|i| ((i / n).max(i % n)) as f32 * 0.5)
+            .collect();
+        let people = vec![1.0f32; n * n];
+        let colours = |access| {
+            let m = MapLayers {
+                grid: &grid,
+                classes: &table,
+                landcover: &landcover,
+                sources: &sources,
+                nlcc: &nlcc,
+                paths: vec![],
+                sites: None,
+                connectors: vec![],
+                redline: None,
+                pinch: None,
+                access,
+                title: "t".into(),
+                subtitle: String::new(),
+            };
+            let cv = render_map(&m, Lang::En);
+            cv.pixels
+                .into_iter()
+                .collect::<std::collections::BTreeSet<Rgb>>()
+        };
+        let with = colours(Some(AccessLayer {
+            parks: &parks,
+            minutes: &minutes,
+            threshold_min: 10.0,
+            residents: &people,
+        }));
+        for c in [PARK, WALK, BEYOND] {
+            assert!(with.contains(&c), "{c:?} missing");
+        }
+        let without = colours(None);
+        for c in [PARK, WALK, BEYOND] {
+            assert!(!without.contains(&c), "{c:?} drawn without [access]");
+        }
+    }
+
+    #[test]
     fn tables_without_colours_get_colours_from_their_class_names() {
         // CORINE Land Cover level-3 names (no survey codes, no colour column).
         let yellow = [240, 214, 84];
@@ -914,6 +1027,9 @@ mod tests {
             "connectors",
             "redline",
             "pinch",
+            "parks",
+            "walk",
+            "beyond",
             "landcover",
             "north",
             "cost",

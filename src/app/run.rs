@@ -639,6 +639,7 @@ fn write_pictures(
         .iter()
         .filter(|z| z.kind == ZoneKind::EcologicalRedline)
         .fold(0u8, |m, z| m | (1 << z.bit));
+    let residents = crate::access::residents(&p.land);
     let layers = MapLayers {
         grid: &p.land.grid,
         classes: &p.land.classes,
@@ -665,6 +666,12 @@ fn write_pictures(
             pipeline::CircuitResult::Done { pinch, .. } => Some(pinch.normalized.as_slice()),
             pipeline::CircuitResult::Skipped(_) => None,
         },
+        access: p.access.as_ref().map(|a| map::AccessLayer {
+            parks: &a.parks.ids,
+            minutes: &a.minutes,
+            threshold_min: a.threshold_min,
+            residents: &residents,
+        }),
         title: scenario.name.clone(),
         subtitle: scenario.file.description.clone(),
     };
