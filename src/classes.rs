@@ -222,21 +222,7 @@ impl ClassTable {
                     continue;
                 }
             };
-            let resistance_text = get("resistance");
-            let resistance = match resistance_text.to_ascii_lowercase().as_str() {
-                "barrier" | "inf" | "infinity" => ClassResistance::Barrier,
-                s => match s.parse::<f64>() {
-                    Ok(r) if r.is_finite() && r > 0.0 => ClassResistance::Finite(r),
-                    Ok(r) => {
-                        problems.push(format!("line {line}: class {code} has resistance {r}; resistance must be a finite number > 0 (cost per metre), or `barrier` for impassable classes"));
-                        ClassResistance::Barrier
-                    }
-                    Err(_) => {
-                        problems.push(format!("line {line}: class {code} has resistance `{resistance_text}`, not a number (write `barrier` for impassable classes)"));
-                        ClassResistance::Barrier
-                    }
-                },
-            };
+            let resistance = parse_resistance(&get("resistance"), code, line, &mut problems);
             let habitat = match get("habitat").to_ascii_lowercase().as_str() {
                 "1" | "true" | "yes" | "y" => true,
                 "0" | "false" | "no" | "n" | "" => false,
@@ -271,50 +257,8 @@ impl ClassTable {
                     }
                 }
             };
-            let colour_text = match get("colour") {
-                t if t.is_empty() => get("color"),
-                t => t,
-            };
-            let colour = if colour_text.is_empty() {
-                None
-            } else {
-                match parse_hex_colour(&colour_text) {
-                    Some(c) => Some(c),
-                    None => {
-                        problems.push(format!("line {line}: class {code} has colour `{colour_text}`; write it as #RRGGBB (e.g. #2E7D32), or leave it empty"));
-                        None
-                    }
-                }
-            };
-            let park = match get("park").to_ascii_lowercase().as_str() {
-                "1" | "true" | "yes" | "y" => true,
-                "0" | "false" | "no" | "n" | "" => false,
-                other => {
-                    problems.push(format!(
-                        "line {line}: class {code} has park `{other}`; write 1 or 0"
-                    ));
-                    false
-                }
-            };
-            let walk_text = get("walk_factor");
-            let walk_factor = match walk_text.to_ascii_lowercase().as_str() {
-                "" => 1.0,
-                "barrier" | "inf" | "infinity" => f64::INFINITY,
-                t => match t.parse::<f64>() {
-                    Ok(w) if w.is_finite() && w >= 1.0 => w,
-                    _ => {
-                        problems.push(format!("line {line}: class {code} has walk_factor `{walk_text}`; write a number >= 1 (1 = a street; 3 = three times slower) or `barrier`"));
-                        1.0
-                    }
-                },
-            };
-            let persons_per_ha = parse_amount(
-                &get("persons_per_ha"),
-                "persons_per_ha",
-                line,
-                Some(0.0),
-                &mut problems,
-            );
+            let (colour, park, walk_factor, persons_per_ha) =
+                map_and_people_columns(&get, code, line, &mut problems);
             if let Some(prev) = first_line.get(&code) {
                 problems.push(format!("line {line}: code {code} is listed twice (first on line {prev}); each code needs exactly one row"));
                 continue;
@@ -407,6 +351,84 @@ impl ClassTable {
         }
         lut
     }
+}
+
+/// The `resistance` column: a finite number > 0, or `barrier` (also `inf`, `infinity`).
+fn parse_resistance(
+    resistance_text: &str,
+    code: u32,
+    line: u64,
+    problems: &mut Vec<String>,
+) -> ClassResistance {
+    match resistance_text.to_ascii_lowercase().as_str() {
+        "barrier" | "inf" | "infinity" => ClassResistance::Barrier,
+        s => match s.parse::<f64>() {
+            Ok(r) if r.is_finite() && r > 0.0 => ClassResistance::Finite(r),
+            Ok(r) => {
+                problems.push(format!("line {line}: class {code} has resistance {r}; resistance must be a finite number > 0 (cost per metre), or `barrier` for impassable classes"));
+                ClassResistance::Barrier
+            }
+            Err(_) => {
+                problems.push(format!("line {line}: class {code} has resistance `{resistance_text}`, not a number (write `barrier` for impassable classes)"));
+                ClassResistance::Barrier
+            }
+        },
+    }
+}
+
+/// The optional `colour`, `park`, `walk_factor` and `persons_per_ha` columns of one row
+/// (defaults: none, 0, 1, 0); bad values are added to `problems`.
+fn map_and_people_columns(
+    get: &dyn Fn(&str) -> String,
+    code: u32,
+    line: u64,
+    problems: &mut Vec<String>,
+) -> (Option<[u8; 3]>, bool, f64, f64) {
+    let colour_text = match get("colour") {
+        t if t.is_empty() => get("color"),
+        t => t,
+    };
+    let colour = if colour_text.is_empty() {
+        None
+    } else {
+        match parse_hex_colour(&colour_text) {
+            Some(c) => Some(c),
+            None => {
+                problems.push(format!("line {line}: class {code} has colour `{colour_text}`; write it as #RRGGBB (e.g. #2E7D32), or leave it empty"));
+                None
+            }
+        }
+    };
+    let park = match get("park").to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "y" => true,
+        "0" | "false" | "no" | "n" | "" => false,
+        other => {
+            problems.push(format!(
+                "line {line}: class {code} has park `{other}`; write 1 or 0"
+            ));
+            false
+        }
+    };
+    let walk_text = get("walk_factor");
+    let walk_factor = match walk_text.to_ascii_lowercase().as_str() {
+        "" => 1.0,
+        "barrier" | "inf" | "infinity" => f64::INFINITY,
+        t => match t.parse::<f64>() {
+            Ok(w) if w.is_finite() && w >= 1.0 => w,
+            _ => {
+                problems.push(format!("line {line}: class {code} has walk_factor `{walk_text}`; write a number >= 1 (1 = a street; 3 = three times slower) or `barrier`"));
+                1.0
+            }
+        },
+    };
+    let persons_per_ha = parse_amount(
+        &get("persons_per_ha"),
+        "persons_per_ha",
+        line,
+        Some(0.0),
+        problems,
+    );
+    (colour, park, walk_factor, persons_per_ha)
 }
 
 /// `#RRGGBB` or `RRGGBB` as three bytes.

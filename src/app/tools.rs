@@ -226,6 +226,45 @@ pub fn network_from_tables(
     })
 }
 
+/// Park access alone (`ecocorridor access`): loads the scenario, measures access and writes
+/// `walk_minutes.tif` and `access.csv` into `dir` (created).
+///
+/// # Errors
+/// No `[access]` section, every load problem, no park, a file that cannot be written.
+pub fn access(
+    scenario: &crate::scenario::Scenario,
+    dir: &Path,
+    ctx: &Context,
+) -> Result<crate::access::Access> {
+    if scenario.file.access.is_none() {
+        bail!(
+            "scenario `{}` has no [access] section; add one (see models/demo.toml: `[access]` with `threshold_min = 10`)",
+            scenario.path.display()
+        );
+    }
+    let land = ctx.stage("load", || super::pipeline::load_landscape(scenario, ctx))?;
+    let Some(a) = super::pipeline::access_stage(scenario, &land, ctx)? else {
+        bail!(
+            "scenario `{}`: [access] gave no measurement",
+            scenario.path.display()
+        );
+    };
+    std::fs::create_dir_all(dir).with_context(|| {
+        format!(
+            "cannot create output folder `{}`\n  hint: check the path and your write permission, or pass --out DIR",
+            dir.display()
+        )
+    })?;
+    crate::report::layers::write_walk_minutes(dir, &land.grid, &a)?;
+    write_table(
+        dir,
+        "access.csv",
+        &crate::report::access_table(&a, None),
+        scenario.file.output.csv_bom,
+    )?;
+    Ok(a)
+}
+
 /// What [`rasterize`] wrote.
 #[derive(Debug, Clone)]
 pub struct Rasterized {

@@ -414,31 +414,9 @@ pub fn run() -> Result<ExitCode> {
         Command::Access { scenario, out } => access_cmd(&scenario, out.as_deref(), &ctx),
         Command::Init { dir, landcover, code_field, cell_size_m, zones, districts, name_field, force } => {
             let opts = ecocorridor::app::init::InitOptions { dir, landcover, code_field, cell_size_m, zones, districts, name_field, force };
-            let path = ecocorridor::app::init::init(&opts)?;
-            if !ctx.quiet {
-                say!("wrote `{}` and the class table beside it\n  next: ecocorridor validate {}", path.display(), path.display());
-            }
-            Ok(ExitCode::SUCCESS)
+            init_cmd(opts, &ctx)
         }
-        Command::Rasterize { scenario, out } => {
-            let scenario = ecocorridor::scenario::Scenario::read(&scenario)?;
-            let r = tools::rasterize(&scenario, &out)?;
-            for p in &r.problems {
-                if !ctx.quiet {
-                    say!("{p}");
-                }
-            }
-            if !ctx.quiet {
-                say!(
-                    "wrote `{}`: {}, {} cells inside the study area (nodata {})",
-                    out.display(),
-                    r.grid,
-                    r.cells_inside,
-                    r.nodata
-                );
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Rasterize { scenario, out } => rasterize_cmd(&scenario, &out, &ctx),
         Command::Synth {
             rows,
             cols,
@@ -654,23 +632,8 @@ fn network_cmd(
 
 fn access_cmd(path: &Path, out: Option<&Path>, ctx: &Context) -> Result<ExitCode> {
     let scenario = Scenario::read(path)?;
-    if scenario.file.access.is_none() {
-        bail!(
-            "scenario `{}` has no [access] section; add one (see models/demo.toml: `[access]` with `threshold_min = 10`)",
-            scenario.path.display()
-        );
-    }
-    let land = ctx.stage("load", || load_landscape(&scenario, ctx))?;
-    let a = ecocorridor::app::pipeline::access_stage(&scenario, &land, ctx)?
-        .expect("[access] is present");
-    let dir = prepare_out(&scenario, out)?;
-    layers::write_walk_minutes(&dir, &land.grid, &a)?;
-    write_table(
-        &dir,
-        "access.csv",
-        &report::access_table(&a, None),
-        scenario.file.output.csv_bom,
-    )?;
+    let dir = scenario.output_dir(out);
+    let a = tools::access(&scenario, &dir, ctx)?;
     if !ctx.quiet {
         let t = a.total();
         say!(
@@ -680,6 +643,36 @@ fn access_cmd(path: &Path, out: Option<&Path>, ctx: &Context) -> Result<ExitCode
             t.covered_pct,
             a.threshold_min,
             dir.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn init_cmd(opts: ecocorridor::app::init::InitOptions, ctx: &Context) -> Result<ExitCode> {
+    let path = ecocorridor::app::init::init(&opts)?;
+    if !ctx.quiet {
+        say!(
+            "wrote `{}` and the class table beside it\n  next: ecocorridor validate {}",
+            path.display(),
+            path.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn rasterize_cmd(path: &Path, out: &Path, ctx: &Context) -> Result<ExitCode> {
+    let scenario = Scenario::read(path)?;
+    let r = tools::rasterize(&scenario, out)?;
+    if !ctx.quiet {
+        for p in &r.problems {
+            say!("{p}");
+        }
+        say!(
+            "wrote `{}`: {}, {} cells inside the study area (nodata {})",
+            out.display(),
+            r.grid,
+            r.cells_inside,
+            r.nodata
         );
     }
     Ok(ExitCode::SUCCESS)
