@@ -328,3 +328,98 @@ fn circuitscape_mg_verify_7_advanced_current_map() {
         "largest difference {worst:e} of the largest current"
     );
 }
+
+/// Circuitscape's oneToAllVerify4 and allToOneVerify4 (tests/fixtures/circuitscape_focal):
+/// 10 x 10 resistances, 4 neighbours, average resistances. Points on nodata are dropped, as
+/// Circuitscape does (it reports -1 for them); the others' one-to-all resistances and both
+/// cumulative current maps (cells that are neither focal nor nodata) must agree.
+#[test]
+fn circuitscape_one_to_all_and_all_to_one_verify_4() {
+    use ecocorridor::circuit::{focal, CircuitOptions, FocalMode, Network};
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/circuitscape_focal");
+    let cells = read_f32(&dir.join("cellmap.asc")).unwrap();
+    let points = read_f32(&dir.join("points.asc")).unwrap();
+    let (rows, cols) = (cells.grid().rows(), cells.grid().cols());
+    let regions: Vec<u32> = points
+        .data()
+        .iter()
+        .zip(cells.data())
+        .map(|(&p, &r)| {
+            if p > 0.0 && r.is_finite() {
+                p as u32
+            } else {
+                0
+            }
+        })
+        .collect();
+    let opts = CircuitOptions {
+        four_neighbours: true,
+        avg_resistance: true,
+        ..Default::default()
+    };
+    let net = Network::new((rows, cols), cells.data(), &regions, opts).unwrap();
+    let expected: std::collections::BTreeMap<u32, f64> =
+        std::fs::read_to_string(dir.join("oneToAllVerify4_resistances.out"))
+            .unwrap()
+            .lines()
+            .map(|l| {
+                let f: Vec<f64> = l.split_whitespace().map(|v| v.parse().unwrap()).collect();
+                (f[0] as u32, f[1])
+            })
+            .collect();
+    let one = focal(&net, FocalMode::OneToAll).unwrap();
+    let mut compared = 0;
+    for run in &one.runs {
+        let want = expected[&run.id];
+        assert!(
+            want > 0.0,
+            "region {} is solved here but not by Circuitscape",
+            run.id
+        );
+        assert!(
+            (run.resistance - want).abs() <= 1e-6 * want,
+            "region {}: ours {}, Circuitscape {want}",
+            run.id,
+            run.resistance
+        );
+        compared += 1;
+    }
+    // 1, 2, 4, 5, 8, 9 are on habitat; 3, 6, 11 and 51 lie on nodata.
+    assert_eq!(compared, 6);
+    let mut worst = 0f64;
+    for (mode, file) in [
+        (FocalMode::OneToAll, "oneToAllVerify4_cum_curmap.asc"),
+        (FocalMode::AllToOne, "allToOneVerify4_cum_curmap.asc"),
+    ] {
+        let f = focal(&net, mode).unwrap();
+        let want = read_f32(&dir.join(file)).unwrap();
+        let top = want.data().iter().cloned().fold(0f32, f32::max) as f64;
+        let mut n = 0;
+        for (i, (&ours, &theirs)) in f.current.iter().zip(want.data()).enumerate() {
+            if !ours.is_finite() {
+                continue;
+            }
+            let d = (ours - theirs as f64).abs();
+            worst = worst.max(d / top);
+            assert!(
+                d <= 1e-5 * top,
+                "{file}: cell ({}, {}): ours {ours}, Circuitscape {theirs}",
+                i / cols,
+                i % cols
+            );
+            n += 1;
+        }
+        // Every habitat cell that is not a focal point is compared.
+        let habitat = cells
+            .data()
+            .iter()
+            .zip(&regions)
+            .filter(|(r, &id)| r.is_finite() && id == 0)
+            .count();
+        assert_eq!(n, habitat, "{file}");
+    }
+    eprintln!(
+        "one-to-all / all-to-one verify 4: largest difference {worst:e} of the largest current"
+    );
+}

@@ -1235,6 +1235,28 @@ fn circuit_command_writes_resistances_currents_and_voltages() {
             "{f} differs between 1 and 2 threads"
         );
     }
+    // One-to-all: region 1 with 2 grounded is the pair 1-2 (2.5 ohm, half an ampere per
+    // strip); region 3 is alone in its part (not solved, `inf`).
+    let r = go(args(
+        &p("o2a"),
+        &["--four-neighbours", "--mode", "one-to-all"],
+    ));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let t = fs::read_to_string(dir.path().join("o2a/focal_resistances.csv")).unwrap();
+    let lines: Vec<&str> = t.trim_start_matches('\u{feff}').lines().collect();
+    assert_eq!(lines[0], "focal_id,others,effective_resistance");
+    let r1: f64 = lines[1].strip_prefix("1,1,").unwrap().parse().unwrap();
+    assert!((r1 - 2.5).abs() < 1e-9, "{r1}");
+    assert_eq!(lines[3], "3,0,inf");
+    let cur = read_f32(&dir.path().join("o2a/current.tif")).unwrap();
+    // Both runs (1 to 2, 2 to 1) put half an ampere through each strip.
+    assert!((cur.data()[2] - 1.0).abs() < 1e-6, "{}", cur.data()[2]);
+    let r = go(args(
+        &p("bad"),
+        &["--mode", "all-to-one", "--pairs", "adjacent"],
+    ));
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("leave out --pairs"), "{}", r.stderr);
 }
 
 #[test]

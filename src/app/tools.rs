@@ -467,6 +467,8 @@ pub struct CircuitRequest<'a> {
     pub opts: crate::circuit::CircuitOptions,
     /// Advanced mode: (source currents raster, ground conductances raster).
     pub advanced: Option<(&'a Path, &'a Path)>,
+    /// One-to-all or all-to-one instead of pairwise (None: pairwise).
+    pub mode: Option<crate::circuit::FocalMode>,
 }
 
 /// What `circuit` did.
@@ -576,6 +578,39 @@ pub fn circuit(req: &CircuitRequest, ctx: &Context) -> Result<CircuitRun> {
             pairs: Vec::new(),
             written,
             solver: a.solver,
+        });
+    }
+    if let Some(mode) = req.mode {
+        let f = ctx.stage("circuit (focal mode)", || {
+            ct::focal(&net, mode).with_context(|| {
+                format!(
+                    "regions `{}`",
+                    req.regions
+                        .map_or("(none)".into(), |p| p.display().to_string())
+                )
+            })
+        })?;
+        let mut t = crate::io::table::Table::new(&["focal_id", "others", "effective_resistance"]);
+        for r in &f.runs {
+            t.rows.push(vec![
+                r.id.to_string(),
+                r.others.to_string(),
+                if r.resistance.is_finite() {
+                    format!("{}", r.resistance)
+                } else {
+                    "inf".into()
+                },
+            ]);
+        }
+        write_table(req.out, "focal_resistances.csv", &t, true)?;
+        f32_layer("current.tif", &f.current)?;
+        written.extend(["focal_resistances.csv", "current.tif"]);
+        return Ok(CircuitRun {
+            nodes: net.nodes(),
+            regions: net.region_ids().len(),
+            pairs: Vec::new(),
+            written,
+            solver: f.solver,
         });
     }
     let ids = net.region_ids();

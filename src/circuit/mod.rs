@@ -578,6 +578,143 @@ pub fn pairwise(
     })
 }
 
+/// Circuitscape's focal modes besides pairwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FocalMode {
+    /// Each region in turn: 1 A in at it, every other region grounded.
+    OneToAll,
+    /// Each region in turn: grounded, 1 A in at every other region.
+    AllToOne,
+}
+
+/// One region's run in a focal mode.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FocalRun {
+    /// Region id.
+    pub id: u32,
+    /// Other regions in its connected part (0: not solved, no current).
+    pub others: usize,
+    /// One-to-all: its voltage with 1 A in and the others grounded, i.e. the effective
+    /// resistance between it and all other regions joined (`inf` when `others` is 0).
+    /// All-to-one: the mean voltage of the other regions (each with 1 A in) over it grounded.
+    pub resistance: f64,
+}
+
+/// What a focal-mode run gives.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Focal {
+    /// Per region, ascending id.
+    pub runs: Vec<FocalRun>,
+    /// Cumulative node current over the runs (A); NaN on focal regions and without a node.
+    pub current: Vec<f64>,
+    /// The linear solver that ran.
+    pub solver: &'static str,
+}
+
+/// Circuitscape's one-to-all or all-to-one mode: for each focal region, the network of its
+/// connected part with the grounded regions held at 0 V (Dirichlet; regions in another part
+/// take no part), one factorization and one solve; node currents (`max(in, out)`, as pairwise)
+/// summed over the regions in id order. A region alone in its part is not solved.
+///
+/// # Work
+/// One factorization per region (the grounded set differs), done one after another: memory
+/// is one factor at a time.
+///
+/// # Errors
+/// Fewer than two regions; the solver's errors.
+pub fn focal(net: &Network, mode: FocalMode) -> Result<Focal, CircuitError> {
+    if net.regions.len() < 2 {
+        return Err(CircuitError::Shape(format!(
+            "focal modes need at least two focal regions ({} given)",
+            net.regions.len()
+        )));
+    }
+    let part = net.parts();
+    let cells = net.node.len();
+    let mut current = vec![0.0f64; cells];
+    let mut runs = Vec::with_capacity(net.regions.len());
+    let mut solver = "none";
+    for &(id, node) in &net.regions {
+        let p = part[node as usize];
+        let others: Vec<u32> = net
+            .regions
+            .iter()
+            .filter(|&&(j, u)| j != id && part[u as usize] == p)
+            .map(|&(_, u)| u)
+            .collect();
+        if others.is_empty() {
+            runs.push(FocalRun {
+                id,
+                others: 0,
+                resistance: f64::INFINITY,
+            });
+            continue;
+        }
+        let grounded = |v: u32| match mode {
+            FocalMode::OneToAll => others.contains(&v),
+            FocalMode::AllToOne => v == node,
+        };
+        let mut row = vec![NONE; net.n];
+        let mut m = 0u32;
+        for v in 0..net.n as u32 {
+            if part[v as usize] == p && !grounded(v) {
+                row[v as usize] = m;
+                m += 1;
+            }
+        }
+        let (m, entries) = net.laplacian(&row, None);
+        let chol = Solver::new(m, &entries, net.opts.solver)?;
+        drop(entries);
+        solver = chol.describe();
+        let mut b = vec![0.0f64; m];
+        match mode {
+            FocalMode::OneToAll => b[row[node as usize] as usize] = 1.0,
+            FocalMode::AllToOne => {
+                for &u in &others {
+                    b[row[u as usize] as usize] = 1.0;
+                }
+            }
+        }
+        chol.solve(&mut b, 1)?;
+        let v: Vec<f64> = (0..net.n)
+            .map(|u| {
+                if row[u] == NONE {
+                    0.0
+                } else {
+                    b[row[u] as usize]
+                }
+            })
+            .collect();
+        let resistance = match mode {
+            FocalMode::OneToAll => v[node as usize],
+            FocalMode::AllToOne => {
+                others.iter().map(|&u| v[u as usize]).sum::<f64>() / others.len() as f64
+            }
+        };
+        net.add_node_currents(&v, None, &mut current);
+        runs.push(FocalRun {
+            id,
+            others: others.len(),
+            resistance,
+        });
+    }
+    // As pairwise: focal-region cells (shorted) and cells without a node carry no map value.
+    let mut is_region = vec![false; net.n];
+    for &(_, v) in &net.regions {
+        is_region[v as usize] = true;
+    }
+    for (c, &u) in current.iter_mut().zip(&net.node) {
+        if u == NONE || is_region[u as usize] {
+            *c = f64::NAN;
+        }
+    }
+    Ok(Focal {
+        runs,
+        current,
+        solver,
+    })
+}
+
 /// What an advanced run gives.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Advanced {

@@ -557,3 +557,108 @@ fn the_amg_solver_gives_the_direct_solvers_answers() {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(30))]
+
+    /// One-to-all and all-to-one against dense solves with the grounded regions removed
+    /// (Dirichlet 0 V), built cell by cell; with two regions both modes are the pairwise run
+    /// of each ordered pair, current for current.
+    #[test]
+    fn focal_modes_match_dense_solves_and_pairwise(
+        rows in 2usize..7,
+        cols in 2usize..7,
+        cells in proptest::collection::vec((0u8..10, 0.1f32..50.0), 49),
+        spots in proptest::collection::vec((0usize..49, 1u32..4), 3..8),
+    ) {
+        let len = rows * cols;
+        let res: Vec<f32> = cells[..len].iter().map(|&(k, r)| if k == 0 { NAN } else { r }).collect();
+        let mut regions = vec![0u32; len];
+        for &(i, id) in &spots {
+            regions[i % len] = id;
+        }
+        let net = match Network::new((rows, cols), &res, &regions, CircuitOptions::default()) {
+            Ok(n) => n,
+            Err(CircuitError::RegionOnNodata(_)) => return Ok(()),
+            Err(e) => panic!("{e}"),
+        };
+        let ids = net.region_ids();
+        prop_assume!(ids.len() >= 2);
+        let (node, reg) = dense_nodes(&res, &regions);
+        let n = node.iter().flatten().max().map_or(0, |m| m + 1);
+        let l = dense_laplacian(rows, cols, &res, &node, n);
+        // Connected part of a dense node.
+        let reach = |s: usize| {
+            let mut seen = vec![false; n];
+            let mut stack = vec![s];
+            seen[s] = true;
+            while let Some(u) = stack.pop() {
+                for v in 0..n {
+                    if l[u][v] != 0.0 && u != v && !seen[v] {
+                        seen[v] = true;
+                        stack.push(v);
+                    }
+                }
+            }
+            seen
+        };
+        for mode in [FocalMode::OneToAll, FocalMode::AllToOne] {
+            let f = focal(&net, mode).unwrap();
+            for run in &f.runs {
+                let ua = reg[&run.id];
+                let part = reach(ua);
+                let others: Vec<usize> = ids
+                    .iter()
+                    .filter(|&&j| j != run.id && part[reg[&j]])
+                    .map(|j| reg[j])
+                    .collect();
+                prop_assert_eq!(run.others, others.len());
+                if others.is_empty() {
+                    prop_assert_eq!(run.resistance, f64::INFINITY);
+                    continue;
+                }
+                let grounded = |v: usize| match mode {
+                    FocalMode::OneToAll => others.contains(&v),
+                    FocalMode::AllToOne => v == ua,
+                };
+                let keep: Vec<usize> = (0..n).filter(|&v| part[v] && !grounded(v)).collect();
+                let a_m: Vec<Vec<f64>> = keep.iter().map(|&i| keep.iter().map(|&j| l[i][j]).collect()).collect();
+                let rhs: Vec<f64> = keep
+                    .iter()
+                    .map(|&i| match mode {
+                        FocalMode::OneToAll => f64::from(u8::from(i == ua)),
+                        FocalMode::AllToOne => f64::from(u8::from(others.contains(&i))),
+                    })
+                    .collect();
+                let x = gauss(a_m, rhs);
+                let at = |v: usize| x[keep.iter().position(|&i| i == v).unwrap()];
+                let want = match mode {
+                    FocalMode::OneToAll => at(ua),
+                    FocalMode::AllToOne => others.iter().map(|&v| at(v)).sum::<f64>() / others.len() as f64,
+                };
+                prop_assert!((run.resistance - want).abs() <= 1e-8 * want.max(1.0), "{:?} {}: {} vs dense {}", mode, run.id, run.resistance, want);
+            }
+        }
+        if ids.len() == 2 {
+            let pairs = [(ids[0], ids[1]), (ids[1], ids[0])];
+            let p = pairwise(&net, &pairs, true).unwrap();
+            for mode in [FocalMode::OneToAll, FocalMode::AllToOne] {
+                let f = focal(&net, mode).unwrap();
+                for i in 0..len {
+                    let (a, b) = (f.current[i], p.current[i]);
+                    prop_assert!(a.is_nan() == b.is_nan() && (a.is_nan() || (a - b).abs() <= 1e-8 * (1.0 + b.abs())), "{:?} cell {}: {} vs pairwise {}", mode, i, a, b);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn focal_modes_need_two_regions() {
+    let res = [1.0f32; 4];
+    let net = Network::new((2, 2), &res, &[1, 0, 0, 0], CircuitOptions::default()).unwrap();
+    assert!(focal(&net, FocalMode::OneToAll)
+        .unwrap_err()
+        .to_string()
+        .contains("at least two focal regions"));
+}

@@ -86,6 +86,17 @@ enum SolverArg {
     Amg,
 }
 
+/// `circuit --mode`.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ModeArg {
+    /// 1 A between each pair of focal regions.
+    Pairwise,
+    /// Each region in turn: 1 A in, every other region grounded.
+    OneToAll,
+    /// Each region in turn: grounded, 1 A in at every other region.
+    AllToOne,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Load every input of a scenario, check it and print a summary (grid, area by class,
@@ -173,6 +184,11 @@ enum Command {
         /// conjugate gradients; as built, slower and not smaller: see the README).
         #[arg(long, value_enum, default_value = "cholesky")]
         solver: SolverArg,
+        /// Focal mode: pairwise (default; --pairs chooses the pairs), one-to-all or
+        /// all-to-one (Circuitscape's modes: one factorization per region; writes
+        /// focal_resistances.csv and current.tif).
+        #[arg(long, value_enum, default_value = "pairwise")]
+        mode: ModeArg,
         /// Advanced mode: current injected per cell, A (with --grounds).
         #[arg(long = "source-currents", requires = "grounds")]
         source_currents: Option<PathBuf>,
@@ -365,11 +381,13 @@ pub fn run() -> Result<ExitCode> {
             source_currents,
             grounds,
             solver,
+            mode,
         } => {
             let advanced = source_currents.as_deref().zip(grounds.as_deref());
             if advanced.is_none() && sources.is_none() {
                 bail!("ecocorridor circuit needs --sources (focal regions), or --source-currents and --grounds for advanced mode");
             }
+            let pairs_given = |p: &tools::PairChoice| !matches!(p, tools::PairChoice::All);
             let pairs = tools::PairChoice::from_arg(&pairs);
             let req = tools::CircuitRequest {
                 resistance: &resistance,
@@ -385,14 +403,29 @@ pub fn run() -> Result<ExitCode> {
                     },
                 },
                 advanced,
+                mode: match mode {
+                    ModeArg::Pairwise => None,
+                    ModeArg::OneToAll => Some(ecocorridor::circuit::FocalMode::OneToAll),
+                    ModeArg::AllToOne => Some(ecocorridor::circuit::FocalMode::AllToOne),
+                },
             };
+            if req.mode.is_some() && (advanced.is_some() || pairs_given(&req.pairs)) {
+                bail!("--mode one-to-all and all-to-one take every focal region; leave out --pairs and the advanced-mode rasters");
+            }
             let r = tools::circuit(&req, &ctx)?;
             if !ctx.quiet {
                 let unconnected = r.pairs.iter().filter(|p| p.resistance.is_infinite()).count();
-                say!(
-                    "{} nodes, {} focal regions, {} pairs ({unconnected} unconnected); {}; wrote {} to `{}`",
-                    r.nodes, r.regions, r.pairs.len(), r.solver, r.written.join(", "), out.display()
-                );
+                if req.mode.is_some() {
+                    say!(
+                        "{} nodes, {} focal regions, one factorization each; {}; wrote {} to `{}`",
+                        r.nodes, r.regions, r.solver, r.written.join(", "), out.display()
+                    );
+                } else {
+                    say!(
+                        "{} nodes, {} focal regions, {} pairs ({unconnected} unconnected); {}; wrote {} to `{}`",
+                        r.nodes, r.regions, r.pairs.len(), r.solver, r.written.join(", "), out.display()
+                    );
+                }
             }
             Ok(ExitCode::SUCCESS)
         }
