@@ -486,6 +486,59 @@ pub struct CircuitRun {
     pub solver: &'static str,
 }
 
+/// A float layer written as f32 GeoTIFF with non-finite values as nodata.
+fn write_f64_layer(dir: &Path, grid: &crate::grid::Grid, name: &str, v: &[f64]) -> Result<()> {
+    let values: Vec<f32> = v.iter().map(|&x| x as f32).collect();
+    let path = dir.join(name);
+    write_geotiff(
+        &path,
+        grid,
+        &finite_or_nodata(&values),
+        Some(NODATA_F32 as f64),
+    )
+    .with_context(|| format!("cannot write `{}`", path.display()))
+}
+
+/// One-to-all or all-to-one: `focal_resistances.csv` and the cumulative `current.tif`.
+fn focal_run(
+    req: &CircuitRequest,
+    (net, grid): (&crate::circuit::Network, &crate::grid::Grid),
+    mode: crate::circuit::FocalMode,
+    ctx: &Context,
+) -> Result<CircuitRun> {
+    use crate::circuit as ct;
+    let f = ctx.stage("circuit (focal mode)", || {
+        ct::focal(net, mode).with_context(|| {
+            format!(
+                "regions `{}`",
+                req.regions
+                    .map_or("(none)".into(), |p| p.display().to_string())
+            )
+        })
+    })?;
+    let mut t = crate::io::table::Table::new(&["focal_id", "others", "effective_resistance"]);
+    for r in &f.runs {
+        t.rows.push(vec![
+            r.id.to_string(),
+            r.others.to_string(),
+            if r.resistance.is_finite() {
+                format!("{}", r.resistance)
+            } else {
+                "inf".into()
+            },
+        ]);
+    }
+    write_table(req.out, "focal_resistances.csv", &t, true)?;
+    write_f64_layer(req.out, grid, "current.tif", &f.current)?;
+    Ok(CircuitRun {
+        nodes: net.nodes(),
+        regions: net.region_ids().len(),
+        pairs: Vec::new(),
+        written: vec!["focal_resistances.csv", "current.tif"],
+        solver: f.solver,
+    })
+}
+
 /// Circuit theory on a resistance raster (`ecocorridor circuit`): pairwise mode writes
 /// `resistances.csv` (`from_patch, to_patch, effective_resistance`, `inf` between
 /// unconnected regions) and `current.tif` (cumulative current; focal regions and nodata as
@@ -533,17 +586,7 @@ pub fn circuit(req: &CircuitRequest, ctx: &Context) -> Result<CircuitRun> {
     }
     std::fs::create_dir_all(req.out)
         .with_context(|| format!("cannot create output folder `{}`", req.out.display()))?;
-    let f32_layer = |name: &str, v: &[f64]| -> Result<()> {
-        let values: Vec<f32> = v.iter().map(|&x| x as f32).collect();
-        let path = req.out.join(name);
-        write_geotiff(
-            &path,
-            &grid,
-            &finite_or_nodata(&values),
-            Some(NODATA_F32 as f64),
-        )
-        .with_context(|| format!("cannot write `{}`", path.display()))
-    };
+    let f32_layer = |name: &str, v: &[f64]| write_f64_layer(req.out, &grid, name, v);
     let mut written = Vec::new();
     if let Some((src_path, gnd_path)) = req.advanced {
         let per_cell = |path: &Path| -> Result<Vec<f64>> {
@@ -581,37 +624,7 @@ pub fn circuit(req: &CircuitRequest, ctx: &Context) -> Result<CircuitRun> {
         });
     }
     if let Some(mode) = req.mode {
-        let f = ctx.stage("circuit (focal mode)", || {
-            ct::focal(&net, mode).with_context(|| {
-                format!(
-                    "regions `{}`",
-                    req.regions
-                        .map_or("(none)".into(), |p| p.display().to_string())
-                )
-            })
-        })?;
-        let mut t = crate::io::table::Table::new(&["focal_id", "others", "effective_resistance"]);
-        for r in &f.runs {
-            t.rows.push(vec![
-                r.id.to_string(),
-                r.others.to_string(),
-                if r.resistance.is_finite() {
-                    format!("{}", r.resistance)
-                } else {
-                    "inf".into()
-                },
-            ]);
-        }
-        write_table(req.out, "focal_resistances.csv", &t, true)?;
-        f32_layer("current.tif", &f.current)?;
-        written.extend(["focal_resistances.csv", "current.tif"]);
-        return Ok(CircuitRun {
-            nodes: net.nodes(),
-            regions: net.region_ids().len(),
-            pairs: Vec::new(),
-            written,
-            solver: f.solver,
-        });
+        return focal_run(req, (&net, &grid), mode, ctx);
     }
     let ids = net.region_ids();
     let pairs = choose_pairs(req, (&grid, &res, &regions), &ids)?;
