@@ -96,15 +96,17 @@ fn bench(c: &mut Criterion) {
     group.bench_function("greedy_20000_sites_1000_connectors", |b| {
         b.iter(|| greedy(&p).unwrap())
     });
-    // To HiGHS' default gap (1e-4): how much the MILP gains over greedy.
+    // To the default gap (0.1 %, `optimize::DEFAULT_MIP_GAP`): how much the MILP gains over
+    // greedy. Goal (issue #19): at most 30 s.
     let tight = SolveOptions {
         time_limit_s: Some(60.0),
+        log: std::env::var_os("ECOCORRIDOR_BENCH_LOG").is_some(),
         ..Default::default()
     };
     let t0 = std::time::Instant::now();
     let best = solve(&p, &tight).unwrap();
     eprintln!(
-        "to the 1e-4 gap: {} objective {:.6}, gap {:.2e} in {:.2} s; MILP/greedy {:.4}",
+        "to the default gap: {} objective {:.6}, gap {:.2e} in {:.2} s; MILP/greedy {:.4}",
         best.status.as_str(),
         best.objective,
         best.gap,

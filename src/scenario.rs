@@ -173,7 +173,7 @@ pub struct OptimizeSection {
     pub connect_patches: Vec<u32>,
     /// Solver time limit, s. Default: none.
     pub time_limit_s: Option<f64>,
-    /// Relative MIP gap to stop at. Default: HiGHS' 1e-4.
+    /// Relative MIP gap to stop at. Default 0.001 (0.1 %).
     pub mip_gap: Option<f64>,
     /// `proxy` (default): the connectivity term is the candidates' values (see
     /// `[candidates] connector_benefit`); `exact`: the true PC of the patch network improved by

@@ -61,7 +61,7 @@ pub(crate) struct OptimizeArgs {
     /// Time limit for the solver, s.
     #[arg(long = "time-limit-s")]
     time_limit_s: Option<f64>,
-    /// Relative MIP gap to stop at (e.g. 0.005).
+    /// Relative MIP gap to stop at (default 0.001, i.e. 0.1 %; e.g. 0.005).
     #[arg(long = "mip-gap")]
     mip_gap: Option<f64>,
     /// Also write the model to this file: CPLEX LP (`.lp`) or free MPS (`.mps`).

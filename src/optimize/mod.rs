@@ -47,7 +47,7 @@ mod sweep;
 pub use export::{to_lp, to_mps};
 pub use greedy::greedy;
 pub use model::{linear_model, LinearModel, Row, Sense};
-pub use solver::{solve, PRESOLVE_MAX_BINARIES};
+pub use solver::{solve, DEFAULT_MIP_GAP, PRESOLVE_MAX_BINARIES};
 pub use sweep::{pareto, sweep, SweepPoint};
 
 use diagnosis::check;
@@ -329,7 +329,7 @@ pub struct Plan {
 pub struct SolveOptions {
     /// Time limit, s.
     pub time_limit_s: Option<f64>,
-    /// Relative MIP gap to stop at.
+    /// Relative MIP gap to stop at (None: [`DEFAULT_MIP_GAP`], 0.1 %).
     pub mip_rel_gap: Option<f64>,
     /// HiGHS threads (None: HiGHS decides).
     pub threads: Option<u32>,

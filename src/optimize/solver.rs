@@ -7,6 +7,54 @@ use good_lp::{variable, Expression, ProblemVariables, SolverModel, Variable};
 /// Above this many variables HiGHS' presolve is off unless asked for (see [`solve`]).
 pub const PRESOLVE_MAX_BINARIES: usize = 5_000;
 
+/// The relative MIP gap a solve stops at unless told otherwise: 0.1 % (the plan's objective
+/// is within 0.1 % of the best possible; the bound and gap are reported with every plan).
+pub const DEFAULT_MIP_GAP: f64 = 1e-3;
+
+/// HiGHS warns about costs below 1e-4 or above 1e6 and row bounds above 1e6 (its
+/// `assessCosts`/`assessBounds`); the model is scaled into those ranges before the solve.
+const SMALL: f64 = 1e-4;
+const LARGE: f64 = 1e6;
+
+/// The objective's scale factor: the largest coefficient becomes 1 when the coefficients
+/// span at most 1e4, else the smallest becomes 1e-4 (as long as the largest stays <= 1e6).
+/// Positive, so the plan and the relative gap are unchanged; 1 when every coefficient is 0.
+///
+/// Measured on the 20,000-site benchmark (`cargo bench --bench optimize`, back to back): the
+/// 0.5 % solve takes 0.87 s scaled against 0.35 s unscaled, with the same plan; the rows'
+/// scaling alone costs nothing. The objective is normalised over all candidates (coefficients
+/// average 5e-5 there) and HiGHS' tolerances are absolute, so scaling changes its path.
+pub(super) fn objective_scale(objective: &[f64]) -> f64 {
+    let (lo, hi) = objective
+        .iter()
+        .map(|c| c.abs())
+        .filter(|&c| c > 0.0 && c.is_finite())
+        .fold((f64::INFINITY, 0f64), |(lo, hi), c| (lo.min(c), hi.max(c)));
+    if hi == 0.0 {
+        return 1.0;
+    }
+    if hi / lo <= 1.0 / SMALL {
+        1.0 / hi
+    } else {
+        (SMALL / lo).min(LARGE / hi)
+    }
+}
+
+/// A row's scale factor: a power of ten that brings its largest magnitude (coefficients and
+/// right-hand side; e.g. a budget of 2e9 yuan) to below 1e4; 1 for rows already there.
+pub(super) fn row_scale(r: &Row) -> f64 {
+    let big = r
+        .terms
+        .iter()
+        .map(|t| t.1.abs())
+        .fold(r.rhs.abs(), f64::max);
+    if big < 1e4 || !big.is_finite() {
+        1.0
+    } else {
+        10f64.powi(-(big.log10().floor() as i32 - 3))
+    }
+}
+
 /// Solves the MILP with HiGHS.
 ///
 /// # Errors
@@ -28,20 +76,25 @@ pub fn solve(p: &Problem, opts: &SolveOptions) -> Result<Plan, OptimizeError> {
             }
         })
         .collect();
+    // Scaled into HiGHS' comfortable ranges (no change to the plan or the relative gap; the
+    // bound is scaled back below).
+    let f = objective_scale(&m.objective);
     let obj: Expression = m
         .objective
         .iter()
         .zip(&v)
         .filter(|(&c, _)| c != 0.0)
-        .map(|(&c, &x)| c * x)
+        .map(|(&c, &x)| (c * f) * x)
         .sum();
     let mut model = vars.maximise(obj).using(highs);
     for r in &m.rows {
-        let e: Expression = r.terms.iter().map(|&(k, c)| c * v[k]).sum();
+        let k = row_scale(r);
+        let e: Expression = r.terms.iter().map(|&(j, c)| (c * k) * v[j]).sum();
+        let rhs = r.rhs * k;
         model = model.with(match r.sense {
-            Sense::Le => e.leq(r.rhs),
-            Sense::Ge => e.geq(r.rhs),
-            Sense::Eq => e.eq(r.rhs),
+            Sense::Le => e.leq(rhs),
+            Sense::Ge => e.geq(rhs),
+            Sense::Eq => e.eq(rhs),
         });
     }
     let mut inner = model
@@ -76,9 +129,7 @@ pub fn solve(p: &Problem, opts: &SolveOptions) -> Result<Plan, OptimizeError> {
     if let Some(t) = opts.time_limit_s {
         inner.set_option("time_limit", t);
     }
-    if let Some(g) = opts.mip_rel_gap {
-        inner.set_option("mip_rel_gap", g);
-    }
+    inner.set_option("mip_rel_gap", opts.mip_rel_gap.unwrap_or(DEFAULT_MIP_GAP));
     if let Some(t) = opts.threads {
         inner.set_option("threads", t as i32);
     }
@@ -99,7 +150,8 @@ pub fn solve(p: &Problem, opts: &SolveOptions) -> Result<Plan, OptimizeError> {
         .collect();
     let bound = solved
         .double_info_value(c"mip_dual_bound")
-        .unwrap_or(f64::NAN);
+        .unwrap_or(f64::NAN)
+        / f;
     Ok(plan(
         p,
         status,
@@ -213,5 +265,42 @@ pub(super) fn plan(
         spent_yuan,
         carbon_tco2e,
         benefit,
+    }
+}
+
+#[cfg(test)]
+mod scale_tests {
+    use super::*;
+
+    #[test]
+    fn objective_and_rows_are_scaled_into_highs_ranges() {
+        // A narrow range: the largest coefficient becomes 1.
+        let f = objective_scale(&[0.0, 2e-3, 4e-3]);
+        assert!((4e-3 * f - 1.0).abs() < 1e-12);
+        // A wide range (1e8): the smallest becomes 1e-4, the largest 1e4.
+        let f = objective_scale(&[3e-9, 3e-1]);
+        assert!((3e-9 * f - 1e-4).abs() < 1e-16 && (3e-1 * f - 1e4).abs() < 1e-6);
+        assert_eq!(objective_scale(&[0.0, 0.0]), 1.0);
+        // A budget row of 2e9 yuan: to 2e3 (a power of ten, so the plan is unchanged).
+        let r = Row {
+            name: "budget".into(),
+            terms: vec![(0, 5e6), (1, 1.2e5)],
+            sense: Sense::Le,
+            rhs: 2e9,
+        };
+        let k = row_scale(&r);
+        assert_eq!(k, 1e-6);
+        assert!(r.rhs * k < 1e4);
+        let small = Row {
+            rhs: 5.0,
+            ..r.clone()
+        };
+        assert_eq!(
+            row_scale(&Row {
+                terms: vec![(0, 1.0)],
+                ..small
+            }),
+            1.0
+        );
     }
 }
