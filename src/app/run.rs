@@ -540,6 +540,13 @@ fn summary(
         greedy_objective: greedy.map(|g| g.objective),
         access_now: p.access.as_ref().map(report::AccessFigures::of),
         access_plan: access_plan.map(report::AccessFigures::of),
+        gap_tolerance: plan.map(|_| {
+            scenario
+                .file
+                .optimize
+                .mip_gap
+                .unwrap_or(optimize::DEFAULT_MIP_GAP)
+        }),
     }
 }
 

@@ -801,6 +801,9 @@ pub struct Summary {
     /// or without a plan).
     #[serde(default)]
     pub access_plan: Option<AccessFigures>,
+    /// The relative gap the solver was asked to stop at (None without a plan).
+    #[serde(default)]
+    pub gap_tolerance: Option<f64>,
 }
 
 impl AccessFigures {
@@ -931,6 +934,7 @@ impl Summary {
             "objective",
             "bound",
             "gap",
+            "gap_tolerance",
             "greedy_objective",
             "milp_greedy_ratio",
             "access_now_pct",
@@ -967,6 +971,7 @@ impl Summary {
             opt(p.map(|p| num(p.objective, 6))),
             opt(p.map(|p| num(p.bound, 6))),
             opt(p.map(|p| num(p.gap, 6))),
+            opt(p.and(self.gap_tolerance).map(|g| num(g, 6))),
             opt(self.greedy_objective.map(|g| num(g, 6))),
             opt(self.milp_greedy_ratio().map(|r| num(r, 4))),
             opt(self.access_now.map(|a| num(a.covered_pct, 2))),

@@ -43,6 +43,7 @@ fn sample(plan: bool) -> Summary {
             covered_pct: 64.0,
             threshold_min: 10.0,
         }),
+        gap_tolerance: plan.then_some(1e-3),
         access_plan: plan.then_some(AccessFigures {
             population: 1000.0,
             covered: 655.0,
@@ -288,6 +289,7 @@ fn the_access_table_has_a_row_per_district_then_the_study_area_all_translated() 
     let s = sample(true).table();
     let col = |name: &str| s.header.iter().position(|h| h == name).unwrap();
     assert_eq!(s.rows[0][col("access_now_pct")], "64.00");
+    assert_eq!(s.rows[0][col("gap_tolerance")], "0.001000");
     assert_eq!(s.rows[0][col("access_plan_pct")], "65.50");
     assert_eq!(s.rows[0][col("persons_gained")], "15.0");
 }

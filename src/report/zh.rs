@@ -65,6 +65,7 @@ pub const ZH_COLUMNS: &[(&str, &str)] = &[
     ("from_class", "现状地类"),
     ("from_patch", "起点源地"),
     ("gap", "相对间隙"),
+    ("gap_tolerance", "求解停止的相对间隙"),
     ("gap_cost_yuan", "断点修复投资（元）"),
     ("gap_sites", "断点修复地块"),
     ("gravity", "引力"),
