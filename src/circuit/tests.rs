@@ -207,6 +207,37 @@ fn dense_laplacian(
     l
 }
 
+/// A random case: resistances (kind 0 = nodata) and focal regions at `spots` (cell modulo the
+/// grid, id), for the first `len` cells.
+fn grid_case(len: usize, cells: &[(u8, f32)], spots: &[(usize, u32)]) -> (Vec<f32>, Vec<u32>) {
+    let res: Vec<f32> = cells[..len]
+        .iter()
+        .map(|&(k, r)| if k == 0 { NAN } else { r })
+        .collect();
+    let mut regions = vec![0u32; len];
+    for &(i, id) in spots {
+        regions[i % len] = id;
+    }
+    (res, regions)
+}
+
+/// Nodes joined to `s` in a dense Laplacian.
+fn reachable(l: &[Vec<f64>], s: usize) -> Vec<bool> {
+    let n = l.len();
+    let mut seen = vec![false; n];
+    let mut stack = vec![s];
+    seen[s] = true;
+    while let Some(u) = stack.pop() {
+        for v in 0..n {
+            if l[u][v] != 0.0 && u != v && !seen[v] {
+                seen[v] = true;
+                stack.push(v);
+            }
+        }
+    }
+    seen
+}
+
 /// Solves `a x = b` by Gaussian elimination with partial pivoting.
 #[allow(clippy::needless_range_loop)]
 fn gauss(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Vec<f64> {
@@ -245,11 +276,7 @@ proptest! {
         spots in proptest::collection::vec((0usize..49, 1u32..4), 3..8),
     ) {
         let len = rows * cols;
-        let res: Vec<f32> = cells[..len].iter().map(|&(k, r)| if k == 0 { NAN } else { r }).collect();
-        let mut regions = vec![0u32; len];
-        for &(i, id) in &spots {
-            regions[i % len] = id;
-        }
+        let (res, regions) = grid_case(len, &cells, &spots);
         let net = match Network::new((rows, cols), &res, &regions, CircuitOptions::default()) {
             Ok(n) => n,
             Err(CircuitError::RegionOnNodata(_)) => return Ok(()),
@@ -267,17 +294,7 @@ proptest! {
         for (k, &(a, b)) in pairs.iter().enumerate() {
             let (ua, ub) = (reg[&a], reg[&b]);
             // Nodes reachable from ub (else the pair is unconnected).
-            let mut seen = vec![false; n];
-            let mut stack = vec![ub];
-            seen[ub] = true;
-            while let Some(u) = stack.pop() {
-                for v in 0..n {
-                    if l[u][v] != 0.0 && u != v && !seen[v] {
-                        seen[v] = true;
-                        stack.push(v);
-                    }
-                }
-            }
+            let seen = reachable(&l, ub);
             let r = p.pairs[k].resistance;
             let back = p.pairs[k + pairs.len()].resistance;
             if !seen[ua] {
@@ -572,11 +589,7 @@ proptest! {
         spots in proptest::collection::vec((0usize..49, 1u32..4), 3..8),
     ) {
         let len = rows * cols;
-        let res: Vec<f32> = cells[..len].iter().map(|&(k, r)| if k == 0 { NAN } else { r }).collect();
-        let mut regions = vec![0u32; len];
-        for &(i, id) in &spots {
-            regions[i % len] = id;
-        }
+        let (res, regions) = grid_case(len, &cells, &spots);
         let net = match Network::new((rows, cols), &res, &regions, CircuitOptions::default()) {
             Ok(n) => n,
             Err(CircuitError::RegionOnNodata(_)) => return Ok(()),
@@ -587,21 +600,7 @@ proptest! {
         let (node, reg) = dense_nodes(&res, &regions);
         let n = node.iter().flatten().max().map_or(0, |m| m + 1);
         let l = dense_laplacian(rows, cols, &res, &node, n);
-        // Connected part of a dense node.
-        let reach = |s: usize| {
-            let mut seen = vec![false; n];
-            let mut stack = vec![s];
-            seen[s] = true;
-            while let Some(u) = stack.pop() {
-                for v in 0..n {
-                    if l[u][v] != 0.0 && u != v && !seen[v] {
-                        seen[v] = true;
-                        stack.push(v);
-                    }
-                }
-            }
-            seen
-        };
+        let reach = |s: usize| reachable(&l, s);
         for mode in [FocalMode::OneToAll, FocalMode::AllToOne] {
             let f = focal(&net, mode).unwrap();
             for run in &f.runs {
