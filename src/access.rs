@@ -74,6 +74,14 @@ pub enum AccessError {
         /// The largest park.
         largest_ha: f64,
     },
+    /// A walking impedance that is not a resistance (not > 0, `+∞` or NaN).
+    #[error("walking impedance {value} at cell {cell} is not a positive number of minutes per metre\n  hint: check the class table's walk_factor (>= 1 or `barrier`) and [access] walk_speed_kmh (> 0)")]
+    Impedance {
+        /// The cell.
+        cell: usize,
+        /// The value.
+        value: f32,
+    },
     /// The population does not fit the grid.
     #[error("the population or land cover has {got} values for a grid of {expected} cells")]
     Population {
@@ -279,15 +287,18 @@ pub fn parks(
 
 /// Walking time to the nearest qualifying park per cell, min (`+∞` unreached, NaN outside).
 ///
-/// # Panics
-/// If `impedance` holds a value that is not > 0, `+∞` or NaN ([`walk_impedance`] of checked
-/// options never does).
-pub fn walk_minutes(land: &Landscape, impedance: Vec<f32>, parks: &Parks) -> Vec<f32> {
+/// # Errors
+/// [`AccessError::Impedance`] for a value that is not > 0, `+∞` or NaN ([`walk_impedance`] of
+/// checked options never gives one).
+pub fn walk_minutes(
+    land: &Landscape,
+    impedance: Vec<f32>,
+    parks: &Parks,
+) -> Result<Vec<f32>, AccessError> {
     let g = &land.grid;
     let outside: Vec<bool> = impedance.iter().map(|v| v.is_nan()).collect();
-    // walk_factor >= 1 (or +inf) times 60 / (1000 x speed <= 50 km/h) >= 0.0012 min/m, NaN
-    // outside: always a valid resistance surface.
-    let res = Resistance::from_values(impedance).expect("walk impedances are > 0, +inf or NaN");
+    let res = Resistance::from_values(impedance)
+        .map_err(|(cell, value)| AccessError::Impedance { cell, value })?;
     let seeds = parks
         .ids
         .iter()
@@ -302,12 +313,12 @@ pub fn walk_minutes(land: &Landscape, impedance: Vec<f32>, parks: &Parks) -> Vec
         seeds,
         &CostOptions::default(),
     );
-    surface
+    Ok(surface
         .cost
         .into_iter()
         .zip(outside)
         .map(|(t, out)| if out { f32::NAN } else { t })
-        .collect()
+        .collect())
 }
 
 /// Sums per district and for the study area (see the module docs).
@@ -448,7 +459,7 @@ pub fn measure_on(
         land,
         walk_impedance(land, landcover, opts.walk_speed_kmh),
         &parks,
-    );
+    )?;
     let rows = summarise(land, population, &minutes, &parks, opts.threshold_min);
     Ok(Access {
         minutes,

@@ -5,7 +5,7 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 
-use crate::util::{run, synth};
+use crate::util::{run, run_quiet, synth};
 
 /// A synthetic scenario with a budget and a sweep.
 fn scenario(dir: &Path, n: u32) -> std::path::PathBuf {
@@ -21,13 +21,7 @@ fn ran_once(n: u32) -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBu
     let dir = tempfile::tempdir().unwrap();
     let sc = scenario(dir.path(), n);
     let out = dir.path().join("out");
-    let r = run(&[
-        "run",
-        sc.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--quiet",
-    ]);
+    let r = run_quiet("run", &sc, &out);
     assert_eq!(r.code, 0, "{}", r.stderr);
     (dir, sc, out)
 }
@@ -833,13 +827,7 @@ fn the_measured_plan_equals_network_on_the_land_cover_with_the_sites_burned_in()
     let d = dir.path();
     // Fixed patches: the sources stage's own raster.
     let src_out = d.join("src_out");
-    let r = run(&[
-        "sources",
-        sc.to_str().unwrap(),
-        "--out",
-        src_out.to_str().unwrap(),
-        "--quiet",
-    ]);
+    let r = run_quiet("sources", &sc, &src_out);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let base = fs::read_to_string(&sc).unwrap();
     let with_sources = |landcover: Option<&str>, extra: &str| {
@@ -877,13 +865,7 @@ fn the_measured_plan_equals_network_on_the_land_cover_with_the_sites_burned_in()
     )
     .unwrap();
     let out = d.join("out");
-    let r = run(&[
-        "run",
-        plan_sc.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--quiet",
-    ]);
+    let r = run_quiet("run", &plan_sc, &out);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let summary = table(&out.join("summary.csv"));
     assert!(f(&col(&summary, "sites_selected")[0]) > 0.0);
@@ -948,13 +930,7 @@ fn the_measured_plan_equals_network_on_the_land_cover_with_the_sites_burned_in()
     )
     .unwrap();
     let net_out = d.join("net_out");
-    let r = run(&[
-        "network",
-        net_sc.to_str().unwrap(),
-        "--out",
-        net_out.to_str().unwrap(),
-        "--quiet",
-    ]);
+    let r = run_quiet("network", &net_sc, &net_out);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let ours = table(&out.join("corridors.csv"));
     let theirs = table(&net_out.join("corridors.csv"));
@@ -997,13 +973,7 @@ fn the_measured_plan_equals_network_on_the_land_cover_with_the_sites_burned_in()
         "synth 200 x 200 seed 11 has a park"
     );
     let acc_out = d.join("acc_out");
-    let r = run(&[
-        "access",
-        net_sc.to_str().unwrap(),
-        "--out",
-        acc_out.to_str().unwrap(),
-        "--quiet",
-    ]);
+    let r = run_quiet("access", &net_sc, &acc_out);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let burned_access = table(&acc_out.join("access.csv"));
     let plan_access = table(&out.join("access.csv"));
@@ -1107,13 +1077,7 @@ fn refined_plans_never_measure_worse_than_the_first_round() {
         );
         fs::write(&s, text).unwrap();
         let out = dir.path().join("out");
-        let r = run(&[
-            "run",
-            s.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--quiet",
-        ]);
+        let r = run_quiet("run", &s, &out);
         assert_eq!(r.code, 0, "{}", r.stderr);
         let j: serde_json::Value =
             serde_json::from_str(&fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
@@ -1150,13 +1114,7 @@ fn exact_mode_runs_end_to_end() {
     text.push_str("\n[optimize]\nbudget_yuan = 3000000.0\nconnectivity = \"exact\"\n");
     fs::write(&s, text).unwrap();
     let out = dir.path().join("out");
-    let r = run(&[
-        "run",
-        s.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--quiet",
-    ]);
+    let r = run_quiet("run", &s, &out);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let summary = table(&out.join("summary.csv"));
     assert_eq!(col(&summary, "status")[0], "optimal");
@@ -1225,13 +1183,7 @@ fn pinch_weight_scales_each_site_value_by_its_pinch_current() {
         );
         fs::write(&sc, text).unwrap();
         let out = sub.join("out");
-        let r = run(&[
-            "run",
-            sc.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--quiet",
-        ]);
+        let r = run_quiet("run", &sc, &out);
         assert_eq!(r.code, 0, "{}", r.stderr);
         let sites = table(&out.join("sites.csv"));
         benefits.push(
@@ -1292,13 +1244,7 @@ fn a_connectivity_only_plan_buys_at_least_the_connectivity_of_a_carbon_only_plan
             )
             .unwrap();
             let out = dir.path().join(format!("o{wc}"));
-            let r = run(&[
-                "run",
-                sc.to_str().unwrap(),
-                "--out",
-                out.to_str().unwrap(),
-                "--quiet",
-            ]);
+            let r = run_quiet("run", &sc, &out);
             assert_eq!(r.code, 0, "{}", r.stderr);
             gain.push(f(&col(&table(&out.join("summary.csv")), "eca_gain_ha")[0]));
         }

@@ -243,7 +243,7 @@ fn walking_time_equals_an_independent_dijkstra_on_random_grids() {
         let w = walk_impedance(&l, &l.landcover, 4.8);
         let seeds: Vec<usize> = (0..w.len()).filter(|&i| p.ids[i] != 0).collect();
         let expect = dijkstra(rows, cols, 30.0, &w, &seeds);
-        let got = walk_minutes(&l, w.clone(), &p);
+        let got = walk_minutes(&l, w.clone(), &p).unwrap();
         checked += 1;
         for i in 0..w.len() {
             if w[i].is_nan() {
@@ -265,4 +265,19 @@ fn walking_time_equals_an_independent_dijkstra_on_random_grids() {
         checked >= 20,
         "only {checked} of 30 random grids had a park"
     );
+}
+
+#[test]
+fn an_impedance_that_is_not_a_resistance_is_an_error_not_a_panic() {
+    let l = land(&["Pss"]);
+    let p = parks(&l, &l.landcover, None, 0.0).unwrap();
+    let e = walk_minutes(&l, vec![0.0125, 0.0, 0.0125], &p).unwrap_err();
+    assert_eq!(
+        e,
+        AccessError::Impedance {
+            cell: 1,
+            value: 0.0
+        }
+    );
+    assert!(e.to_string().contains("walk_factor"), "{e}");
 }

@@ -293,6 +293,20 @@ impl<'a> Network<'a> {
         (m, entries)
     }
 
+    /// Sets a current map to NaN on cells without a node and on the focal regions' own
+    /// (shorted) cells, whose current is the region's, not a cell's.
+    fn blank_regions(&self, current: &mut [f64]) {
+        let mut is_region = vec![false; self.n];
+        for &(_, v) in &self.regions {
+            is_region[v as usize] = true;
+        }
+        for (c, &u) in current.iter_mut().zip(&self.node) {
+            if u == NONE || is_region[u as usize] {
+                *c = f64::NAN;
+            }
+        }
+    }
+
     /// Adds each cell's node current under node voltages `v` (with `ground` conductances per
     /// node, when given) to `out` (per cell). Cells without a node are left alone.
     fn add_node_currents(&self, v: &[f64], ground: Option<&[f64]>, out: &mut [f64]) {
@@ -534,10 +548,6 @@ pub fn pairwise(
     let mut v = vec![0.0f64; net.n];
     let mut cum = Vec::new();
     if current {
-        let mut is_region = vec![false; net.n];
-        for &(_, v) in &net.regions {
-            is_region[v as usize] = true;
-        }
         cum = vec![0.0f64; net.node.len()];
         for (&k, r) in index.iter().zip(&out) {
             if r.resistance.is_finite() && r.from != r.to {
@@ -545,12 +555,7 @@ pub fn pairwise(
                 net.add_node_currents(&v, None, &mut cum);
             }
         }
-        for (i, c) in cum.iter_mut().enumerate() {
-            let u = net.node[i];
-            if u == NONE || is_region[u as usize] {
-                *c = f64::NAN;
-            }
-        }
+        net.blank_regions(&mut cum);
     }
     let voltage = match index[..] {
         [k] if out[0].resistance.is_finite() => {
@@ -698,16 +703,7 @@ pub fn focal(net: &Network, mode: FocalMode) -> Result<Focal, CircuitError> {
             resistance,
         });
     }
-    // As pairwise: focal-region cells (shorted) and cells without a node carry no map value.
-    let mut is_region = vec![false; net.n];
-    for &(_, v) in &net.regions {
-        is_region[v as usize] = true;
-    }
-    for (c, &u) in current.iter_mut().zip(&net.node) {
-        if u == NONE || is_region[u as usize] {
-            *c = f64::NAN;
-        }
-    }
+    net.blank_regions(&mut current);
     Ok(Focal {
         runs,
         current,

@@ -24,6 +24,18 @@ pub fn run(args: &[&str]) -> Run {
     }
 }
 
+/// `ecocorridor <cmd> <scenario> --out <out> --quiet`, the shape of most scenario commands.
+#[allow(dead_code)] // not every test module uses it
+pub fn run_quiet(cmd: &str, scenario: &Path, out: &Path) -> Run {
+    run(&[
+        cmd,
+        scenario.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ])
+}
+
 /// Writes a small synthetic scenario folder into `dir` and returns the scenario path.
 pub fn synth(dir: &Path, rows: u32, cols: u32, seed: u64) -> PathBuf {
     let r = run(&[
