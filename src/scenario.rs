@@ -178,7 +178,7 @@ pub struct OptimizeSection {
     /// `proxy` (default): the connectivity term is the candidates' values (see
     /// `[candidates] connector_benefit`); `exact`: the true PC of the patch network improved by
     /// the chosen connectors, in the MILP itself (a generalized-flow formulation; for networks
-    /// of at most 20 patches and 40 connectors, else the proxy is used and a note says so).
+    /// of at most 40 patches and 120 connectors, else the proxy is used and a note says so).
     pub connectivity: ConnectivityTerm,
     /// Rounds of solve, measure, revalue on the restored landscape, solve again (the plan
     /// with the best measured ECA is kept). Default 2; 1 solves once. Only with

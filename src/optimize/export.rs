@@ -49,7 +49,8 @@ impl LinearModel {
             out.push_str("Bounds\n");
             for v in cont {
                 out.push_str(&format!(
-                    " 0 <= {} <= {}\n",
+                    " {} <= {} <= {}\n",
+                    fmt_num(self.lower[v]),
                     self.names[v],
                     fmt_num(self.upper[v])
                 ));
@@ -120,6 +121,13 @@ impl LinearModel {
             if self.binary[v] {
                 out.push_str(&format!(" BV BND {}\n", self.names[v]));
             } else {
+                if self.lower[v] != 0.0 {
+                    out.push_str(&format!(
+                        " LO BND {} {}\n",
+                        self.names[v],
+                        fmt_num(self.lower[v])
+                    ));
+                }
                 out.push_str(&format!(
                     " UP BND {} {}\n",
                     self.names[v],

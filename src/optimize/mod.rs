@@ -37,6 +37,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 mod diagnosis;
+mod exact;
 mod export;
 mod greedy;
 mod links;
@@ -44,6 +45,7 @@ mod model;
 mod solver;
 mod sweep;
 
+pub use exact::ExactPc;
 pub use export::{to_lp, to_mps};
 pub use greedy::greedy;
 pub use model::{linear_model, LinearModel, Row, Sense};
@@ -145,125 +147,6 @@ pub struct Problem {
     /// Exact mode: the connectivity term is the true PC of the improved patch network
     /// (a generalized-flow formulation, see [`ExactPc`]) instead of the candidates' benefits.
     pub exact: Option<ExactPc>,
-}
-
-/// The patch network for exact mode: the connectivity term is
-/// `(PC_num(improved) − PC_num(now)) / scale`, with `PC_num = Σ_s Σ_t a_s a_t p*_st` over the
-/// network where each chosen connector's link has its improved probability.
-///
-/// In the MILP (Hamonic, Albert, Couëtoux, Vaxès 2021, arXiv 2109.06622): for every target
-/// patch t, a generalized flow in which every patch u supplies `a_u`, an arc multiplies the
-/// flow it carries by its probability, and t absorbs `f_t`:
-/// `Σ_out x − Σ_in p x + [u = t] f_t ≤ a_u` at every patch u. The flow reaching t from s is
-/// at most `a_s p*_st`, so `max Σ_t a_t f_t = PC_num`. A connector adds a parallel arc pair
-/// with its improved probability, usable only when chosen (`x' ≤ M y`). Variables: targets ×
-/// (2 links + 2 connectors + 1).
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct ExactPc {
-    /// Patch attribute (area, ha) per node.
-    pub attr: Vec<f64>,
-    /// Links (node, node, probability now, in (0, 1]).
-    pub links: Vec<(usize, usize, f64)>,
-    /// Per connector: its link's ends and its improved probability (None: no effect).
-    pub improved: Vec<Option<(usize, usize, f64)>>,
-    /// `PC_num` now (ha²).
-    pub base: f64,
-    /// Normaliser (ha²): the gain with every connector built (1 when none).
-    pub scale: f64,
-}
-
-/// Shortest distances from `s` over arcs weighted `−ln p` (maximum-product paths).
-fn neg_log_distances(adj: &[Vec<(usize, f64)>], s: usize) -> Vec<f64> {
-    let mut dist = vec![f64::INFINITY; adj.len()];
-    dist[s] = 0.0;
-    let mut heap = std::collections::BinaryHeap::new();
-    heap.push(std::cmp::Reverse((0u64, s)));
-    while let Some(std::cmp::Reverse((bits, u))) = heap.pop() {
-        let d = f64::from_bits(bits);
-        if d > dist[u] {
-            continue;
-        }
-        for &(v, w) in &adj[u] {
-            let nd = d + w.max(0.0);
-            if nd < dist[v] {
-                dist[v] = nd;
-                heap.push(std::cmp::Reverse((nd.to_bits(), v)));
-            }
-        }
-    }
-    dist
-}
-
-impl ExactPc {
-    /// `PC_num` of the network with the chosen connectors improved (by the network stage's
-    /// own PC, `network::indices`, on link lengths `−ln p` with `k = 1`).
-    pub fn pc_num(&self, connectors: &[bool]) -> f64 {
-        let chosen = self
-            .improved
-            .iter()
-            .enumerate()
-            .filter(|(k, _)| connectors.get(*k).copied().unwrap_or(false))
-            .filter_map(|(_, imp)| *imp);
-        let links: Vec<(usize, usize, f64)> = self
-            .links
-            .iter()
-            .copied()
-            .chain(chosen)
-            .filter(|&(a, b, _)| a != b)
-            // A probability that rounds to 1 is a link of length 0, which the network
-            // stage refuses: the smallest positive length is the same number.
-            .map(|(a, b, p)| (a, b, (-p.ln()).max(f64::MIN_POSITIVE)))
-            .collect();
-        let total: f64 = self.attr.iter().sum();
-        let graph = crate::network::Graph {
-            attr: self.attr.clone(),
-            links,
-        };
-        // k = ln 2 / d50 = 1.
-        crate::network::indices(&graph, total.max(1.0), std::f64::consts::LN_2)
-            .map(|i| i.pc_num)
-            .expect("an exact-mode network has areas >= 0 and probabilities in (0, 1]")
-    }
-
-    /// Per patch u, the most flow that can ever leave it in the MILP of any target:
-    /// `Σ_s a_s p̂*_su`, with `p̂*` the maximum-product probabilities when every connector is
-    /// built (a bound for the flow variables, much tighter than the total supply).
-    pub fn reach(&self) -> Vec<f64> {
-        let n = self.attr.len();
-        let mut adj: Vec<Vec<(usize, f64)>> = vec![Vec::new(); n];
-        for &(a, b, p) in self.links.iter().chain(self.improved.iter().flatten()) {
-            let w = -p.ln();
-            adj[a].push((b, w));
-            adj[b].push((a, w));
-        }
-        let mut reach = vec![0.0; n];
-        for s in 0..n {
-            let dist = neg_log_distances(&adj, s);
-            for (u, r) in reach.iter_mut().enumerate() {
-                *r += self.attr[s] * (-dist[u]).exp();
-            }
-        }
-        reach
-    }
-
-    /// An exact-mode network with its base and scale computed.
-    pub fn new(
-        attr: Vec<f64>,
-        links: Vec<(usize, usize, f64)>,
-        improved: Vec<Option<(usize, usize, f64)>>,
-    ) -> ExactPc {
-        let mut e = ExactPc {
-            attr,
-            links,
-            improved,
-            base: 0.0,
-            scale: 1.0,
-        };
-        e.base = e.pc_num(&[]);
-        let all = e.pc_num(&vec![true; e.improved.len()]) - e.base;
-        e.scale = if all > 0.0 { all } else { 1.0 };
-        e
-    }
 }
 
 /// How a solve ended.
@@ -388,14 +271,6 @@ pub fn objective(p: &Problem, sites: &[bool], connectors: &[bool]) -> f64 {
         return p.w_carbon * g / gn + p.w_benefit * (e.pc_num(connectors) - e.base) / e.scale;
     }
     p.w_carbon * g / gn + p.w_benefit * b / bn
-}
-
-/// What the linear model's objective exceeds the true objective by (exact mode counts the
-/// whole `PC_num` in the flow, the objective only its gain).
-pub(crate) fn objective_offset(p: &Problem) -> f64 {
-    p.exact
-        .as_ref()
-        .map_or(0.0, |e| p.w_benefit * e.base / e.scale)
 }
 
 fn forbidden(p: &Problem, s: &Site) -> bool {

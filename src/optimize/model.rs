@@ -27,13 +27,15 @@ pub struct Row {
 }
 
 /// The MILP as plain data: variables `x<i>` (sites), `y<j>` (connectors), both binary, then
-/// continuous flows `f<k>` in `[0, upper]`; the objective is maximised.
+/// continuous flows `f<k>` in `[lower, upper]`; the objective is maximised.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LinearModel {
     /// Variable names.
     pub names: Vec<String>,
-    /// Whether each variable is binary (else continuous in `[0, upper]`).
+    /// Whether each variable is binary (else continuous in `[lower, upper]`).
     pub binary: Vec<bool>,
+    /// Lower bounds of continuous variables (0 but for exact mode's constant `pc_now`).
+    pub lower: Vec<f64>,
     /// Upper bounds of continuous variables.
     pub upper: Vec<f64>,
     /// Objective coefficients.
@@ -57,6 +59,7 @@ pub fn linear_model(p: &Problem) -> LinearModel {
             .chain((0..nc).map(|j| format!("y{}", j + 1)))
             .collect(),
         binary: vec![true; ns + nc],
+        lower: vec![0.0; ns + nc],
         upper: vec![1.0; ns + nc],
         objective: p
             .sites
@@ -198,86 +201,75 @@ pub fn linear_model(p: &Problem) -> LinearModel {
     m
 }
 
-/// The generalized-flow rows of exact mode (see [`ExactPc`]).
+/// The generalized-flow rows of exact mode, per target patch after preprocessing (see
+/// [`ExactPc`] and `exact`'s module docs).
 fn add_exact_pc(p: &Problem, e: &ExactPc, m: &mut LinearModel) {
-    let n = e.attr.len();
     let ns = p.sites.len();
-    // The most flow that can leave each patch (and so pass any of its arcs), and reach it.
-    let reach = e.reach();
+    let flows = e.target_flows();
     let new_var = |m: &mut LinearModel, name: String, upper: f64, objective: f64| {
         let v = m.names.len();
         m.names.push(name);
         m.binary.push(false);
+        m.lower.push(0.0);
         m.upper.push(upper);
         m.objective.push(objective);
         v
     };
-    for t in 0..n {
+    // The flows count the whole PC_num, the objective only its gain: a variable fixed at 1
+    // carries PC_num now, so the model's objective is the plan's (and HiGHS' relative gap
+    // is on the gain, the figure the gap is reported for).
+    m.names.push("pc_now".into());
+    m.binary.push(false);
+    m.lower.push(1.0);
+    m.upper.push(1.0);
+    m.objective.push(-p.w_benefit * e.base / e.scale);
+    let (mut arcs, mut contracted) = (0, 0);
+    for tf in &flows {
+        let t = tf.target;
+        arcs += tf.arcs.len();
+        contracted += tf.contracted;
         // Balance terms per patch: (variable, coefficient).
-        let mut balance: Vec<Vec<(usize, f64)>> = vec![Vec::new(); n];
+        let mut balance: Vec<Vec<(usize, f64)>> = vec![Vec::new(); e.attr.len()];
         let f = new_var(
             m,
             format!("pc_f{}", t + 1),
-            reach[t],
+            tf.bound[t],
             p.w_benefit * e.attr[t] / e.scale,
         );
         balance[t].push((f, 1.0));
-        let arc = |m: &mut LinearModel,
-                   balance: &mut Vec<Vec<(usize, f64)>>,
-                   name: String,
-                   (from, to): (usize, usize),
-                   prob: f64| {
-            let v = new_var(m, name, reach[from], 0.0);
-            balance[from].push((v, 1.0));
-            balance[to].push((v, -prob));
-            v
-        };
-        for (l, &(a, b, prob)) in e.links.iter().enumerate() {
-            arc(
-                m,
-                &mut balance,
-                format!("pc_t{}_l{}_ab", t + 1, l + 1),
-                (a, b),
-                prob,
-            );
-            arc(
-                m,
-                &mut balance,
-                format!("pc_t{}_l{}_ba", t + 1, l + 1),
-                (b, a),
-                prob,
-            );
-        }
-        for (k, imp) in e.improved.iter().enumerate() {
-            let Some((a, b, prob)) = *imp else { continue };
-            for (dir, ends) in [(a, b), (b, a)].into_iter().enumerate() {
-                let v = arc(
-                    m,
-                    &mut balance,
-                    format!("pc_t{}_y{}_{}", t + 1, k + 1, ["ab", "ba"][dir]),
-                    ends,
-                    prob,
-                );
+        for (j, a) in tf.arcs.iter().enumerate() {
+            let v = new_var(m, format!("pc_t{}_a{}", t + 1, j + 1), tf.arc_bound[j], 0.0);
+            balance[a.from].push((v, 1.0));
+            balance[a.to].push((v, -a.prob));
+            if let Some(k) = a.connector {
                 m.rows.push(Row {
-                    name: format!("pc_t{}_needs_y{}_{}", t + 1, k + 1, ["ab", "ba"][dir]),
-                    terms: vec![(v, 1.0), (ns + k, -reach[ends.0])],
+                    name: format!("pc_t{}_a{}_needs_y{}", t + 1, j + 1, k + 1),
+                    terms: vec![(v, 1.0), (ns + k, -tf.arc_bound[j])],
                     sense: Sense::Le,
                     rhs: 0.0,
                 });
             }
         }
-        for (u, terms) in balance.into_iter().enumerate() {
+        for &u in &tf.rows {
             m.rows.push(Row {
                 name: format!("pc_t{}_patch{}", t + 1, u + 1),
-                terms,
+                terms: std::mem::take(&mut balance[u]),
                 sense: Sense::Le,
-                rhs: e.attr[u],
+                rhs: tf.supply[u],
             });
         }
     }
+    m.comments.push(
+        "pc_now = 1: its objective coefficient takes PC_num now off the flows' PC_num".into(),
+    );
     m.comments.push(format!(
         "pc_* = exact PC: per target patch t, a generalized flow (arcs multiply by their probability) absorbed as pc_f<t>; objective adds w_k a_t pc_f<t> / {}",
         e.scale
+    ));
+    m.comments.push(format!(
+        "pc_t<t>_a<j> = flow on arc j of target t's network after preprocessing: {arcs} arcs over {} targets (of {} without it), {contracted} patches contracted",
+        flows.len(),
+        flows.len() * 2 * (e.links.len() + e.improved.iter().flatten().count()),
     ));
 }
 
@@ -313,6 +305,7 @@ fn add_flow(p: &Problem, c: &Connect, m: &mut LinearModel) {
             m.names
                 .push(format!("f{}", v - ns - p.connectors.len() + 1));
             m.binary.push(false);
+            m.lower.push(0.0);
             m.upper.push(k);
             m.objective.push(0.0);
             m.comments.push(format!(

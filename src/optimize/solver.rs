@@ -72,7 +72,7 @@ pub fn solve(p: &Problem, opts: &SolveOptions) -> Result<Plan, OptimizeError> {
             if m.binary[k] {
                 vars.add(variable().binary())
             } else {
-                vars.add(variable().min(0.0).max(m.upper[k]))
+                vars.add(variable().min(m.lower[k]).max(m.upper[k]))
             }
         })
         .collect();
@@ -114,7 +114,7 @@ pub fn solve(p: &Problem, opts: &SolveOptions) -> Result<Plan, OptimizeError> {
     // takes 0.02 s with it. So: presolve unless the model is large, and always with flow rows.
     let presolve = opts
         .presolve
-        .unwrap_or(!m.flows.is_empty() || m.names.len() <= PRESOLVE_MAX_BINARIES);
+        .unwrap_or(!m.flows.is_empty() || binaries(&m) <= PRESOLVE_MAX_BINARIES);
     inner.set_option("presolve", if presolve { "on" } else { "off" });
     // Without presolve, the greedy plan is handed over as the starting incumbent (HiGHS checks
     // it). Not with presolve: HiGHS 1.11 then once returned the start as "optimal" while a
@@ -152,13 +152,12 @@ pub fn solve(p: &Problem, opts: &SolveOptions) -> Result<Plan, OptimizeError> {
         .double_info_value(c"mip_dual_bound")
         .unwrap_or(f64::NAN)
         / f;
-    Ok(plan(
-        p,
-        status,
-        sites,
-        connectors,
-        bound - objective_offset(p),
-    ))
+    Ok(plan(p, status, sites, connectors, bound))
+}
+
+/// The model's binary variables (sites and connectors; exact mode's flows are continuous).
+fn binaries(m: &LinearModel) -> usize {
+    m.binary.iter().filter(|&&b| b).count()
 }
 
 /// How a HiGHS solve ended, as a [`Status`] (each limit named as such) or why there is no
@@ -185,7 +184,7 @@ pub(super) fn status_of(model_status: highs::HighsModelStatus) -> Result<Status,
 /// of flow from the first required patch to every other one along a BFS tree of the existing
 /// links and chosen connectors.
 pub(super) fn start_values(p: &Problem, m: &LinearModel, plan: &Plan) -> Vec<f64> {
-    let mut v = vec![0.0; m.names.len()];
+    let mut v = m.lower.clone();
     for (i, &x) in plan.sites.iter().enumerate() {
         v[i] = f64::from(u8::from(x));
     }
