@@ -266,6 +266,7 @@ pub fn problem(
         connect,
         benefit_norm: None,
         exact: None,
+        coverage: None,
     })
 }
 

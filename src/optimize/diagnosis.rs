@@ -32,6 +32,36 @@ pub(super) fn check(p: &Problem) -> Result<(), OptimizeError> {
             }
         }
     }
+    if let Some(c) = &p.coverage {
+        if !(c.weight.is_finite() && c.weight >= 0.0) {
+            return bad(format!(
+                "the access weight is {}; weights must be finite numbers >= 0",
+                c.weight
+            ));
+        }
+        for (g, (n, by)) in c.groups.iter().enumerate() {
+            if !(n.is_finite() && *n >= 0.0) {
+                return bad(format!(
+                    "access group {}: {n} persons; give a finite number >= 0",
+                    g + 1
+                ));
+            }
+            if let Some(&s) = by.iter().find(|&&s| s >= p.sites.len()) {
+                return bad(format!(
+                    "access group {} is covered by site index {s}, but there are {} sites",
+                    g + 1,
+                    p.sites.len()
+                ));
+            }
+        }
+        if let Some(min) = c.min_persons {
+            if !min.is_finite() || min < 0.0 {
+                return bad(format!(
+                    "the plan must bring {min} persons within the walk; give a finite number >= 0"
+                ));
+            }
+        }
+    }
     for c in &p.connectors {
         if let Some(&g) = c.gap_sites.iter().find(|&&g| g >= p.sites.len()) {
             return bad(format!(

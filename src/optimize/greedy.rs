@@ -34,12 +34,22 @@ pub fn greedy(p: &Problem) -> Option<Plan> {
     let mut state = Tally::new(p, &sites, &connectors);
     let (gn, bn) = norms(p);
     let value = |g: f64, b: f64| p.w_carbon * g / gn + p.w_benefit * b / bn;
+    // Park access: each site valued by the residents it would bring within the walk alone.
+    let mut access = vec![0.0; p.sites.len()];
+    if let Some(c) = &p.coverage {
+        let norm = c.norm();
+        for (n, by) in &c.groups {
+            for &s in by {
+                access[s] += c.weight * n / norm;
+            }
+        }
+    }
     // (ratio, is_connector, index)
     let mut cands: Vec<(f64, bool, usize)> = Vec::new();
     for (i, s) in p.sites.iter().enumerate() {
         if !forbidden(p, s) && !sites[i] {
             cands.push((
-                value(s.carbon_tco2e, s.benefit) / s.cost_yuan.max(1e-9),
+                (value(s.carbon_tco2e, s.benefit) + access[i]) / s.cost_yuan.max(1e-9),
                 false,
                 i,
             ));

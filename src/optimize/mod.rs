@@ -115,6 +115,44 @@ pub struct Connect {
     pub existing: Vec<(u32, u32)>,
 }
 
+/// Park access in the objective, a maximal-covering term: groups of residents not within the
+/// walk of a park today, each brought within it by any one of a set of sites (sites that
+/// become parks). In the MILP a continuous `z_g ≤ Σ_{s ∈ S_g} x_s`, `z_g ≤ 1` per group:
+/// with the `x` integral, `z_g` is 1 exactly when a covering site is chosen.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Coverage {
+    /// Per group: its residents (persons) and the sites (indices) that each bring them within
+    /// the walk.
+    pub groups: Vec<(f64, Vec<usize>)>,
+    /// Weight of the term; it is normalised by the residents of all groups, so it lies in
+    /// [0, 1] as the carbon and connectivity terms do.
+    pub weight: f64,
+    /// Residents the plan must bring within the walk (`[optimize] min_access_pct`), if any.
+    pub min_persons: Option<f64>,
+}
+
+impl Coverage {
+    /// Residents a selection brings within the walk (the model's estimate), persons.
+    pub fn persons(&self, sites: &[bool]) -> f64 {
+        self.groups
+            .iter()
+            .filter(|(_, by)| by.iter().any(|&s| sites.get(s).copied().unwrap_or(false)))
+            .map(|(n, _)| n)
+            .sum::<f64>()
+            + 0.0
+    }
+
+    /// The term's normaliser: the residents of all groups (1 when none).
+    pub fn norm(&self) -> f64 {
+        let t: f64 = self.groups.iter().map(|g| g.0).sum();
+        if t > 0.0 {
+            t
+        } else {
+            1.0
+        }
+    }
+}
+
 /// The decision problem.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Problem {
@@ -147,6 +185,8 @@ pub struct Problem {
     /// Exact mode: the connectivity term is the true PC of the improved patch network
     /// (a generalized-flow formulation, see [`ExactPc`]) instead of the candidates' benefits.
     pub exact: Option<ExactPc>,
+    /// Park access: residents a chosen park site brings within the walk (see [`Coverage`]).
+    pub coverage: Option<Coverage>,
 }
 
 /// How a solve ended.
@@ -267,10 +307,16 @@ pub fn objective(p: &Problem, sites: &[bool], connectors: &[bool]) -> f64 {
             b += c.benefit;
         }
     }
+    let access = p
+        .coverage
+        .as_ref()
+        .map_or(0.0, |c| c.weight * c.persons(sites) / c.norm());
     if let Some(e) = &p.exact {
-        return p.w_carbon * g / gn + p.w_benefit * (e.pc_num(connectors) - e.base) / e.scale;
+        return p.w_carbon * g / gn
+            + p.w_benefit * (e.pc_num(connectors) - e.base) / e.scale
+            + access;
     }
-    p.w_carbon * g / gn + p.w_benefit * b / bn
+    p.w_carbon * g / gn + p.w_benefit * b / bn + access
 }
 
 fn forbidden(p: &Problem, s: &Site) -> bool {
@@ -316,6 +362,10 @@ fn feasible_within(p: &Problem, sites: &[bool], connectors: &[bool], eps: f64) -
             let g = sum_selected(&p.sites, sites, |s| s.carbon_tco2e)
                 + sum_selected(&p.connectors, connectors, |c| c.carbon_tco2e);
             g >= min * (1.0 - eps) - eps
+        })
+        && p.coverage.as_ref().is_none_or(|c| {
+            c.min_persons
+                .is_none_or(|min| c.persons(sites) >= min * (1.0 - eps) - eps)
         })
 }
 
@@ -394,6 +444,66 @@ mod tests {
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(40))]
+
+        /// With park access in the objective (and sometimes a minimum), the MILP reaches the
+        /// best objective of every selection enumerated, the residents a group brings counted
+        /// once however many of its sites are chosen; the bound is not below the plan.
+        #[test]
+        fn the_covering_term_equals_exhaustive_enumeration(
+            raw_sites in proptest::collection::vec((1.0f64..9.0, 0.0f64..40.0), 1..9),
+            raw_groups in proptest::collection::vec((0.0f64..500.0, proptest::collection::vec(0usize..9, 0..4)), 0..8),
+            budget in 2.0f64..30.0,
+            w in (0.0f64..1.0, 0.0f64..1.0),
+            min_share in proptest::option::of(0.0f64..0.6),
+        ) {
+            let ns = raw_sites.len();
+            let sites: Vec<Site> = raw_sites.iter().enumerate().map(|(i, &(c, g))| Site {
+                id: format!("s{i}"), cost_yuan: c, area_ha: 1.0, carbon_tco2e: g, benefit: 0.0,
+                zones: vec![], district: None, lock: Lock::Free,
+            }).collect();
+            let groups: Vec<(f64, Vec<usize>)> = raw_groups
+                .into_iter()
+                .map(|(n, by)| {
+                    let mut by: Vec<usize> = by.into_iter().map(|s| s % ns).collect();
+                    by.sort_unstable();
+                    by.dedup();
+                    (n, by)
+                })
+                .collect();
+            let total: f64 = groups.iter().map(|g| g.0).sum();
+            let p = Problem {
+                sites, budget_yuan: budget, w_carbon: w.0, w_benefit: 0.0,
+                coverage: Some(Coverage {
+                    groups,
+                    weight: w.1,
+                    min_persons: min_share.map(|f| f * total),
+                }),
+                ..Default::default()
+            };
+            let mut best: Option<f64> = None;
+            for mask in 0u32..(1 << ns) {
+                let xs: Vec<bool> = (0..ns).map(|i| mask >> i & 1 == 1).collect();
+                if feasible(&p, &xs, &[]) {
+                    let v = objective(&p, &xs, &[]);
+                    best = Some(best.map_or(v, |b: f64| b.max(v)));
+                }
+            }
+            let opts = SolveOptions { mip_rel_gap: Some(0.0), ..Default::default() };
+            match (solve(&p, &opts), best) {
+                (Ok(plan), Some(best)) => {
+                    prop_assert!(feasible(&p, &plan.sites, &plan.connectors));
+                    prop_assert!((plan.objective - best).abs() <= 1e-6 * best.abs().max(1e-3), "MILP {} vs enumeration {}", plan.objective, best);
+                    prop_assert!(plan.bound >= plan.objective - 1e-9);
+                }
+                (Err(OptimizeError::Infeasible(_)), None) => {}
+                // A minimum met only within HiGHS' tolerance may be refused by one side.
+                (Err(OptimizeError::Infeasible(_)), Some(_)) | (Ok(_), None) => {
+                    let strict = |xs: &[bool]| feasible_within(&p, xs, &[], 1e-9);
+                    prop_assert!(!(0u32..(1 << ns)).any(|m| strict(&(0..ns).map(|i| m >> i & 1 == 1).collect::<Vec<_>>())));
+                }
+                (r, b) => prop_assert!(false, "solve {r:?} but enumeration {b:?}"),
+            }
+        }
 
         /// Exact mode's MILP reaches the best objective of every selection enumerated, with
         /// PC computed from its definition; the plan's bound and objective agree.
@@ -916,6 +1026,7 @@ mod tests {
                     }),
                     benefit_norm: None,
                     exact: None,
+                    coverage: None,
                 }
             })
     }

@@ -198,7 +198,44 @@ pub fn linear_model(p: &Problem) -> LinearModel {
     if let Some(e) = &p.exact {
         add_exact_pc(p, e, &mut m);
     }
+    if let Some(c) = &p.coverage {
+        add_coverage(c, &mut m);
+    }
     m
+}
+
+/// The maximal-covering rows of park access (see [`Coverage`]).
+fn add_coverage(c: &Coverage, m: &mut LinearModel) {
+    let norm = c.norm();
+    let mut persons: Vec<(usize, f64)> = Vec::new();
+    for (g, (n, by)) in c.groups.iter().enumerate() {
+        let z = m.names.len();
+        m.names.push(format!("z{}", g + 1));
+        m.binary.push(false);
+        m.lower.push(0.0);
+        m.upper.push(1.0);
+        m.objective.push(c.weight * n / norm);
+        let mut terms = vec![(z, 1.0)];
+        terms.extend(by.iter().map(|&s| (s, -1.0)));
+        m.rows.push(Row {
+            name: format!("cover_z{}", g + 1),
+            terms,
+            sense: Sense::Le,
+            rhs: 0.0,
+        });
+        persons.push((z, *n));
+    }
+    if let Some(min) = c.min_persons {
+        m.rows.push(Row {
+            name: "min_access".into(),
+            terms: persons,
+            sense: Sense::Ge,
+            rhs: min,
+        });
+    }
+    m.comments.push(format!(
+        "z<g> = residents of group g brought within the walk of a park (1 when a site covering them is chosen); objective adds w_a persons_g z_g / {norm}"
+    ));
 }
 
 /// The generalized-flow rows of exact mode, per target patch after preprocessing (see
