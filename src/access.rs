@@ -42,6 +42,8 @@ pub struct AccessOptions {
     pub walk_speed_kmh: f64,
     /// Walking time that counts as access, min.
     pub threshold_min: f64,
+    /// Side of the blocks residents are grouped in for the optimizer's covering term, m.
+    pub block_m: f64,
 }
 
 impl Default for AccessOptions {
@@ -50,6 +52,7 @@ impl Default for AccessOptions {
             min_park_ha: 0.4,
             walk_speed_kmh: 4.8,
             threshold_min: 10.0,
+            block_m: 100.0,
         }
     }
 }
@@ -162,6 +165,12 @@ pub fn check(opts: &AccessOptions) -> Result<(), AccessError> {
         return bad(format!(
             "walk_speed_kmh = {} must be > 0 and at most 50 (4.8 km/h is a usual walking speed)",
             opts.walk_speed_kmh
+        ));
+    }
+    if !(opts.block_m.is_finite() && opts.block_m > 0.0) {
+        return bad(format!(
+            "block_m = {} must be a length in metres > 0 (e.g. 100)",
+            opts.block_m
         ));
     }
     if !(opts.min_park_ha.is_finite() && opts.min_park_ha >= 0.0) {
@@ -471,3 +480,108 @@ pub fn measure_on(
 
 #[cfg(test)]
 mod tests;
+
+/// A Dijkstra store for one bounded run: the cells reached only.
+#[derive(Default)]
+struct LocalStore(std::collections::HashMap<usize, f64>);
+
+impl crate::costdist::CostStore for LocalStore {
+    fn cost(&self, cell: usize) -> f64 {
+        self.0.get(&cell).copied().unwrap_or(f64::INFINITY)
+    }
+    fn alloc(&self, _cell: usize) -> u32 {
+        1
+    }
+    fn set(&mut self, cell: usize, cost: f64, _alloc: u32) {
+        self.0.insert(cell, cost);
+    }
+}
+
+/// Residents beyond the walk today, grouped for the optimizer's maximal-covering term
+/// (`optimize::Coverage`): per group its residents (persons) and the candidate park sites
+/// (indices into `sites`) that would each bring them within the walk.
+///
+/// Residents not within `threshold_min` of a park now (`now.minutes`) are summed per square
+/// block of side `block_m` (rounded to whole cells). A site covers a block when at least
+/// half of the block's residents beyond the walk live on cells within `threshold_min` of the
+/// site's cells (a bounded walking-time run from the site over the impedance now, the
+/// site's own cells walked as they are). Blocks covered by the same sites form one group.
+/// This is the model's estimate; the plan's access is measured afterwards on the land cover
+/// with the plan applied.
+///
+/// # Cost
+/// One walking-time run per site, bounded by the threshold (a disc of radius `threshold_min`
+/// × speed), and a hash entry per reached cell; the sites run in parallel.
+///
+/// # Errors
+/// [`AccessError::Impedance`] for an impedance that is not a resistance.
+pub fn coverage_groups(
+    land: &Landscape,
+    now: &Access,
+    population: &[f32],
+    sites: &[&[u32]],
+    opts: &AccessOptions,
+) -> Result<Vec<(f64, Vec<usize>)>, AccessError> {
+    use rayon::prelude::*;
+    let g = &land.grid;
+    let (cols, cs) = (g.cols(), g.cell_size_m());
+    let b = ((opts.block_m / cs).round() as usize).max(1);
+    let bcols = cols.div_ceil(b);
+    let block = |i: usize| (i / cols / b) * bcols + (i % cols) / b;
+    // Beyond the walk: residents on cells not within the threshold (unreached cells, +∞, too).
+    let within = |t: f32| t <= opts.threshold_min as f32;
+    let beyond = |i: usize| population[i] > 0.0 && !within(now.minutes[i]);
+    let mut block_persons: std::collections::HashMap<usize, f64> = Default::default();
+    for i in (0..population.len()).filter(|&i| beyond(i)) {
+        *block_persons.entry(block(i)).or_insert(0.0) += f64::from(population[i]);
+    }
+    let impedance = walk_impedance(land, &land.landcover, opts.walk_speed_kmh);
+    let res = Resistance::from_values(impedance)
+        .map_err(|(cell, value)| AccessError::Impedance { cell, value })?;
+    let shape = crate::costdist::Shape {
+        rows: g.rows(),
+        cols,
+        cell_size_m: cs,
+    };
+    let covered: Vec<Vec<usize>> = sites
+        .par_iter()
+        .map(|cells| {
+            let mut store = LocalStore::default();
+            let seeds = cells.iter().map(|&c| (c as usize, 1));
+            crate::costdist::dijkstra(
+                shape,
+                &res,
+                seeds,
+                opts.threshold_min,
+                None,
+                true,
+                &mut store,
+            );
+            // In cell order, so the sums do not depend on the hash order.
+            let mut cells: Vec<(usize, f64)> = store.0.into_iter().collect();
+            cells.sort_unstable_by_key(|c| c.0);
+            let mut reached: std::collections::BTreeMap<usize, f64> = Default::default();
+            for (i, t) in cells {
+                if t <= opts.threshold_min && beyond(i) {
+                    *reached.entry(block(i)).or_insert(0.0) += f64::from(population[i]);
+                }
+            }
+            reached
+                .into_iter()
+                .filter(|&(k, n)| n >= 0.5 * block_persons[&k])
+                .map(|(k, _)| k)
+                .collect()
+        })
+        .collect();
+    let mut by_block: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
+    for (s, blocks) in covered.iter().enumerate() {
+        for &k in blocks {
+            by_block.entry(k).or_default().push(s);
+        }
+    }
+    let mut groups: std::collections::BTreeMap<Vec<usize>, f64> = Default::default();
+    for (k, by) in by_block {
+        *groups.entry(by).or_insert(0.0) += block_persons[&k];
+    }
+    Ok(groups.into_iter().map(|(by, n)| (n, by)).collect())
+}

@@ -67,6 +67,12 @@ pub struct LandClass {
     pub walk_factor: f64,
     /// Residents per hectare when no population raster is given (`persons_per_ha`; default 0).
     pub persons_per_ha: f64,
+    /// Park class a cell of this class becomes when made a park (`park_to`): inside the urban
+    /// development boundary of a scenario with `[access]`, such cells are candidate park sites
+    /// instead of restoration sites.
+    pub park_to: Option<u32>,
+    /// Cost of making a park of it, yuan/ha (`park_cost_yuan_per_ha`; needed with `park_to`).
+    pub park_cost_yuan_per_ha: f64,
 }
 
 impl LandClass {
@@ -137,10 +143,12 @@ pub const REQUIRED_COLUMNS: [&str; 8] = [
 ];
 
 /// Columns a class table may have (read when present).
-pub const OPTIONAL_COLUMNS: [&str; 10] = [
+pub const OPTIONAL_COLUMNS: [&str; 12] = [
     "dlbm",
     "colour",
     "park",
+    "park_to",
+    "park_cost_yuan_per_ha",
     "walk_factor",
     "persons_per_ha",
     "name_zh",
@@ -243,20 +251,24 @@ impl ClassTable {
             let emission = num("emission", Some(0.0));
             let seq_rate = num("seq_rate", Some(0.0));
             let cost_yuan_per_ha = num("cost_yuan_per_ha", Some(0.0));
-            let rt = get("restorable_to");
-            let restorable_to = if rt.is_empty() {
-                None
-            } else {
-                match rt.parse::<u32>() {
-                    Ok(t) => Some(t),
-                    Err(_) => {
+            let park_cost_yuan_per_ha = num("park_cost_yuan_per_ha", Some(0.0));
+            let mut code_column = |key: &str| {
+                let text = get(key);
+                if text.is_empty() {
+                    return None;
+                }
+                text.parse::<u32>().map_or_else(
+                    |_| {
                         problems.push(format!(
-                            "line {line}: class {code} has restorable_to `{rt}`, not a class code"
+                            "line {line}: class {code} has {key} `{text}`, not a class code"
                         ));
                         None
-                    }
-                }
+                    },
+                    Some,
+                )
             };
+            let restorable_to = code_column("restorable_to");
+            let park_to = code_column("park_to");
             let (colour, park, walk_factor, persons_per_ha) =
                 map_and_people_columns(&get, code, line, &mut problems);
             if let Some(prev) = first_line.get(&code) {
@@ -288,12 +300,31 @@ impl ClassTable {
                 park,
                 walk_factor,
                 persons_per_ha,
+                park_to,
+                park_cost_yuan_per_ha,
             });
         }
         if classes.is_empty() && problems.is_empty() {
             problems.push("the table has no class rows".to_string());
         }
         for c in &classes {
+            if let Some(t) = c.park_to {
+                match by_code.get(&t).map(|&i| &classes[i as usize]) {
+                    None => problems.push(format!(
+                        "class {} ({}) has park_to {t}, which is not a code in the table",
+                        c.code, c.name
+                    )),
+                    Some(p) if !p.park => problems.push(format!(
+                        "class {} ({}) has park_to {t} ({}), which is not a park class; set park = 1 for class {t} or name a park class",
+                        c.code, c.name, p.name
+                    )),
+                    Some(_) if c.park_cost_yuan_per_ha <= 0.0 || c.park_cost_yuan_per_ha.is_nan() => problems.push(format!(
+                        "class {} ({}) has park_to {t} but no park_cost_yuan_per_ha; give the cost of making it a park, yuan/ha (e.g. 1500000)",
+                        c.code, c.name
+                    )),
+                    Some(_) => {}
+                }
+            }
             if let Some(t) = c.restorable_to {
                 if !by_code.contains_key(&t) {
                     problems.push(format!(
@@ -539,6 +570,39 @@ mod tests {
         assert!(
             err.contains("lacks the column(s) habitat, c_above, c_below, c_soil, c_dead"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn park_targets_must_be_park_classes_with_a_cost() {
+        let table = |rows: &str| {
+            ClassTable::parse(
+                Path::new("classes.csv"),
+                &format!("code,name,resistance,habitat,c_above,c_below,c_soil,c_dead,park,park_to,park_cost_yuan_per_ha\n{rows}"),
+            )
+        };
+        let ok =
+            table("1201,vacant,200,0,0,0,44,0,0,810,1500000\n810,park,60,0,1,1,1,1,1,,\n").unwrap();
+        assert_eq!(ok.get(0).park_to, Some(810));
+        assert_eq!(ok.get(0).park_cost_yuan_per_ha, 1_500_000.0);
+        let not_park =
+            table("1201,vacant,200,0,0,0,44,0,0,301,1500000\n301,forest,60,1,1,1,1,1,0,,\n")
+                .unwrap_err()
+                .to_string();
+        assert!(
+            not_park.contains("park_to 301 (forest), which is not a park class"),
+            "{not_park}"
+        );
+        let no_cost = table("1201,vacant,200,0,0,0,44,0,0,810,\n810,park,60,0,1,1,1,1,1,,\n")
+            .unwrap_err()
+            .to_string();
+        assert!(no_cost.contains("no park_cost_yuan_per_ha"), "{no_cost}");
+        let unknown = table("1201,vacant,200,0,0,0,44,0,0,999,5\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            unknown.contains("park_to 999, which is not a code"),
+            "{unknown}"
         );
     }
 

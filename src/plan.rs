@@ -56,6 +56,9 @@ pub enum PlanError {
         /// What to give instead.
         fix: &'static str,
     },
+    /// Park access in the objective without `[access]`.
+    #[error("[optimize] access_weight or min_access_pct needs park access: add an [access] section (parks, residents, walking speed)")]
+    NoAccess,
     /// No budget in the scenario nor on the command line.
     #[error("no budget: set [optimize] budget_yuan in the scenario or pass --budget-yuan")]
     NoBudget,
@@ -129,6 +132,20 @@ pub fn check(
     };
     nonneg(sec.carbon_weight, "carbon_weight")?;
     nonneg(sec.connectivity_weight, "connectivity_weight")?;
+    nonneg(sec.access_weight, "access_weight")?;
+    if let Some(p) = sec.min_access_pct {
+        if !(0.0..=100.0).contains(&p) {
+            return Err(value(
+                "optimize",
+                "min_access_pct",
+                p,
+                "give a share of the residents from 0 to 100 (%)",
+            ));
+        }
+    }
+    if land.access.is_none() && (sec.access_weight > 0.0 || sec.min_access_pct.is_some()) {
+        return Err(PlanError::NoAccess);
+    }
     if let Some(b) = sec.budget_yuan {
         nonneg(b, "budget_yuan")?;
     }

@@ -168,6 +168,12 @@ pub struct OptimizeSection {
     pub district_budget_caps_yuan: std::collections::BTreeMap<String, f64>,
     /// Minimum carbon gain, t CO2e.
     pub carbon_min_tco2e: Option<f64>,
+    /// Weight of park access in the objective (needs `[access]`): the residents a plan's new
+    /// parks bring within the walk, over all it could bring. Default 0.
+    pub access_weight: f64,
+    /// Share of all residents that must be within the walk of a park with the plan, %
+    /// (needs `[access]`). Default: none.
+    pub min_access_pct: Option<f64>,
     /// Patch ids that the plan must join into one network (existing links plus chosen
     /// connectors). Default: none.
     pub connect_patches: Vec<u32>,
@@ -198,6 +204,8 @@ impl Default for OptimizeSection {
             zone_area_caps_ha: Default::default(),
             district_budget_caps_yuan: Default::default(),
             carbon_min_tco2e: None,
+            access_weight: 0.0,
+            min_access_pct: None,
             connect_patches: Vec::new(),
             time_limit_s: None,
             mip_gap: None,
@@ -298,6 +306,14 @@ pub struct AccessSection {
     /// Walking time that counts as access, min. Default 10.
     #[serde(default = "default_threshold_min")]
     pub threshold_min: f64,
+    /// Side of the blocks residents are grouped in for the optimizer's park-access term, m.
+    /// Default 100.
+    #[serde(default = "default_block_m")]
+    pub block_m: f64,
+}
+
+fn default_block_m() -> f64 {
+    100.0
 }
 
 fn default_min_park_ha() -> f64 {

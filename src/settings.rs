@@ -147,6 +147,7 @@ pub fn access_options(scenario: &Scenario) -> Option<crate::access::AccessOption
             min_park_ha: a.min_park_ha,
             walk_speed_kmh: a.walk_speed_kmh,
             threshold_min: a.threshold_min,
+            block_m: a.block_m,
         })
 }
 

@@ -199,7 +199,11 @@ bad_input! {
 
     access_without_any_park: |d: &Path| {
         let p = d.join("landcover_classes.csv");
-        let t = fs::read_to_string(&p).unwrap().replace(",#81C784,1,", ",#81C784,0,");
+        // No park class (and so no class turned into a park).
+        let t = fs::read_to_string(&p)
+            .unwrap()
+            .replace(",#81C784,1,", ",#81C784,0,")
+            .replace(",810,", ",,");
         fs::write(p, t).unwrap();
     } => ["no park to walk to", "park = 1", "parks = \"parks.shp\""];
 

@@ -856,7 +856,7 @@ fn the_measured_plan_equals_network_on_the_land_cover_with_the_sites_burned_in()
         &plan_sc,
         with_sources(
             None,
-            "\n[network]\nd50 = 60000.0\n\n[optimize]\nbudget_yuan = 4000000.0\ncarbon_weight = 0.3\nconnectivity_weight = 0.7\n",
+            "\n[network]\nd50 = 60000.0\n\n[optimize]\nbudget_yuan = 4000000.0\ncarbon_weight = 0.3\nconnectivity_weight = 0.7\naccess_weight = 0.5\n",
         )
         .replace(
             "[candidates]\n",
@@ -880,20 +880,28 @@ fn the_measured_plan_equals_network_on_the_land_cover_with_the_sites_burned_in()
     let mut classes = csv::Reader::from_path(d.join("landcover_classes.csv")).unwrap();
     let h = classes.headers().unwrap().clone();
     let at = |name: &str| h.iter().position(|x| x == name).unwrap();
-    let (code_at, to_at) = (at("code"), at("restorable_to"));
-    let target: std::collections::BTreeMap<u32, u32> = classes
-        .records()
-        .map(|r| r.unwrap())
-        .filter(|r| !r[to_at].is_empty())
-        .map(|r| (r[code_at].parse().unwrap(), r[to_at].parse().unwrap()))
-        .collect();
+    let (code_at, to_at, park_at) = (at("code"), at("restorable_to"), at("park_to"));
+    let rows: Vec<csv::StringRecord> = classes.records().map(|r| r.unwrap()).collect();
+    let targets = |column: usize| -> std::collections::BTreeMap<u32, u32> {
+        rows.iter()
+            .filter(|r| !r[column].is_empty())
+            .map(|r| (r[code_at].parse().unwrap(), r[column].parse().unwrap()))
+            .collect()
+    };
+    // Park sites (`park` = 1, in the urban development boundary) take `park_to`.
+    let (restore_to, park_to) = (targets(to_at), targets(park_at));
     let sites = table(&out.join("sites.csv"));
-    let selected: std::collections::BTreeSet<u32> = col(&sites, "site_id")
-        .iter()
-        .zip(col(&sites, "selected"))
-        .filter(|(_, s)| s == "1")
-        .map(|(id, _)| id.parse().unwrap())
-        .collect();
+    let chosen = |park: &str| -> std::collections::BTreeSet<u32> {
+        col(&sites, "site_id")
+            .iter()
+            .zip(col(&sites, "selected"))
+            .zip(col(&sites, "park"))
+            .filter(|((_, s), p)| s == "1" && p == park)
+            .map(|((id, _), _)| id.parse().unwrap())
+            .collect()
+    };
+    let (selected, parks) = (chosen("0"), chosen("1"));
+    assert!(!parks.is_empty(), "the access weight buys parks");
     let lc = read_f32(&d.join("landcover.tif")).unwrap();
     let site_ids = read_f32(&out.join("sites.tif")).unwrap();
     let patch = read_f32(&src_out.join("sources.tif")).unwrap();
@@ -901,8 +909,16 @@ fn the_measured_plan_equals_network_on_the_land_cover_with_the_sites_burned_in()
     let mut changed = 0;
     for ((&code, &s), &p) in lc.data().iter().zip(site_ids.data()).zip(patch.data()) {
         let code = code as u32;
-        let to = match target.get(&code) {
-            Some(&t) if selected.contains(&(s as u32)) && (p.is_nan() || p == 0.0) => {
+        let site = s as u32;
+        let target = if parks.contains(&site) {
+            park_to.get(&code)
+        } else if selected.contains(&site) {
+            restore_to.get(&code)
+        } else {
+            None
+        };
+        let to = match target {
+            Some(&t) if p.is_nan() || p == 0.0 => {
                 changed += 1;
                 t
             }
@@ -1325,4 +1341,96 @@ fn access_alone_agrees_with_the_run_and_counts_every_resident_once() {
         col(&access, "covered_pct").last().unwrap().as_str()
     );
     assert!(f(&col(&summary, "access_now_pct")[0]) > 0.0);
+}
+
+/// Park access in the objective: a plan asked for it buys parks that bring residents within
+/// the walk (measured, with the model's estimate beside it), byte-identical at 1 and 2
+/// threads; a minimum share beyond what the parks can give is infeasible; the options refuse
+/// values out of range and a scenario without `[access]`.
+#[test]
+fn park_access_in_the_objective_is_bought_measured_and_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let sc = scenario(dir.path(), 140);
+    let text = fs::read_to_string(&sc).unwrap();
+    assert!(
+        text.contains("[access]"),
+        "synth 140 x 140 seed 5 has a park"
+    );
+    let with = |extra: &str, name: &str| {
+        let p = dir.path().join(name);
+        fs::write(
+            &p,
+            text.replacen("[optimize]\n", &format!("[optimize]\n{extra}"), 1),
+        )
+        .unwrap();
+        p
+    };
+    let sc = with("access_weight = 0.6\n", "access.toml");
+    let mut outputs = Vec::new();
+    for threads in ["1", "2"] {
+        let out = dir.path().join(format!("out{threads}"));
+        let r = run(&[
+            "run",
+            sc.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--threads",
+            threads,
+            "--quiet",
+        ]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        outputs.push(out);
+    }
+    for name in ["summary.csv", "sites.csv", "access.csv"] {
+        assert_eq!(
+            fs::read(outputs[0].join(name)).unwrap(),
+            fs::read(outputs[1].join(name)).unwrap(),
+            "{name} depends on the thread count"
+        );
+    }
+    let summary = table(&outputs[0].join("summary.csv"));
+    let gained = f(&col(&summary, "persons_gained")[0]);
+    let model = f(&col(&summary, "persons_gained_model")[0]);
+    assert!(
+        gained > 0.0 && model > 0.0,
+        "gained {gained}, model {model}"
+    );
+    let sites = table(&outputs[0].join("sites.csv"));
+    let parks_chosen = col(&sites, "park")
+        .iter()
+        .zip(col(&sites, "selected"))
+        .filter(|(p, s)| *p == "1" && s == "1")
+        .count();
+    assert!(parks_chosen > 0);
+    // Every resident is within the walk: more than the parks can give.
+    let all = with("min_access_pct = 100\n", "all.toml");
+    let r = run_quiet("run", &all, &dir.path().join("all"));
+    assert_ne!(r.code, 0);
+    assert!(
+        r.stderr
+            .contains("within the walk of a park, but every allowed candidate park site"),
+        "{}",
+        r.stderr
+    );
+    let bad = with("min_access_pct = 120\n", "bad.toml");
+    let r = run(&["validate", bad.to_str().unwrap()]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("min_access_pct = 120"), "{}", r.stderr);
+    let start = text.find("[access]").unwrap();
+    let end = text[start + 1..]
+        .find("\n[")
+        .map_or(text.len(), |e| start + 1 + e);
+    let no_access = dir.path().join("no_access.toml");
+    fs::write(
+        &no_access,
+        format!("{}{}", &text[..start], &text[end..]).replacen(
+            "[optimize]\n",
+            "[optimize]\naccess_weight = 0.5\n",
+            1,
+        ),
+    )
+    .unwrap();
+    let r = run(&["validate", no_access.to_str().unwrap()]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("needs park access"), "{}", r.stderr);
 }

@@ -281,3 +281,29 @@ fn an_impedance_that_is_not_a_resistance_is_an_error_not_a_panic() {
     );
     assert!(e.to_string().contains("walk_factor"), "{e}");
 }
+
+#[test]
+fn coverage_groups_of_a_strip_town_by_hand() {
+    // The strip town: houses 27..=40 (10 persons each) are beyond the 10-minute walk (26
+    // cells). Blocks of 90 m = 3 cells: 27-29, 30-32, 33-35, 36-38, 39-40.
+    let pic = format!("P{}", "s".repeat(40));
+    let l = land(&[pic.as_str()]);
+    let pop = population_from_classes(&l);
+    let o = AccessOptions {
+        block_m: 90.0,
+        ..opts(0.0)
+    };
+    let now = measure(&l, &pop, None, &o).unwrap();
+    // Sites (one cell each) at 40 and 20 reach every house beyond; at 1 only house 27 (a
+    // third of its block: not covered); at 3 houses up to 29 (the whole first block).
+    let sites: [&[u32]; 4] = [&[40], &[20], &[1], &[3]];
+    let groups = coverage_groups(&l, &now, &pop, &sites, &o).unwrap();
+    assert_eq!(groups.len(), 2, "{groups:?}");
+    assert_eq!(groups[0].1, vec![0, 1]);
+    assert!((groups[0].0 - 110.0).abs() < 1e-3, "{groups:?}");
+    assert_eq!(groups[1].1, vec![0, 1, 3]);
+    assert!((groups[1].0 - 30.0).abs() < 1e-3, "{groups:?}");
+    // The residents of the groups are those beyond the walk (140 of 400).
+    let beyond: f64 = groups.iter().map(|g| g.0).sum();
+    assert!((beyond - (now.total().population - now.total().covered)).abs() < 1e-3);
+}

@@ -44,7 +44,15 @@ pub struct Pipeline {
     pub circuit: CircuitResult,
     /// Park access of the landscape as it is (`[access]`), when the scenario has it.
     pub access: Option<crate::access::Access>,
+    /// The residents candidate park sites would bring within the walk (the optimizer's
+    /// covering term, `access::coverage_groups`; site indices into `cands.sites`), when the
+    /// scenario has `[access]` and park sites.
+    pub park_cover: Option<ParkCover>,
 }
+
+/// Groups of residents beyond the walk and the park sites (indices) that each bring them
+/// within it: (persons, sites).
+pub type ParkCover = Vec<(f64, Vec<usize>)>;
 
 /// Pinch points and centrality of the corridors, or why they were not computed.
 #[derive(Debug, Clone, PartialEq)]
@@ -370,6 +378,7 @@ pub fn build(scenario: &Scenario, ctx: &Context) -> Result<Pipeline> {
     }
     drop(model);
     apply_pinch_weight(scenario, &circuit, &mut cands)?;
+    let park_cover = park_cover(scenario, &land, &cands, access.as_ref(), ctx)?;
     ctx.say(format_args!(
             "{} candidate sites ({:.1} ha, {:.0} yuan in all), {} connectors, {} corridors working already",
             cands.sites.len(),
@@ -391,7 +400,46 @@ pub fn build(scenario: &Scenario, ctx: &Context) -> Result<Pipeline> {
         connector_lcd,
         circuit,
         access,
+        park_cover,
     })
+}
+
+/// The residents each candidate park site (of at least `min_park_ha`) would bring within the
+/// walk, grouped for the covering term; None without `[access]` or park sites.
+fn park_cover(
+    scenario: &Scenario,
+    land: &Landscape,
+    cands: &Candidates,
+    access: Option<&crate::access::Access>,
+    ctx: &Context,
+) -> Result<Option<ParkCover>> {
+    let (Some(opts), Some(now)) = (settings::access_options(scenario), access) else {
+        return Ok(None);
+    };
+    let parks: Vec<usize> = (0..cands.sites.len())
+        .filter(|&k| {
+            cands.sites[k].park && cands.sites[k].area_ha >= opts.min_park_ha * (1.0 - 1e-9)
+        })
+        .collect();
+    if parks.is_empty() {
+        return Ok(None);
+    }
+    let groups = ctx.stage("park sites' reach", || {
+        let population = crate::access::residents(land);
+        let cells: Vec<&[u32]> = parks.iter().map(|&k| cands.cells_of(k)).collect();
+        crate::access::coverage_groups(land, now, &population, &cells, &opts)
+            .with_context(|| format!("scenario `{}`", scenario.path.display()))
+    })?;
+    let groups: Vec<(f64, Vec<usize>)> = groups
+        .into_iter()
+        .map(|(n, by)| (n, by.into_iter().map(|j| parks[j]).collect()))
+        .collect();
+    ctx.say(format_args!(
+        "{} candidate park sites could bring {:.0} residents within the walk (model estimate)",
+        parks.len(),
+        groups.iter().map(|g| g.0).sum::<f64>()
+    ));
+    Ok(Some(groups))
 }
 
 /// Park access with the plan applied (`sites[k]` for `p.cands.sites[k]`): every restorable
@@ -499,6 +547,7 @@ pub fn decide(
             if scenario.file.optimize.connectivity == ConnectivityTerm::Exact {
                 problem.exact = exact_network(p, ctx);
             }
+            problem.coverage = coverage(p, &scenario.file.optimize);
             let sweep = plan::sweep_points(&problem, &scenario.file.optimize);
             Ok(Decision {
                 problem: Some(problem),
@@ -506,6 +555,24 @@ pub fn decide(
             })
         }
     }
+}
+
+/// The park-access term of the problem: the groups of [`Pipeline::park_cover`] with
+/// `[optimize] access_weight`, and the residents `min_access_pct` asks the plan to add to
+/// those within the walk now; None when neither is set.
+fn coverage(p: &Pipeline, sec: &crate::scenario::OptimizeSection) -> Option<optimize::Coverage> {
+    if sec.access_weight <= 0.0 && sec.min_access_pct.is_none() {
+        return None;
+    }
+    let now = p.access.as_ref()?.total();
+    let min_persons = sec
+        .min_access_pct
+        .map(|pct| (pct / 100.0 * now.population - now.covered).max(0.0));
+    Some(optimize::Coverage {
+        groups: p.park_cover.clone().unwrap_or_default(),
+        weight: sec.access_weight,
+        min_persons,
+    })
 }
 
 /// Largest patch network exact mode takes (patches, connectors): its MILP has up to

@@ -547,6 +547,9 @@ fn summary(
                 .mip_gap
                 .unwrap_or(optimize::DEFAULT_MIP_GAP)
         }),
+        persons_gained_model: plan
+            .zip(d.problem.as_ref())
+            .and_then(|(pl, q)| q.coverage.as_ref().map(|c| c.persons(&pl.sites))),
     }
 }
 

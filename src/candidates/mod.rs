@@ -136,6 +136,8 @@ pub struct SiteCandidate {
     pub from_code: u32,
     /// Class code it is restored to (for most of its cells).
     pub to_code: u32,
+    /// A park site: its cells are made a park (see [`Restoration`]), not restored.
+    pub park: bool,
     /// Zone membership bits (as [`Landscape::zone_bits`]).
     pub zone_bits: u8,
     /// District id (0 = none).
@@ -226,12 +228,21 @@ impl Candidates {
 /// What restoring a cell means: its class's `restorable_to` target through the full
 /// resistance formula (class, factors, zone multipliers). Cells of a source, of a class with
 /// no target, or outside the study area are not restorable and keep their resistance.
+///
+/// **Park sites**: in a scenario with `[access]`, a cell inside an urban development boundary
+/// (a zone of kind `urban_boundary`) whose class has `park_to` is made a park instead (target
+/// `park_to`, cost `park_cost_yuan_per_ha`): in towns vacant land, brownfields and mining land
+/// serve the residents around them.
 pub struct Restoration<'a> {
     land: &'a Landscape,
     model: &'a CellModel<'a>,
     source_ids: &'a [u32],
     /// Target class index per class index.
     target: Vec<Option<ClassIdx>>,
+    /// Park class index per class index (all None without `[access]` or an urban boundary).
+    park_target: Vec<Option<ClassIdx>>,
+    /// Zone bits of the urban development boundaries.
+    urban_bits: u8,
 }
 
 impl<'a> Restoration<'a> {
@@ -241,27 +252,62 @@ impl<'a> Restoration<'a> {
         model: &'a CellModel<'a>,
         sources: &'a Sources,
     ) -> Restoration<'a> {
-        let target = land
-            .classes
-            .classes()
+        let classes = land.classes.classes();
+        let index = |code: Option<u32>| code.and_then(|t| land.classes.index_of(t));
+        let target = classes.iter().map(|c| index(c.restorable_to)).collect();
+        let urban_bits = if land.access.is_some() {
+            land.zones
+                .iter()
+                .filter(|z| z.kind == crate::landscape::ZoneKind::UrbanBoundary)
+                .fold(0u8, |b, z| b | 1 << z.bit)
+        } else {
+            0
+        };
+        let park_target = classes
             .iter()
-            .map(|c| c.restorable_to.and_then(|t| land.classes.index_of(t)))
+            .map(|c| index(c.park_to).filter(|_| urban_bits != 0))
             .collect();
         Restoration {
             land,
             model,
             source_ids: &sources.ids,
             target,
+            park_target,
+            urban_bits,
         }
     }
 
-    /// The class cell `i` is restored to, if it is restorable.
+    /// The class cell `i` is restored to (or made a park of), if it is restorable.
     pub fn target(&self, i: usize) -> Option<ClassIdx> {
         let cls = self.land.landcover[i];
         if cls == OUTSIDE || self.source_ids[i] != 0 {
             return None;
         }
-        self.target[cls as usize]
+        self.park_target(i).or(self.target[cls as usize])
+    }
+
+    /// The park class cell `i` becomes, when it is a park-site cell.
+    fn park_target(&self, i: usize) -> Option<ClassIdx> {
+        if self.land.zone_bits[i] & self.urban_bits == 0 {
+            return None;
+        }
+        self.park_target[self.land.landcover[i] as usize]
+    }
+
+    /// Whether cell `i` is a park-site cell (see the type's docs).
+    pub fn is_park(&self, i: usize) -> bool {
+        let cls = self.land.landcover[i];
+        cls != OUTSIDE && self.source_ids[i] == 0 && self.park_target(i).is_some()
+    }
+
+    /// Cost of restoring cell `i` (or making it a park), yuan/ha.
+    pub fn cost_yuan_per_ha(&self, i: usize) -> f64 {
+        let class = self.land.classes.get(self.land.landcover[i]);
+        if self.is_park(i) {
+            class.park_cost_yuan_per_ha
+        } else {
+            class.cost_yuan_per_ha
+        }
     }
 
     /// Resistance of cell `i` once restored (`now` when it is not restorable).
@@ -321,7 +367,7 @@ fn tiled_parcels(
     land: &Landscape,
     net: &CorridorNetwork,
     opts: &CandidateOptions,
-    restorable_class: &dyn Fn(usize) -> bool,
+    (restorable_class, park): (&dyn Fn(usize) -> bool, &dyn Fn(usize) -> bool),
     district: &dyn Fn(usize) -> u16,
 ) -> Assignment {
     let (rows, cols, cs) = (land.grid.rows(), land.grid.cols(), land.grid.cell_size_m());
@@ -331,12 +377,18 @@ fn tiled_parcels(
         rows,
         cols,
         |i| {
-            (restorable_class(i) && (opts.within == Within::Anywhere || net.nlcc[i].is_finite()))
-                .then(|| {
-                    let (r, c) = (i / cols, i % cols);
-                    let t = (r / tile) as u64 * tiles_x + (c / tile) as u64;
-                    (t << 24) | ((land.zone_bits[i] as u64) << 16) | district(i) as u64
-                })
+            // Park sites serve residents, not corridors: they may lie anywhere.
+            let park = park(i);
+            (restorable_class(i)
+                && (park || opts.within == Within::Anywhere || net.nlcc[i].is_finite()))
+            .then(|| {
+                let (r, c) = (i / cols, i % cols);
+                let t = (r / tile) as u64 * tiles_x + (c / tile) as u64;
+                (u64::from(park) << 62)
+                    | (t << 24)
+                    | ((land.zone_bits[i] as u64) << 16)
+                    | district(i) as u64
+            })
         },
         true,
     );
@@ -488,7 +540,13 @@ pub fn build(inputs: &Inputs, opts: &CandidateOptions) -> Result<Candidates, Can
     // Site cells (CSR, sorted within a site), the site id raster (the first parcel wins where
     // given parcels overlap) and the cells covered by several parcels.
     let (site_ids, start, site_cells, names, overlap) = match given {
-        None => tiled_parcels(land, net, opts, &restorable_class, &district),
+        None => tiled_parcels(
+            land,
+            net,
+            opts,
+            (&restorable_class, &|i| restoration.is_park(i)),
+            &district,
+        ),
         Some(parcels) => given_parcels(land, parcels)?,
     };
     let n = names.len();
@@ -580,6 +638,7 @@ fn site_candidate(
         carbon_tco2e: 0.0,
         from_code: 0,
         to_code: 0,
+        park: false,
         zone_bits: 0,
         district: 0,
         x: 0.0,
@@ -589,7 +648,8 @@ fn site_candidate(
         benefit: 0.0,
     };
     let (mut seq, mut sr, mut sc) = (0.0, 0.0, 0.0);
-    let mut class_count: Vec<(ClassIdx, u32)> = Vec::new();
+    // (class now, target) -> cells
+    let mut class_count: Vec<((ClassIdx, ClassIdx), u32)> = Vec::new();
     let mut district_count: Vec<(u16, u32)> = Vec::new();
     for &i in cells {
         let i = i as usize;
@@ -605,14 +665,16 @@ fn site_candidate(
             continue;
         }
         let from = &classes[cls as usize];
-        let to = &classes[restoration.target(i).expect("restorable") as usize];
-        site.cost_yuan += from.cost_yuan_per_ha * cell_ha;
+        let target = restoration.target(i).expect("restorable");
+        let to = &classes[target as usize];
+        site.cost_yuan += restoration.cost_yuan_per_ha(i) * cell_ha;
         site.stock_now_tc += from.stock_tc_per_ha() * cell_ha;
         site.stock_restored_tc += to.stock_tc_per_ha() * cell_ha;
         seq += to.seq_rate * cell_ha;
-        match class_count.iter_mut().find(|(c, _)| *c == cls) {
+        site.park |= restoration.is_park(i);
+        match class_count.iter_mut().find(|(c, _)| *c == (cls, target)) {
             Some(e) => e.1 += 1,
-            None => class_count.push((cls, 1)),
+            None => class_count.push(((cls, target), 1)),
         }
     }
     if let Some(c) = given_cost {
@@ -627,12 +689,12 @@ fn site_candidate(
         .iter()
         .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
         .map_or(0, |d| d.0);
-    if let Some(&(cls, _)) = class_count
+    if let Some(&((cls, target), _)) = class_count
         .iter()
         .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
     {
         site.from_code = classes[cls as usize].code;
-        site.to_code = classes[restoration.target[cls as usize].expect("restorable") as usize].code;
+        site.to_code = classes[target as usize].code;
     }
     site
 }

@@ -134,6 +134,16 @@ fn print_summary(s: &Summary) {
             s.now.pc
         ),
     }
+    if let (Some(n), Some(w)) = (s.access_now, s.access_plan) {
+        say!(
+            "park access, measured with the plan applied: {} % of residents within the walk now -> {} % ({} persons{})",
+            num(n.covered_pct, 2),
+            num(w.covered_pct, 2),
+            signed(&num(w.covered - n.covered, 0)),
+            s.persons_gained_model
+                .map_or(String::new(), |m| format!("; the model expected {}", signed(&num(m, 0))))
+        );
+    }
 }
 
 /// A number as printed in a table, with its sign (`+12.5`, `-3`).

@@ -153,6 +153,15 @@ pub(super) fn check(p: &Problem) -> Result<(), OptimizeError> {
             return Err(OptimizeError::Infeasible(format!("the minimum carbon gain {min:.1} t CO2e exceeds what all allowed candidates together give ({best:.1} t CO2e)")));
         }
     }
+    if let Some(cov) = &p.coverage {
+        if let Some(min) = cov.min_persons {
+            let allowed: Vec<bool> = p.sites.iter().map(|s| !forbidden(p, s)).collect();
+            let best = cov.persons(&allowed);
+            if best < min * (1.0 - 1e-9) {
+                return Err(OptimizeError::Infeasible(format!("the plan must bring {min:.0} more residents within the walk of a park, but every allowed candidate park site together brings {best:.0}\n  hint: lower [optimize] min_access_pct, or give more park sites (classes with park_to inside the urban development boundary)")));
+            }
+        }
+    }
     if let Some(c) = &p.connect {
         if let Some(l) = p.connectors.iter().position(|k| k.ends.is_none()) {
             return bad(format!(

@@ -173,7 +173,7 @@ pub(super) fn status_of(model_status: highs::HighsModelStatus) -> Result<Status,
         H::ReachedMemoryLimit => Status::MemoryLimit,
         H::Infeasible | H::UnboundedOrInfeasible => {
             return Err(OptimizeError::Infeasible(
-                "the budget, the connector gap-site links, the locked and forbidden sites, the zone and district caps, the exclusions, the connected network and the minimum carbon cannot all hold together\n  hint: relax the minimum carbon or the caps, or raise the budget".into(),
+                "the budget, the connector gap-site links, the locked and forbidden sites, the zone and district caps, the exclusions, the connected network, the minimum carbon and the minimum park access cannot all hold together\n  hint: relax the minimums or the caps, or raise the budget".into(),
             ))
         }
         other => return Err(OptimizeError::Solver(format!("HiGHS ended with status {other:?}"))),

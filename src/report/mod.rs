@@ -494,8 +494,18 @@ pub fn plan_summary(p: &Problem, plan: &Plan, greedy: Option<&Plan>) -> Table {
 }
 
 /// `sites.csv` of a scenario's candidates: where each site is, what it is now and restored
-/// to, its cost, carbon, corridors and LCD drop, whether it may be chosen and whether it was.
+/// to (`park` = 1: made a park), its cost, carbon, corridors and LCD drop, the residents it
+/// alone would bring within the walk of a park (the covering term's estimate, when the problem
+/// has one), whether it may be chosen and whether it was.
 pub fn candidate_sites(c: &Candidates, p: &Problem, plan: &Plan) -> Table {
+    let mut reach = vec![0.0; c.sites.len()];
+    if let Some(cov) = &p.coverage {
+        for (n, by) in &cov.groups {
+            for &s in by {
+                reach[s] += n;
+            }
+        }
+    }
     let mut t = Table::new(&[
         "site_id",
         "area_ha",
@@ -505,6 +515,7 @@ pub fn candidate_sites(c: &Candidates, p: &Problem, plan: &Plan) -> Table {
         "stock_restored_tc",
         "from_class",
         "to_class",
+        "park",
         "zones",
         "district",
         "x",
@@ -512,10 +523,11 @@ pub fn candidate_sites(c: &Candidates, p: &Problem, plan: &Plan) -> Table {
         "corridors",
         "lcd_drop",
         "benefit",
+        "park_reach_persons",
         "allowed",
         "selected",
     ]);
-    for ((s, q), &x) in c.sites.iter().zip(&p.sites).zip(&plan.sites) {
+    for (((s, q), &x), reach) in c.sites.iter().zip(&p.sites).zip(&plan.sites).zip(reach) {
         let allowed = !q.zones.iter().any(|z| p.forbidden_zones.contains(z));
         t.rows.push(vec![
             s.name.clone(),
@@ -526,6 +538,7 @@ pub fn candidate_sites(c: &Candidates, p: &Problem, plan: &Plan) -> Table {
             num(s.stock_restored_tc, 3),
             s.from_code.to_string(),
             s.to_code.to_string(),
+            u8::from(s.park).to_string(),
             q.zones.join(";"),
             q.district.clone().unwrap_or_default(),
             num(s.x, 2),
@@ -537,6 +550,11 @@ pub fn candidate_sites(c: &Candidates, p: &Problem, plan: &Plan) -> Table {
                 .join(";"),
             num(s.lcd_drop, 3),
             sig(s.benefit, 7),
+            if p.coverage.is_some() && s.park {
+                num(reach, 1)
+            } else {
+                String::new()
+            },
             u8::from(allowed).to_string(),
             u8::from(x).to_string(),
         ]);
@@ -804,6 +822,11 @@ pub struct Summary {
     /// The relative gap the solver was asked to stop at (None without a plan).
     #[serde(default)]
     pub gap_tolerance: Option<f64>,
+    /// Residents the optimizer's covering term expected the plan's new parks to bring within
+    /// the walk (a model's estimate, beside the measured `persons_gained`; None without the
+    /// term).
+    #[serde(default)]
+    pub persons_gained_model: Option<f64>,
 }
 
 impl AccessFigures {
@@ -942,6 +965,7 @@ impl Summary {
             "access_plan_pct",
             "covered_plan_persons",
             "persons_gained",
+            "persons_gained_model",
         ]);
         let opt = |v: Option<String>| v.unwrap_or_default();
         let p = self.plan.as_ref();
@@ -982,6 +1006,7 @@ impl Summary {
                 .access_now
                 .zip(self.access_plan)
                 .map(|(n, p)| num(p.covered - n.covered, 1))),
+            opt(self.persons_gained_model.map(|n| num(n, 1))),
         ]);
         t
     }

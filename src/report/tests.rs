@@ -44,6 +44,7 @@ fn sample(plan: bool) -> Summary {
             threshold_min: 10.0,
         }),
         gap_tolerance: plan.then_some(1e-3),
+        persons_gained_model: None,
         access_plan: plan.then_some(AccessFigures {
             population: 1000.0,
             covered: 655.0,

@@ -19,6 +19,10 @@ pub const ZH_COLUMNS: &[(&str, &str)] = &[
     ("park_area_ha", "公园面积（公顷）"),
     ("park_m2_per_person", "人均公园面积（平方米/人）"),
     ("persons_gained", "新增公园步行可达人口（人）"),
+    (
+        "persons_gained_model",
+        "新增公园步行可达人口（人，模型估计）",
+    ),
     ("population_persons", "人口（人）"),
     ("unreached_persons", "无法步行到达公园的人口（人）"),
     ("benefit", "连通性效益"),
@@ -110,6 +114,11 @@ pub const ZH_COLUMNS: &[(&str, &str)] = &[
     ("stock_now_tc", "现状碳储量（tC）"),
     ("stock_restored_tc", "修复后碳储量（tC）"),
     ("to_class", "修复目标地类"),
+    ("park", "建设公园"),
+    (
+        "park_reach_persons",
+        "单独建成公园新增步行可达人口（人，模型估计）",
+    ),
     ("to_patch", "终点源地"),
     ("x", "X（米）"),
     ("y", "Y（米）"),
