@@ -307,38 +307,7 @@ impl ClassTable {
         if classes.is_empty() && problems.is_empty() {
             problems.push("the table has no class rows".to_string());
         }
-        for c in &classes {
-            if let Some(t) = c.park_to {
-                match by_code.get(&t).map(|&i| &classes[i as usize]) {
-                    None => problems.push(format!(
-                        "class {} ({}) has park_to {t}, which is not a code in the table",
-                        c.code, c.name
-                    )),
-                    Some(p) if !p.park => problems.push(format!(
-                        "class {} ({}) has park_to {t} ({}), which is not a park class; set park = 1 for class {t} or name a park class",
-                        c.code, c.name, p.name
-                    )),
-                    Some(_) if c.park_cost_yuan_per_ha <= 0.0 || c.park_cost_yuan_per_ha.is_nan() => problems.push(format!(
-                        "class {} ({}) has park_to {t} but no park_cost_yuan_per_ha; give the cost of making it a park, yuan/ha (e.g. 1500000)",
-                        c.code, c.name
-                    )),
-                    Some(_) => {}
-                }
-            }
-            if let Some(t) = c.restorable_to {
-                if !by_code.contains_key(&t) {
-                    problems.push(format!(
-                        "class {} ({}) is restorable_to {t}, which is not a code in the table",
-                        c.code, c.name
-                    ));
-                } else if t == c.code {
-                    problems.push(format!(
-                        "class {} ({}) is restorable_to itself",
-                        c.code, c.name
-                    ));
-                }
-            }
-        }
+        check_targets(&classes, &by_code, &mut problems);
         if !problems.is_empty() {
             return Err(ClassTableError::Values {
                 path: path.to_path_buf(),
@@ -460,6 +429,47 @@ fn map_and_people_columns(
         problems,
     );
     (colour, park, walk_factor, persons_per_ha)
+}
+
+/// The target columns of a parsed table: `restorable_to` names another class of the table,
+/// `park_to` a park class of it with a `park_cost_yuan_per_ha`.
+fn check_targets(
+    classes: &[LandClass],
+    by_code: &HashMap<u32, ClassIdx>,
+    problems: &mut Vec<String>,
+) {
+    for c in classes {
+        if let Some(t) = c.park_to {
+            match by_code.get(&t).map(|&i| &classes[i as usize]) {
+                None => problems.push(format!(
+                    "class {} ({}) has park_to {t}, which is not a code in the table",
+                    c.code, c.name
+                )),
+                Some(p) if !p.park => problems.push(format!(
+                    "class {} ({}) has park_to {t} ({}), which is not a park class; set park = 1 for class {t} or name a park class",
+                    c.code, c.name, p.name
+                )),
+                Some(_) if c.park_cost_yuan_per_ha <= 0.0 || c.park_cost_yuan_per_ha.is_nan() => problems.push(format!(
+                    "class {} ({}) has park_to {t} but no park_cost_yuan_per_ha; give the cost of making it a park, yuan/ha (e.g. 1500000)",
+                    c.code, c.name
+                )),
+                Some(_) => {}
+            }
+        }
+        if let Some(t) = c.restorable_to {
+            if !by_code.contains_key(&t) {
+                problems.push(format!(
+                    "class {} ({}) is restorable_to {t}, which is not a code in the table",
+                    c.code, c.name
+                ));
+            } else if t == c.code {
+                problems.push(format!(
+                    "class {} ({}) is restorable_to itself",
+                    c.code, c.name
+                ));
+            }
+        }
+    }
 }
 
 /// `#RRGGBB` or `RRGGBB` as three bytes.

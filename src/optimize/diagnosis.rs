@@ -32,36 +32,7 @@ pub(super) fn check(p: &Problem) -> Result<(), OptimizeError> {
             }
         }
     }
-    if let Some(c) = &p.coverage {
-        if !(c.weight.is_finite() && c.weight >= 0.0) {
-            return bad(format!(
-                "the access weight is {}; weights must be finite numbers >= 0",
-                c.weight
-            ));
-        }
-        for (g, (n, by)) in c.groups.iter().enumerate() {
-            if !(n.is_finite() && *n >= 0.0) {
-                return bad(format!(
-                    "access group {}: {n} persons; give a finite number >= 0",
-                    g + 1
-                ));
-            }
-            if let Some(&s) = by.iter().find(|&&s| s >= p.sites.len()) {
-                return bad(format!(
-                    "access group {} is covered by site index {s}, but there are {} sites",
-                    g + 1,
-                    p.sites.len()
-                ));
-            }
-        }
-        if let Some(min) = c.min_persons {
-            if !min.is_finite() || min < 0.0 {
-                return bad(format!(
-                    "the plan must bring {min} persons within the walk; give a finite number >= 0"
-                ));
-            }
-        }
-    }
+    check_coverage(p)?;
     for c in &p.connectors {
         if let Some(&g) = c.gap_sites.iter().find(|&&g| g >= p.sites.len()) {
             return bad(format!(
@@ -153,15 +124,6 @@ pub(super) fn check(p: &Problem) -> Result<(), OptimizeError> {
             return Err(OptimizeError::Infeasible(format!("the minimum carbon gain {min:.1} t CO2e exceeds what all allowed candidates together give ({best:.1} t CO2e)")));
         }
     }
-    if let Some(cov) = &p.coverage {
-        if let Some(min) = cov.min_persons {
-            let allowed: Vec<bool> = p.sites.iter().map(|s| !forbidden(p, s)).collect();
-            let best = cov.persons(&allowed);
-            if best < min * (1.0 - 1e-9) {
-                return Err(OptimizeError::Infeasible(format!("the plan must bring {min:.0} more residents within the walk of a park, but every allowed candidate park site together brings {best:.0}\n  hint: lower [optimize] min_access_pct, or give more park sites (classes with park_to inside the urban development boundary)")));
-            }
-        }
-    }
     if let Some(c) = &p.connect {
         if let Some(l) = p.connectors.iter().position(|k| k.ends.is_none()) {
             return bad(format!(
@@ -184,6 +146,52 @@ pub(super) fn check(p: &Problem) -> Result<(), OptimizeError> {
                 ids.join(", "),
                 c.patches[0]
             )));
+        }
+    }
+    Ok(())
+}
+
+/// The park-access term: weight, residents and site indices in range, and a minimum some
+/// selection of the allowed sites can reach.
+fn check_coverage(p: &Problem) -> Result<(), OptimizeError> {
+    let bad = |m: String| Err(OptimizeError::Input(m));
+    let Some(c) = &p.coverage else {
+        return Ok(());
+    };
+    if !(c.weight.is_finite() && c.weight >= 0.0) {
+        return bad(format!(
+            "the access weight is {}; weights must be finite numbers >= 0",
+            c.weight
+        ));
+    }
+    for (g, (n, by)) in c.groups.iter().enumerate() {
+        if !(n.is_finite() && *n >= 0.0) {
+            return bad(format!(
+                "access group {}: {n} persons; give a finite number >= 0",
+                g + 1
+            ));
+        }
+        if let Some(&s) = by.iter().find(|&&s| s >= p.sites.len()) {
+            return bad(format!(
+                "access group {} is covered by site index {s}, but there are {} sites",
+                g + 1,
+                p.sites.len()
+            ));
+        }
+    }
+    if let Some(min) = c.min_persons {
+        if !min.is_finite() || min < 0.0 {
+            return bad(format!(
+                "the plan must bring {min} persons within the walk; give a finite number >= 0"
+            ));
+        }
+    }
+    // A minimum no selection can reach.
+    if let Some(min) = c.min_persons {
+        let allowed: Vec<bool> = p.sites.iter().map(|s| !forbidden(p, s)).collect();
+        let best = c.persons(&allowed);
+        if best < min * (1.0 - 1e-9) {
+            return Err(OptimizeError::Infeasible(format!("the plan must bring {min:.0} more residents within the walk of a park, but every allowed candidate park site together brings {best:.0}\n  hint: lower [optimize] min_access_pct, or give more park sites (classes with park_to inside the urban development boundary)")));
         }
     }
     Ok(())

@@ -130,47 +130,7 @@ pub fn linear_model(p: &Problem) -> LinearModel {
             });
         }
     }
-    // A cap row over the sites that `member` picks (skipped when none is).
-    let mut cap_row = |name: String,
-                       what: String,
-                       member: &dyn Fn(&Site) -> bool,
-                       coef: &dyn Fn(&Site) -> f64,
-                       cap: f64| {
-        let terms: Vec<(usize, f64)> = p
-            .sites
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| member(s))
-            .map(|(i, s)| (x(i), coef(s)))
-            .collect();
-        if !terms.is_empty() {
-            m.comments.push(format!("{name} = {what}"));
-            m.rows.push(Row {
-                name,
-                terms,
-                sense: Sense::Le,
-                rhs: cap,
-            });
-        }
-    };
-    for (k, (z, &cap)) in p.zone_area_caps.iter().enumerate() {
-        cap_row(
-            format!("zone_cap_{}", k + 1),
-            format!("zone {z}"),
-            &|s| s.zones.contains(z),
-            &|s| s.area_ha,
-            cap,
-        );
-    }
-    for (k, (d, &cap)) in p.district_budget_caps.iter().enumerate() {
-        cap_row(
-            format!("district_cap_{}", k + 1),
-            format!("district {d}"),
-            &|s| s.district.as_deref() == Some(d.as_str()),
-            &|s| s.cost_yuan,
-            cap,
-        );
-    }
+    add_caps(p, &mut m);
     if let Some(min) = p.carbon_min {
         m.rows.push(Row {
             name: "carbon_min".into(),
@@ -202,6 +162,52 @@ pub fn linear_model(p: &Problem) -> LinearModel {
         add_coverage(c, &mut m);
     }
     m
+}
+
+/// The zone area and district budget caps: one row per cap over the sites it concerns
+/// (skipped when none is).
+fn add_caps(p: &Problem, m: &mut LinearModel) {
+    // A cap row over the sites that `member` picks (skipped when none is).
+    let mut cap_row = |name: String,
+                       what: String,
+                       member: &dyn Fn(&Site) -> bool,
+                       coef: &dyn Fn(&Site) -> f64,
+                       cap: f64| {
+        let terms: Vec<(usize, f64)> = p
+            .sites
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| member(s))
+            .map(|(i, s)| (i, coef(s)))
+            .collect();
+        if !terms.is_empty() {
+            m.comments.push(format!("{name} = {what}"));
+            m.rows.push(Row {
+                name,
+                terms,
+                sense: Sense::Le,
+                rhs: cap,
+            });
+        }
+    };
+    for (k, (z, &cap)) in p.zone_area_caps.iter().enumerate() {
+        cap_row(
+            format!("zone_cap_{}", k + 1),
+            format!("zone {z}"),
+            &|s| s.zones.contains(z),
+            &|s| s.area_ha,
+            cap,
+        );
+    }
+    for (k, (d, &cap)) in p.district_budget_caps.iter().enumerate() {
+        cap_row(
+            format!("district_cap_{}", k + 1),
+            format!("district {d}"),
+            &|s| s.district.as_deref() == Some(d.as_str()),
+            &|s| s.cost_yuan,
+            cap,
+        );
+    }
 }
 
 /// The maximal-covering rows of park access (see [`Coverage`]).
