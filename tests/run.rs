@@ -5,7 +5,7 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 
-use crate::util::{run, run_quiet, synth};
+use crate::util::{run, run_quiet, run_threads, synth};
 
 /// A synthetic scenario with a budget and a sweep.
 fn scenario(dir: &Path, n: u32) -> std::path::PathBuf {
@@ -1369,15 +1369,7 @@ fn park_access_in_the_objective_is_bought_measured_and_checked() {
     let mut outputs = Vec::new();
     for threads in ["1", "2"] {
         let out = dir.path().join(format!("out{threads}"));
-        let r = run(&[
-            "run",
-            sc.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--threads",
-            threads,
-            "--quiet",
-        ]);
+        let r = run_threads("run", &sc, &out, threads);
         assert_eq!(r.code, 0, "{}", r.stderr);
         outputs.push(out);
     }

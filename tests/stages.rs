@@ -6,7 +6,7 @@ use std::path::Path;
 
 use ecocorridor::io::raster::{open_raster, read_f32};
 
-use crate::util::{run, synth};
+use crate::util::{run, run_threads, synth};
 
 fn append(scenario: &Path, text: &str) {
     let mut t = fs::read_to_string(scenario).unwrap();
@@ -174,15 +174,7 @@ fn outputs_are_byte_identical_with_one_or_two_threads() {
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
     for (out, threads) in [(&a, "1"), (&b, "2")] {
         for cmd in ["resistance", "sources"] {
-            let r = run(&[
-                cmd,
-                scenario.to_str().unwrap(),
-                "--out",
-                out.to_str().unwrap(),
-                "--threads",
-                threads,
-                "--quiet",
-            ]);
+            let r = run_threads(cmd, &scenario, out, threads);
             assert_eq!(r.code, 0, "{}", r.stderr);
         }
     }

@@ -138,7 +138,14 @@ impl ExactPc {
     /// Directed arcs by ordered patch pair: the best link now and the connectors that beat it.
     fn pair_arcs(&self) -> Vec<PairArc> {
         let mut by: BTreeMap<(usize, usize), PairArc> = BTreeMap::new();
-        for &(a, b, p) in &self.links {
+        // Links now (connector None), then the connectors' improved links.
+        let links = self.links.iter().map(|&(a, b, p)| (a, b, p, None));
+        let improved = self
+            .improved
+            .iter()
+            .enumerate()
+            .filter_map(|(k, imp)| imp.map(|(a, b, p)| (a, b, p, Some(k))));
+        for (a, b, p, connector) in links.chain(improved) {
             if a == b || p <= 0.0 {
                 continue;
             }
@@ -146,19 +153,10 @@ impl ExactPc {
                 let e = by
                     .entry((from, to))
                     .or_insert_with(|| PairArc::empty(from, to));
-                e.base = e.base.max(p);
-            }
-        }
-        for (k, imp) in self.improved.iter().enumerate() {
-            let Some((a, b, p)) = *imp else { continue };
-            if a == b || p <= 0.0 {
-                continue;
-            }
-            for (from, to) in [(a, b), (b, a)] {
-                let e = by
-                    .entry((from, to))
-                    .or_insert_with(|| PairArc::empty(from, to));
-                e.options.push((k, p));
+                match connector {
+                    None => e.base = e.base.max(p),
+                    Some(k) => e.options.push((k, p)),
+                }
             }
         }
         by.into_values()

@@ -36,6 +36,20 @@ pub fn run_quiet(cmd: &str, scenario: &Path, out: &Path) -> Run {
     ])
 }
 
+/// [`run_quiet`] on `threads` threads.
+#[allow(dead_code)] // not every test module uses it
+pub fn run_threads(cmd: &str, scenario: &Path, out: &Path, threads: &str) -> Run {
+    run(&[
+        cmd,
+        scenario.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--threads",
+        threads,
+        "--quiet",
+    ])
+}
+
 /// Writes a small synthetic scenario folder into `dir` and returns the scenario path.
 pub fn synth(dir: &Path, rows: u32, cols: u32, seed: u64) -> PathBuf {
     let r = run(&[
