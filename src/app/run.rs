@@ -491,6 +491,7 @@ fn nothing(prob: &optimize::Problem) -> Plan {
         spent_yuan: 0.0,
         carbon_tco2e: 0.0,
         benefit: 0.0,
+        access_persons: 0.0,
     }
 }
 

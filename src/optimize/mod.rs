@@ -245,6 +245,8 @@ pub struct Plan {
     pub carbon_tco2e: f64,
     /// Connectivity benefit.
     pub benefit: f64,
+    /// Residents the plan's parks bring within the walk, by the covering term (0 without it).
+    pub access_persons: f64,
 }
 
 /// Solver options.
@@ -915,6 +917,29 @@ mod tests {
         assert!(front[0]);
         // Once every site is bought, larger budgets give the same plan: equal, so not dominated.
         assert!(front[6]);
+    }
+
+    #[test]
+    fn the_pareto_front_counts_the_residents_parks_bring() {
+        let plan = |spent: f64, access: f64| Plan {
+            status: Status::Optimal,
+            objective: 0.0,
+            bound: 0.0,
+            gap: 0.0,
+            sites: vec![],
+            connectors: vec![],
+            spent_yuan: spent,
+            carbon_tco2e: 10.0,
+            benefit: 1.0,
+            access_persons: access,
+        };
+        let (a, b, c) = (plan(5.0, 100.0), plan(5.0, 300.0), plan(4.0, 0.0));
+        // b has a's cost, carbon and benefit and more residents: a is dominated; c is
+        // cheaper, so it stays.
+        assert_eq!(
+            pareto(&[Some(&a), Some(&b), Some(&c), None]),
+            vec![false, true, true, false]
+        );
     }
 
     fn arb_problem() -> impl Strategy<Value = Problem> {

@@ -254,6 +254,7 @@ pub(super) fn plan(
     let benefit = sum_selected(&p.sites, &sites, |s| s.benefit)
         + sum_selected(&p.connectors, &connectors, |c| c.benefit)
         + 0.0;
+    let access_persons = p.coverage.as_ref().map_or(0.0, |c| c.persons(&sites));
     Plan {
         status,
         objective,
@@ -264,6 +265,7 @@ pub(super) fn plan(
         spent_yuan,
         carbon_tco2e,
         benefit,
+        access_persons,
     }
 }
 

@@ -44,18 +44,20 @@ pub fn sweep(
         .collect()
 }
 
-/// Which feasible plans are on the Pareto frontier of (cost ↓, carbon ↑, benefit ↑): not
-/// dominated by another plan at least as good in all three and better in one.
+/// Which feasible plans are on the Pareto frontier of (cost ↓, carbon ↑, benefit ↑, residents
+/// brought within the walk of a park ↑): not dominated by another plan at least as good in
+/// all four and better in one.
 pub fn pareto(plans: &[Option<&Plan>]) -> Vec<bool> {
-    let key = |p: &Plan| (p.spent_yuan, p.carbon_tco2e, p.benefit);
+    // Cost negated, so larger is better in every place.
+    let key = |p: &Plan| [-p.spent_yuan, p.carbon_tco2e, p.benefit, p.access_persons];
     plans
         .iter()
         .map(|a| {
             let Some(a) = a else { return false };
-            let (ca, ga, ba) = key(a);
+            let ka = key(a);
             !plans.iter().flatten().any(|b| {
-                let (cb, gb, bb) = key(b);
-                cb <= ca && gb >= ga && bb >= ba && (cb < ca || gb > ga || bb > ba)
+                let kb = key(b);
+                kb.iter().zip(&ka).all(|(x, y)| x >= y) && kb.iter().zip(&ka).any(|(x, y)| x > y)
             })
         })
         .collect()

@@ -154,6 +154,7 @@ fn plan(sites: Vec<bool>, spent_yuan: f64) -> Plan {
         spent_yuan,
         carbon_tco2e: 10.0,
         benefit: 0.5,
+        access_persons: 0.0,
     }
 }
 
