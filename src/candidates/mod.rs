@@ -39,7 +39,8 @@
 //! - **Connectors.** For each corridor: the gap sites are the sites its least-cost path
 //!   crosses; the crossing length is the path length inside cells of crossing classes
 //!   (classes that cannot be restored with class resistance ≥ `crossing_min_resistance`:
-//!   built-up land, roads, railways), each step counted half to either cell; cost = crossing
+//!   built-up land, roads, railways; not the cells of a candidate site, such as a park site
+//!   on industrial land, which its site crosses), each step counted half to either cell; cost = crossing
 //!   length × `crossing_cost_yuan_per_m`; benefit = the corridor's value. A corridor with
 //!   neither gap sites nor crossing already works and gets no connector.
 //!
@@ -720,9 +721,15 @@ fn connector_candidates(
                 }
         })
         .collect();
+    // A cell of a candidate site (a park site on industrial land, say) is crossed by
+    // restoring the site, not by a structure.
     let is_cross = |i: usize| {
         let cls = land.landcover[i];
-        cls != OUTSIDE && sources.ids[i] == 0 && crossing[cls as usize]
+        cls != OUTSIDE
+            && sources.ids[i] == 0
+            && site_ids[i] == 0
+            && !overlap.contains_key(&(i as u32))
+            && crossing[cls as usize]
     };
     let mut connectors = Vec::new();
     let mut existing = Vec::new();
