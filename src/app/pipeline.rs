@@ -210,8 +210,13 @@ pub fn require_budget(scenario: &Scenario, budget_yuan: Option<f64>) -> Result<(
 /// (16 per thread). Park access (`[access]`): the population raster (4) and the parks layer
 /// (1) from the load, the walking times and park ids (8) from its stage on; the stage itself
 /// holds the impedance (4), the engine's f64 cost and allocation (12) and the labels (4).
-/// Measured on the 10^8-cell target case with
-/// 2 threads, before plans were measured: 5.7 GB at the peak against 6.5 GB estimated.
+/// Measuring the plan's access, the last stage before writing: 55 per cell above what lives
+/// through every stage, measured on the 10^8-cell target case (7.50 GB before it, 9.24 GB
+/// during it, with one thread): the arrays the pipeline still holds and the walking-time run
+/// on the plan's land cover (a copy of it, the impedance, the engine store, labels and
+/// minutes); it runs on one thread, so it is the largest stage of a one-thread run.
+/// Measured on the 10^8-cell target case: 9.15 GB at the peak with 2 threads against 9.7 GB
+/// estimated, 9.24 GB with 1 thread against 9.2 GB.
 pub fn bytes_per_cell(scenario: &Scenario, threads: usize) -> u64 {
     let f = &scenario.file;
     // Pinch points (current and normalized, f32) are held from their stage to the outputs.
@@ -241,12 +246,14 @@ pub fn bytes_per_cell(scenario: &Scenario, threads: usize) -> u64 {
     let candidates = 8 + 4 + 8;
     let measure = 8 + 4 + 4 + 4 + 16 * threads as u64;
     let values = 8 + 4 + 4 + 4 + 20 * threads as u64;
+    let plan_access = if f.access.is_some() { 55 } else { 0 };
     through
         + sources
             .max(corridors)
             .max(candidates)
             .max(measure)
             .max(values)
+            .max(plan_access)
 }
 
 /// The peak memory a run of `scenario` needs, from its land cover's header: (cells, bytes).
