@@ -285,7 +285,7 @@ pub enum PinchPoints {
 }
 
 fn default_max_zone_cells() -> u64 {
-    3_000_000
+    10_000_000
 }
 
 /// `[access]`: who can walk to a park within the threshold.
@@ -335,8 +335,10 @@ pub struct CircuitSection {
     /// `auto` (default), `on` or `off`.
     #[serde(default)]
     pub pinch_points: PinchPoints,
-    /// With `auto`: the largest corridor zone solved, cells (default 3e6: its sparse factor
-    /// takes up to ~2.4 GB, and one is held per thread).
+    /// With `auto`: the largest corridor zone solved, cells (default 1e7: zones above
+    /// 200,000 cells are solved one at a time by AMG-preconditioned conjugate gradients,
+    /// ~320 bytes per cell, 3.2 GB for the largest; smaller zones by a sparse factor, one
+    /// per thread).
     #[serde(default = "default_max_zone_cells")]
     pub max_zone_cells: u64,
     /// Conductance `2/(R_a + R_b)` instead of `(1/R_a + 1/R_b)/2` (Circuitscape's

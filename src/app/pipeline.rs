@@ -74,7 +74,12 @@ impl CircuitResult {
         match self {
             CircuitResult::Done { pinch, .. } => serde_json::json!({
                 "pinch_points": true,
-                "solver": "sparse Cholesky (faer, AMD ordering), one factorization per corridor zone",
+                "solver": format!(
+                    "one system per corridor zone: sparse Cholesky (faer, AMD ordering) for {} zones of up to {} cells, conjugate gradients with smoothed-aggregation AMG for {} larger zones",
+                    pinch.resistance.len() - pinch.iterative,
+                    crate::linsolve::AUTO_DIRECT_NODES,
+                    pinch.iterative
+                ),
                 "nodes": pinch.nodes,
             }),
             CircuitResult::Skipped(why) => serde_json::json!({
@@ -134,7 +139,7 @@ pub fn circuit_stage(
     let why = match c.pinch_points {
         Mode::Off => Some("[circuit] pinch_points = \"off\"".to_string()),
         Mode::Auto if largest > c.max_zone_cells => Some(format!(
-            "the largest corridor zone holds {largest} cells, more than [circuit] max_zone_cells = {}; set pinch_points = \"on\" to compute them anyway (its sparse factor takes ~800 bytes per cell), or narrow [corridors] width",
+            "the largest corridor zone holds {largest} cells, more than [circuit] max_zone_cells = {}; set pinch_points = \"on\" to compute them anyway (zones above 200,000 cells are solved one at a time by AMG, ~320 bytes per cell), or raise max_zone_cells, or narrow [corridors] width",
             c.max_zone_cells
         )),
         _ if net.corridors.is_empty() => Some("no corridor".to_string()),
@@ -147,7 +152,7 @@ pub fn circuit_stage(
     let opts = crate::circuit::CircuitOptions {
         four_neighbours: c.four_neighbours,
         avg_resistance: c.avg_resistance,
-        solver: crate::linsolve::Method::Cholesky,
+        solver: crate::linsolve::Method::Auto,
     };
     ctx.stage("pinch points", || {
         let shape = (land.grid.rows(), land.grid.cols());

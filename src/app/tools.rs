@@ -484,6 +484,8 @@ pub struct CircuitRun {
     pub written: Vec<&'static str>,
     /// The linear solver that ran.
     pub solver: &'static str,
+    /// Pairwise mode: wall time of preparing the solver and of the solves, s.
+    pub solver_seconds: Option<(f64, f64)>,
 }
 
 /// A float layer written as f32 GeoTIFF with non-finite values as nodata.
@@ -536,6 +538,7 @@ fn focal_run(
         pairs: Vec::new(),
         written: vec!["focal_resistances.csv", "current.tif"],
         solver: f.solver,
+        solver_seconds: None,
     })
 }
 
@@ -564,13 +567,9 @@ pub fn circuit(req: &CircuitRequest, ctx: &Context) -> Result<CircuitRun> {
                 .map_or("(none)".into(), |p| p.display().to_string())
         )
     })?;
-    // Factor, matrix and per-cell arrays; refused before the work when over the limit.
-    // The factor, or the assembly arrays, matrix, AMG hierarchy and CG's vectors (measured
-    // 3.29 GB for 2.83 M nodes: ~1,200 bytes per node).
-    let solver_bytes = match req.opts.solver {
-        crate::linsolve::Method::Cholesky => crate::linsolve::Cholesky::estimate_bytes(net.nodes()),
-        crate::linsolve::Method::Amg => net.nodes() as u64 * 1_200,
-    };
+    // Solver, per-cell arrays and one voltage vector per region; refused before the work
+    // when over the limit.
+    let solver_bytes = req.opts.solver.estimate_bytes(net.nodes());
     let need = solver_bytes
         + grid.len() as u64 * (4 + 8 + 8)
         + net.nodes() as u64 * 8 * net.region_ids().len().max(1) as u64;
@@ -621,6 +620,7 @@ pub fn circuit(req: &CircuitRequest, ctx: &Context) -> Result<CircuitRun> {
             pairs: Vec::new(),
             written,
             solver: a.solver,
+            solver_seconds: None,
         });
     }
     if let Some(mode) = req.mode {
@@ -673,5 +673,6 @@ pub fn circuit(req: &CircuitRequest, ctx: &Context) -> Result<CircuitRun> {
         pairs: p.pairs,
         written,
         solver: p.solver,
+        solver_seconds: Some(p.solver_seconds),
     })
 }

@@ -389,6 +389,9 @@ pub struct Pairwise {
     pub voltage: Vec<f64>,
     /// The linear solver that ran.
     pub solver: &'static str,
+    /// Wall time of the linear algebra: preparing the solver (factor, or matrix and AMG
+    /// hierarchy) and every solve, s.
+    pub solver_seconds: (f64, f64),
 }
 
 /// Every pair of the network's regions (smaller id first), in order.
@@ -492,7 +495,9 @@ pub fn pairwise(
         }
     }
     let (m, entries) = net.laplacian(&row, None);
+    let clock = std::time::Instant::now();
     let chol = Solver::new(m, &entries, net.opts.solver)?;
+    let setup_seconds = clock.elapsed().as_secs_f64();
     drop(entries);
     // x_k = G e_k for every used region that is not a ground (grounds have x = 0).
     let solved: Vec<usize> = (0..net.regions.len())
@@ -503,6 +508,7 @@ pub fn pairwise(
         x[j * m + row[net.regions[k].1 as usize] as usize] = 1.0;
     }
     chol.solve(&mut x, solved.len())?;
+    let solver_seconds = (setup_seconds, clock.elapsed().as_secs_f64() - setup_seconds);
     let mut column = vec![None; net.regions.len()];
     for (j, &k) in solved.iter().enumerate() {
         column[k] = Some(j);
@@ -580,6 +586,7 @@ pub fn pairwise(
         current: cum,
         voltage,
         solver: chol.describe(),
+        solver_seconds,
     })
 }
 

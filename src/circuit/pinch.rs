@@ -12,16 +12,21 @@
 //!   least-cost distance (Linkage Mapper's default link weight).
 //!
 //! # Work and memory
-//! One sparse factorization per corridor, over its zone's cells (the patches are one node
-//! each); corridors in parallel, in groups, each group's results merged by a maximum (exact,
-//! so the result does not depend on the order or the thread count). Per corridor, the
-//! bounding box of its zone and patches is held as 20 bytes per cell while it is solved.
+//! One linear system per corridor, over its zone's cells (the patches are one node each),
+//! solved as [`Method::Auto`] chooses: zones up to
+//! [`crate::linsolve::AUTO_DIRECT_NODES`] cells by a sparse
+//! factor (sequential), several corridors at once; larger zones by AMG-preconditioned
+//! conjugate gradients, one zone at a time with every thread on it (so one large zone's
+//! hierarchy, ~320 bytes per cell, is held at a time). Corridors go in groups, each group's
+//! results merged by a maximum (exact, so the result does not depend on the order or the
+//! thread count). Per corridor, the bounding box of its zone and patches is held as 20 bytes
+//! per cell while it is solved.
 
 use rayon::prelude::*;
 
 use super::{pairwise, CircuitError, CircuitOptions, Network};
 use crate::corridors::Corridor;
-use crate::linsolve::Cholesky;
+use crate::linsolve::{Cholesky, Method};
 
 /// Pinch points of a corridor network.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,6 +41,9 @@ pub struct PinchPoints {
     pub normalized: Vec<f32>,
     /// Nodes solved in all (zone cells, patches counted once per corridor).
     pub nodes: usize,
+    /// Corridor zones solved by AMG-preconditioned conjugate gradients (the others by a sparse
+    /// factor).
+    pub iterative: usize,
 }
 
 /// Cells of each patch id (row-major, ascending), from the patch id raster.
@@ -133,13 +141,27 @@ pub fn pinch_points(
     let mut normalized = vec![f32::NAN; rows * cols];
     let mut resistance = Vec::with_capacity(corridors.len());
     let mut nodes = 0;
-    // Groups of corridors in parallel; a group's currents are merged before the next starts.
+    // Zones the solver choice sends to AMG (internally parallel) run one at a time.
+    let large = |c: &Corridor| opts.solver.resolve(c.zone.len()) == Method::Amg;
+    let iterative = corridors.iter().filter(|c| large(c)).count();
+    // Groups of corridors; a group's currents are merged (in corridor order) before the next
+    // starts.
     let group = rayon::current_num_threads().max(1) * 4;
     for chunk in corridors.chunks(group) {
-        let results: Vec<_> = chunk
+        let mut results: Vec<Option<ZoneCircuit>> = chunk
             .par_iter()
-            .map(|c| corridor_circuit(cols, res, &patches, c, opts))
+            .map(|c| {
+                (!large(c))
+                    .then(|| corridor_circuit(cols, res, &patches, c, opts))
+                    .transpose()
+            })
             .collect::<Result<_, _>>()?;
+        for (slot, c) in results.iter_mut().zip(chunk) {
+            if large(c) {
+                *slot = Some(corridor_circuit(cols, res, &patches, c, opts)?);
+            }
+        }
+        let results = results.into_iter().flatten();
         for (r, cells, n) in results {
             resistance.push(r);
             nodes += n;
@@ -167,6 +189,7 @@ pub fn pinch_points(
         current,
         normalized,
         nodes,
+        iterative,
     })
 }
 

@@ -432,6 +432,86 @@ fn the_neck_of_an_hourglass_corridor_is_its_pinch_point() {
 }
 
 #[test]
+fn pinch_points_by_amg_equal_those_by_the_factor() {
+    use crate::corridors::{Corridor, ZoneCell};
+    // Random resistances 1-100; patch 1 on the left, 2 on the right, 3 at the top middle; two
+    // corridors with rectangular zones. Large zones go to AMG one at a time: forcing AMG for
+    // every zone must give the factor's answers.
+    let (rows, cols) = (30usize, 40usize);
+    let mut s = 11u64;
+    let res: Vec<f32> = (0..rows * cols)
+        .map(|_| {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            1.0 + 99.0 * ((s >> 11) as f64 / (1u64 << 53) as f64) as f32
+        })
+        .collect();
+    let mut ids = vec![0u32; rows * cols];
+    for r in 10..20 {
+        ids[r * cols] = 1;
+        ids[r * cols + 1] = 1;
+        ids[r * cols + cols - 1] = 2;
+    }
+    ids[18..22].fill(3);
+    let zone = |r0: usize, r1: usize| -> Vec<ZoneCell> {
+        (r0 * cols..r1 * cols)
+            .filter(|&i| ids[i] == 0)
+            .map(|i| ZoneCell {
+                cell: i as u32,
+                cwd_from: 0.0,
+                cwd_to: 0.0,
+            })
+            .collect()
+    };
+    let corridor = |id, from, to, zone| Corridor {
+        id,
+        from,
+        to,
+        lcd: 1.0,
+        path: Vec::new(),
+        path_length_m: 0.0,
+        euclid_m: 0.0,
+        crosses_patch: false,
+        zone,
+    };
+    let corridors = [
+        corridor(1, 1, 2, zone(0, rows)),
+        corridor(2, 1, 3, zone(0, 20)),
+    ];
+    let run = |solver| {
+        let opts = CircuitOptions {
+            solver,
+            ..Default::default()
+        };
+        pinch_points((rows, cols), &res, &ids, &corridors, opts).unwrap()
+    };
+    let (d, a, auto) = (run(Method::Cholesky), run(Method::Amg), run(Method::Auto));
+    assert_eq!((d.iterative, a.iterative, auto.iterative), (0, 2, 0));
+    let bits = |p: &PinchPoints| -> Vec<u32> {
+        p.current
+            .iter()
+            .chain(&p.normalized)
+            .map(|v| v.to_bits())
+            .collect()
+    };
+    assert!(
+        bits(&auto) == bits(&d) && auto.resistance == d.resistance,
+        "small zones are factored"
+    );
+    for (x, y) in d.resistance.iter().zip(&a.resistance) {
+        assert!((x - y).abs() <= 1e-7 * x, "{x} vs {y}");
+    }
+    for (x, y) in d.current.iter().zip(&a.current) {
+        assert_eq!(x.is_nan(), y.is_nan());
+        if x.is_finite() {
+            assert!((x - y).abs() <= 1e-5 * x.abs().max(1e-3), "{x} vs {y}");
+        }
+    }
+    assert_eq!(a.nodes, d.nodes);
+}
+
+#[test]
 fn link_centrality_counts_the_current_over_all_pairs() {
     // A path 0 - 1 - 2: each link carries 1 A for two of the three pairs.
     let c = link_centrality(3, &[(0, 1, 1.0), (1, 2, 1.0)]).unwrap();

@@ -82,6 +82,7 @@ struct Global {
 /// `circuit --solver`.
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum SolverArg {
+    Auto,
     Cholesky,
     Amg,
 }
@@ -180,9 +181,10 @@ enum Command {
         /// Join the 4 rook neighbours only (default 8).
         #[arg(long = "four-neighbours")]
         four_neighbours: bool,
-        /// Linear solver: cholesky (sparse factor, default) or amg (AMG-preconditioned
-        /// conjugate gradients; as built, slower and not smaller: see the README).
-        #[arg(long, value_enum, default_value = "cholesky")]
+        /// Linear solver: auto (default: the sparse factor up to 200,000 nodes, AMG above),
+        /// cholesky (sparse factor) or amg (AMG-preconditioned conjugate gradients, to a
+        /// relative residual of 1e-10; about a third of the factor's memory).
+        #[arg(long, value_enum, default_value = "auto")]
         solver: SolverArg,
         /// Focal mode: pairwise (default; --pairs chooses the pairs), one-to-all or
         /// all-to-one (Circuitscape's modes: one factorization per region; writes
@@ -398,6 +400,7 @@ pub fn run() -> Result<ExitCode> {
                     four_neighbours,
                     avg_resistance,
                     solver: match solver {
+                        SolverArg::Auto => Method::Auto,
                         SolverArg::Cholesky => Method::Cholesky,
                         SolverArg::Amg => Method::Amg,
                     },
@@ -417,12 +420,15 @@ pub fn run() -> Result<ExitCode> {
                 let unconnected = r.pairs.iter().filter(|p| p.resistance.is_infinite()).count();
                 if req.mode.is_some() {
                     say!(
-                        "{} nodes, {} focal regions, one factorization each; {}; wrote {} to `{}`",
+                        "{} nodes, {} focal regions, one system each; {}; wrote {} to `{}`",
                         r.nodes, r.regions, r.solver, r.written.join(", "), out.display()
                     );
                 } else {
+                    let took = r.solver_seconds.map_or(String::new(), |(p, s)| {
+                        format!(" ({p:.2} s to prepare, {s:.2} s to solve)")
+                    });
                     say!(
-                        "{} nodes, {} focal regions, {} pairs ({unconnected} unconnected); {}; wrote {} to `{}`",
+                        "{} nodes, {} focal regions, {} pairs ({unconnected} unconnected); {}{took}; wrote {} to `{}`",
                         r.nodes, r.regions, r.pairs.len(), r.solver, r.written.join(", "), out.display()
                     );
                 }

@@ -1,6 +1,9 @@
 //! Sparse symmetric positive-definite linear systems (the circuit stage's conductance
 //! matrices), solved by a sparse Cholesky factorization (faer: fill-reducing AMD ordering,
-//! supernodal or simplicial by density), factorized once and reused over right-hand sides.
+//! supernodal or simplicial by density), factorized once and reused over right-hand sides, or
+//! by conjugate gradients preconditioned by smoothed-aggregation AMG ([`amg`]), which takes
+//! about a third of the factor's memory and is faster from ~2 x 10^5 unknowns for a few
+//! right-hand sides ([`Method::Auto`] chooses by size).
 //! Factorization and each right-hand side's solve are sequential; groups of right-hand sides
 //! run in parallel, so results are the same whatever the thread count.
 //!
@@ -37,14 +40,46 @@ pub enum SolveError {
 /// Which method solves a system.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Method {
-    /// Sparse Cholesky (default: the faster and, as built, the smaller one).
+    /// Sparse Cholesky up to [`AUTO_DIRECT_NODES`] unknowns, AMG-preconditioned conjugate
+    /// gradients above (default).
     #[default]
+    Auto,
+    /// Sparse Cholesky.
     Cholesky,
-    /// Conjugate gradients with smoothed-aggregation AMG. Measured on a 2.8 M-node
-    /// landscape, one pair, back to back with the factor: 70.4 s and 3.29 GB peak against
-    /// 8.1 s and 2.26 GB (setup is sequential and the hierarchy is held beside the assembly
-    /// arrays); kept as an option until it beats the factor somewhere.
+    /// Conjugate gradients with smoothed-aggregation AMG.
     Amg,
+}
+
+/// Unknowns up to which [`Method::Auto`] factors. Measured on landscape Laplacians
+/// (resistance 1-100 in blobs, 5 % nodata, one pair of regions), one thread: both 0.12-0.15 s
+/// at 5 x 10^4 unknowns and 0.63 s at 2 x 10^5; AMG 1.35x faster at 4.8 x 10^5 and 1.5x at
+/// 9.5 x 10^5 (3.0 s against 4.5 s, 0.37 against 0.97 GB); two threads at 3.8 x 10^6: 8.6 s
+/// against 32.5 s for one pair, 41.5 s against 39.7 s for all 45 pairs of 10 regions (9
+/// right-hand sides) with 1.58 against 4.43 GB.
+pub const AUTO_DIRECT_NODES: usize = 200_000;
+
+/// Bytes per unknown of the AMG solver: the matrix, its hierarchy, the assembly arrays while it
+/// is built and conjugate gradients' vectors (measured: one pair of regions on a 3.8 x 10^6-node
+/// landscape, 1.41 GB for the whole process, of which ~1.03 GB the solver).
+pub const AMG_BYTES_PER_NODE: u64 = 320;
+
+impl Method {
+    /// The method that solves a system of `n` unknowns ([`Method::Auto`] resolved).
+    pub fn resolve(self, n: usize) -> Method {
+        match self {
+            Method::Auto if n <= AUTO_DIRECT_NODES => Method::Cholesky,
+            Method::Auto => Method::Amg,
+            m => m,
+        }
+    }
+
+    /// Bytes the solver of `n` unknowns takes (estimate).
+    pub fn estimate_bytes(self, n: usize) -> u64 {
+        match self.resolve(n) {
+            Method::Amg => n as u64 * AMG_BYTES_PER_NODE,
+            _ => Cholesky::estimate_bytes(n),
+        }
+    }
 }
 
 /// Relative residual the iterative solver reaches.
@@ -56,7 +91,7 @@ pub enum Solver {
     /// Factorized.
     Direct(Cholesky),
     /// The matrix and its AMG hierarchy.
-    Iterative(amg::Csr, amg::Amg),
+    Iterative(amg::Amg),
 }
 
 impl Solver {
@@ -70,22 +105,24 @@ impl Solver {
         entries: &[(u32, u32, f64)],
         method: Method,
     ) -> Result<Solver, SolveError> {
-        if method == Method::Cholesky {
+        if method.resolve(n) == Method::Cholesky {
             return Ok(Solver::Direct(Cholesky::factor(n, entries)?));
         }
         if let Some(&(r, c, _)) = entries.iter().find(|e| e.0 as usize >= n || e.1 > e.0) {
             return Err(SolveError::Index(r, c, n));
         }
-        let a = amg::Csr::from_lower(n, entries);
-        let h = amg::Amg::new(&a)?;
-        Ok(Solver::Iterative(a, h))
+        Ok(Solver::Iterative(amg::Amg::new(amg::Csr::from_lower(
+            n, entries,
+        ))?))
     }
 
     /// What solves it, in words (for `run.json` and the screen).
     pub fn describe(&self) -> &'static str {
         match self {
             Solver::Direct(_) => "sparse Cholesky (faer, AMD ordering)",
-            Solver::Iterative(..) => "conjugate gradients with smoothed-aggregation AMG",
+            Solver::Iterative(..) => {
+                "conjugate gradients with smoothed-aggregation AMG (pyamg's method, strength 0.05)"
+            }
         }
     }
 
@@ -99,10 +136,10 @@ impl Solver {
                 c.solve(rhs, k);
                 Ok(())
             }
-            Solver::Iterative(a, h) => {
-                let n = a.len();
+            Solver::Iterative(h) => {
+                let n = h.matrix().len();
                 for col in rhs.chunks_mut(n.max(1)).take(k) {
-                    let (x, iters, res) = h.pcg(a, col, CG_TOLERANCE, 1_000);
+                    let (x, iters, res) = h.pcg(col, CG_TOLERANCE, 1_000);
                     if res > CG_TOLERANCE {
                         return Err(SolveError::NotConverged(res, iters, CG_TOLERANCE));
                     }
