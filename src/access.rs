@@ -15,6 +15,9 @@
 //!   size or cell size × √2), in minutes.
 //! - **Covered**: `T(c) ≤ threshold_min`. Residents on cells no park can be reached from are
 //!   counted as not covered (and reported as unreached).
+//! - **Footbridges** (candidates for the plan, [`footbridges`]): straight runs of barrier
+//!   cells longer than a street crosses and at most `footbridge_max_m`, with walkable land at
+//!   both ends; built, their cells are walked at street speed ([`measure_with`]).
 //! - Per district and for the study area: residents (persons), covered residents and their
 //!   share (%), park area of the qualifying parks (ha) and per resident (m²/person), and the
 //!   people-weighted mean walking time over the residents who can reach a park (min).
@@ -44,7 +47,19 @@ pub struct AccessOptions {
     pub threshold_min: f64,
     /// Side of the blocks residents are grouped in for the optimizer's covering term, m.
     pub block_m: f64,
+    /// Longest footbridge the plan may build, m (0: none; see [`footbridges`]).
+    pub footbridge_max_m: f64,
+    /// Cost of a footbridge per metre of span, yuan/m.
+    pub footbridge_cost_yuan_per_m: f64,
 }
+
+/// Default longest footbridge, m (a pedestrian bridge over a river, a rail yard or an
+/// expressway with its verges).
+pub const FOOTBRIDGE_MAX_M: f64 = 150.0;
+
+/// Default cost of a footbridge, yuan per metre of span: a 4-m-wide steel deck at ~15,000
+/// yuan/m² with its ramps or stairs (an assumption; give the bureau's own figure).
+pub const FOOTBRIDGE_COST_YUAN_PER_M: f64 = 60_000.0;
 
 impl Default for AccessOptions {
     fn default() -> Self {
@@ -53,6 +68,8 @@ impl Default for AccessOptions {
             walk_speed_kmh: 4.8,
             threshold_min: 10.0,
             block_m: 100.0,
+            footbridge_max_m: FOOTBRIDGE_MAX_M,
+            footbridge_cost_yuan_per_m: FOOTBRIDGE_COST_YUAN_PER_M,
         }
     }
 }
@@ -177,6 +194,18 @@ pub fn check(opts: &AccessOptions) -> Result<(), AccessError> {
         return bad(format!(
             "min_park_ha = {} must be a number of hectares >= 0",
             opts.min_park_ha
+        ));
+    }
+    if !(opts.footbridge_max_m.is_finite() && opts.footbridge_max_m >= 0.0) {
+        return bad(format!(
+            "footbridge_max_m = {} must be a length in metres >= 0 (0: no footbridges)",
+            opts.footbridge_max_m
+        ));
+    }
+    if !(opts.footbridge_cost_yuan_per_m.is_finite() && opts.footbridge_cost_yuan_per_m > 0.0) {
+        return bad(format!(
+            "footbridge_cost_yuan_per_m = {} must be a cost in yuan per metre > 0 (e.g. 60000)",
+            opts.footbridge_cost_yuan_per_m
         ));
     }
     Ok(())
@@ -454,6 +483,22 @@ pub fn measure_on(
     extra_parks: Option<&[bool]>,
     opts: &AccessOptions,
 ) -> Result<Access, AccessError> {
+    measure_with(land, landcover, population, extra_parks, &[], opts)
+}
+
+/// [`measure_on`] with footbridges built: the cells `walkable` (in the study area) are walked
+/// at street speed whatever their class.
+///
+/// # Errors
+/// As [`measure_on`].
+pub fn measure_with(
+    land: &Landscape,
+    landcover: &[ClassIdx],
+    population: &[f32],
+    extra_parks: Option<&[bool]>,
+    walkable: &[u32],
+    opts: &AccessOptions,
+) -> Result<Access, AccessError> {
     check(opts)?;
     for got in [population.len(), landcover.len()] {
         if got != land.grid.len() {
@@ -464,11 +509,14 @@ pub fn measure_on(
         }
     }
     let parks = parks(land, landcover, extra_parks, opts.min_park_ha)?;
-    let minutes = walk_minutes(
-        land,
-        walk_impedance(land, landcover, opts.walk_speed_kmh),
-        &parks,
-    )?;
+    let mut impedance = walk_impedance(land, landcover, opts.walk_speed_kmh);
+    let street = (60.0 / (1000.0 * opts.walk_speed_kmh)) as f32;
+    for &c in walkable {
+        if let Some(v) = impedance.get_mut(c as usize).filter(|v| !v.is_nan()) {
+            *v = street;
+        }
+    }
+    let minutes = walk_minutes(land, impedance, &parks)?;
     let rows = summarise(land, population, &minutes, &parks, opts.threshold_min);
     Ok(Access {
         minutes,
@@ -522,6 +570,57 @@ pub fn coverage_groups(
     sites: &[&[u32]],
     opts: &AccessOptions,
 ) -> Result<Vec<(f64, Vec<usize>)>, AccessError> {
+    let items: Vec<(&[u32], f64)> = sites.iter().map(|&c| (c, 0.0)).collect();
+    Ok(reach(land, now, population, &items, opts)?.groups(0..items.len()))
+}
+
+/// The blocks of residents beyond the walk today that each of a list of items (park sites,
+/// footbridges) would bring within it (see [`coverage_groups`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reach {
+    /// Residents beyond the walk per block (block index), persons.
+    pub block_persons: std::collections::BTreeMap<usize, f64>,
+    /// Per item, the blocks it covers (ascending).
+    pub covered: Vec<Vec<usize>>,
+}
+
+impl Reach {
+    /// Residents of the blocks item `k` covers, persons.
+    pub fn persons(&self, k: usize) -> f64 {
+        self.covered[k].iter().map(|b| self.block_persons[b]).sum()
+    }
+
+    /// The covering groups of the items `items` (in that order; a group lists positions in
+    /// `items`): blocks covered by the same items form one group.
+    pub fn groups(&self, items: impl IntoIterator<Item = usize>) -> Vec<(f64, Vec<usize>)> {
+        let mut by_block: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
+        for (j, k) in items.into_iter().enumerate() {
+            for &b in &self.covered[k] {
+                by_block.entry(b).or_default().push(j);
+            }
+        }
+        let mut groups: std::collections::BTreeMap<Vec<usize>, f64> = Default::default();
+        for (b, by) in by_block {
+            *groups.entry(by).or_insert(0.0) += self.block_persons[&b];
+        }
+        groups.into_iter().map(|(by, n)| (n, by)).collect()
+    }
+}
+
+/// What each item brings within the walk: an item is (cells, minutes) — walking from its
+/// cells starts at that many minutes (0 for a new park; for a footbridge, the walk to its far
+/// end over the bridge). A block is covered when at least half of its residents beyond the
+/// walk today are within `threshold_min` of the item's start (see [`coverage_groups`]).
+///
+/// # Errors
+/// [`AccessError::Impedance`] for an impedance that is not a resistance.
+pub fn reach(
+    land: &Landscape,
+    now: &Access,
+    population: &[f32],
+    items: &[(&[u32], f64)],
+    opts: &AccessOptions,
+) -> Result<Reach, AccessError> {
     use rayon::prelude::*;
     let g = &land.grid;
     let (cols, cs) = (g.cols(), g.cell_size_m());
@@ -531,7 +630,7 @@ pub fn coverage_groups(
     // Beyond the walk: residents on cells not within the threshold (unreached cells, +∞, too).
     let within = |t: f32| t <= opts.threshold_min as f32;
     let beyond = |i: usize| population[i] > 0.0 && !within(now.minutes[i]);
-    let mut block_persons: std::collections::HashMap<usize, f64> = Default::default();
+    let mut block_persons: std::collections::BTreeMap<usize, f64> = Default::default();
     for i in (0..population.len()).filter(|&i| beyond(i)) {
         *block_persons.entry(block(i)).or_insert(0.0) += f64::from(population[i]);
     }
@@ -543,26 +642,22 @@ pub fn coverage_groups(
         cols,
         cell_size_m: cs,
     };
-    let covered: Vec<Vec<usize>> = sites
+    let covered: Vec<Vec<usize>> = items
         .par_iter()
-        .map(|cells| {
+        .map(|&(cells, start)| {
+            let left = opts.threshold_min - start;
+            if left < 0.0 {
+                return Vec::new();
+            }
             let mut store = LocalStore::default();
             let seeds = cells.iter().map(|&c| (c as usize, 1));
-            crate::costdist::dijkstra(
-                shape,
-                &res,
-                seeds,
-                opts.threshold_min,
-                None,
-                true,
-                &mut store,
-            );
+            crate::costdist::dijkstra(shape, &res, seeds, left, None, true, &mut store);
             // In cell order, so the sums do not depend on the hash order.
             let mut cells: Vec<(usize, f64)> = store.0.into_iter().collect();
             cells.sort_unstable_by_key(|c| c.0);
             let mut reached: std::collections::BTreeMap<usize, f64> = Default::default();
             for (i, t) in cells {
-                if t <= opts.threshold_min && beyond(i) {
+                if t <= left && beyond(i) {
                     *reached.entry(block(i)).or_insert(0.0) += f64::from(population[i]);
                 }
             }
@@ -573,15 +668,93 @@ pub fn coverage_groups(
                 .collect()
         })
         .collect();
-    let mut by_block: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
-    for (s, blocks) in covered.iter().enumerate() {
-        for &k in blocks {
-            by_block.entry(k).or_default().push(s);
+    Ok(Reach {
+        block_persons,
+        covered,
+    })
+}
+
+/// A footbridge candidate (see [`footbridges`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Footbridge {
+    /// The barrier cells it spans (row-major indices, from the near end).
+    pub cells: Vec<u32>,
+    /// Its landings: the walkable cells at both ends, the one nearer a park (in walking time
+    /// now) first.
+    pub ends: (u32, u32),
+    /// Span over the barrier, m.
+    pub length_m: f64,
+    /// Walking time from a park to the far landing over the bridge, min.
+    pub far_minutes: f64,
+}
+
+/// Footbridge candidates: straight runs of barrier cells along a row or a column (impassable
+/// to walkers now: water, railways, highways wider than a street crosses, see
+/// [`walk_impedance`]) of at most `max_m`, with a walkable cell at both ends, that would bring
+/// the far landing within the walk (`far_minutes < threshold_min`) sooner than today. The
+/// bridge is walked at street speed: from the near landing (walking time `T_near` now) to the
+/// far one costs `cell × (w_near / 2 + k × w_street + w_far / 2)` for `k` barrier cells (the
+/// move rule of the walking-time run). Each carries `start = far_minutes` for [`reach`] from
+/// its far landing. In row-major order of their first cell, rows before columns.
+pub fn footbridges(
+    land: &Landscape,
+    now: &Access,
+    opts: &AccessOptions,
+    max_m: f64,
+) -> Vec<Footbridge> {
+    let g = &land.grid;
+    let (rows, cols, cs) = (g.rows(), g.cols(), g.cell_size_m());
+    let w = walk_impedance(land, &land.landcover, opts.walk_speed_kmh);
+    let street = 60.0 / (1000.0 * opts.walk_speed_kmh);
+    let max_k = (max_m / cs + 1e-9).floor() as usize;
+    let mut out = Vec::new();
+    let mut scan = |idx: &dyn Fn(usize) -> usize, len: usize| {
+        let mut k = 0;
+        while k < len {
+            if w[idx(k)] != f32::INFINITY {
+                k += 1;
+                continue;
+            }
+            let start = k;
+            while k < len && w[idx(k)] == f32::INFINITY {
+                k += 1;
+            }
+            let run = k - start;
+            if start == 0 || k == len || run > max_k {
+                continue;
+            }
+            let (a, b) = (idx(start - 1), idx(k));
+            let (wa, wb) = (w[a], w[b]);
+            if !(wa.is_finite() && wb.is_finite()) {
+                continue;
+            }
+            let over = cs * (f64::from(wa) / 2.0 + run as f64 * street + f64::from(wb) / 2.0);
+            let (ta, tb) = (f64::from(now.minutes[a]), f64::from(now.minutes[b]));
+            let (near, far, t_near, t_far) = if ta <= tb {
+                (a, b, ta, tb)
+            } else {
+                (b, a, tb, ta)
+            };
+            let far_minutes = t_near + over;
+            if far_minutes < opts.threshold_min && far_minutes < t_far {
+                let mut cells: Vec<u32> = (start..k).map(|j| idx(j) as u32).collect();
+                if near != a {
+                    cells.reverse();
+                }
+                out.push(Footbridge {
+                    cells,
+                    ends: (near as u32, far as u32),
+                    length_m: run as f64 * cs,
+                    far_minutes,
+                });
+            }
         }
+    };
+    for r in 0..rows {
+        scan(&|c| r * cols + c, cols);
     }
-    let mut groups: std::collections::BTreeMap<Vec<usize>, f64> = Default::default();
-    for (k, by) in by_block {
-        *groups.entry(by).or_insert(0.0) += block_persons[&k];
+    for c in 0..cols {
+        scan(&|r| r * cols + c, rows);
     }
-    Ok(groups.into_iter().map(|(by, n)| (n, by)).collect())
+    out
 }

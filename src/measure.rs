@@ -124,7 +124,8 @@ pub fn changes_of(
 ) -> Changes {
     let r = res.values();
     let mut new: std::collections::BTreeMap<u32, f32> = std::collections::BTreeMap::new();
-    for k in sites {
+    // Footbridges change walking only.
+    for k in sites.into_iter().filter(|&k| !cands.sites[k].footbridge) {
         for &c in cands.cells_of(k) {
             new.insert(c, restoration.value(c as usize, r[c as usize]));
         }

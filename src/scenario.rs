@@ -310,6 +310,24 @@ pub struct AccessSection {
     /// Default 100.
     #[serde(default = "default_block_m")]
     pub block_m: f64,
+    /// Longest footbridge the plan may build across a barrier walkers cannot cross (water,
+    /// railways, expressways), m; 0: none. Default 150. Offered only when park access is in
+    /// the objective (`[optimize] access_weight` or `min_access_pct`).
+    #[serde(default = "default_footbridge_max_m")]
+    pub footbridge_max_m: f64,
+    /// Cost of a footbridge per metre of span, yuan/m. Default 60,000 (an assumption).
+    #[serde(default = "default_footbridge_cost")]
+    pub footbridge_cost_yuan_per_m: f64,
+}
+
+/// `access::FOOTBRIDGE_MAX_M` (the scenario layer sits below `access`).
+fn default_footbridge_max_m() -> f64 {
+    150.0
+}
+
+/// `access::FOOTBRIDGE_COST_YUAN_PER_M`.
+fn default_footbridge_cost() -> f64 {
+    60_000.0
 }
 
 fn default_block_m() -> f64 {

@@ -148,6 +148,8 @@ pub fn access_options(scenario: &Scenario) -> Option<crate::access::AccessOption
             walk_speed_kmh: a.walk_speed_kmh,
             threshold_min: a.threshold_min,
             block_m: a.block_m,
+            footbridge_max_m: a.footbridge_max_m,
+            footbridge_cost_yuan_per_m: a.footbridge_cost_yuan_per_m,
         })
 }
 

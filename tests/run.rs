@@ -1426,3 +1426,58 @@ fn park_access_in_the_objective_is_bought_measured_and_checked() {
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("needs park access"), "{}", r.stderr);
 }
+
+#[test]
+fn cheap_footbridges_are_bought_for_park_access_and_measured() {
+    let dir = tempfile::tempdir().unwrap();
+    // Synth 250 x 250, seed 5: a river 90 m wide between a park and houses beyond the walk.
+    let sc = scenario(dir.path(), 250);
+    let text = fs::read_to_string(&sc)
+        .unwrap()
+        .replacen("[optimize]\n", "[optimize]\naccess_weight = 0.9\n", 1)
+        .replacen(
+            "[access]\n",
+            "[access]\nfootbridge_cost_yuan_per_m = 1.0\n",
+            1,
+        );
+    let sc = dir.path().join("bridges.toml");
+    fs::write(&sc, &text).unwrap();
+    let mut outputs = Vec::new();
+    for threads in ["1", "2"] {
+        let out = dir.path().join(format!("out{threads}"));
+        let r = run_threads("run", &sc, &out, threads);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        outputs.push(out);
+    }
+    for name in ["summary.csv", "sites.csv", "access.csv"] {
+        assert_eq!(
+            fs::read(outputs[0].join(name)).unwrap(),
+            fs::read(outputs[1].join(name)).unwrap(),
+            "{name} depends on the thread count"
+        );
+    }
+    let sites = table(&outputs[0].join("sites.csv"));
+    let bridges: Vec<usize> = col(&sites, "footbridge")
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| *b == "1")
+        .map(|(k, _)| k)
+        .collect();
+    assert!(
+        !bridges.is_empty(),
+        "the synthetic town has a river to bridge"
+    );
+    let selected = col(&sites, "selected");
+    let chosen = bridges.iter().filter(|&&k| selected[k] == "1").count();
+    assert!(chosen > 0, "footbridges at 1 yuan/m are bought");
+    for &k in &bridges {
+        // No area, carbon or connectivity; their reach is the model's estimate.
+        assert_eq!(col(&sites, "area_ha")[k], "0.0000");
+        assert_eq!(col(&sites, "carbon_tco2e")[k], "0.000");
+        assert!(f(&col(&sites, "park_reach_persons")[k]) > 0.0);
+    }
+    let summary = table(&outputs[0].join("summary.csv"));
+    assert_eq!(col(&summary, "footbridges_selected")[0], chosen.to_string());
+    let gained = f(&col(&summary, "persons_gained")[0]);
+    assert!(gained > 0.0, "gained {gained}");
+}

@@ -307,3 +307,159 @@ fn coverage_groups_of_a_strip_town_by_hand() {
     let beyond: f64 = groups.iter().map(|g| g.0).sum();
     assert!((beyond - (now.total().population - now.total().covered)).abs() < 1e-3);
 }
+
+#[test]
+fn a_footbridge_over_a_river_brings_the_far_bank_within_the_walk() {
+    // Park at column 0, street to column 10, a 4-cell river (120 m: wider than a street
+    // crosses), street from column 15 to 45. Walking 0.375 min per 30-m cell.
+    let pic = format!("P{}{}{}", "s".repeat(10), "w".repeat(4), "s".repeat(31));
+    // The same strip as a column, for the column scan.
+    let column: Vec<String> = pic.chars().map(|c| c.to_string()).collect();
+    let column: Vec<&str> = column.iter().map(String::as_str).collect();
+    for (l, step) in [(land(&[pic.as_str()]), 1usize), (land(&column), 1)] {
+        let pop = population_from_classes(&l);
+        let o = AccessOptions {
+            block_m: 30.0,
+            ..opts(0.0)
+        };
+        let now = measure(&l, &pop, None, &o).unwrap();
+        let bridges = footbridges(&l, &now, &o, 150.0);
+        assert_eq!(bridges.len(), 1, "{bridges:?}");
+        let b = &bridges[0];
+        let at = |c: usize| (c * step) as u32;
+        assert_eq!(b.cells, vec![at(11), at(12), at(13), at(14)]);
+        assert_eq!(b.ends, (at(10), at(15)));
+        assert!((b.length_m - 120.0).abs() < 1e-9);
+        // 10 cells to the near landing, then 5 steps over the bridge to the far one.
+        assert!(
+            (b.far_minutes - 15.0 * 0.375).abs() < 1e-5,
+            "{}",
+            b.far_minutes
+        );
+        assert!(
+            footbridges(&l, &now, &o, 90.0).is_empty(),
+            "a 120-m river, 90-m bridges"
+        );
+        // Reach from the far landing: columns 15 to 26 (26 x 0.375 = 9.75 min), 10 residents
+        // each.
+        let r = reach(&l, &now, &pop, &[(&[b.ends.1], b.far_minutes)], &o).unwrap();
+        assert!((r.persons(0) - 120.0).abs() < 1e-3, "{}", r.persons(0));
+        // Measured with the bridge built (its cells made street): the same 120 residents.
+        let mut built = l.landcover.clone();
+        for &c in &b.cells {
+            built[c as usize] = 1;
+        }
+        let after = measure_on(&l, &built, &pop, None, &o).unwrap();
+        let gained = after.total().covered - now.total().covered;
+        assert!((gained - r.persons(0)).abs() < 1e-3, "{gained}");
+        assert!((after.minutes[b.ends.1 as usize] as f64 - b.far_minutes).abs() < 1e-4);
+    }
+    // A bridge that would not bring its far landing within the walk is no candidate: the
+    // river 25 cells from the park (9.375 min), the far landing at 30 x 0.375 = 11.25 min.
+    let far = format!("P{}{}{}", "s".repeat(25), "w".repeat(4), "s".repeat(10));
+    let l = land(&[far.as_str()]);
+    let pop = population_from_classes(&l);
+    let now = measure(&l, &pop, None, &opts(0.0)).unwrap();
+    assert!(footbridges(&l, &now, &opts(0.0), 150.0).is_empty());
+}
+
+#[test]
+fn reach_from_a_later_start_is_the_rest_of_the_walk() {
+    // Starting late from house 40 of the strip town leaves the rest of the ten minutes.
+    let pic = format!("P{}", "s".repeat(40));
+    let l = land(&[pic.as_str()]);
+    let pop = population_from_classes(&l);
+    let o = AccessOptions {
+        block_m: 30.0,
+        ..opts(0.0)
+    };
+    let now = measure(&l, &pop, None, &o).unwrap();
+    // Beyond the walk now: houses 27..=40. Starting 3 min late leaves 7 min: back to house 22
+    // (18 x 0.375 = 6.75 min), so all 14; 6 min late leaves 4: back to house 30 (10 cells).
+    let late = reach(&l, &now, &pop, &[(&[40], 3.0), (&[40], 6.0)], &o).unwrap();
+    assert_eq!(late.covered[0], (27..=40).collect::<Vec<usize>>());
+    assert!(
+        (late.persons(0) - 140.0).abs() < 1e-3,
+        "{}",
+        late.persons(0)
+    );
+    assert_eq!(late.covered[1], (30..=40).collect::<Vec<usize>>());
+    assert!(
+        (late.persons(1) - 110.0).abs() < 1e-3,
+        "{}",
+        late.persons(1)
+    );
+    assert!(reach(&l, &now, &pop, &[(&[40], 10.5)], &o).unwrap().covered[0].is_empty());
+}
+
+#[test]
+fn footbridges_are_measured_as_an_independent_dijkstra_over_the_built_bridge() {
+    // Random towns split by a river band 3-5 cells wide (wider than a street crosses), parks
+    // on the left bank: every footbridge candidate, built, gives the walking times of an
+    // independent Dijkstra over the impedance with its cells at street speed, and its far
+    // landing no later than the candidate says.
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    let mut next = |m: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % m
+    };
+    let mut bridges_checked = 0;
+    for case in 0..25 {
+        let (rows, cols) = (4 + next(8) as usize, 14 + next(10) as usize);
+        let (r0, width) = (3 + next(4) as usize, 3 + next(3) as usize);
+        let pic: Vec<String> = (0..rows)
+            .map(|_| {
+                (0..cols)
+                    .map(|c| match c {
+                        0 => 'P',
+                        c if c >= r0 && c < r0 + width => 'w',
+                        _ => match next(10) {
+                            0..=6 => 's',
+                            7 => 'f',
+                            8 => 'H',
+                            _ => 's',
+                        },
+                    })
+                    .collect()
+            })
+            .collect();
+        let refs: Vec<&str> = pic.iter().map(String::as_str).collect();
+        let l = land(&refs);
+        let pop = population_from_classes(&l);
+        let o = opts(0.0);
+        let now = measure(&l, &pop, None, &o).unwrap();
+        let street = (60.0 / 4800.0) as f32;
+        for b in footbridges(&l, &now, &o, 150.0) {
+            let built = measure_with(&l, &l.landcover, &pop, None, &b.cells, &o).unwrap();
+            let mut w = walk_impedance(&l, &l.landcover, 4.8);
+            for &c in &b.cells {
+                w[c as usize] = street;
+            }
+            let seeds: Vec<usize> = (0..w.len()).filter(|&i| now.parks.ids[i] != 0).collect();
+            let expect = dijkstra(rows, cols, 30.0, &w, &seeds);
+            for (i, &want) in expect.iter().enumerate() {
+                let got = built.minutes[i] as f64;
+                if want.is_infinite() {
+                    assert!(got.is_infinite(), "case {case} cell {i}: {got}");
+                } else {
+                    assert!(
+                        (got - want).abs() <= 1e-5 * want.max(1.0),
+                        "case {case} cell {i}: {got} vs {want}\n{}",
+                        pic.join("\n")
+                    );
+                }
+            }
+            let far = built.minutes[b.ends.1 as usize] as f64;
+            assert!(
+                far <= b.far_minutes + 1e-4,
+                "case {case}: {far} > {}",
+                b.far_minutes
+            );
+            assert!(built.total().covered >= now.total().covered);
+            bridges_checked += 1;
+        }
+    }
+    assert!(bridges_checked >= 20, "only {bridges_checked} footbridges");
+}

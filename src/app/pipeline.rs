@@ -390,7 +390,7 @@ pub fn build(scenario: &Scenario, ctx: &Context) -> Result<Pipeline> {
     }
     drop(model);
     apply_pinch_weight(scenario, &circuit, &mut cands)?;
-    let park_cover = park_cover(scenario, &land, &cands, access.as_ref(), ctx)?;
+    let park_cover = park_cover(scenario, &land, &mut cands, access.as_ref(), ctx)?;
     ctx.say(format_args!(
             "{} candidate sites ({:.1} ha, {:.0} yuan in all), {} connectors, {} corridors working already",
             cands.sites.len(),
@@ -416,47 +416,137 @@ pub fn build(scenario: &Scenario, ctx: &Context) -> Result<Pipeline> {
     })
 }
 
-/// The residents each candidate park site (of at least `min_park_ha`) would bring within the
-/// walk, grouped for the covering term; None without `[access]` or park sites.
+/// The residents each candidate park site (of at least `min_park_ha`) and each footbridge
+/// would bring within the walk, grouped for the covering term; None without `[access]` or
+/// anything that could. Footbridges (`access::footbridges`) are offered only when park access
+/// is in the objective: for each block of `block_m` on the far side, the candidate that
+/// brings most residents within the walk (ties to the first in scan order), if any; they are
+/// appended to the candidate sites.
 fn park_cover(
     scenario: &Scenario,
     land: &Landscape,
-    cands: &Candidates,
+    cands: &mut Candidates,
     access: Option<&crate::access::Access>,
     ctx: &Context,
 ) -> Result<Option<ParkCover>> {
     let (Some(opts), Some(now)) = (settings::access_options(scenario), access) else {
         return Ok(None);
     };
+    let sec = &scenario.file.optimize;
+    let wanted = sec.access_weight > 0.0 || sec.min_access_pct.is_some();
     let parks: Vec<usize> = (0..cands.sites.len())
         .filter(|&k| {
             cands.sites[k].park && cands.sites[k].area_ha >= opts.min_park_ha * (1.0 - 1e-9)
         })
         .collect();
-    if parks.is_empty() {
+    let bridges = if wanted && opts.footbridge_max_m > 0.0 {
+        crate::access::footbridges(land, now, &opts, opts.footbridge_max_m)
+    } else {
+        Vec::new()
+    };
+    if parks.is_empty() && bridges.is_empty() {
         return Ok(None);
     }
-    let groups = ctx.stage("park sites' reach", || {
+    let (reach, kept) = ctx.stage("park sites' reach", || {
         let population = crate::access::residents(land);
-        let cells: Vec<&[u32]> = parks.iter().map(|&k| cands.cells_of(k)).collect();
-        crate::access::coverage_groups(land, now, &population, &cells, &opts)
-            .with_context(|| format!("scenario `{}`", scenario.path.display()))
+        let mut items: Vec<(&[u32], f64)> =
+            parks.iter().map(|&k| (cands.cells_of(k), 0.0)).collect();
+        let far: Vec<[u32; 1]> = bridges.iter().map(|b| [b.ends.1]).collect();
+        items.extend(
+            far.iter()
+                .zip(&bridges)
+                .map(|(f, b)| (&f[..], b.far_minutes)),
+        );
+        let reach = crate::access::reach(land, now, &population, &items, &opts)
+            .with_context(|| format!("scenario `{}`", scenario.path.display()))?;
+        let kept = best_footbridges(land, &bridges, &reach, parks.len(), opts.block_m);
+        Ok((reach, kept))
     })?;
-    let groups: Vec<(f64, Vec<usize>)> = groups
+    let n = cands.sites.len();
+    let cols = land.grid.cols();
+    let rows: Vec<(Vec<u32>, f64, u16, f64, f64)> = kept
+        .iter()
+        .map(|&j| {
+            let b = &bridges[j];
+            let mid = b.cells[b.cells.len() / 2] as usize;
+            let (x, y) = land.grid.cell_center(mid / cols, mid % cols);
+            let district = land
+                .districts
+                .as_ref()
+                .map_or(0, |d| d.ids[b.ends.1 as usize]);
+            (
+                b.cells.clone(),
+                b.length_m * opts.footbridge_cost_yuan_per_m,
+                district,
+                x,
+                y,
+            )
+        })
+        .collect();
+    cands.append_footbridges(&rows);
+    let items = (0..parks.len()).chain(kept.iter().map(|&j| parks.len() + j));
+    let groups: Vec<(f64, Vec<usize>)> = reach
+        .groups(items)
         .into_iter()
-        .map(|(n, by)| (n, by.into_iter().map(|j| parks[j]).collect()))
+        .map(|(persons, by)| {
+            let by = by
+                .into_iter()
+                .map(|j| {
+                    if j < parks.len() {
+                        parks[j]
+                    } else {
+                        n + j - parks.len()
+                    }
+                })
+                .collect();
+            (persons, by)
+        })
         .collect();
     ctx.say(format_args!(
-        "{} candidate park sites could bring {:.0} residents within the walk (model estimate)",
+        "{} candidate park sites and {} footbridges could bring {:.0} residents within the walk (model estimate)",
         parks.len(),
+        kept.len(),
         groups.iter().map(|g| g.0).sum::<f64>()
     ));
     Ok(Some(groups))
 }
 
+/// The footbridges offered (indices into `bridges`, ascending): per block of `block_m` of
+/// the far landing, the one whose reach (item `offset + j` of `reach`) holds most residents,
+/// if any.
+fn best_footbridges(
+    land: &Landscape,
+    bridges: &[crate::access::Footbridge],
+    reach: &crate::access::Reach,
+    offset: usize,
+    block_m: f64,
+) -> Vec<usize> {
+    let cols = land.grid.cols();
+    let b = ((block_m / land.grid.cell_size_m()).round() as usize).max(1);
+    let block = |i: u32| {
+        let i = i as usize;
+        (i / cols / b, (i % cols) / b)
+    };
+    let mut best: std::collections::BTreeMap<(usize, usize), (f64, usize)> = Default::default();
+    for (j, br) in bridges.iter().enumerate() {
+        let persons = reach.persons(offset + j);
+        if persons <= 0.0 {
+            continue;
+        }
+        let e = best.entry(block(br.ends.1)).or_insert((persons, j));
+        if persons > e.0 {
+            *e = (persons, j);
+        }
+    }
+    let mut kept: Vec<usize> = best.into_values().map(|(_, j)| j).collect();
+    kept.sort_unstable();
+    kept
+}
+
 /// Park access with the plan applied (`sites[k]` for `p.cands.sites[k]`): every restorable
 /// cell of a selected site takes its target class, as when the plan's connectivity is
-/// measured; walking times and coverage are measured again for the same residents. None when
+/// measured, and the cells of a selected footbridge are walked at street speed; walking times
+/// and coverage are measured again for the same residents. None when
 /// the scenario has no `[access]`. Crossing structures of connectors are for wildlife and
 /// leave walking as it is.
 ///
@@ -480,7 +570,12 @@ pub fn measure_plan_access(
     let model = resistance::CellModel::new(&p.land, &res_opts);
     let restoration = candidates::Restoration::new(&p.land, &model, &p.src);
     let mut landcover = p.land.landcover.clone();
+    let mut walkable = Vec::new();
     for (k, _) in sites.iter().enumerate().filter(|(_, &x)| x) {
+        if p.cands.sites[k].footbridge {
+            walkable.extend_from_slice(p.cands.cells_of(k));
+            continue;
+        }
         for &c in p.cands.cells_of(k) {
             if let Some(t) = restoration.target(c as usize) {
                 landcover[c as usize] = t;
@@ -489,7 +584,7 @@ pub fn measure_plan_access(
     }
     let population = crate::access::residents(&p.land);
     let parks = p.land.access.as_ref().and_then(|a| a.park_cells.as_deref());
-    crate::access::measure_on(&p.land, &landcover, &population, parks, &opts)
+    crate::access::measure_with(&p.land, &landcover, &population, parks, &walkable, &opts)
         .map(Some)
         .with_context(about)
 }

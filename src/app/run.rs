@@ -521,7 +521,20 @@ fn summary(
         status,
         plan: plan.map(|pl| PlanFigures {
             spent_yuan: pl.spent_yuan,
-            sites_selected: count(&pl.sites),
+            sites_selected: p
+                .cands
+                .sites
+                .iter()
+                .zip(&pl.sites)
+                .filter(|(s, &x)| x && !s.footbridge)
+                .count(),
+            footbridges_selected: p
+                .cands
+                .sites
+                .iter()
+                .zip(&pl.sites)
+                .filter(|(s, &x)| x && s.footbridge)
+                .count(),
             area_restored_ha: p
                 .cands
                 .sites

@@ -488,6 +488,16 @@ pub struct CircuitRun {
     pub solver_seconds: Option<(f64, f64)>,
 }
 
+impl CircuitRun {
+    /// The solver that ran, with its times when known.
+    pub fn solver_text(&self) -> String {
+        match self.solver_seconds {
+            Some((p, s)) => format!("{} ({p:.2} s to prepare, {s:.2} s to solve)", self.solver),
+            None => self.solver.to_string(),
+        }
+    }
+}
+
 /// A float layer written as f32 GeoTIFF with non-finite values as nodata.
 fn write_f64_layer(dir: &Path, grid: &crate::grid::Grid, name: &str, v: &[f64]) -> Result<()> {
     let values: Vec<f32> = v.iter().map(|&x| x as f32).collect();

@@ -139,6 +139,9 @@ pub struct SiteCandidate {
     pub to_code: u32,
     /// A park site: its cells are made a park (see [`Restoration`]), not restored.
     pub park: bool,
+    /// A footbridge (park access): its cells, a barrier to walkers, become walkable; the land
+    /// cover and the wildlife's resistance stay as they are. No area, carbon or connectivity.
+    pub footbridge: bool,
     /// Zone membership bits (as [`Landscape::zone_bits`]).
     pub zone_bits: u8,
     /// District id (0 = none).
@@ -207,6 +210,46 @@ impl Candidates {
     /// Cells of the site at index `k` (0-based, as in [`Candidates::sites`]), sorted.
     pub fn cells_of(&self, k: usize) -> &[u32] {
         &self.site_cells[self.site_start[k + 1]..self.site_start[k + 2]]
+    }
+
+    /// Appends footbridges as sites (ids after the last site, named `FB1`, `FB2`, ...):
+    /// `(cells, cost yuan, district, centre x, centre y)`. Their cells are not parcels of
+    /// any other site (they are barriers to walkers, never restorable parcels' cells here)
+    /// and get their id in `site_ids` where no site holds the cell.
+    pub fn append_footbridges(&mut self, bridges: &[(Vec<u32>, f64, u16, f64, f64)]) {
+        for (j, (cells, cost, district, x, y)) in bridges.iter().enumerate() {
+            let id = self.sites.len() as u32 + 1;
+            let mut sorted = cells.clone();
+            sorted.sort_unstable();
+            for &c in &sorted {
+                if self.site_ids[c as usize] == 0 {
+                    self.site_ids[c as usize] = id;
+                }
+            }
+            self.site_cells.extend_from_slice(&sorted);
+            self.site_start.push(self.site_cells.len());
+            self.sites.push(SiteCandidate {
+                id,
+                name: format!("FB{}", j + 1),
+                cells: cells.len() as u32,
+                area_ha: 0.0,
+                cost_yuan: *cost,
+                stock_now_tc: 0.0,
+                stock_restored_tc: 0.0,
+                carbon_tco2e: 0.0,
+                from_code: 0,
+                to_code: 0,
+                park: false,
+                footbridge: true,
+                zone_bits: 0,
+                district: *district,
+                x: *x,
+                y: *y,
+                corridors: Vec::new(),
+                lcd_drop: 0.0,
+                benefit: 0.0,
+            });
+        }
     }
 
     /// The mean of a per-cell raster over each site's cells (NaN cells count 0).
@@ -640,6 +683,7 @@ fn site_candidate(
         from_code: 0,
         to_code: 0,
         park: false,
+        footbridge: false,
         zone_bits: 0,
         district: 0,
         x: 0.0,

@@ -424,12 +424,9 @@ pub fn run() -> Result<ExitCode> {
                         r.nodes, r.regions, r.solver, r.written.join(", "), out.display()
                     );
                 } else {
-                    let took = r.solver_seconds.map_or(String::new(), |(p, s)| {
-                        format!(" ({p:.2} s to prepare, {s:.2} s to solve)")
-                    });
                     say!(
-                        "{} nodes, {} focal regions, {} pairs ({unconnected} unconnected); {}{took}; wrote {} to `{}`",
-                        r.nodes, r.regions, r.pairs.len(), r.solver, r.written.join(", "), out.display()
+                        "{} nodes, {} focal regions, {} pairs ({unconnected} unconnected); {}; wrote {} to `{}`",
+                        r.nodes, r.regions, r.pairs.len(), r.solver_text(), r.written.join(", "), out.display()
                     );
                 }
             }

@@ -178,6 +178,7 @@ pub fn write_sites_layer(
             props.insert("from_class".into(), c.from_code.into());
             props.insert("to_class".into(), c.to_code.into());
             props.insert("park".into(), u8::from(c.park).into());
+            props.insert("footbridge".into(), u8::from(c.footbridge).into());
             props.insert("zones".into(), q.zones.join(";").into());
             props.insert("lcd_drop".into(), c.lcd_drop.into());
             props.insert("benefit".into(), c.benefit.into());

@@ -516,6 +516,7 @@ pub fn candidate_sites(c: &Candidates, p: &Problem, plan: &Plan) -> Table {
         "from_class",
         "to_class",
         "park",
+        "footbridge",
         "zones",
         "district",
         "x",
@@ -539,6 +540,7 @@ pub fn candidate_sites(c: &Candidates, p: &Problem, plan: &Plan) -> Table {
             s.from_code.to_string(),
             s.to_code.to_string(),
             u8::from(s.park).to_string(),
+            u8::from(s.footbridge).to_string(),
             q.zones.join(";"),
             q.district.clone().unwrap_or_default(),
             num(s.x, 2),
@@ -550,7 +552,7 @@ pub fn candidate_sites(c: &Candidates, p: &Problem, plan: &Plan) -> Table {
                 .join(";"),
             num(s.lcd_drop, 3),
             sig(s.benefit, 7),
-            if p.coverage.is_some() && s.park {
+            if p.coverage.is_some() && (s.park || s.footbridge) {
                 num(reach, 1)
             } else {
                 String::new()
@@ -749,8 +751,11 @@ impl From<crate::optimize::Status> for PlanStatus {
 pub struct PlanFigures {
     /// Spent, yuan.
     pub spent_yuan: f64,
-    /// Sites selected.
+    /// Sites selected (restoration and park sites; footbridges are counted apart).
     pub sites_selected: usize,
+    /// Footbridges selected (park access).
+    #[serde(default)]
+    pub footbridges_selected: usize,
     /// Area of the selected sites, ha.
     pub area_restored_ha: f64,
     /// Connectors selected.
@@ -945,6 +950,7 @@ impl Summary {
             "sites_selected",
             "area_restored_ha",
             "connectors_selected",
+            "footbridges_selected",
             "carbon_gain_tco2e",
             "iic_now",
             "pc_now",
@@ -983,6 +989,7 @@ impl Summary {
             opt(p.map(|p| p.sites_selected.to_string())),
             opt(p.map(|p| num(p.area_restored_ha, 4))),
             opt(p.map(|p| p.connectors_selected.to_string())),
+            opt(p.map(|p| p.footbridges_selected.to_string())),
             opt(p.map(|p| num(p.carbon_gain_tco2e, 3))),
             e(self.now.iic),
             e(self.now.pc),

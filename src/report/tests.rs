@@ -19,6 +19,7 @@ fn sample(plan: bool) -> Summary {
         plan: plan.then_some(PlanFigures {
             spent_yuan: 999_000.0,
             sites_selected: 4,
+            footbridges_selected: 0,
             area_restored_ha: 12.5,
             connectors_selected: 1,
             carbon_gain_tco2e: 321.0,
