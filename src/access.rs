@@ -184,29 +184,37 @@ pub fn check(opts: &AccessOptions) -> Result<(), AccessError> {
             opts.walk_speed_kmh
         ));
     }
-    if !(opts.block_m.is_finite() && opts.block_m > 0.0) {
-        return bad(format!(
-            "block_m = {} must be a length in metres > 0 (e.g. 100)",
-            opts.block_m
-        ));
-    }
-    if !(opts.min_park_ha.is_finite() && opts.min_park_ha >= 0.0) {
-        return bad(format!(
-            "min_park_ha = {} must be a number of hectares >= 0",
-            opts.min_park_ha
-        ));
-    }
-    if !(opts.footbridge_max_m.is_finite() && opts.footbridge_max_m >= 0.0) {
-        return bad(format!(
-            "footbridge_max_m = {} must be a length in metres >= 0 (0: no footbridges)",
-            opts.footbridge_max_m
-        ));
-    }
-    if !(opts.footbridge_cost_yuan_per_m.is_finite() && opts.footbridge_cost_yuan_per_m > 0.0) {
-        return bad(format!(
-            "footbridge_cost_yuan_per_m = {} must be a cost in yuan per metre > 0 (e.g. 60000)",
-            opts.footbridge_cost_yuan_per_m
-        ));
+    // (value, acceptable, what to give)
+    let ranges = [
+        (
+            "block_m",
+            opts.block_m,
+            opts.block_m > 0.0,
+            "a length in metres > 0 (e.g. 100)",
+        ),
+        (
+            "min_park_ha",
+            opts.min_park_ha,
+            opts.min_park_ha >= 0.0,
+            "a number of hectares >= 0",
+        ),
+        (
+            "footbridge_max_m",
+            opts.footbridge_max_m,
+            opts.footbridge_max_m >= 0.0,
+            "a length in metres >= 0 (0: no footbridges)",
+        ),
+        (
+            "footbridge_cost_yuan_per_m",
+            opts.footbridge_cost_yuan_per_m,
+            opts.footbridge_cost_yuan_per_m > 0.0,
+            "a cost in yuan per metre > 0 (e.g. 60000)",
+        ),
+    ];
+    for (key, value, ok, fix) in ranges {
+        if !(value.is_finite() && ok) {
+            return bad(format!("{key} = {value} must be {fix}"));
+        }
     }
     Ok(())
 }

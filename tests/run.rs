@@ -1347,6 +1347,26 @@ fn access_alone_agrees_with_the_run_and_counts_every_resident_once() {
 /// the walk (measured, with the model's estimate beside it), byte-identical at 1 and 2
 /// threads; a minimum share beyond what the parks can give is infeasible; the options refuse
 /// values out of range and a scenario without `[access]`.
+/// Runs `sc` with 1 and 2 threads into `dir/out1` and `dir/out2`; the plan's tables must be
+/// byte-identical.
+fn run_with_one_and_two_threads(dir: &Path, sc: &Path) -> Vec<std::path::PathBuf> {
+    let mut outputs = Vec::new();
+    for threads in ["1", "2"] {
+        let out = dir.join(format!("out{threads}"));
+        let r = run_threads("run", sc, &out, threads);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        outputs.push(out);
+    }
+    for name in ["summary.csv", "sites.csv", "access.csv"] {
+        assert_eq!(
+            fs::read(outputs[0].join(name)).unwrap(),
+            fs::read(outputs[1].join(name)).unwrap(),
+            "{name} depends on the thread count"
+        );
+    }
+    outputs
+}
+
 #[test]
 fn park_access_in_the_objective_is_bought_measured_and_checked() {
     let dir = tempfile::tempdir().unwrap();
@@ -1366,20 +1386,7 @@ fn park_access_in_the_objective_is_bought_measured_and_checked() {
         p
     };
     let sc = with("access_weight = 0.6\n", "access.toml");
-    let mut outputs = Vec::new();
-    for threads in ["1", "2"] {
-        let out = dir.path().join(format!("out{threads}"));
-        let r = run_threads("run", &sc, &out, threads);
-        assert_eq!(r.code, 0, "{}", r.stderr);
-        outputs.push(out);
-    }
-    for name in ["summary.csv", "sites.csv", "access.csv"] {
-        assert_eq!(
-            fs::read(outputs[0].join(name)).unwrap(),
-            fs::read(outputs[1].join(name)).unwrap(),
-            "{name} depends on the thread count"
-        );
-    }
+    let outputs = run_with_one_and_two_threads(dir.path(), &sc);
     let summary = table(&outputs[0].join("summary.csv"));
     let gained = f(&col(&summary, "persons_gained")[0]);
     let model = f(&col(&summary, "persons_gained_model")[0]);
@@ -1442,20 +1449,7 @@ fn cheap_footbridges_are_bought_for_park_access_and_measured() {
         );
     let sc = dir.path().join("bridges.toml");
     fs::write(&sc, &text).unwrap();
-    let mut outputs = Vec::new();
-    for threads in ["1", "2"] {
-        let out = dir.path().join(format!("out{threads}"));
-        let r = run_threads("run", &sc, &out, threads);
-        assert_eq!(r.code, 0, "{}", r.stderr);
-        outputs.push(out);
-    }
-    for name in ["summary.csv", "sites.csv", "access.csv"] {
-        assert_eq!(
-            fs::read(outputs[0].join(name)).unwrap(),
-            fs::read(outputs[1].join(name)).unwrap(),
-            "{name} depends on the thread count"
-        );
-    }
+    let outputs = run_with_one_and_two_threads(dir.path(), &sc);
     let sites = table(&outputs[0].join("sites.csv"));
     let bridges: Vec<usize> = col(&sites, "footbridge")
         .iter()

@@ -159,6 +159,33 @@ pub struct SiteCandidate {
     pub benefit: f64,
 }
 
+impl SiteCandidate {
+    /// A site of `cells` cells with every figure 0 (filled in by its maker).
+    fn empty(id: u32, name: String, cells: u32) -> SiteCandidate {
+        SiteCandidate {
+            id,
+            name,
+            cells,
+            area_ha: 0.0,
+            cost_yuan: 0.0,
+            stock_now_tc: 0.0,
+            stock_restored_tc: 0.0,
+            carbon_tco2e: 0.0,
+            from_code: 0,
+            to_code: 0,
+            park: false,
+            footbridge: false,
+            zone_bits: 0,
+            district: 0,
+            x: 0.0,
+            y: 0.0,
+            corridors: Vec::new(),
+            lcd_drop: 0.0,
+            benefit: 0.0,
+        }
+    }
+}
+
 /// A candidate park connector.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConnectorCandidate {
@@ -229,25 +256,12 @@ impl Candidates {
             self.site_cells.extend_from_slice(&sorted);
             self.site_start.push(self.site_cells.len());
             self.sites.push(SiteCandidate {
-                id,
-                name: format!("FB{}", j + 1),
-                cells: cells.len() as u32,
-                area_ha: 0.0,
                 cost_yuan: *cost,
-                stock_now_tc: 0.0,
-                stock_restored_tc: 0.0,
-                carbon_tco2e: 0.0,
-                from_code: 0,
-                to_code: 0,
-                park: false,
                 footbridge: true,
-                zone_bits: 0,
                 district: *district,
                 x: *x,
                 y: *y,
-                corridors: Vec::new(),
-                lcd_drop: 0.0,
-                benefit: 0.0,
+                ..SiteCandidate::empty(id, format!("FB{}", j + 1), cells.len() as u32)
             });
         }
     }
@@ -671,27 +685,8 @@ fn site_candidate(
     let classes = land.classes.classes();
     let restorable_class = |i: usize| -> bool { restoration.target(i).is_some() };
     let district = |i: usize| land.districts.as_ref().map_or(0, |d| d.ids[i]);
-    let mut site = SiteCandidate {
-        id: k as u32 + 1,
-        name,
-        cells: cells.len() as u32,
-        area_ha: cells.len() as f64 * cell_ha,
-        cost_yuan: 0.0,
-        stock_now_tc: 0.0,
-        stock_restored_tc: 0.0,
-        carbon_tco2e: 0.0,
-        from_code: 0,
-        to_code: 0,
-        park: false,
-        footbridge: false,
-        zone_bits: 0,
-        district: 0,
-        x: 0.0,
-        y: 0.0,
-        corridors: Vec::new(),
-        lcd_drop: 0.0,
-        benefit: 0.0,
-    };
+    let mut site = SiteCandidate::empty(k as u32 + 1, name, cells.len() as u32);
+    site.area_ha = cells.len() as f64 * cell_ha;
     let (mut seq, mut sr, mut sc) = (0.0, 0.0, 0.0);
     // (class now, target) -> cells
     let mut class_count: Vec<((ClassIdx, ClassIdx), u32)> = Vec::new();
