@@ -389,6 +389,8 @@ pub struct Pairwise {
     pub voltage: Vec<f64>,
     /// The linear solver that ran.
     pub solver: &'static str,
+    /// Its method ([`Method::Cholesky`] or [`Method::Amg`]).
+    pub method: Method,
     /// Wall time of the linear algebra: preparing the solver (factor, or matrix and AMG
     /// hierarchy) and every solve, s.
     pub solver_seconds: (f64, f64),
@@ -586,6 +588,7 @@ pub fn pairwise(
         current: cum,
         voltage,
         solver: chol.describe(),
+        method: chol.method(),
         solver_seconds,
     })
 }

@@ -57,9 +57,9 @@ fn patch_cells(ids: &[u32]) -> std::collections::BTreeMap<u32, Vec<u32>> {
     out
 }
 
-/// One corridor's zone circuit: its effective resistance, its current per zone cell and the
-/// number of nodes.
-type ZoneCircuit = (f64, Vec<(u32, f32)>, usize);
+/// One corridor's zone circuit: its effective resistance, its current per zone cell, the
+/// number of nodes and whether AMG solved it.
+type ZoneCircuit = (f64, Vec<(u32, f32)>, usize, bool);
 
 /// One corridor's zone circuit (see [`ZoneCircuit`]).
 fn corridor_circuit(
@@ -86,7 +86,7 @@ fn corridor_circuit(
         (r0, r1, c0, c1) = (r0.min(r), r1.max(r), c0.min(cc), c1.max(cc));
     }
     if r0 > r1 {
-        return Ok((f64::INFINITY, Vec::new(), 0));
+        return Ok((f64::INFINITY, Vec::new(), 0, false));
     }
     let (h, w) = (r1 - r0 + 1, c1 - c0 + 1);
     let local = |cell: u32| {
@@ -107,11 +107,11 @@ fn corridor_circuit(
     let net = match Network::new((h, w), &lres, &lreg, opts) {
         Ok(n) => n,
         // A patch without a usable cell carries no current.
-        Err(CircuitError::RegionOnNodata(_)) => return Ok((f64::INFINITY, Vec::new(), 0)),
+        Err(CircuitError::RegionOnNodata(_)) => return Ok((f64::INFINITY, Vec::new(), 0, false)),
         Err(e) => return Err(e),
     };
     if net.region_ids().len() < 2 {
-        return Ok((f64::INFINITY, Vec::new(), net.nodes()));
+        return Ok((f64::INFINITY, Vec::new(), net.nodes(), false));
     }
     let p = pairwise(&net, &[(1, 2)], true)?;
     let mut out = Vec::with_capacity(c.zone.len());
@@ -121,7 +121,12 @@ fn corridor_circuit(
             out.push((z.cell, v as f32));
         }
     }
-    Ok((p.pairs[0].resistance, out, net.nodes()))
+    Ok((
+        p.pairs[0].resistance,
+        out,
+        net.nodes(),
+        p.method == Method::Amg,
+    ))
 }
 
 /// Pinch points of `corridors` (built with their zone cells) on the resistance surface `res`
@@ -141,9 +146,10 @@ pub fn pinch_points(
     let mut normalized = vec![f32::NAN; rows * cols];
     let mut resistance = Vec::with_capacity(corridors.len());
     let mut nodes = 0;
-    // Zones the solver choice sends to AMG (internally parallel) run one at a time.
-    let large = |c: &Corridor| opts.solver.resolve(c.zone.len()) == Method::Amg;
-    let iterative = corridors.iter().filter(|c| large(c)).count();
+    // Zones the solver choice may send to AMG (internally parallel) run one at a time; a
+    // zone's system has at most its cells + 1 unknowns (two shorted patches, one grounded).
+    let large = |c: &Corridor| opts.solver.resolve(c.zone.len() + 1) == Method::Amg;
+    let mut iterative = 0;
     // Groups of corridors; a group's currents are merged (in corridor order) before the next
     // starts.
     let group = rayon::current_num_threads().max(1) * 4;
@@ -162,9 +168,10 @@ pub fn pinch_points(
             }
         }
         let results = results.into_iter().flatten();
-        for (r, cells, n) in results {
+        for (r, cells, n, amg) in results {
             resistance.push(r);
             nodes += n;
+            iterative += usize::from(amg);
             let top = cells.iter().fold(0f32, |m, &(_, v)| m.max(v));
             for (cell, v) in cells {
                 let i = cell as usize;

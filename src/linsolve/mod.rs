@@ -53,14 +53,16 @@ pub enum Method {
 /// Unknowns up to which [`Method::Auto`] factors. Measured on landscape Laplacians
 /// (resistance 1-100 in blobs, 5 % nodata, one pair of regions), one thread: both 0.12-0.15 s
 /// at 5 x 10^4 unknowns and 0.63 s at 2 x 10^5; AMG 1.35x faster at 4.8 x 10^5 and 1.5x at
-/// 9.5 x 10^5 (3.0 s against 4.5 s, 0.37 against 0.97 GB); two threads at 3.8 x 10^6: 8.6 s
-/// against 32.5 s for one pair, 41.5 s against 39.7 s for all 45 pairs of 10 regions (9
-/// right-hand sides) with 1.58 against 4.43 GB.
+/// 9.5 x 10^5 (3.0 s against 4.5 s, 0.37 against 0.97 GB); two threads at 3.8 x 10^6 (whole
+/// `circuit` command, `benches/compare/circuit_amg.py --all-pairs`): 9.6 s against 31.7 s for
+/// one pair, 43.1 s against 36.3 s for all 45 pairs of 10 regions (9 right-hand sides) with
+/// 1.57 against 4.49 GB.
 pub const AUTO_DIRECT_NODES: usize = 200_000;
 
 /// Bytes per unknown of the AMG solver: the matrix, its hierarchy, the assembly arrays while it
-/// is built and conjugate gradients' vectors (measured: one pair of regions on a 3.8 x 10^6-node
-/// landscape, 1.41 GB for the whole process, of which ~1.03 GB the solver).
+/// is built and conjugate gradients' vectors. With the `circuit` command's other arrays the
+/// estimate for the 3.8 x 10^6-node landscape of `benches/compare/circuit_amg.py` is 1.60 GB,
+/// against 1.48 GB measured at the peak for one pair and 1.57 GB for all 45 pairs.
 pub const AMG_BYTES_PER_NODE: u64 = 320;
 
 impl Method {
@@ -114,6 +116,14 @@ impl Solver {
         Ok(Solver::Iterative(amg::Amg::new(amg::Csr::from_lower(
             n, entries,
         ))?))
+    }
+
+    /// The method that solves it.
+    pub fn method(&self) -> Method {
+        match self {
+            Solver::Direct(_) => Method::Cholesky,
+            Solver::Iterative(_) => Method::Amg,
+        }
     }
 
     /// What solves it, in words (for `run.json` and the screen).
