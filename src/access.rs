@@ -659,7 +659,15 @@ pub fn reach(
             }
             let mut store = LocalStore::default();
             let seeds = cells.iter().map(|&c| (c as usize, 1));
-            crate::costdist::dijkstra(shape, &res, seeds, left, None, true, &mut store);
+            crate::costdist::dijkstra(
+                shape,
+                &res,
+                seeds,
+                left,
+                &crate::costdist::NoPrune,
+                true,
+                &mut store,
+            );
             // In cell order, so the sums do not depend on the hash order.
             let mut cells: Vec<(usize, f64)> = store.0.into_iter().collect();
             cells.sort_unstable_by_key(|c| c.0);

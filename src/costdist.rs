@@ -108,7 +108,7 @@ pub fn accumulate_cost(
         res,
         seeds,
         opts.max_cwd.unwrap_or(f64::INFINITY),
-        None,
+        &NoPrune,
         opts.corner_cutting,
         &mut store,
     );
@@ -164,6 +164,20 @@ pub(crate) trait CostStore {
     fn alloc(&self, cell: usize) -> u32;
     /// Sets both.
     fn set(&mut self, cell: usize, cost: f64, alloc: u32);
+    /// [`CostStore::cost`] of the cell at `(row, col)`, for stores laid out by row and column.
+    #[inline]
+    fn cost_at(&self, cell: usize, _row: usize, _col: usize) -> f64 {
+        self.cost(cell)
+    }
+    /// Asks the CPU to load the memory of the cell at `(row, col)` and its neighbours ahead
+    /// of use (a hint: no effect on results).
+    #[inline]
+    fn prefetch(&self, _cell: usize, _row: usize, _col: usize) {}
+    /// [`CostStore::set`] of the cell at `(row, col)`.
+    #[inline]
+    fn set_at(&mut self, cell: usize, _row: usize, _col: usize, cost: f64, alloc: u32) {
+        self.set(cell, cost, alloc)
+    }
 }
 
 /// Whole-grid arrays (multi-source runs): 12 bytes per cell.
@@ -173,6 +187,10 @@ struct FullStore {
 }
 
 impl CostStore for FullStore {
+    #[inline]
+    fn prefetch(&self, cell: usize, _row: usize, _col: usize) {
+        prefetch(&self.cost, cell);
+    }
     fn cost(&self, cell: usize) -> f64 {
         self.cost[cell]
     }
@@ -191,6 +209,8 @@ trait Queue {
     fn push(&mut self, cost: f64, cell: usize);
     fn pop(&mut self) -> Option<(u64, usize)>;
     fn is_stale(&self, tag: u64, current: f64) -> bool;
+    /// The cell `pop` would return next, if cheaply known (for prefetching its memory).
+    fn peek(&self) -> Option<usize>;
 }
 
 /// Binary heap of 8-byte keys (see [`key`]).
@@ -207,6 +227,9 @@ impl Queue for HeapQueue {
     }
     fn is_stale(&self, tag: u64, current: f64) -> bool {
         ((current as f32).to_bits() as u64) < tag
+    }
+    fn peek(&self) -> Option<usize> {
+        self.0.peek().map(|Reverse(k)| (k & 0xFFFF_FFFF) as usize)
     }
 }
 
@@ -273,10 +296,39 @@ impl Queue for BucketQueue {
     fn is_stale(&self, tag: u64, current: f64) -> bool {
         self.bucket(current) < tag
     }
+    fn peek(&self) -> Option<usize> {
+        self.redo
+            .last()
+            .or_else(|| self.ring[(self.current & self.mask) as usize].last())
+            .map(|&c| c as usize)
+    }
 }
 
 /// Most buckets a [`BucketQueue`] may use before the heap is the better choice.
 const MAX_BUCKETS: f64 = 65_536.0;
+
+/// Which cells a bounded [`dijkstra`] run may enter: the A*-style pruning of runs that need
+/// exact costs only in some region (corridor zones).
+///
+/// A caller that needs the exact cost of the cells of a set Z must admit every cell of Z at
+/// its least cost and every cell on a least-cost path from the seeds to a cell of Z. With
+/// `admits(c, d) = d + h(c) <= L`, `h(c)` a lower bound of the cost from `c` to wherever the
+/// caller's paths end (an admissible heuristic) and Z the cells on paths of cost `<= L`, every
+/// cell before a cell of Z on its least-cost path passes too.
+pub(crate) trait Prune {
+    /// Whether cell `c`, at `(row, col)`, may be entered at cost `d`.
+    fn admits(&self, c: usize, row: usize, col: usize, d: f64) -> bool;
+}
+
+/// Admits every cell (plain Dijkstra up to the limit).
+pub(crate) struct NoPrune;
+
+impl Prune for NoPrune {
+    #[inline(always)]
+    fn admits(&self, _c: usize, _row: usize, _col: usize, _d: f64) -> bool {
+        true
+    }
+}
 
 /// The Dijkstra core shared by whole-grid and per-source runs: expands from `seeds` through
 /// passable cells, leaving cells beyond `limit` unreached.
@@ -287,18 +339,21 @@ const MAX_BUCKETS: f64 = 65_536.0;
 /// `f32` ties in the heap or rounding at a bucket edge) is expanded again, so the stored costs
 /// are the exact least costs.
 ///
-/// `floor`, when given, is a lower bound per cell of the cost still to pay from that cell to
-/// wherever the caller needs costs (an admissible heuristic, as in A*): a cell is not entered
-/// when its cost plus its floor exceeds `limit`. Every cell that lies on a path of total cost
-/// `≤ limit` keeps its exact least cost (all cells before it on its least-cost path pass the
-/// same test); other cells may be left unreached or keep a cost above their least one.
+/// Each pop asks the CPU for the memory of the cell the queue will return next (its rows of
+/// resistance and cost), which arrives while the current cell is expanded: the cells of one
+/// cost band are scattered along the front, so most of a pop's time was waiting for memory.
+///
+/// `prune` decides whether a cell may be entered at a cost (beyond `limit` none is): a
+/// run keeps the exact least cost of every cell whose least-cost path `prune` admits cell by
+/// cell; other cells may be left unreached or keep a cost above their least one. See
+/// [`Prune`] for the condition that makes this the set of cells a caller needs.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn dijkstra<S: CostStore>(
+pub(crate) fn dijkstra<S: CostStore, P: Prune>(
     shape: Shape,
     res: &Resistance,
     seeds: impl IntoIterator<Item = (usize, u32)>,
     limit: f64,
-    floor: Option<&[f32]>,
+    prune: &P,
     corner_cutting: bool,
     store: &mut S,
 ) {
@@ -311,14 +366,14 @@ pub(crate) fn dijkstra<S: CostStore>(
         let delta = shape.cell_size_m * rmin * (1.0 - 1e-9);
         let n = ratio.ceil() as usize + 2;
         let mut q = BucketQueue::new(delta, n);
-        run(shape, r, seeds, limit, floor, corner_cutting, store, &mut q);
+        run(shape, r, seeds, limit, prune, corner_cutting, store, &mut q);
     } else {
         run(
             shape,
             r,
             seeds,
             limit,
-            floor,
+            prune,
             corner_cutting,
             store,
             &mut HeapQueue(BinaryHeap::new()),
@@ -327,12 +382,12 @@ pub(crate) fn dijkstra<S: CostStore>(
 }
 
 #[allow(clippy::too_many_arguments)]
-fn run<S: CostStore, Q: Queue>(
+fn run<S: CostStore, Q: Queue, P: Prune>(
     shape: Shape,
     r: &[f32],
     seeds: impl IntoIterator<Item = (usize, u32)>,
     limit: f64,
-    floor: Option<&[f32]>,
+    prune: &P,
     corner_cutting: bool,
     store: &mut S,
     queue: &mut Q,
@@ -361,20 +416,28 @@ fn run<S: CostStore, Q: Queue>(
     let offsets: [isize; 8] = NEIGHBOURS.map(|(dr, dc, _)| dr * icols + dc);
     let by_cols = FastDiv::new(cols.max(1));
     while let Some((tag, c)) = queue.pop() {
-        let d = store.cost(c);
+        // The cells a pop touches are scattered along the front: ask for the next one's
+        // rows now, so they arrive while this one is expanded.
+        if let Some(next) = queue.peek() {
+            let (nr, nc) = by_cols.div_rem(next);
+            store.prefetch(next, nr, nc);
+            prefetch(r, next.wrapping_sub(cols));
+            prefetch(r, next);
+            prefetch(r, next + cols);
+        }
+        let (row, col) = by_cols.div_rem(c);
+        let d = store.cost_at(c, row, col);
         if queue.is_stale(tag, d) {
             continue; // the cell was reached more cheaply since
         }
-        let (row, col) = by_cols.div_rem(c);
         let interior = row > 0 && col > 0 && row + 1 < rows && col + 1 < cols;
         let rc = r[c] as f64;
         let id = store.alloc(c);
         for (n, &(dr, dc, is_diag)) in NEIGHBOURS.iter().enumerate() {
-            if !interior {
-                let (nr, nc) = (row as isize + dr, col as isize + dc);
-                if nr < 0 || nc < 0 || nr >= rows as isize || nc >= icols {
-                    continue;
-                }
+            // Off the grid, -1 wraps to usize::MAX: one comparison per side.
+            let (nr, nc) = (row.wrapping_add(dr as usize), col.wrapping_add(dc as usize));
+            if !interior && (nr >= rows || nc >= cols) {
+                continue;
             }
             let nb = (c as isize + offsets[n]) as usize;
             let rn = r[nb];
@@ -392,18 +455,30 @@ fn run<S: CostStore, Q: Queue>(
             if nd > limit {
                 continue;
             }
-            if let Some(f) = floor {
-                if nd + f[nb] as f64 > limit {
-                    continue;
-                }
+            if !prune.admits(nb, nr, nc, nd) {
+                continue;
             }
-            let old = store.cost(nb);
+            let old = store.cost_at(nb, nr, nc);
             if nd < old || (nd == old && id < store.alloc(nb)) {
-                store.set(nb, nd, id);
+                store.set_at(nb, nr, nc, nd, id);
                 queue.push(nd, nb);
             }
         }
     }
+}
+
+/// A prefetch hint for `v[i]` (out-of-range indices are fine: a hint never faults).
+#[inline(always)]
+pub(crate) fn prefetch<T>(v: &[T], i: usize) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let p = v.as_ptr().wrapping_add(i) as *const i8;
+        // SAFETY: a prefetch reads nothing architecturally and cannot fault, whatever the
+        // address.
+        unsafe { std::arch::x86_64::_mm_prefetch(p, std::arch::x86_64::_MM_HINT_T0) };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (v, i);
 }
 
 /// Step cost between two neighbouring cells (the move rule), for path checks.
@@ -594,8 +669,8 @@ mod tests {
             let mut a = FullStore { cost: vec![f64::INFINITY; n], alloc: vec![0; n] };
             let mut b = FullStore { cost: vec![f64::INFINITY; n], alloc: vec![0; n] };
             // The range 0.5..2000 needs ~5,700 buckets: `dijkstra` takes the bucket queue.
-            dijkstra(shape, &Resistance::from_values(r.clone()).unwrap(), seeds.clone(), f64::INFINITY, None, corner_cutting, &mut a);
-            run(shape, &r, seeds, f64::INFINITY, None, corner_cutting, &mut b, &mut HeapQueue(BinaryHeap::new()));
+            dijkstra(shape, &Resistance::from_values(r.clone()).unwrap(), seeds.clone(), f64::INFINITY, &NoPrune, corner_cutting, &mut a);
+            run(shape, &r, seeds, f64::INFINITY, &NoPrune, corner_cutting, &mut b, &mut HeapQueue(BinaryHeap::new()));
             for i in 0..n {
                 prop_assert!(a.cost[i] == b.cost[i] || (a.cost[i] - b.cost[i]).abs() <= 1e-12 * a.cost[i], "cell {}: {} vs {}", i, a.cost[i], b.cost[i]);
             }

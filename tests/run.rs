@@ -1475,3 +1475,36 @@ fn cheap_footbridges_are_bought_for_park_access_and_measured() {
     let gained = f(&col(&summary, "persons_gained")[0]);
     assert!(gained > 0.0, "gained {gained}");
 }
+
+/// The corridor stage gives what it gave before its runs were bounded by their finished
+/// partners (ecocorridor 51168cd, the digests below), with one and two threads: the same
+/// corridors, LCDs, ratios and least-cost paths on a fixed synthetic landscape (700 x 700
+/// cells, seed 23, 26 corridors). A change that moves any of them must say why and update
+/// the digests.
+#[test]
+fn corridor_stage_is_unchanged_from_the_reference_version() {
+    use sha2::Digest;
+    let dir = tempfile::tempdir().unwrap();
+    let sc = synth(&dir.path().join("in"), 700, 700, 23);
+    for threads in ["1", "2"] {
+        let out = dir.path().join(format!("out{threads}"));
+        let r = run_threads("corridors", &sc, &out, threads);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        for (file, want) in [
+            (
+                "corridors.csv",
+                "0c6b4b838c20255e8730d4c7a23cb76facc52ab3f49c9cd6a65f0d71b75b9429",
+            ),
+            (
+                "corridors.geojson",
+                "fa3bfd112cda2f58c8abf1907b87ddbbfa0162bf30796298ee8e23a88d86d9f4",
+            ),
+        ] {
+            let got = format!(
+                "{:x}",
+                sha2::Sha256::digest(fs::read(out.join(file)).unwrap())
+            );
+            assert_eq!(got, want, "{file} with {threads} threads");
+        }
+    }
+}
