@@ -523,46 +523,54 @@ impl PairJob<'_> {
         // depend on the order runs finish in: corridors are sorted at the end, the corridor
         // raster is a minimum and zone cells are sorted.
         let workers = rayon::current_num_threads().max(1).min(slots.len().max(1));
-        let next = std::sync::atomic::AtomicUsize::new(0);
+        let next = Scheduler::new(&slots, pair_limits, ids.len());
         let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, Arc<TiledCost>)>(workers);
         std::thread::scope(|scope| -> Result<(), CorridorError> {
             for _ in 0..workers {
                 let tx = tx.clone();
-                let (next, slots, cells, run_limit, registry) =
-                    (&next, &slots, cells, run_limit, &registry);
-                scope.spawn(move || loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some(&k) = slots.get(i) else { break };
-                    let mut store = TiledCost::new(rows, cols);
-                    let seeds = cells[k].iter().map(|&c| (c, 1));
-                    let corners = opts.cost.corner_cutting;
-                    match floor {
-                        None => dijkstra(
-                            shape,
-                            res,
-                            seeds,
-                            run_limit[k],
-                            &NoPrune,
-                            corners,
-                            &mut store,
-                        ),
-                        Some(near) => {
-                            let prune = ZonePrune::new(
-                                near,
-                                &pair_limits[k],
-                                &lock(registry),
-                                &cells[k],
-                                (opts.width, limit),
-                            );
-                            dijkstra(shape, res, seeds, prune.limit, &prune, corners, &mut store);
+                let (next, cells, run_limit, registry) = (&next, cells, run_limit, &registry);
+                scope.spawn(move || {
+                    while let Some(k) = next.take() {
+                        let mut store = TiledCost::new(rows, cols);
+                        let seeds = cells[k].iter().map(|&c| (c, 1));
+                        let corners = opts.cost.corner_cutting;
+                        match floor {
+                            None => dijkstra(
+                                shape,
+                                res,
+                                seeds,
+                                run_limit[k],
+                                &NoPrune,
+                                corners,
+                                &mut store,
+                            ),
+                            Some(near) => {
+                                let prune = ZonePrune::new(
+                                    near,
+                                    &pair_limits[k],
+                                    &lock(registry),
+                                    &cells[k],
+                                    (opts.width, limit),
+                                );
+                                dijkstra(
+                                    shape,
+                                    res,
+                                    seeds,
+                                    prune.limit,
+                                    &prune,
+                                    corners,
+                                    &mut store,
+                                );
+                            }
                         }
-                    }
-                    let store = Arc::new(store);
-                    if floor.is_some() {
-                        lock(registry)[k] = Some(Arc::clone(&store));
-                    }
-                    if tx.send((k, store)).is_err() {
-                        break; // the pairs stopped on an error
+                        let store = Arc::new(store);
+                        if floor.is_some() {
+                            lock(registry)[k] = Some(Arc::clone(&store));
+                        }
+                        next.finish(k);
+                        if tx.send((k, store)).is_err() {
+                            break; // the pairs stopped on an error
+                        }
                     }
                 });
             }
@@ -637,7 +645,69 @@ impl PairJob<'_> {
     }
 }
 
-/// Locks the registry of finished runs (a worker that panicked leaves the runs usable).
+/// Hands the per-patch runs to the workers in patch order, except that a run whose pair
+/// partner is running right now waits (for at most `WINDOW` later runs) so that the partner
+/// finishes first and bounds it (a tight pair, see [`ZonePrune`]). Only the speed depends on
+/// the order: every order gives the same results. On the 3,000² synthetic landscape with two
+/// threads, cells expanded 117.4 M in plain patch order, 107.4 M this way (100.3 M with one
+/// thread; a window of 32 gave 107.1 M).
+struct Scheduler<'a> {
+    slots: &'a [usize],
+    pairs: &'a [Vec<(usize, f64)>],
+    state: Mutex<SchedulerState>,
+}
+
+struct SchedulerState {
+    /// Index in `slots` of the first run not started.
+    first: usize,
+    /// By index in `slots`.
+    started: Vec<bool>,
+    /// By patch slot.
+    running: Vec<bool>,
+}
+
+impl<'a> Scheduler<'a> {
+    /// How far ahead of the first run not started a run may be taken.
+    const WINDOW: usize = 8;
+
+    fn new(slots: &'a [usize], pairs: &'a [Vec<(usize, f64)>], n: usize) -> Scheduler<'a> {
+        Scheduler {
+            slots,
+            pairs,
+            state: Mutex::new(SchedulerState {
+                first: 0,
+                started: vec![false; slots.len()],
+                running: vec![false; n],
+            }),
+        }
+    }
+
+    /// The next run's patch slot, marked running; `None` when every run has started.
+    fn take(&self) -> Option<usize> {
+        let mut s = lock(&self.state);
+        while s.first < self.slots.len() && s.started[s.first] {
+            s.first += 1;
+        }
+        if s.first == self.slots.len() {
+            return None;
+        }
+        let end = (s.first + Self::WINDOW).min(self.slots.len());
+        let free = |i: usize| {
+            !s.started[i] && !self.pairs[self.slots[i]].iter().any(|&(b, _)| s.running[b])
+        };
+        let pick = (s.first..end).find(|&i| free(i)).unwrap_or(s.first);
+        s.started[pick] = true;
+        s.running[self.slots[pick]] = true;
+        Some(self.slots[pick])
+    }
+
+    /// Run `k` is done (and, when runs bound their partners, registered).
+    fn finish(&self, k: usize) {
+        lock(&self.state).running[k] = false;
+    }
+}
+
+/// Locks a mutex of the corridor workers (one that panicked leaves the data usable).
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
