@@ -498,9 +498,8 @@ pub fn pairwise(
     }
     let (m, entries) = net.laplacian(&row, None);
     let clock = std::time::Instant::now();
-    let chol = Solver::new(m, &entries, net.opts.solver)?;
+    let chol = Solver::new(m, entries, net.opts.solver)?;
     let setup_seconds = clock.elapsed().as_secs_f64();
-    drop(entries);
     // x_k = G e_k for every used region that is not a ground (grounds have x = 0).
     let solved: Vec<usize> = (0..net.regions.len())
         .filter(|&k| used[k] && row[net.regions[k].1 as usize] != NONE)
@@ -678,8 +677,7 @@ pub fn focal(net: &Network, mode: FocalMode) -> Result<Focal, CircuitError> {
             }
         }
         let (m, entries) = net.laplacian(&row, None);
-        let chol = Solver::new(m, &entries, net.opts.solver)?;
-        drop(entries);
+        let chol = Solver::new(m, entries, net.opts.solver)?;
         solver = chol.describe();
         let mut b = vec![0.0f64; m];
         match mode {
@@ -788,8 +786,7 @@ pub fn advanced(net: &Network, sources: &[f64], grounds: &[f64]) -> Result<Advan
         }
     }
     let (m, entries) = net.laplacian(&row, Some(&g));
-    let chol = Solver::new(m, &entries, net.opts.solver)?;
-    drop(entries);
+    let chol = Solver::new(m, entries, net.opts.solver)?;
     let mut b = vec![0.0f64; m];
     for v in 0..net.n {
         if row[v] != NONE {
