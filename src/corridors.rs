@@ -472,6 +472,39 @@ struct PairJob<'a> {
     opts: &'a CorridorOptions,
 }
 
+impl PairJob<'_> {
+    /// The cost-distance run of patch slot `k`, bounded by its pairs (by their finished
+    /// partners in `registry` where the runs are pruned, see [`ZonePrune`]).
+    fn run_patch(&self, k: usize, registry: &Mutex<Vec<Option<Arc<TiledCost>>>>) -> TiledCost {
+        let mut store = TiledCost::new(self.shape.rows, self.shape.cols);
+        let seeds = self.cells[k].iter().map(|&c| (c, 1));
+        let corners = self.opts.cost.corner_cutting;
+        let (shape, res) = (self.shape, self.res);
+        match self.floor {
+            None => dijkstra(
+                shape,
+                res,
+                seeds,
+                self.run_limit[k],
+                &NoPrune,
+                corners,
+                &mut store,
+            ),
+            Some(near) => {
+                let prune = ZonePrune::new(
+                    near,
+                    &self.pair_limits[k],
+                    &lock(registry),
+                    &self.cells[k],
+                    (self.opts.width, self.limit),
+                );
+                dijkstra(shape, res, seeds, prune.limit, &prune, corners, &mut store);
+            }
+        }
+        store
+    }
+}
+
 /// Corridors by pair of slots, and the normalized least-cost corridor raster.
 type PairsFound = (Vec<(usize, usize, Corridor)>, Vec<f32>);
 
@@ -528,42 +561,10 @@ impl PairJob<'_> {
         std::thread::scope(|scope| -> Result<(), CorridorError> {
             for _ in 0..workers {
                 let tx = tx.clone();
-                let (next, cells, run_limit, registry) = (&next, cells, run_limit, &registry);
+                let (next, registry) = (&next, &registry);
                 scope.spawn(move || {
                     while let Some(k) = next.take() {
-                        let mut store = TiledCost::new(rows, cols);
-                        let seeds = cells[k].iter().map(|&c| (c, 1));
-                        let corners = opts.cost.corner_cutting;
-                        match floor {
-                            None => dijkstra(
-                                shape,
-                                res,
-                                seeds,
-                                run_limit[k],
-                                &NoPrune,
-                                corners,
-                                &mut store,
-                            ),
-                            Some(near) => {
-                                let prune = ZonePrune::new(
-                                    near,
-                                    &pair_limits[k],
-                                    &lock(registry),
-                                    &cells[k],
-                                    (opts.width, limit),
-                                );
-                                dijkstra(
-                                    shape,
-                                    res,
-                                    seeds,
-                                    prune.limit,
-                                    &prune,
-                                    corners,
-                                    &mut store,
-                                );
-                            }
-                        }
-                        let store = Arc::new(store);
+                        let store = Arc::new(self.run_patch(k, registry));
                         if floor.is_some() {
                             lock(registry)[k] = Some(Arc::clone(&store));
                         }
