@@ -162,17 +162,6 @@ impl TiledCost {
             tiles: (0..tiles_x * rows.div_ceil(TILE)).map(|_| None).collect(),
         }
     }
-    #[inline]
-    fn locate(&self, cell: usize) -> (usize, usize) {
-        let (r, c) = self.by_cols.div_rem(cell);
-        (
-            (r / TILE) * self.tiles_x + c / TILE,
-            (r % TILE) * TILE + c % TILE,
-        )
-    }
-}
-
-impl TiledCost {
     /// Tile and offset of the cell at `(row, col)`: shifts and masks, no division.
     #[inline]
     fn locate_rc(&self, row: usize, col: usize) -> (usize, usize) {
@@ -185,8 +174,8 @@ impl TiledCost {
 
 impl CostStore for TiledCost {
     fn cost(&self, cell: usize) -> f64 {
-        let (t, o) = self.locate(cell);
-        self.tiles[t].as_ref().map_or(f64::INFINITY, |tile| tile[o])
+        let (r, c) = self.by_cols.div_rem(cell);
+        self.cost_at(cell, r, c)
     }
     #[inline]
     fn cost_at(&self, _cell: usize, row: usize, col: usize) -> f64 {
@@ -211,10 +200,9 @@ impl CostStore for TiledCost {
     fn alloc(&self, _cell: usize) -> u32 {
         1
     }
-    fn set(&mut self, cell: usize, cost: f64, _alloc: u32) {
-        let (t, o) = self.locate(cell);
-        self.tiles[t].get_or_insert_with(|| vec![f64::INFINITY; TILE * TILE].into_boxed_slice())
-            [o] = cost;
+    fn set(&mut self, cell: usize, cost: f64, alloc: u32) {
+        let (r, c) = self.by_cols.div_rem(cell);
+        self.set_at(cell, r, c, cost, alloc);
     }
 }
 
@@ -274,8 +262,8 @@ fn build_with(
     };
 
     // 3.-5. Per-patch runs, bounded (see `run_limits` and the floor below), and the pairs.
-    let run_limit = run_limits(&bound, ids.len(), opts);
     let pair_limits = pair_limits(&bound, ids.len(), opts);
+    let run_limit = run_limits(&pair_limits, opts);
     // A cell c matters to the run of patch a only in the zone of a pair (a, b), where
     // CWD_a(c) + CWD_b(c) <= LCD_ab + width <= run limit. The multi-source cost M(c) is at
     // most CWD_b(c) for every b, so a run need not enter cells with CWD_a + M > its limit
@@ -413,10 +401,9 @@ fn touch_bounds(
     bound
 }
 
-/// How far each patch's run must go: with allocation-touch pairs, its largest pair bound
-/// (capped at max_cwd) plus the corridor width; `-inf` for a patch without pairs (no run).
 /// Per slot, its pairs' other slots with the cost up to which its run needs exact costs for
-/// that pair (the pair's LCD bound, capped at max_cwd, plus the width); see [`run_limits`].
+/// that pair: the pair's LCD bound capped at max_cwd (pairs beyond it are dropped) plus the
+/// width, with a slack for the `f32` storage of the bound.
 fn pair_limits(
     bound: &BTreeMap<(usize, usize), f64>,
     n: usize,
@@ -434,24 +421,16 @@ fn pair_limits(
     out
 }
 
-fn run_limits(bound: &BTreeMap<(usize, usize), f64>, n: usize, opts: &CorridorOptions) -> Vec<f64> {
+/// How far each patch's run must go: with allocation-touch pairs, the largest of its
+/// [`pair_limits`]; `-inf` for a patch without pairs (no run); max_cwd with pairs within it.
+fn run_limits(pair_limits: &[Vec<(usize, f64)>], opts: &CorridorOptions) -> Vec<f64> {
     let limit = opts.cost.max_cwd.unwrap_or(f64::INFINITY);
-    (0..n)
-        .map(|k| match opts.pairs {
+    pair_limits
+        .iter()
+        .map(|pairs| match opts.pairs {
             PairRule::WithinMaxCwd => limit,
             PairRule::AllocationTouch => {
-                let b = bound
-                    .iter()
-                    .filter(|((a, b), _)| *a == k || *b == k)
-                    .map(|(_, &ub)| ub)
-                    .fold(f64::NEG_INFINITY, f64::max);
-                // Pairs beyond max_cwd are dropped, so kept corridors need costs up to
-                // min(bound, max_cwd) + width; the slack covers f32 storage of the bound.
-                if b.is_finite() {
-                    (b.min(limit) + opts.width) * (1.0 + 1e-6)
-                } else {
-                    f64::NEG_INFINITY
-                }
+                pairs.iter().map(|p| p.1).fold(f64::NEG_INFINITY, f64::max)
             }
         })
         .collect()
@@ -526,7 +505,7 @@ impl PairJob<'_> {
             boundary,
             run_limit,
             pair_limits,
-            floor,
+            floor: _,
             limit,
             opts,
         } = *self;
@@ -539,9 +518,9 @@ impl PairJob<'_> {
             pairs_of[b].push(a);
         }
         let mut remaining: Vec<usize> = pairs_of.iter().map(Vec::len).collect();
-        let mut runs: Vec<Option<Arc<TiledCost>>> = (0..ids.len()).map(|_| None).collect();
-        // Finished runs still needed by a pair, for the workers: a run whose pair partner is
-        // done is bounded by the partner's exact costs for that pair (see `ZonePrune`).
+        // Finished runs still needed by a pair: this thread takes a pair's two runs from here,
+        // and a worker whose pair partner is done bounds its run by the partner's exact costs
+        // for that pair (see `ZonePrune`).
         let registry: Mutex<Vec<Option<Arc<TiledCost>>>> = Mutex::new(vec![None; ids.len()]);
         let mut done = vec![false; ids.len()];
         let mut corridors: Vec<(usize, usize, Corridor)> = Vec::new();
@@ -565,9 +544,7 @@ impl PairJob<'_> {
                 scope.spawn(move || {
                     while let Some(k) = next.take() {
                         let store = Arc::new(self.run_patch(k, registry));
-                        if floor.is_some() {
-                            lock(registry)[k] = Some(Arc::clone(&store));
-                        }
+                        lock(registry)[k] = Some(Arc::clone(&store));
                         next.finish(k);
                         if tx.send((k, store)).is_err() {
                             break; // the pairs stopped on an error
@@ -594,7 +571,7 @@ impl PairJob<'_> {
                         }
                     }
                 }
-                runs[k] = Some(store);
+                drop(store); // held in the registry
                 done[k] = true;
                 let ready: Vec<(usize, usize)> = pairs_of[k]
                     .iter()
@@ -604,11 +581,15 @@ impl PairJob<'_> {
                 for (a, b) in ready {
                     remaining[a] -= 1;
                     remaining[b] -= 1;
-                    let (Some(ra), Some(rb)) = (runs[a].as_ref(), runs[b].as_ref()) else {
+                    let (ra, rb) = {
+                        let held = lock(&registry);
+                        (held[a].clone(), held[b].clone())
+                    };
+                    let (Some(ra), Some(rb)) = (ra, rb) else {
                         continue;
                     };
                     if let Some(mut c) = pair_corridor(
-                        ra,
+                        &ra,
                         r,
                         (rows, cols, cs),
                         &cells[b],
@@ -621,8 +602,8 @@ impl PairJob<'_> {
                     )? {
                         add_corridor_zone(
                             &mut nlcc,
-                            ra,
-                            rb,
+                            &ra,
+                            &rb,
                             (c.lcd, opts.width, cols),
                             opts.keep_zone_cells.then_some(&mut c.zone),
                         );
@@ -630,13 +611,11 @@ impl PairJob<'_> {
                     }
                     for x in [a, b] {
                         if remaining[x] == 0 {
-                            runs[x] = None;
                             lock(&registry)[x] = None;
                         }
                     }
                 }
                 if remaining[k] == 0 {
-                    runs[k] = None;
                     lock(&registry)[k] = None;
                 }
             }
@@ -728,7 +707,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// cost whichever pairs were tight, so results do not depend on the order runs finish in;
 /// on the 3,000² synthetic landscape (375 corridors) the cells expanded fall from 156.6 M
 /// (every pair loose) to 100.3 M with one thread, where every pair's later run is tight, and
-/// to 117.4 M with two (partners still running are loose).
+/// to 107.4 M with two (partners still running are loose; see [`Scheduler`]).
 struct ZonePrune<'a> {
     near: &'a [f32],
     loose: f64,
