@@ -39,7 +39,8 @@
 //!    passable and impassable (which can also open or close diagonal moves past corners)
 //!    make every corridor run again.
 //! 4. **Runs.** The corridors found in 3 are measured again with [`corridors::remeasure`],
-//!    each bounded by the cost of its old path on the new surface. The result equals a full
+//!    each bounded by the cost of its old path on the new surface (and met halfway from the
+//!    far patch where that saves work, see [`corridors::remeasure`]). The result equals a full
 //!    re-run of every corridor ([`MeasureOptions::full`], tested) and what
 //!    [`corridors::build`] gives the same pairs on the restored surface.
 //! 5. **Indices.** IIC, PC and ECA of the patch graph with the new LCDs
@@ -49,8 +50,9 @@
 //! The test in 3 reads each corridor's zone cells once (a bit per grid cell marks the
 //! changed cells): O(zone cells + changed cells). The runs cost one bounded Dijkstra per
 //! patch at the smaller end of a corridor found in 3; a plan that touches a few corridors
-//! re-runs a few patches. Memory: the restored surface (4 bytes per cell) and the bit set
-//! (1 bit per cell), plus each run alive (64 × 64 tiles where reached, 8 bytes per cell).
+//! re-runs a few patches (each about half a run to the bound when met halfway). Memory: the
+//! restored surface (4 bytes per cell) and the bit set (1 bit per cell), plus each run alive
+//! and the far patches' half runs (64 × 64 tiles where reached, 8 bytes per cell).
 
 use crate::candidates::{Candidates, Restoration};
 use crate::corridors::{self, CorridorError, CorridorNetwork, CorridorOptions, PairBound};
