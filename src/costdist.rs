@@ -30,6 +30,8 @@ use std::collections::BinaryHeap;
 
 use crate::surface::Resistance;
 
+mod strips;
+
 /// Options of a cost-distance run.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CostOptions {
@@ -94,24 +96,66 @@ pub fn accumulate_cost(
     seeds: impl IntoIterator<Item = (usize, u32)>,
     opts: &CostOptions,
 ) -> CostSurface {
+    let threads = rayon::current_num_threads().max(1);
+    let strips = if rows * cols >= MIN_CELLS_PER_STRIP * 2 {
+        threads.min(rows / MIN_ROWS_PER_STRIP).max(1)
+    } else {
+        1
+    };
+    accumulate_cost_in(rows, cols, cell_size_m, res, seeds, opts, strips)
+}
+
+/// Grids below this many cells per thread run on one thread (the rounds' barriers would cost
+/// more than they save).
+const MIN_CELLS_PER_STRIP: usize = 250_000;
+
+/// Fewest rows of a strip (a thinner strip sends most of its moves across its borders).
+const MIN_ROWS_PER_STRIP: usize = 64;
+
+/// [`accumulate_cost`] on `strips` strips of rows, one thread each (1: the serial run; the
+/// result is the same bit for bit, see `strips`). Runs whose resistances span more than the
+/// bucket queue takes use the heap on one thread.
+pub(crate) fn accumulate_cost_in(
+    rows: usize,
+    cols: usize,
+    cell_size_m: f64,
+    res: &Resistance,
+    seeds: impl IntoIterator<Item = (usize, u32)>,
+    opts: &CostOptions,
+    strips: usize,
+) -> CostSurface {
     let n = rows * cols;
     let mut store = FullStore {
         cost: vec![f64::INFINITY; n],
         alloc: vec![0u32; n],
     };
-    dijkstra(
-        Shape {
-            rows,
-            cols,
-            cell_size_m,
-        },
-        res,
-        seeds,
-        opts.max_cwd.unwrap_or(f64::INFINITY),
-        &NoPrune,
-        opts.corner_cutting,
-        &mut store,
-    );
+    let shape = Shape {
+        rows,
+        cols,
+        cell_size_m,
+    };
+    let limit = opts.max_cwd.unwrap_or(f64::INFINITY);
+    match bucket_queue_size(res, cell_size_m) {
+        Some(queue) if strips > 1 && strips <= rows => strips::run(
+            shape,
+            res.values(),
+            seeds,
+            limit,
+            opts.corner_cutting,
+            (&mut store.cost, &mut store.alloc),
+            queue,
+            strips,
+        ),
+        _ => dijkstra(
+            shape,
+            res,
+            seeds,
+            limit,
+            &NoPrune,
+            opts.corner_cutting,
+            &mut store,
+        ),
+    }
     CostSurface {
         cost: store.cost.iter().map(|&v| v as f32).collect(),
         alloc: store.alloc,
@@ -358,13 +402,7 @@ pub(crate) fn dijkstra<S: CostStore, P: Prune>(
     store: &mut S,
 ) {
     let r = res.values();
-    let (rmin, rmax) = (res.range().0 as f64, res.range().1 as f64);
-    let ratio = std::f64::consts::SQRT_2 * rmax / rmin;
-    if rmin.is_finite() && ratio + 2.0 <= MAX_BUCKETS {
-        // Slightly under the cheapest move, so rounding never puts a successor in the same
-        // bucket as its predecessor.
-        let delta = shape.cell_size_m * rmin * (1.0 - 1e-9);
-        let n = ratio.ceil() as usize + 2;
+    if let Some((delta, n)) = bucket_queue_size(res, shape.cell_size_m) {
         let mut q = BucketQueue::new(delta, n);
         run(shape, r, seeds, limit, prune, corner_cutting, store, &mut q);
     } else {
@@ -379,6 +417,18 @@ pub(crate) fn dijkstra<S: CostStore, P: Prune>(
             &mut HeapQueue(BinaryHeap::new()),
         );
     }
+}
+
+/// The bucket width and count of Dial's queue for this surface, None when the resistances
+/// span too much for it (the heap is used).
+fn bucket_queue_size(res: &Resistance, cell_size_m: f64) -> Option<(f64, usize)> {
+    let (rmin, rmax) = (res.range().0 as f64, res.range().1 as f64);
+    let ratio = std::f64::consts::SQRT_2 * rmax / rmin;
+    (rmin.is_finite() && ratio + 2.0 <= MAX_BUCKETS).then(|| {
+        // Slightly under the cheapest move, so rounding never puts a successor in the same
+        // bucket as its predecessor.
+        (cell_size_m * rmin * (1.0 - 1e-9), ratio.ceil() as usize + 2)
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
