@@ -219,7 +219,8 @@ pub fn require_budget(scenario: &Scenario, budget_yuan: Option<f64>) -> Result<(
 /// through every stage, measured on the 10^8-cell target case (7.50 GB before it, 9.24 GB
 /// during it, with one thread): the arrays the pipeline still holds and the walking-time run
 /// on the plan's land cover (a copy of it, the impedance, the engine store, labels and
-/// minutes); it runs on one thread, so it is the largest stage of a one-thread run.
+/// minutes). Writing, two halves of the outputs side by side, adds at most the carbon raster
+/// (4) to what lives through.
 /// Measured on the 10^8-cell target case: 9.15 GB at the peak with 2 threads against 9.7 GB
 /// estimated, 9.24 GB with 1 thread against 9.2 GB.
 pub fn bytes_per_cell(scenario: &Scenario, threads: usize) -> u64 {

@@ -410,49 +410,60 @@ fn write_outputs(
     let write_table = |dir: &Path, name: &str, t: &crate::io::table::Table, bom: bool| {
         write_table_in(lang, dir, name, t, bom)
     };
-    layers::write_resistance(dir, &p.land.grid, &p.res)?;
-    layers::write_corridor_layers(dir, &p.land, &p.src, &p.net)?;
-    layers::write_carbon(dir, &p.land)?;
-    let mut patches = report::patches(&p.land, &p.src);
-    report::join_patch_importance(&mut patches, &p.network);
-    write_table(dir, "patches.csv", &patches, bom)?;
-    let mut corridor_table = report::corridors(&p.net);
-    let important = scenario.file.network.important_gravity;
-    report::join_corridor_importance(&mut corridor_table, &p.network, important);
-    report::join_corridor_plan(&mut corridor_table, measured);
-    if let pipeline::CircuitResult::Done { pinch, centrality } = &p.circuit {
-        report::circuit::join_corridor_circuit(&mut corridor_table, &pinch.resistance, centrality);
-        layers::write_pinch_points(dir, &p.land.grid, pinch)?;
-    }
-    write_table(dir, "corridors.csv", &corridor_table, bom)?;
-    if let Some(a) = &p.access {
-        layers::write_walk_minutes(dir, &p.land.grid, a)?;
+    // Two halves of about equal size (each GeoTIFF is compressed on one thread), written
+    // side by side: the files are the same whichever finishes first.
+    let network_side = || -> Result<()> {
+        layers::write_corridor_layers(dir, &p.land, &p.src, &p.net)?;
+        let mut patches = report::patches(&p.land, &p.src);
+        report::join_patch_importance(&mut patches, &p.network);
+        write_table(dir, "patches.csv", &patches, bom)?;
+        let mut corridor_table = report::corridors(&p.net);
+        let important = scenario.file.network.important_gravity;
+        report::join_corridor_importance(&mut corridor_table, &p.network, important);
+        report::join_corridor_plan(&mut corridor_table, measured);
+        if let pipeline::CircuitResult::Done { pinch, centrality } = &p.circuit {
+            report::circuit::join_corridor_circuit(
+                &mut corridor_table,
+                &pinch.resistance,
+                centrality,
+            );
+            layers::write_pinch_points(dir, &p.land.grid, pinch)?;
+        }
+        write_table(dir, "corridors.csv", &corridor_table, bom)?;
         write_table(
             dir,
-            "access.csv",
-            &report::access_table(a, access_plan),
+            "indices.csv",
+            &report::indices(
+                &p.network,
+                p.landscape_area_ha,
+                p.d50,
+                p.graph.attr.len(),
+                p.graph.links.len(),
+            ),
+            bom,
+        )
+    };
+    let land_side = || -> Result<()> {
+        layers::write_resistance(dir, &p.land.grid, &p.res)?;
+        layers::write_carbon(dir, &p.land)?;
+        if let Some(a) = &p.access {
+            layers::write_walk_minutes(dir, &p.land.grid, a)?;
+            write_table(
+                dir,
+                "access.csv",
+                &report::access_table(a, access_plan),
+                bom,
+            )?;
+        }
+        write_table(
+            dir,
+            "zones.csv",
+            &report::carbon(&crate::carbon::summarize(&p.land)),
             bom,
         )?;
-    }
-    write_table(
-        dir,
-        "zones.csv",
-        &report::carbon(&crate::carbon::summarize(&p.land)),
-        bom,
-    )?;
-    write_table(
-        dir,
-        "indices.csv",
-        &report::indices(
-            &p.network,
-            p.landscape_area_ha,
-            p.d50,
-            p.graph.attr.len(),
-            p.graph.links.len(),
-        ),
-        bom,
-    )?;
-    if let Some(prob) = &d.problem {
+        let Some(prob) = &d.problem else {
+            return Ok(());
+        };
         let shown = plan.cloned().unwrap_or_else(|| nothing(prob));
         let mut sites = report::candidate_sites(&p.cands, prob, &shown);
         if let pipeline::CircuitResult::Done { pinch, .. } = &p.circuit {
@@ -475,7 +486,11 @@ fn write_outputs(
                 bom,
             )?;
         }
-    }
+        Ok(())
+    };
+    let (a, b) = rayon::join(network_side, land_side);
+    a?;
+    b?;
     Ok(())
 }
 
