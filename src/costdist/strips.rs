@@ -134,7 +134,13 @@ impl Strip<'_> {
         if cost < old || (cost == old && id < self.alloc[i]) {
             self.cost[i] = cost;
             self.alloc[i] = id;
-            self.queue.push(cost, cell);
+            let q = &mut self.queue;
+            if q.len == 0 && q.redo.is_empty() {
+                // An idle strip's queue stopped where its last cell was: the ring holds only
+                // `buckets` buckets from there, so move it up to the first cell it gets.
+                q.current = q.current.max(q.bucket(cost));
+            }
+            q.push(cost, cell);
             return true;
         }
         false
@@ -183,7 +189,8 @@ pub(super) fn run(
             end: b * cols,
             cost: c,
             alloc: al,
-            queue: BucketQueue::new(delta, buckets),
+            // Room for a round's buckets on top of the costliest move.
+            queue: BucketQueue::new(delta, buckets + 2 * ROUND_BUCKETS as usize),
         });
     }
     for (cell, id) in seeds {
