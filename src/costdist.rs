@@ -21,9 +21,9 @@
 //! ties resolve the same way on every run.
 //!
 //! Whole-grid runs ([`accumulate_cost`]) of at least 500,000 cells use every thread of the
-//! pool: the grid is cut into strips of rows, one Dijkstra each, moves across a strip border
-//! sent to its owner once per round (`strips`); the result is the one-thread run's bit for
-//! bit (its unique fixed point).
+//! pool: the grid is cut into strips of rows (4 per thread, taken round-robin), one Dijkstra
+//! each, moves across a strip border sent to its owner once per round (`strips`); the result
+//! is the one-thread run's bit for bit (its unique fixed point).
 //!
 //! # Memory
 //! 12 bytes per cell (cost `f64` + allocation `u32`) plus 8 bytes per heap entry; the heap
@@ -102,24 +102,31 @@ pub fn accumulate_cost(
     opts: &CostOptions,
 ) -> CostSurface {
     let threads = rayon::current_num_threads().max(1);
-    let strips = if rows * cols >= MIN_CELLS_PER_STRIP * 2 {
-        threads.min(rows / MIN_ROWS_PER_STRIP).max(1)
+    let split = if threads > 1 && rows * cols >= MIN_CELLS_PER_THREAD * 2 {
+        let strips = (threads * STRIPS_PER_THREAD).min(rows / MIN_ROWS_PER_STRIP);
+        (strips.max(1), threads)
     } else {
-        1
+        (1, 1)
     };
-    accumulate_cost_in(rows, cols, cell_size_m, res, seeds, opts, strips)
+    accumulate_cost_in(rows, cols, cell_size_m, res, seeds, opts, split)
 }
+
+/// Strips per thread: several spread each thread's work over the grid. 4,000² benchmark, 2
+/// threads, one run each of 1, 4, 8 and 16 strips per thread, twice: a source in the centre
+/// 2.53-2.74, 1.42-2.61, 1.46-2.62, 1.93-1.99 s; near a corner 2.19-2.51, 1.66-1.91,
+/// 1.90-2.38, 1.64-2.81 s.
+const STRIPS_PER_THREAD: usize = 4;
 
 /// Grids below this many cells per thread run on one thread (the rounds' barriers would cost
 /// more than they save).
-const MIN_CELLS_PER_STRIP: usize = 250_000;
+const MIN_CELLS_PER_THREAD: usize = 250_000;
 
 /// Fewest rows of a strip (a thinner strip sends most of its moves across its borders).
 const MIN_ROWS_PER_STRIP: usize = 64;
 
-/// [`accumulate_cost`] on `strips` strips of rows, one thread each (1: the serial run; the
-/// result is the same bit for bit, see `strips`). Runs whose resistances span more than the
-/// bucket queue takes use the heap on one thread.
+/// [`accumulate_cost`] on `(strips, threads)`: strips of rows shared by threads (`(1, 1)`:
+/// the serial run; the result is the same bit for bit, see `strips`). Runs whose resistances
+/// span more than the bucket queue takes use the heap on one thread.
 pub(crate) fn accumulate_cost_in(
     rows: usize,
     cols: usize,
@@ -127,7 +134,7 @@ pub(crate) fn accumulate_cost_in(
     res: &Resistance,
     seeds: impl IntoIterator<Item = (usize, u32)>,
     opts: &CostOptions,
-    strips: usize,
+    (strips, threads): (usize, usize),
 ) -> CostSurface {
     let n = rows * cols;
     let mut store = FullStore {
@@ -149,7 +156,7 @@ pub(crate) fn accumulate_cost_in(
             opts.corner_cutting,
             (&mut store.cost, &mut store.alloc),
             queue,
-            strips,
+            (strips, threads),
         ),
         _ => dijkstra(
             shape,

@@ -1,5 +1,7 @@
 //! Whole-grid cost distance on several threads: the grid cut into strips of rows, one
-//! Dijkstra per strip, moves across a strip border handed over as messages.
+//! Dijkstra per strip, moves across a strip border handed over as messages; each thread
+//! takes every `threads`-th strip, so that its share of a round's work comes from all over
+//! the grid (a front rarely spreads evenly over two halves).
 //!
 //! # Why the result is the serial run's, bit for bit
 //! The serial run's costs are, per cell, the least over paths of the path's move costs summed
@@ -155,7 +157,9 @@ fn bounds(rows: usize, strips: usize) -> Vec<(usize, usize)> {
 }
 
 /// The run of [`super::dijkstra`] with the bucket queue and no pruning, on `strips` strips
-/// (one thread each). `delta` and `buckets` are the bucket queue's width and count.
+/// shared round-robin by `threads` threads (strip k to thread k mod threads, so that each
+/// thread's work in a round is spread over the grid). `delta` and `buckets` are the bucket
+/// queue's width and count.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn run(
     shape: Shape,
@@ -165,10 +169,11 @@ pub(super) fn run(
     corner_cutting: bool,
     (cost, alloc): (&mut [f64], &mut [u32]),
     (delta, buckets): (f64, usize),
-    strips: usize,
+    (strips, threads): (usize, usize),
 ) {
     let Shape { rows, cols, .. } = shape;
     assert!(strips >= 1 && strips <= rows, "one row per strip at least");
+    let threads = threads.clamp(1, strips);
     assert_eq!(r.len(), rows * cols, "resistance does not match the grid");
     let ranges = bounds(rows, strips);
     // Which strip owns a row.
@@ -208,8 +213,8 @@ pub(super) fn run(
         }
     }
     let inbox: Vec<Mutex<Vec<Msg>>> = (0..strips).map(|_| Mutex::new(Vec::new())).collect();
-    let next: Vec<AtomicU64> = (0..strips).map(|_| AtomicU64::new(u64::MAX)).collect();
-    let barrier = SpinBarrier::new(strips);
+    let next: Vec<AtomicU64> = (0..threads).map(|_| AtomicU64::new(u64::MAX)).collect();
+    let barrier = SpinBarrier::new(threads);
     let ctx = Shared {
         shape,
         r,
@@ -220,12 +225,16 @@ pub(super) fn run(
         next: &next,
         barrier: &barrier,
     };
+    let mut by_thread: Vec<Vec<(usize, Strip)>> = (0..threads).map(|_| Vec::new()).collect();
+    for (k, strip) in parts.into_iter().enumerate() {
+        by_thread[k % threads].push((k, strip));
+    }
     std::thread::scope(|scope| {
-        let mut parts = parts.into_iter().enumerate();
-        let (_, mine) = parts.next().expect("one strip at least");
-        for (k, strip) in parts {
+        let mut work = by_thread.into_iter().enumerate();
+        let (_, mine) = work.next().expect("one thread at least");
+        for (t, own) in work {
             let ctx = &ctx;
-            scope.spawn(move || ctx.work(k, strip));
+            scope.spawn(move || ctx.work(t, own));
         }
         ctx.work(0, mine);
     });
@@ -244,8 +253,8 @@ struct Shared<'a> {
 }
 
 impl Shared<'_> {
-    /// One strip's rounds until every strip is empty.
-    fn work(&self, k: usize, mut s: Strip) {
+    /// Thread `t`'s rounds over its strips (`(index, strip)`) until every strip is empty.
+    fn work(&self, t: usize, mut own: Vec<(usize, Strip)>) {
         // A panic in one strip must not leave the others spinning at a barrier.
         struct Guard<'g>(&'g SpinBarrier);
         impl Drop for Guard<'_> {
@@ -259,7 +268,12 @@ impl Shared<'_> {
         let strips = self.inbox.len();
         let mut out: Vec<Vec<Msg>> = vec![Vec::new(); strips];
         loop {
-            self.next[k].store(s.queue.next_bucket(), Ordering::Release);
+            let first = own
+                .iter()
+                .map(|(_, s)| s.queue.next_bucket())
+                .min()
+                .unwrap_or(u64::MAX);
+            self.next[t].store(first, Ordering::Release);
             if !self.barrier.wait() {
                 return;
             }
@@ -272,7 +286,9 @@ impl Shared<'_> {
             if low == u64::MAX {
                 return;
             }
-            self.expand(&mut s, low.saturating_add(ROUND_BUCKETS), &mut out);
+            for (_, s) in own.iter_mut() {
+                self.expand(s, low.saturating_add(ROUND_BUCKETS), &mut out);
+            }
             for (to, msgs) in out.iter_mut().enumerate() {
                 if !msgs.is_empty() {
                     let mut inbox = self.inbox[to].lock().unwrap_or_else(|e| e.into_inner());
@@ -282,10 +298,13 @@ impl Shared<'_> {
             if !self.barrier.wait() {
                 return;
             }
-            let msgs =
-                std::mem::take(&mut *self.inbox[k].lock().unwrap_or_else(|e| e.into_inner()));
-            for (cell, cost, id) in msgs {
-                s.offer(cell as usize, cost, id);
+            for (k, s) in own.iter_mut() {
+                let mut inbox = self.inbox[*k].lock().unwrap_or_else(|e| e.into_inner());
+                let msgs = std::mem::take(&mut *inbox);
+                drop(inbox);
+                for (cell, cost, id) in msgs {
+                    s.offer(cell as usize, cost, id);
+                }
             }
         }
     }
@@ -361,14 +380,15 @@ mod tests {
 
         /// Strips give the serial run's costs and allocation bit for bit: many sources with
         /// shared ids and ties, barriers, resistances over three orders (moves that round at
-        /// bucket edges), a cut-off, corner cutting on and off, 2 to 6 strips.
+        /// bucket edges), a cut-off, corner cutting on and off, 2 to 8 strips on 1 to 3 threads.
         #[test]
         fn strips_equal_the_serial_run(
             seed in any::<u64>(),
             rows in 2usize..70,
             cols in 1usize..70,
             sources in 1usize..12,
-            strips in 2usize..7,
+            strips in 2usize..9,
+            threads in 1usize..4,
             cut in prop_oneof![Just(None), (50.0f64..5_000.0).prop_map(Some)],
             corner_cutting: bool,
             spread in prop::sample::select(vec![1.0f32, 3.0, 1000.0]),
@@ -392,8 +412,8 @@ mod tests {
                 .map(|_| ((rnd() as usize) % n, 1 + (rnd() % 4) as u32))
                 .collect();
             let opts = CostOptions { max_cwd: cut, corner_cutting };
-            let one = accumulate_cost_in(rows, cols, 30.0, &res, seeds.iter().copied(), &opts, 1);
-            let many = accumulate_cost_in(rows, cols, 30.0, &res, seeds.iter().copied(), &opts, strips.min(rows));
+            let one = accumulate_cost_in(rows, cols, 30.0, &res, seeds.iter().copied(), &opts, (1, 1));
+            let many = accumulate_cost_in(rows, cols, 30.0, &res, seeds.iter().copied(), &opts, (strips.min(rows), threads));
             for i in 0..n {
                 prop_assert_eq!(one.cost[i].to_bits(), many.cost[i].to_bits(), "cell {}", i);
                 prop_assert_eq!(one.alloc[i], many.alloc[i], "cell {}", i);
