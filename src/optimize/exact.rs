@@ -116,9 +116,6 @@ impl ExactPc {
             .into_par_iter()
             .map(|i| {
                 let a = &pairs[i];
-                if std::env::var("ECO_NO_PREP").is_ok() {
-                    return (vec![false; n], vec![false; n]);
-                }
                 let mut useless = blue_wins(&pairs, &out, i, (a.from, MARGIN), (a.to, a.imp_len));
                 useless[a.from] = true;
                 let strong = if a.options.is_empty() && a.base_len.is_finite() {
