@@ -1227,6 +1227,7 @@ mod tests {
     use super::*;
     use crate::grid::Crs;
     use crate::sources::Patch;
+    use crate::testutil::XorShift;
     use proptest::prelude::*;
 
     fn grid(rows: usize, cols: usize) -> Grid {
@@ -1275,6 +1276,35 @@ mod tests {
 
     fn res(v: Vec<f32>) -> Resistance {
         Resistance::from_values(v).unwrap()
+    }
+
+    /// Resistances over three orders with 5% barriers, and `patches` small rectangular
+    /// patches (ids 1..=patches, later ones over earlier ones).
+    fn random_landscape(
+        rnd: &mut XorShift,
+        rows: usize,
+        cols: usize,
+        patches: u32,
+    ) -> (Vec<f32>, Vec<u32>) {
+        let n = rows * cols;
+        let r: Vec<f32> = (0..n)
+            .map(|_| match rnd.next() % 20 {
+                0 => f32::INFINITY,
+                1..=3 => 100.0 + (rnd.next() % 900) as f32,
+                _ => 1.0 + (rnd.next() % 50) as f32,
+            })
+            .collect();
+        let mut ids = vec![0u32; n];
+        for p in 1..=patches {
+            let (r0, c0) = ((rnd.next() as usize) % rows, (rnd.next() as usize) % cols);
+            let (h, w) = (1 + (rnd.next() as usize) % 3, 1 + (rnd.next() as usize) % 3);
+            for row in r0..(r0 + h).min(rows) {
+                for col in c0..(c0 + w).min(cols) {
+                    ids[row * cols + col] = p;
+                }
+            }
+        }
+        (r, ids)
     }
 
     #[test]
@@ -1397,31 +1427,8 @@ mod tests {
             width in prop_oneof![Just(0.0), 1.0f64..5000.0],
             corner_cutting: bool,
         ) {
-            let mut state = seed | 1;
-            let mut rnd = move || {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                state
-            };
-            let n = rows * cols;
-            let r: Vec<f32> = (0..n)
-                .map(|_| match rnd() % 20 {
-                    0 => f32::INFINITY,
-                    1..=3 => 100.0 + (rnd() % 900) as f32,
-                    _ => 1.0 + (rnd() % 50) as f32,
-                })
-                .collect();
-            let mut ids = vec![0u32; n];
-            for p in 1..=patches {
-                let (r0, c0) = ((rnd() as usize) % rows, (rnd() as usize) % cols);
-                let (h, w) = (1 + (rnd() as usize) % 3, 1 + (rnd() as usize) % 3);
-                for row in r0..(r0 + h).min(rows) {
-                    for col in c0..(c0 + w).min(cols) {
-                        ids[row * cols + col] = p;
-                    }
-                }
-            }
+            let mut rnd = XorShift::new(seed);
+            let (r, ids) = random_landscape(&mut rnd, rows, cols, patches);
             let g = grid(rows, cols);
             let s = sources(ids);
             let mut o = opts(width);
@@ -1447,31 +1454,8 @@ mod tests {
             patches in 2u32..12,
             corner_cutting: bool,
         ) {
-            let mut state = seed | 1;
-            let mut rnd = move || {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                state
-            };
-            let n = rows * cols;
-            let r: Vec<f32> = (0..n)
-                .map(|_| match rnd() % 20 {
-                    0 => f32::INFINITY,
-                    1..=3 => 100.0 + (rnd() % 900) as f32,
-                    _ => 1.0 + (rnd() % 50) as f32,
-                })
-                .collect();
-            let mut ids = vec![0u32; n];
-            for p in 1..=patches {
-                let (r0, c0) = ((rnd() as usize) % rows, (rnd() as usize) % cols);
-                let (h, w) = (1 + (rnd() as usize) % 3, 1 + (rnd() as usize) % 3);
-                for row in r0..(r0 + h).min(rows) {
-                    for col in c0..(c0 + w).min(cols) {
-                        ids[row * cols + col] = p;
-                    }
-                }
-            }
+            let mut rnd = XorShift::new(seed);
+            let (r, ids) = random_landscape(&mut rnd, rows, cols, patches);
             let g = grid(rows, cols);
             let s = sources(ids);
             let mut o = opts(0.0);
@@ -1487,7 +1471,7 @@ mod tests {
                 .map(|c| PairBound {
                     from: c.from,
                     to: c.to,
-                    bound: match rnd() % 5 {
+                    bound: match rnd.next() % 5 {
                         0 => c.lcd,
                         1 => c.lcd * 1.01,
                         2 => c.lcd * 2.0,

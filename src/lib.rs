@@ -51,6 +51,8 @@ pub mod settings;
 pub mod sources;
 pub mod surface;
 pub mod synth;
+#[cfg(test)]
+mod testutil;
 
 pub use grid::{Crs, CrsKind, Grid};
 pub use raster::Raster;

@@ -373,6 +373,7 @@ mod tests {
     use super::super::{accumulate_cost_in, CostOptions};
     use super::*;
     use crate::surface::Resistance;
+    use crate::testutil::XorShift;
     use proptest::prelude::*;
 
     proptest! {
@@ -393,13 +394,8 @@ mod tests {
             corner_cutting: bool,
             spread in prop::sample::select(vec![1.0f32, 3.0, 1000.0]),
         ) {
-            let mut state = seed | 1;
-            let mut rnd = move || {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                state
-            };
+            let mut xs = XorShift::new(seed);
+            let mut rnd = move || xs.next();
             let n = rows * cols;
             let r: Vec<f32> = (0..n)
                 .map(|_| match rnd() % 12 {
