@@ -18,7 +18,8 @@
 //!    [`corridors`], [`network`], [`carbon`], [`candidates`], [`optimize`], [`measure`],
 //!    [`circuit`], [`synth`];
 //! 1. **engines**: [`costdist`], [`label`], [`edt`], [`polygonize`], [`linsolve`];
-//! 0. **model types**: [`grid`], [`classes`], [`landscape`], [`raster`], [`surface`].
+//! 0. **model types**: [`grid`], [`classes`], [`landscape`], [`raster`], [`surface`] (and,
+//!    for the unit tests only, `testutil`).
 //!
 //! The binary's `cli` sits on top: it parses arguments, calls [`app`] and prints.
 #![warn(missing_docs)]
