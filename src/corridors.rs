@@ -818,8 +818,9 @@ pub struct PairBound {
 /// measured. Pairs are met halfway where that saves work ([`meet_halfway`]): a run from the
 /// far patch to half the pair's bound gives a lower bound of the cost to it, and the run
 /// from the near patch then enters only the cells within half the bound of it or on a path
-/// within the bound (`d + min(d_b, L/2) <= L`): about half the cells of one run to `L`
-/// (3,000² synthetic plan, `pc_gain` with a refinement round: connectivity values 4.51 s ->
+/// within the bound (`d + min(d_b, L/2) <= L`): by area, about half the cells of one run to
+/// `L` (an estimate; measured as times, back to back on the 3,000² synthetic plan, `pc_gain`
+/// with a refinement round: connectivity values 4.51 s ->
 /// 3.30 s, measuring the plan 4.26 s -> 2.58 s, the refinement round 10.0 s -> 6.9 s, same
 /// outputs). (Pruning by the multi-source cost, as [`build`] does, was measured slower here:
 /// with bounds from the old paths the runs are short and the whole-grid run needed for the

@@ -326,6 +326,17 @@ impl BucketQueue {
 impl Queue for BucketQueue {
     fn push(&mut self, cost: f64, cell: usize) {
         let b = self.bucket(cost);
+        if self.len == 0 && self.redo.is_empty() {
+            // An empty queue may be handed a cell far past where it stopped (a strip of a
+            // parallel run that the front reaches late): the ring spans `mask + 1` buckets
+            // from `current`, so start from the cell.
+            self.current = self.current.max(b);
+        }
+        debug_assert!(
+            b < self.current + self.mask + 1,
+            "bucket {b} beyond the ring from {}",
+            self.current
+        );
         if b < self.current {
             // Only through rounding at a bucket edge: expand it right away.
             self.redo.push(cell as u32);

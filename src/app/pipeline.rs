@@ -221,8 +221,9 @@ pub fn require_budget(scenario: &Scenario, budget_yuan: Option<f64>) -> Result<(
 /// on the plan's land cover (a copy of it, the impedance, the engine store, labels and
 /// minutes). Writing, two halves of the outputs side by side, adds at most the carbon raster
 /// (4) to what lives through.
-/// Measured on the 10^8-cell target case: 9.15 GB at the peak with 2 threads against 9.7 GB
-/// estimated, 9.24 GB with 1 thread against 9.2 GB.
+/// Measured on the 10^8-cell target case: 9.40 GB at the peak with 2 threads against 9.7 GB
+/// estimated (2026-12-01, whole-grid runs on strips, writing in two halves), 9.24 GB with 1
+/// thread against 9.2 GB.
 pub fn bytes_per_cell(scenario: &Scenario, threads: usize) -> u64 {
     let f = &scenario.file;
     // Pinch points (current and normalized, f32) are held from their stage to the outputs.

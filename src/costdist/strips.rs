@@ -136,13 +136,7 @@ impl Strip<'_> {
         if cost < old || (cost == old && id < self.alloc[i]) {
             self.cost[i] = cost;
             self.alloc[i] = id;
-            let q = &mut self.queue;
-            if q.len == 0 && q.redo.is_empty() {
-                // An idle strip's queue stopped where its last cell was: the ring holds only
-                // `buckets` buckets from there, so move it up to the first cell it gets.
-                q.current = q.current.max(q.bucket(cost));
-            }
-            q.push(cost, cell);
+            self.queue.push(cost, cell);
             return true;
         }
         false
