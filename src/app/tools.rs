@@ -577,12 +577,33 @@ pub fn circuit(req: &CircuitRequest, ctx: &Context) -> Result<CircuitRun> {
                 .map_or("(none)".into(), |p| p.display().to_string())
         )
     })?;
-    // Solver, per-cell arrays and one voltage vector per region; refused before the work
-    // when over the limit.
-    let solver_bytes = req.opts.solver.estimate_bytes(net.nodes());
-    let need = solver_bytes
-        + grid.len() as u64 * (4 + 8 + 8)
-        + net.nodes() as u64 * 8 * net.region_ids().len().max(1) as u64;
+    // Pairwise mode's pairs, chosen first: one solved column per region in a pair.
+    let pairs = match (req.advanced, req.mode) {
+        (None, None) => {
+            let ids = net.region_ids();
+            let pairs = choose_pairs(req, (&grid, &res, &regions), &ids)?;
+            if pairs.is_empty() && ids.len() >= 2 {
+                bail!(
+                    "no pair of focal regions to compute ({} regions)\n  hint: check the pairs file, or use --pairs all",
+                    ids.len()
+                );
+            }
+            pairs
+        }
+        _ => Vec::new(),
+    };
+    let columns = pairs
+        .iter()
+        .flat_map(|p| [p.0, p.1])
+        .collect::<std::collections::BTreeSet<u32>>()
+        .len()
+        .max(1);
+    // Solver (on a grid with a one-cell border), per-cell arrays and the solved columns;
+    // refused before the work when over the limit.
+    let cells = (grid.rows() + 2) * (grid.cols() + 2);
+    let solver_bytes = req.opts.solver.estimate_bytes(net.nodes(), cells);
+    let need =
+        solver_bytes + grid.len() as u64 * (4 + 4 + 8) + net.nodes() as u64 * 8 * columns as u64;
     if let Some(max) = ctx.max_memory {
         if need > max {
             bail!(
@@ -637,13 +658,8 @@ pub fn circuit(req: &CircuitRequest, ctx: &Context) -> Result<CircuitRun> {
         return focal_run(req, (&net, &grid), mode, ctx);
     }
     let ids = net.region_ids();
-    let pairs = choose_pairs(req, (&grid, &res, &regions), &ids)?;
-    if pairs.is_empty() && ids.len() >= 2 {
-        bail!(
-            "no pair of focal regions to compute ({} regions)\n  hint: check the pairs file, or use --pairs all",
-            ids.len()
-        );
-    }
+    // The network holds the regions; their raster is not needed while the circuit solves.
+    drop(regions);
     let p = ctx.stage("circuit (pairwise)", || {
         ct::pairwise(&net, &pairs, true).with_context(|| {
             let regions = req

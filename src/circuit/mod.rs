@@ -18,21 +18,23 @@
 //!
 //! # Method
 //! The Laplacian of every connected part that holds a focal region (or, in advanced mode, a
-//! source and a ground) is assembled once, one node per part grounded (the part's first
-//! region), and factorized once by a sparse Cholesky ([`crate::linsolve`]). With `G` the
+//! source and a ground) is set up once, one node per part grounded (the part's first
+//! region), as a grid Laplacian ([`crate::linsolve::grid`]) that the solver factors (sparse
+//! Cholesky) or preconditions and solves matrix-free (AMG-CG) ([`crate::linsolve`]). With `G` the
 //! inverse of that grounded matrix, one solve per region gives `x_a = G e_a`; every pair's
 //! voltages are then `x_a - x_b` and its effective resistance `G_aa + G_bb - 2 G_ab`: `r`
 //! solves for all `r (r - 1) / 2` pairs.
 //!
 //! # Memory
-//! Per cell: 4 bytes (node number) + 8 (cumulative current); per node: the factor (see
-//! [`crate::linsolve`]), ~80 bytes of matrix while it is assembled, and 8 bytes per region
-//! for the solved columns.
+//! Per cell: 4 bytes (node number) + 8 (cumulative current); per node: 4 (its unknown), 8 per
+//! region for the solved columns, and the solver's (see [`crate::linsolve`]: the factor, or
+//! for AMG ~120 bytes per node with the system held matrix-free, never assembled).
 
 use std::collections::BTreeMap;
 
 use rayon::prelude::*;
 
+use crate::linsolve::grid::{CellRole, GridLaplacian};
 use crate::linsolve::{Method, SolveError, Solver};
 
 mod pinch;
@@ -254,43 +256,55 @@ impl<'a> Network<'a> {
         (0..self.n as u32).map(|v| find(&mut parent, v)).collect()
     }
 
-    /// The lower triangle of the Laplacian over the nodes with a row (`row[v] != NONE`), plus
-    /// `extra` on the diagonal (ground conductances per node, when given).
-    fn laplacian(&self, row: &[u32], extra: Option<&[f64]>) -> (usize, Vec<(u32, u32, f64)>) {
-        let m = row.iter().filter(|&&r| r != NONE).count();
-        let mut diag = vec![0.0f64; m];
-        let mut entries: Vec<(u32, u32, f64)> = Vec::new();
-        for r in 0..self.rows {
-            self.for_each_edge_of_row(r, |a, b, g| {
-                let (u, v) = (self.node[a], self.node[b]);
-                if u == v {
-                    return; // inside a shorted region
-                }
-                let (ru, rv) = (row[u as usize], row[v as usize]);
-                if ru != NONE {
-                    diag[ru as usize] += g;
-                }
-                if rv != NONE {
-                    diag[rv as usize] += g;
-                }
-                if ru != NONE && rv != NONE {
-                    entries.push((ru.max(rv), ru.min(rv), -g));
-                }
-            });
+    /// The grounded Laplacian of the nodes for which `solved` holds (matrix-free, see
+    /// [`GridLaplacian`]), nodes for which `grounded` holds at 0 V, `extra` conductance to
+    /// ground per cell; and the unknown of every node (`NONE` outside the system).
+    fn system(
+        &self,
+        solved: impl Fn(u32) -> bool,
+        grounded: impl Fn(u32) -> bool,
+        extra: Option<&[f64]>,
+    ) -> Result<(GridLaplacian, Vec<u32>), CircuitError> {
+        // Lumped unknowns: the solved regions, numbered in id order.
+        let mut lump: Vec<(u32, u32)> = Vec::new();
+        for &(_, v) in &self.regions {
+            if solved(v) && !grounded(v) {
+                lump.push((v, lump.len() as u32));
+            }
         }
-        if let Some(extra) = extra {
-            for (v, &r) in row.iter().enumerate() {
-                if r != NONE {
-                    diag[r as usize] += extra[v];
+        lump.sort_unstable();
+        let roles: Vec<CellRole> = self
+            .node
+            .iter()
+            .map(|&u| {
+                if u == NONE {
+                    CellRole::Out
+                } else if grounded(u) {
+                    CellRole::Grounded
+                } else if !solved(u) {
+                    CellRole::Out
+                } else if let Ok(k) = lump.binary_search_by_key(&u, |e| e.0) {
+                    CellRole::Lumped(lump[k].1)
+                } else {
+                    CellRole::Single
+                }
+            })
+            .collect();
+        let opts = (self.opts.four_neighbours, self.opts.avg_resistance);
+        let g = GridLaplacian::new((self.rows, self.cols), self.res, &roles, opts, extra)
+            .map_err(|e| CircuitError::Shape(e.to_string()))?;
+        drop(roles);
+        let n = g.len() as u32;
+        let mut row = vec![NONE; self.n];
+        for (i, &u) in self.node.iter().enumerate() {
+            if u != NONE {
+                let k = g.unknown(i);
+                if k < n {
+                    row[u as usize] = k;
                 }
             }
         }
-        entries.extend(
-            diag.iter()
-                .enumerate()
-                .map(|(k, &d)| (k as u32, k as u32, d)),
-        );
-        (m, entries)
+        Ok((g, row))
     }
 
     /// Sets a current map to NaN on cells without a node and on the focal regions' own
@@ -485,20 +499,18 @@ pub fn pairwise(
             ground_of_part.entry(part[v as usize]).or_insert(v);
         }
     }
-    let mut row = vec![NONE; net.n];
-    let mut m = 0u32;
-    for v in 0..net.n {
-        let p = part[v];
-        if let Some(&g) = ground_of_part.get(&p) {
-            if g != v as u32 {
-                row[v] = m;
-                m += 1;
-            }
-        }
-    }
-    let (m, entries) = net.laplacian(&row, None);
+    let grounds: Vec<u32> = ground_of_part.values().copied().collect();
     let clock = std::time::Instant::now();
-    let chol = Solver::new(m, entries, net.opts.solver)?;
+    let (lap, row) = net.system(
+        |v| ground_of_part.contains_key(&part[v as usize]),
+        |v| grounds.contains(&v),
+        None,
+    )?;
+    let m = lap.len();
+    // The part of each region; the per-node parts are not needed any more.
+    let region_part: Vec<u32> = net.regions.iter().map(|&(_, v)| part[v as usize]).collect();
+    drop(part);
+    let chol = Solver::grid(lap, net.opts.solver)?;
     let setup_seconds = clock.elapsed().as_secs_f64();
     // x_k = G e_k for every used region that is not a ground (grounds have x = 0).
     let solved: Vec<usize> = (0..net.regions.len())
@@ -524,7 +536,7 @@ pub fn pairwise(
     let mut out = Vec::with_capacity(pairs.len());
     for (&(a, b), &(ka, kb)) in pairs.iter().zip(&index) {
         let (va, vb) = (net.regions[ka].1, net.regions[kb].1);
-        let resistance = if part[va as usize] != part[vb as usize] {
+        let resistance = if region_part[ka] != region_part[kb] {
             f64::INFINITY
         } else if a == b {
             0.0
@@ -572,7 +584,8 @@ pub fn pairwise(
             net.node
                 .iter()
                 .map(|&u| {
-                    if u == NONE || part[u as usize] != part[vb] {
+                    // The pair's part: the nodes solved, and its ground.
+                    if u == NONE || (row[u as usize] == NONE && !grounds.contains(&u)) {
                         f64::NAN
                     } else {
                         v[u as usize] - v[vb]
@@ -668,16 +681,9 @@ pub fn focal(net: &Network, mode: FocalMode) -> Result<Focal, CircuitError> {
             FocalMode::OneToAll => others.contains(&v),
             FocalMode::AllToOne => v == node,
         };
-        let mut row = vec![NONE; net.n];
-        let mut m = 0u32;
-        for v in 0..net.n as u32 {
-            if part[v as usize] == p && !grounded(v) {
-                row[v as usize] = m;
-                m += 1;
-            }
-        }
-        let (m, entries) = net.laplacian(&row, None);
-        let chol = Solver::new(m, entries, net.opts.solver)?;
+        let (lap, row) = net.system(|v| part[v as usize] == p, grounded, None)?;
+        let m = lap.len();
+        let chol = Solver::grid(lap, net.opts.solver)?;
         solver = chol.describe();
         let mut b = vec![0.0f64; m];
         match mode {
@@ -777,16 +783,13 @@ pub fn advanced(net: &Network, sources: &[f64], grounds: &[f64]) -> Result<Advan
         e.0 |= s[v] > 0.0;
         e.1 |= g[v] > 0.0;
     }
-    let mut row = vec![NONE; net.n];
-    let mut m = 0u32;
-    for v in 0..net.n {
-        if has[&part[v]] == (true, true) {
-            row[v] = m;
-            m += 1;
-        }
-    }
-    let (m, entries) = net.laplacian(&row, Some(&g));
-    let chol = Solver::new(m, entries, net.opts.solver)?;
+    let (lap, row) = net.system(
+        |v| has[&part[v as usize]] == (true, true),
+        |_| false,
+        Some(grounds),
+    )?;
+    let m = lap.len();
+    let chol = Solver::grid(lap, net.opts.solver)?;
     let mut b = vec![0.0f64; m];
     for v in 0..net.n {
         if row[v] != NONE {

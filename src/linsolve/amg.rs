@@ -1,27 +1,39 @@
 //! Conjugate gradients preconditioned by smoothed-aggregation algebraic multigrid (the method
 //! family of pyamg and Circuitscape.jl's AlgebraicMultigrid.jl), for SPD systems too large for
-//! a sparse factor or with few right-hand sides: memory grows linearly (the hierarchy's
-//! matrices and prolongators are ~1.5-2x the matrix; ~320 bytes per unknown in all, measured).
+//! a sparse factor or with few right-hand sides: memory grows linearly.
 //!
 //! Measured against pyamg 5.4 on the same 3.8 x 10^6-unknown landscape Laplacian (one run,
 //! `benches/compare/circuit_amg.py`): see the README's Performance section.
 //!
 //! Setup per level: strong connections by pyamg's symmetric measure ([`THETA`]); standard
 //! aggregation over them (a root and its free neighbours, then stragglers join a neighbouring
-//! aggregate, then the rest form their own); tentative prolongator fitted to the near-nullspace
-//! candidate (the constant vector on the finest level; on each coarser level its coarse
-//! representation, the aggregates' norms, so that the constant is reproduced exactly); smoothed
-//! prolongator `P = (I - w D^-1 A) T` with `w = 4/3 / rho(D^-1 A)` (power iterations);
-//! Galerkin coarse matrix `P^T A P`; down to at most [`COARSEST`] unknowns, solved by a sparse
-//! Cholesky. The V-cycle smooths with damped Jacobi (two sweeps before and after), which keeps
-//! the preconditioner symmetric and parallel; the first sweep starts from zero (no product), and
-//! every vector of the cycle is allocated once per solve. Setup builds its matrices row by row
-//! in parallel (the Galerkin product row by row from `P^T`, `A` and `P`, never holding `A P`).
-//! Every step is deterministic: rows are processed independently in fixed chunks and reduced in
-//! a fixed order, so results do not depend on the thread count.
+//! aggregate, then the rest form their own); tentative prolongator `T` fitted to the
+//! near-nullspace candidate (the constant vector on the finest level; on each coarser level its
+//! coarse representation, the aggregates' norms, so that the constant is reproduced exactly);
+//! smoothed prolongator `P = (I - w D^-1 A) T` with `w = 4/3 / rho(D^-1 A)` (power
+//! iterations); Galerkin coarse matrix `P^T A P`; down to at most [`COARSEST`] unknowns, solved
+//! by a sparse Cholesky. The V-cycle smooths with damped Jacobi (two sweeps before and after),
+//! which keeps the preconditioner symmetric and parallel; the first sweep starts from zero (no
+//! product).
+//!
+//! # Memory
+//! The finest level may be a matrix-free grid Laplacian ([`GridLaplacian`]: 12 bytes per cell
+//! instead of ~116 bytes per unknown in compressed rows), whose vectors run over its padded
+//! grid (a lumped unknown's cells all hold its value). No level stores its prolongator: a
+//! level keeps its aggregates (4 bytes per entry) and Jacobi weights `w D^-1` (4, f32), and
+//! applies `P = (I - w D^-1 A) T` and `P^T = T^T (I - w A D^-1)` with its own matrix (two more
+//! products per cycle, against two stored prolongators of ~75 bytes per unknown). `P` is
+//! built only while the coarse matrix is (its rows, and the rows of `P^T A P` from each
+//! aggregate's members and their neighbours; both in two passes, lengths then values, so
+//! only the final arrays are held). A solve holds six vectors. Measured on the 3.8 x 10^6-node
+//! landscape: see [`super::AMG_BYTES`].
+//!
+//! Every step is deterministic: rows are processed independently in fixed chunks and reduced
+//! in a fixed order, so results do not depend on the thread count.
 
 use rayon::prelude::*;
 
+use super::grid::{GridLaplacian, GridRows};
 use super::{Cholesky, SolveError};
 
 /// Strength threshold: `j` is a strong neighbour of `i` when `|a_ij| >= THETA sqrt(a_ii a_jj)`.
@@ -121,22 +133,27 @@ impl Csr {
 
     /// `y = A x`, rows in parallel.
     pub fn mul(&self, x: &[f64], y: &mut [f64]) {
-        y.par_iter_mut().enumerate().for_each(|(r, yr)| {
-            let (c, v) = self.row(r);
-            *yr = c.iter().zip(v).map(|(&j, &a)| a * x[j as usize]).sum();
+        self.apply(x, y, |_, ax, _| ax);
+    }
+
+    /// `y_i = f(i, (A x)_i, y_i)`, rows in parallel.
+    fn apply<F>(&self, x: &[f64], y: &mut [f64], f: F)
+    where
+        F: Fn(usize, f64, f64) -> f64 + Sync,
+    {
+        y.par_chunks_mut(CHUNK).enumerate().for_each(|(k, ys)| {
+            for (o, yr) in ys.iter_mut().enumerate() {
+                let r = k * CHUNK + o;
+                let (c, v) = self.row(r);
+                let ax: f64 = c.iter().zip(v).map(|(&j, &a)| a * x[j as usize]).sum();
+                *yr = f(r, ax, *yr);
+            }
         });
     }
 
-    fn diag(&self) -> Vec<f64> {
-        (0..self.n)
-            .map(|r| {
-                let (c, v) = self.row(r);
-                c.iter()
-                    .zip(v)
-                    .find(|(&j, _)| j as usize == r)
-                    .map_or(0.0, |(_, &a)| a)
-            })
-            .collect()
+    /// Bytes held.
+    fn bytes(&self) -> usize {
+        self.ptr.len() * 8 + self.idx.len() * 4 + self.val.len() * 8
     }
 
     /// The lower triangle as (row, column, value).
@@ -154,69 +171,145 @@ impl Csr {
     }
 }
 
-/// A general sparse matrix in compressed rows (prolongators).
+/// Rows one at a time, for building a level: sorted by column, each column once, the
+/// diagonal included.
+trait Rows: Sync {
+    fn len(&self) -> usize;
+    fn row_into(&self, i: usize, out: &mut Vec<(u32, f64)>);
+}
+
+impl Rows for Csr {
+    fn len(&self) -> usize {
+        self.n
+    }
+
+    fn row_into(&self, i: usize, out: &mut Vec<(u32, f64)>) {
+        out.clear();
+        let (c, v) = self.row(i);
+        out.extend(c.iter().copied().zip(v.iter().copied()));
+    }
+}
+
+impl Rows for GridRows<'_> {
+    fn len(&self) -> usize {
+        GridRows::len(self)
+    }
+
+    fn row_into(&self, i: usize, out: &mut Vec<(u32, f64)>) {
+        self.row(i, out);
+    }
+}
+
+/// The matrix of a level: compressed rows, or a grid Laplacian held matrix-free.
+#[derive(Debug)]
+enum Op {
+    Csr(Csr),
+    Grid(GridLaplacian),
+}
+
+impl Op {
+    fn len(&self) -> usize {
+        match self {
+            Op::Csr(a) => a.len(),
+            Op::Grid(g) => g.len(),
+        }
+    }
+
+    /// `y_i = f(i, (A x)_i, y_i)` for every row.
+    fn apply<F>(&self, x: &[f64], y: &mut [f64], f: F)
+    where
+        F: Fn(usize, f64, f64) -> f64 + Sync,
+    {
+        match self {
+            Op::Csr(a) => a.apply(x, y, f),
+            Op::Grid(g) => g.apply(x, y, f),
+        }
+    }
+
+    fn bytes(&self) -> usize {
+        match self {
+            Op::Csr(a) => a.bytes(),
+            Op::Grid(g) => g.bytes(),
+        }
+    }
+
+    /// Length of this level's vectors (a grid's: its padded cells).
+    fn vlen(&self) -> usize {
+        match self {
+            Op::Csr(a) => a.len(),
+            Op::Grid(g) => g.cells(),
+        }
+    }
+
+    /// `sum x_u y_u` over the unknowns.
+    fn dot(&self, x: &[f64], y: &[f64]) -> f64 {
+        match self {
+            Op::Csr(_) => dot(x, y),
+            Op::Grid(g) => g.dot(x, y),
+        }
+    }
+
+    /// Whether entry `i` of a vector counts its unknown (a grid's lumped unknowns repeat).
+    #[inline(always)]
+    fn counted(&self, i: usize) -> bool {
+        match self {
+            Op::Csr(_) => true,
+            Op::Grid(g) => g.counted(i),
+        }
+    }
+}
+
+/// A general sparse matrix in compressed rows (a prolongator while a level is built).
 #[derive(Debug, Clone)]
 struct Rect {
-    rows: usize,
-    cols: usize,
     ptr: Vec<usize>,
-    idx: Vec<u32>,
-    val: Vec<f64>,
+    ent: Vec<(u32, f64)>,
 }
 
 impl Rect {
-    fn transpose(&self) -> Rect {
-        let mut count = vec![0usize; self.cols + 1];
-        for &c in &self.idx {
-            count[c as usize + 1] += 1;
-        }
-        for k in 0..self.cols {
-            count[k + 1] += count[k];
-        }
-        let mut fill = count.clone();
-        let mut idx = vec![0u32; self.idx.len()];
-        let mut val = vec![0.0; self.idx.len()];
-        for r in 0..self.rows {
-            for k in self.ptr[r]..self.ptr[r + 1] {
-                let c = self.idx[k] as usize;
-                idx[fill[c]] = r as u32;
-                val[fill[c]] = self.val[k];
-                fill[c] += 1;
-            }
-        }
-        Rect {
-            rows: self.cols,
-            cols: self.rows,
-            ptr: count,
-            idx,
-            val,
+    fn row(&self, r: usize) -> &[(u32, f64)] {
+        &self.ent[self.ptr[r]..self.ptr[r + 1]]
+    }
+}
+
+/// The tentative prolongator's weight of each unknown: `t_i = cand_i / |cand on agg_i|`.
+#[derive(Debug)]
+enum Weights {
+    /// One per aggregate (the candidate is constant 1 on this level).
+    PerAggregate(Vec<f64>),
+    /// One per unknown.
+    PerUnknown(Vec<f64>),
+}
+
+impl Weights {
+    #[inline(always)]
+    fn get(&self, i: usize, agg: u32) -> f64 {
+        match self {
+            Weights::PerAggregate(w) => w[agg as usize],
+            Weights::PerUnknown(w) => w[i],
         }
     }
 
-    fn row(&self, r: usize) -> (&[u32], &[f64]) {
-        (
-            &self.idx[self.ptr[r]..self.ptr[r + 1]],
-            &self.val[self.ptr[r]..self.ptr[r + 1]],
-        )
-    }
-
-    fn mul(&self, x: &[f64], y: &mut [f64]) {
-        y.par_iter_mut().enumerate().for_each(|(r, yr)| {
-            *yr = (self.ptr[r]..self.ptr[r + 1])
-                .map(|k| self.val[k] * x[self.idx[k] as usize])
-                .sum();
-        });
+    fn bytes(&self) -> usize {
+        match self {
+            Weights::PerAggregate(w) | Weights::PerUnknown(w) => w.len() * 8,
+        }
     }
 }
 
 /// One level of the hierarchy.
 #[derive(Debug)]
 struct Level {
-    a: Csr,
-    /// Inverse diagonal times the Jacobi damping.
-    wdinv: Vec<f64>,
-    p: Rect,
-    pt: Rect,
+    a: Op,
+    /// `w D^-1`: the inverse diagonal times the Jacobi damping (f32: a smoother's weights;
+    /// the same values in the prolongator, so `P^T A P` is the coarse matrix of the cycle).
+    wdinv: Vec<f32>,
+    /// Aggregate of each unknown (the column of its tentative prolongator's entry).
+    agg: Vec<u32>,
+    /// Tentative prolongator's entries.
+    t: Weights,
+    /// Unknowns of the next level.
+    coarse: usize,
 }
 
 /// A smoothed-aggregation hierarchy of an SPD matrix. It owns the matrix (the finest level's),
@@ -232,42 +325,58 @@ pub struct Amg {
 /// Rows per chunk when rows are built in parallel.
 const CHUNK: usize = 4096;
 
-/// A matrix built row by row in parallel: `row(i, scratch, out)` appends row `i`'s entries,
-/// sorted by column and without duplicates, to `out`. Rows are built in fixed chunks and
-/// joined in order, so the result does not depend on the thread count.
-fn build_rows<S, I, F>(n: usize, init: I, row: F) -> (Vec<usize>, Vec<u32>, Vec<f64>)
+/// No aggregate (a grid cell without an unknown).
+const NONE: u32 = u32::MAX;
+
+/// Rows built in two passes over fixed chunks: their lengths, then their items straight
+/// into place, so that only the final arrays are held (each row is computed twice). The
+/// result does not depend on the thread count.
+fn build_exact<T, S, I, F>(n: usize, init: I, row: F) -> (Vec<usize>, Vec<T>)
 where
-    I: Fn() -> S + Sync,
-    F: Fn(usize, &mut S, &mut Vec<(u32, f64)>) + Sync,
+    T: Send + Sync + Copy + Default,
+    I: Fn() -> S + Sync + Send,
+    F: Fn(usize, &mut S, &mut Vec<T>) + Sync + Send,
 {
-    // Per chunk: each row's length, and the rows' entries.
-    type Chunk = (Vec<usize>, Vec<(u32, f64)>);
-    let chunks: Vec<Chunk> = (0..n.div_ceil(CHUNK))
+    let lens: Vec<u32> = (0..n)
         .into_par_iter()
-        .map_init(&init, |scratch, k| {
-            let mut len = Vec::with_capacity(CHUNK);
-            let mut out = Vec::new();
-            for i in k * CHUNK..((k + 1) * CHUNK).min(n) {
-                let before = out.len();
-                row(i, scratch, &mut out);
-                len.push(out.len() - before);
-            }
-            (len, out)
-        })
+        .with_min_len(CHUNK)
+        .map_init(
+            || (init(), Vec::new()),
+            |(s, buf), i| {
+                buf.clear();
+                row(i, s, buf);
+                buf.len() as u32
+            },
+        )
         .collect();
-    let nnz = chunks.iter().map(|c| c.1.len()).sum();
     let mut ptr = Vec::with_capacity(n + 1);
-    ptr.push(0);
-    let mut idx = Vec::with_capacity(nnz);
-    let mut val = Vec::with_capacity(nnz);
-    for (len, out) in chunks {
-        for l in len {
-            ptr.push(ptr.last().expect("ptr starts with 0") + l);
-        }
-        idx.extend(out.iter().map(|e| e.0));
-        val.extend(out.iter().map(|e| e.1));
+    ptr.push(0usize);
+    for &l in &lens {
+        ptr.push(ptr[ptr.len() - 1] + l as usize);
     }
-    (ptr, idx, val)
+    drop(lens);
+    let mut items = vec![T::default(); ptr[n]];
+    let mut parts = Vec::with_capacity(n.div_ceil(CHUNK));
+    let mut rest: &mut [T] = &mut items;
+    for k in 0..n.div_ceil(CHUNK) {
+        let (lo, hi) = (ptr[k * CHUNK], ptr[((k + 1) * CHUNK).min(n)]);
+        let (head, tail) = std::mem::take(&mut rest).split_at_mut(hi - lo);
+        parts.push((k, head));
+        rest = tail;
+    }
+    parts.into_par_iter().for_each_init(
+        || (init(), Vec::new()),
+        |(s, buf), (k, out)| {
+            let mut at = 0;
+            for i in k * CHUNK..((k + 1) * CHUNK).min(n) {
+                buf.clear();
+                row(i, s, buf);
+                out[at..at + buf.len()].copy_from_slice(buf);
+                at += buf.len();
+            }
+        },
+    );
+    (ptr, items)
 }
 
 /// A dense accumulator over `n` columns that remembers which it touched.
@@ -308,43 +417,68 @@ impl Accumulator {
 }
 
 /// The smoothed prolongator `P = T - w D^-1 A T` (`T` given by `agg` and `t`).
-fn smoothed_prolongator(a: &Csr, agg: &[u32], t: &[f64], nc: usize, wdinv: &[f64]) -> Rect {
-    let (ptr, idx, val) = build_rows(
+fn smoothed_prolongator<R: Rows>(a: &R, agg: &[u32], t: &[f64], nc: usize, wdinv: &[f32]) -> Rect {
+    let (ptr, ent) = build_exact(
         a.len(),
-        || Accumulator::new(nc),
-        |i, acc, out| {
+        || (Accumulator::new(nc), Vec::new()),
+        |i, (acc, row), out| {
             acc.add(agg[i], t[i]);
-            let (c, v) = a.row(i);
-            for (&j, &aij) in c.iter().zip(v) {
-                acc.add(agg[j as usize], -wdinv[i] * aij * t[j as usize]);
+            a.row_into(i, row);
+            let w = wdinv[i] as f64;
+            for &(j, aij) in row.iter() {
+                acc.add(agg[j as usize], -w * aij * t[j as usize]);
             }
             acc.drain(out);
         },
     );
-    Rect {
-        rows: a.len(),
-        cols: nc,
-        ptr,
-        idx,
-        val,
-    }
+    Rect { ptr, ent }
 }
 
-/// The Galerkin coarse matrix `P^T A P`, each coarse row computed on its own from the rows
-/// of `P^T`, `A` and `P` (no `A P` held).
-fn galerkin(a: &Csr, p: &Rect, pt: &Rect) -> Csr {
-    let nc = p.cols;
-    let (ptr, idx, val) = build_rows(
+/// The members of each of `nc` aggregates, ascending: (pointer, members).
+fn members(agg: &[u32], nc: usize) -> (Vec<usize>, Vec<u32>) {
+    let mut ptr = vec![0usize; nc + 1];
+    for &g in agg {
+        ptr[g as usize + 1] += 1;
+    }
+    for k in 0..nc {
+        ptr[k + 1] += ptr[k];
+    }
+    let mut fill = ptr.clone();
+    let mut m = vec![0u32; agg.len()];
+    for (i, &g) in agg.iter().enumerate() {
+        m[fill[g as usize]] = i as u32;
+        fill[g as usize] += 1;
+    }
+    (ptr, m)
+}
+
+/// The Galerkin coarse matrix `P^T A P`, each coarse row `g` computed on its own: the fine
+/// rows where column `g` of `P` is not zero are the members of aggregate `g` and their
+/// neighbours (`P`'s row `i` has the columns of the aggregates of `i` and of its neighbours),
+/// taken in ascending order; neither `P^T` nor `A P` is held.
+fn galerkin<R: Rows>(a: &R, p: &Rect, agg: &[u32], nc: usize) -> Csr {
+    let (mptr, mem) = members(agg, nc);
+    let (ptr, ent) = build_exact(
         nc,
-        || Accumulator::new(nc),
-        |r, acc, out| {
-            let (fi, fv) = pt.row(r);
-            for (&i, &pi) in fi.iter().zip(fv) {
-                let (c, v) = a.row(i as usize);
-                for (&j, &aij) in c.iter().zip(v) {
-                    let s = pi * aij;
-                    let (pc, pv) = p.row(j as usize);
-                    for (&cc, &pj) in pc.iter().zip(pv) {
+        || (Accumulator::new(nc), Vec::new(), Vec::new()),
+        |g, (acc, row, fine), out| {
+            fine.clear();
+            for &i in &mem[mptr[g]..mptr[g + 1]] {
+                a.row_into(i as usize, row);
+                fine.extend(row.iter().map(|e| e.0));
+            }
+            fine.sort_unstable();
+            fine.dedup();
+            for &i in fine.iter() {
+                let pi = p.row(i as usize);
+                let Ok(k) = pi.binary_search_by_key(&(g as u32), |e| e.0) else {
+                    continue;
+                };
+                let pig = pi[k].1;
+                a.row_into(i as usize, row);
+                for &(j, aij) in row.iter() {
+                    let s = pig * aij;
+                    for &(cc, pj) in p.row(j as usize) {
                         acc.add(cc, s * pj);
                     }
                 }
@@ -352,6 +486,10 @@ fn galerkin(a: &Csr, p: &Rect, pt: &Rect) -> Csr {
             acc.drain(out);
         },
     );
+    drop((mptr, mem));
+    let idx = ent.iter().map(|e| e.0).collect();
+    let val = ent.iter().map(|e| e.1).collect();
+    drop(ent);
     Csr {
         n: nc,
         ptr,
@@ -370,35 +508,37 @@ fn dot(x: &[f64], y: &[f64]) -> f64 {
         .sum()
 }
 
-/// Work vectors of one level of the V-cycle, allocated once per solve.
+/// Vectors of one level below the finest for the V-cycle, allocated once per solve: its
+/// right-hand side and solution, two work vectors, and the two halves of a restriction.
 struct Work {
-    /// Residual or the other half of a pair of Jacobi sweeps (this level's size).
-    r: Vec<f64>,
-    /// Right-hand side and solution on the next level.
-    bc: Vec<f64>,
-    xc: Vec<f64>,
+    b: Vec<f64>,
+    x: Vec<f64>,
+    t1: Vec<f64>,
+    t2: Vec<f64>,
+    b2: Vec<f64>,
 }
 
-/// The spectral radius of `D^-1 A`, estimated by power iterations from a fixed start.
-fn spectral_radius(a: &Csr, dinv: &[f64]) -> f64 {
-    let n = a.len();
-    let mut x: Vec<f64> = (0..n).map(|i| 1.0 + (i % 7) as f64 * 0.1).collect();
-    let mut y = vec![0.0; n];
+/// The spectral radius of `D^-1 A` (`dinv` per unknown), estimated by power iterations from
+/// a fixed start.
+fn spectral_radius(a: &Op, dinv: &[f64]) -> f64 {
+    let start: Vec<f64> = (0..a.len()).map(|i| 1.0 + (i % 7) as f64 * 0.1).collect();
+    let (mut x, dinv) = match a {
+        Op::Csr(_) => (start, dinv.to_vec()),
+        Op::Grid(g) => (g.to_cells(&start, 0.0), g.to_cells(dinv, 0.0)),
+    };
+    let mut y = vec![0.0; a.vlen()];
     let mut rho = 1.0;
     for _ in 0..15 {
-        a.mul(&x, &mut y);
-        for (v, d) in y.iter_mut().zip(dinv) {
-            *v *= d;
-        }
-        let norm = y.iter().map(|v| v * v).sum::<f64>().sqrt();
-        let xn = x.iter().map(|v| v * v).sum::<f64>().sqrt();
+        a.apply(&x, &mut y, |i, ax, _| ax * dinv[i]);
+        let norm = a.dot(&y, &y).sqrt();
+        let xn = a.dot(&x, &x).sqrt();
         if norm == 0.0 || xn == 0.0 {
             break;
         }
         rho = norm / xn;
-        for (xi, yi) in x.iter_mut().zip(&y) {
-            *xi = yi / norm;
-        }
+        x.par_iter_mut()
+            .zip(&y)
+            .for_each(|(xi, yi)| *xi = yi / norm);
     }
     rho
 }
@@ -406,31 +546,30 @@ fn spectral_radius(a: &Csr, dinv: &[f64]) -> f64 {
 /// Strength of connection (pyamg's "symmetric" measure): `j` is a strong neighbour of `i`
 /// when `|a_ij| >= theta sqrt(|a_ii a_jj|)`. Returned as the strong neighbours of every row
 /// (compressed rows, the diagonal left out).
-fn strength(a: &Csr, theta: f64) -> (Vec<usize>, Vec<u32>) {
-    let d = a.diag();
-    let rows: Vec<Vec<u32>> = (0..a.len())
-        .into_par_iter()
-        .map(|i| {
-            let (c, v) = a.row(i);
-            c.iter()
-                .zip(v)
-                .filter(|&(&j, &x)| {
+fn strength<R: Rows>(a: &R, d: &[f64], theta: f64) -> (Vec<usize>, Vec<u32>) {
+    build_exact(a.len(), Vec::new, |i, row, out| {
+        a.row_into(i, row);
+        out.extend(
+            row.iter()
+                .filter(|&&(j, x)| {
                     j as usize != i && x.abs() >= theta * (d[i] * d[j as usize]).abs().sqrt()
                 })
-                .map(|(&j, _)| j)
-                .collect()
-        })
-        .collect();
-    let mut ptr = Vec::with_capacity(a.len() + 1);
-    ptr.push(0);
-    let mut idx = Vec::with_capacity(rows.iter().map(Vec::len).sum());
-    for r in rows {
-        idx.extend_from_slice(&r);
-        ptr.push(idx.len());
-    }
-    (ptr, idx)
+                .map(|&(j, _)| j),
+        );
+    })
 }
 
+/// The diagonal of every row.
+fn diagonal<R: Rows>(a: &R) -> Vec<f64> {
+    (0..a.len())
+        .into_par_iter()
+        .with_min_len(CHUNK)
+        .map_init(Vec::new, |row, i| {
+            a.row_into(i, row);
+            row.iter().find(|e| e.0 as usize == i).map_or(0.0, |e| e.1)
+        })
+        .collect()
+}
 /// Standard aggregation over the strong connections `(ptr, idx)` of `a`: the aggregate of
 /// each unknown, and the number of aggregates. An unknown without strong neighbours joins the
 /// aggregate of its strongest neighbour of any strength (pyamg leaves it out of every
@@ -438,7 +577,7 @@ fn strength(a: &Csr, theta: f64) -> (Vec<usize>, Vec<u32>) {
 /// conjugate gradients diverge at `theta >= 0.15` here, in pyamg as in this code), or forms an
 /// aggregate of its own.
 #[allow(clippy::needless_range_loop)]
-fn aggregate(a: &Csr, (ptr, idx): (&[usize], &[u32])) -> (Vec<u32>, usize) {
+fn aggregate<R: Rows>(a: &R, (ptr, idx): (&[usize], &[u32])) -> (Vec<u32>, usize) {
     const FREE: u32 = u32::MAX;
     let n = ptr.len() - 1;
     let row = |i: usize| &idx[ptr[i]..ptr[i + 1]];
@@ -458,14 +597,15 @@ fn aggregate(a: &Csr, (ptr, idx): (&[usize], &[u32])) -> (Vec<u32>, usize) {
     // 2. Stragglers join a neighbouring aggregate of pass 1: a strong neighbour's, or, for an
     // unknown without strong neighbours, its strongest neighbour's.
     let first = agg.clone();
+    let mut entries = Vec::new();
     for i in 0..n {
         if agg[i] != FREE {
             continue;
         }
         if row(i).is_empty() {
-            let (c, v) = a.row(i);
+            a.row_into(i, &mut entries);
             let mut best = (0.0f64, FREE);
-            for (&j, &x) in c.iter().zip(v) {
+            for &(j, x) in &entries {
                 if j as usize != i && first[j as usize] != FREE && x.abs() > best.0 {
                     best = (x.abs(), first[j as usize]);
                 }
@@ -507,48 +647,131 @@ fn tentative(agg: &[u32], nc: usize, cand: &[f64]) -> (Vec<f64>, Vec<f64>) {
     (t, norm)
 }
 
+/// A level's parts besides its matrix.
+struct LevelParts {
+    wdinv: Vec<f32>,
+    agg: Vec<u32>,
+    t: Weights,
+    coarse: usize,
+}
+
+impl LevelParts {
+    fn into_level(self, a: Op) -> Level {
+        Level {
+            a,
+            wdinv: self.wdinv,
+            agg: self.agg,
+            t: self.t,
+            coarse: self.coarse,
+        }
+    }
+}
+
+/// Builds the level of `op` (rows `rows`, near-nullspace candidate `cand`, None = the
+/// constant 1): its parts, the coarse matrix and the coarse candidate. None when aggregation
+/// does not coarsen.
+fn build_level<R: Rows>(
+    op: &Op,
+    rows: &R,
+    cand: Option<&[f64]>,
+) -> Option<(LevelParts, Csr, Vec<f64>)> {
+    let n = rows.len();
+    let d = diagonal(rows);
+    let dinv: Vec<f64> = d
+        .iter()
+        .map(|&x| if x > 0.0 { 1.0 / x } else { 0.0 })
+        .collect();
+    let rho = spectral_radius(op, &dinv).max(1e-12);
+    let (sptr, sidx) = strength(rows, &d, THETA);
+    drop(d);
+    let (agg, nc) = aggregate(rows, (&sptr, &sidx));
+    drop((sptr, sidx));
+    if nc >= n {
+        return None;
+    }
+    let ones;
+    let (t, norm) = tentative(
+        &agg,
+        nc,
+        match cand {
+            Some(c) => c,
+            None => {
+                ones = vec![1.0f64; n];
+                &ones
+            }
+        },
+    );
+    // Prolongator smoothing and Jacobi smoothing both use w = 4/3 / rho (as f32).
+    let wdinv: Vec<f32> = dinv.iter().map(|d| (4.0 / 3.0 / rho * d) as f32).collect();
+    drop(dinv);
+    let p = smoothed_prolongator(rows, &agg, &t, nc, &wdinv);
+    let t = match cand {
+        None => Weights::PerAggregate(norm.iter().map(|v| 1.0 / v).collect()),
+        Some(_) => Weights::PerUnknown(t),
+    };
+    let coarse = galerkin(rows, &p, &agg, nc);
+    drop(p);
+    Some((
+        LevelParts {
+            wdinv,
+            agg,
+            t,
+            coarse: nc,
+        },
+        coarse,
+        norm,
+    ))
+}
+
 impl Amg {
     /// The hierarchy of `a`.
     ///
     /// # Errors
     /// The coarsest matrix is not positive definite.
     pub fn new(a: Csr) -> Result<Amg, SolveError> {
+        Amg::build(Op::Csr(a))
+    }
+
+    /// The hierarchy of a grid Laplacian, its finest level held matrix-free.
+    ///
+    /// # Errors
+    /// The coarsest matrix is not positive definite.
+    pub fn from_grid(g: GridLaplacian) -> Result<Amg, SolveError> {
+        Amg::build(Op::Grid(g))
+    }
+
+    fn build(a: Op) -> Result<Amg, SolveError> {
         let mut levels = Vec::new();
         let mut cur = a;
-        // The near-nullspace candidate (the constant vector) on the current level.
-        let mut cand = vec![1.0f64; cur.len()];
+        // The near-nullspace candidate on the current level (None: the constant 1).
+        let mut cand: Option<Vec<f64>> = None;
         while cur.len() > COARSEST && levels.len() < 25 {
-            let dinv: Vec<f64> = cur
-                .diag()
-                .iter()
-                .map(|&x| if x > 0.0 { 1.0 / x } else { 0.0 })
-                .collect();
-            let rho = spectral_radius(&cur, &dinv).max(1e-12);
-            let (sptr, sidx) = strength(&cur, THETA);
-            let (agg, nc) = aggregate(&cur, (&sptr, &sidx));
-            drop((sptr, sidx));
-            if nc >= cur.len() {
+            let built = match &cur {
+                Op::Csr(m) => build_level(&cur, m, cand.as_deref()),
+                Op::Grid(g) => build_level(&cur, &g.rows(), cand.as_deref()),
+            };
+            let Some((mut parts, coarse, coarse_cand)) = built else {
                 break;
+            };
+            if let Op::Grid(g) = &cur {
+                // The level's vectors are over the padded grid.
+                parts.agg = g.to_cells(&parts.agg, NONE);
+                parts.wdinv = g.to_cells(&parts.wdinv, 0.0);
             }
-            let (t, coarse_cand) = tentative(&agg, nc, &cand);
-            cand = coarse_cand;
-            // Prolongator smoothing and Jacobi smoothing both use w = 4/3 / rho.
-            let wdinv: Vec<f64> = dinv.iter().map(|d| 4.0 / 3.0 / rho * d).collect();
-            let p = smoothed_prolongator(&cur, &agg, &t, nc, &wdinv);
-            drop((agg, t));
-            let pt = p.transpose();
-            let coarse = galerkin(&cur, &p, &pt);
-            levels.push(Level {
-                wdinv,
-                a: std::mem::replace(&mut cur, coarse),
-                p,
-                pt,
-            });
+            cand = Some(coarse_cand);
+            levels.push(parts.into_level(std::mem::replace(&mut cur, Op::Csr(coarse))));
         }
-        let coarse = Cholesky::factor(cur.len(), &cur.lower())?;
+        let last = match cur {
+            Op::Csr(m) => m,
+            Op::Grid(g) => {
+                let lower = g.rows().lower();
+                Csr::from_lower(g.len(), &lower)
+            }
+        };
+        let coarse = Cholesky::factor(last.len(), &last.lower())?;
         Ok(Amg {
             levels,
-            last: cur,
+            last,
             coarse,
         })
     }
@@ -558,114 +781,207 @@ impl Amg {
         self.levels.len()
     }
 
-    /// The matrix of the system.
-    pub fn matrix(&self) -> &Csr {
-        self.levels.first().map_or(&self.last, |l| &l.a)
+    /// Unknowns of the system.
+    pub fn len(&self) -> usize {
+        self.levels.first().map_or(self.last.len(), |l| l.a.len())
     }
 
-    /// Work vectors for [`Amg::vcycle`].
+    /// Whether the system has no unknown.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Bytes held by the hierarchy (matrices, aggregates, weights; the coarsest factor's
+    /// values not counted).
+    pub fn bytes(&self) -> usize {
+        self.levels
+            .iter()
+            .map(|l| l.a.bytes() + l.wdinv.len() * 4 + l.agg.len() * 4 + l.t.bytes())
+            .sum::<usize>()
+            + self.last.bytes()
+    }
+
+    /// Work vectors for the levels below the finest.
     fn work(&self) -> Vec<Work> {
         self.levels
             .iter()
             .map(|l| Work {
-                r: vec![0.0; l.a.len()],
-                bc: vec![0.0; l.p.cols],
-                xc: vec![0.0; l.p.cols],
+                b: vec![0.0; l.coarse],
+                x: vec![0.0; l.coarse],
+                t1: vec![0.0; l.coarse],
+                t2: vec![0.0; l.coarse],
+                b2: vec![0.0; 2 * l.coarse],
             })
             .collect()
     }
 
-    /// One V-cycle for `A x = b` from `x = 0`, on level `k` (`work` holds levels k and up).
-    fn vcycle(&self, k: usize, b: &[f64], x: &mut [f64], work: &mut [Work]) {
-        let Some((w, rest)) = work.split_first_mut() else {
+    /// One V-cycle for `A x = b` from `x = 0` on level `k`, with two work vectors of the
+    /// level's size; `work` holds the vectors of the levels below.
+    fn vcycle(
+        &self,
+        k: usize,
+        (b, x): (&[f64], &mut [f64]),
+        (t1, t2): (&mut [f64], &mut [f64]),
+        work: &mut [Work],
+    ) {
+        if k == self.levels.len() {
             x.copy_from_slice(b);
             self.coarse.solve(x, 1);
             return;
-        };
+        }
         let l = &self.levels[k];
-        // One damped Jacobi sweep from `from` into `to`.
-        let sweep = |from: &[f64], to: &mut [f64]| {
-            to.par_iter_mut().enumerate().for_each(|(i, ti)| {
-                let (c, v) = l.a.row(i);
-                let ax: f64 = c.iter().zip(v).map(|(&j, &a)| a * from[j as usize]).sum();
-                *ti = from[i] + l.wdinv[i] * (b[i] - ax);
-            });
-        };
+        let wd = |i: usize| l.wdinv[i] as f64;
         // Two sweeps before, the first from x = 0 (so x = w D^-1 b, no product).
-        w.r.par_iter_mut()
-            .zip(b.par_iter())
-            .zip(l.wdinv.par_iter())
-            .for_each(|((ri, bi), d)| *ri = d * bi);
-        sweep(&w.r, x);
-        // Residual, restricted.
-        w.r.par_iter_mut().enumerate().for_each(|(i, ri)| {
-            let (c, v) = l.a.row(i);
-            *ri = b[i]
-                - c.iter()
-                    .zip(v)
-                    .map(|(&j, &a)| a * x[j as usize])
-                    .sum::<f64>();
+        t1.par_iter_mut()
+            .enumerate()
+            .for_each(|(i, ti)| *ti = wd(i) * b[i]);
+        {
+            let from: &[f64] = t1;
+            l.a.apply(from, x, |i, ax, _| from[i] + wd(i) * (b[i] - ax));
+        }
+        // Residual, restricted: P^T r = T^T (r - A s) with s = w D^-1 r (the residual comes
+        // back as s / (w D^-1); cells without an unknown, where that is 0 / 0, are not
+        // written).
+        l.a.apply(x, t2, |i, ax, _| wd(i) * (b[i] - ax));
+        {
+            let s: &[f64] = t2;
+            l.a.apply(s, t1, |i, as_, _| s[i] / wd(i) - as_);
+        }
+        let (next, below) = work
+            .split_first_mut()
+            .expect("one work entry per level below the finest");
+        // T^T q in two fixed halves of the rows, each into its own coarse vector, then added:
+        // both cores, and the same sums whatever the thread count.
+        let half = t1.len().div_ceil(2);
+        let (lo, hi) = next.b2.split_at_mut(next.b.len());
+        let restrict = |from: usize, q: &[f64], out: &mut [f64]| {
+            out.iter_mut().for_each(|v| *v = 0.0);
+            for (o, &qi) in q.iter().enumerate() {
+                let i = from + o;
+                let g = l.agg[i];
+                if g != NONE && l.a.counted(i) {
+                    out[g as usize] += l.t.get(i, g) * qi;
+                }
+            }
+        };
+        rayon::join(
+            || restrict(0, &t1[..half], lo),
+            || restrict(half, &t1[half..], hi),
+        );
+        next.b
+            .par_iter_mut()
+            .zip(lo.par_iter().zip(hi.par_iter()))
+            .for_each(|(v, (p, q))| *v = p + q);
+        self.vcycle(
+            k + 1,
+            (&next.b, &mut next.x),
+            (&mut next.t1, &mut next.t2),
+            below,
+        );
+        // Corrected by the prolonged coarse solution, P xc = u - w D^-1 A u with u = T xc.
+        let xc = &next.x;
+        t1.par_iter_mut().enumerate().for_each(|(i, u)| {
+            let g = l.agg[i];
+            *u = if g == NONE {
+                0.0
+            } else {
+                l.t.get(i, g) * xc[g as usize]
+            };
         });
-        l.pt.mul(&w.r, &mut w.bc);
-        self.vcycle(k + 1, &w.bc, &mut w.xc, rest);
-        // Corrected by the prolonged coarse solution, then two sweeps after.
-        let xc = &w.xc;
-        x.par_iter_mut().enumerate().for_each(|(i, xi)| {
-            let (c, v) = l.p.row(i);
-            *xi += c
-                .iter()
-                .zip(v)
-                .map(|(&j, &p)| p * xc[j as usize])
-                .sum::<f64>();
-        });
-        sweep(x, &mut w.r);
-        sweep(&w.r, x);
+        {
+            let u: &[f64] = t1;
+            l.a.apply(u, x, |i, au, xi| xi + u[i] - wd(i) * au);
+        }
+        // Two sweeps after.
+        {
+            let from: &[f64] = x;
+            l.a.apply(from, t1, |i, ax, _| from[i] + wd(i) * (b[i] - ax));
+        }
+        let from: &[f64] = t1;
+        l.a.apply(from, x, |i, ax, _| from[i] + wd(i) * (b[i] - ax));
     }
 
-    /// Solves `A x = b` (`A` = [`Amg::matrix`]) by preconditioned conjugate gradients to a
-    /// relative residual of `tol`, at most `max_iter` iterations: (x, iterations, relative
-    /// residual).
+    /// The finest level's product `y_i = f(i, (A x)_i, y_i)`.
+    fn apply<F>(&self, x: &[f64], y: &mut [f64], f: F)
+    where
+        F: Fn(usize, f64, f64) -> f64 + Sync,
+    {
+        match self.levels.first() {
+            Some(l) => l.a.apply(x, y, f),
+            None => self.last.apply(x, y, f),
+        }
+    }
+
+    /// Solves `A x = b` by preconditioned conjugate gradients to a relative residual of
+    /// `tol`, at most `max_iter` iterations: (x, iterations, relative residual).
     pub fn pcg(&self, b: &[f64], tol: f64, max_iter: usize) -> (Vec<f64>, usize, f64) {
-        let a = self.matrix();
-        let n = a.len();
-        let bn = dot(b, b).sqrt();
-        let mut x = vec![0.0; n];
+        let mut x = b.to_vec();
+        let (it, res) = self.solve_in_place(&mut x, tol, max_iter);
+        (x, it, res)
+    }
+
+    /// [`Amg::pcg`] in place: `x` holds the right-hand side and receives the solution.
+    pub fn solve_in_place(&self, x: &mut [f64], tol: f64, max_iter: usize) -> (usize, f64) {
+        match self.levels.first().map(|l| &l.a) {
+            Some(Op::Grid(g)) => {
+                let mut cells = g.to_cells(x, 0.0);
+                let out = self.pcg_in_place(&mut cells, tol, max_iter);
+                g.from_cells(&cells, x);
+                out
+            }
+            _ => self.pcg_in_place(x, tol, max_iter),
+        }
+    }
+
+    /// Conjugate gradients in place on the finest level's vectors; holds five more vectors of
+    /// their size while it runs.
+    fn pcg_in_place(&self, x: &mut [f64], tol: f64, max_iter: usize) -> (usize, f64) {
+        let n = x.len();
+        let dot = |a: &[f64], b: &[f64]| match self.levels.first() {
+            Some(l) => l.a.dot(a, b),
+            None => dot(a, b),
+        };
+        let mut r = x.to_vec();
+        x.iter_mut().for_each(|v| *v = 0.0);
+        let bn = dot(&r, &r).sqrt();
         if bn == 0.0 {
-            return (x, 0, 0.0);
+            return (0, 0.0);
         }
         let mut work = self.work();
-        let mut r = b.to_vec();
         let mut z = vec![0.0; n];
-        self.vcycle(0, &r, &mut z, &mut work);
+        let mut ap = vec![0.0; n];
+        let mut t2 = vec![0.0; n];
+        let mut cycle = |r: &[f64], z: &mut [f64], ap: &mut [f64], t2: &mut [f64]| {
+            if self.levels.is_empty() {
+                z.copy_from_slice(r);
+                self.coarse.solve(z, 1);
+            } else {
+                self.vcycle(0, (r, z), (ap, t2), &mut work);
+            }
+        };
+        cycle(&r, &mut z, &mut ap, &mut t2);
         let mut p = z.clone();
         let mut rz = dot(&r, &z);
-        let mut ap = vec![0.0; n];
         let mut res = 1.0;
         for it in 1..=max_iter {
-            a.mul(&p, &mut ap);
+            self.apply(&p, &mut ap, |_, a, _| a);
             let alpha = rz / dot(&p, &ap);
             // x += alpha p and r -= alpha A p, with |r|^2, in one pass over fixed chunks.
-            let rr: f64 = x
-                .par_chunks_mut(CHUNK)
+            x.par_chunks_mut(CHUNK)
                 .zip(r.par_chunks_mut(CHUNK))
                 .zip(p.par_chunks(CHUNK).zip(ap.par_chunks(CHUNK)))
-                .map(|((xs, rs), (ps, aps))| {
-                    let mut s = 0.0;
+                .for_each(|((xs, rs), (ps, aps))| {
                     for (((xi, ri), pi), ai) in xs.iter_mut().zip(rs).zip(ps).zip(aps) {
                         *xi += alpha * pi;
                         *ri -= alpha * ai;
-                        s += *ri * *ri;
                     }
-                    s
-                })
-                .collect::<Vec<f64>>()
-                .iter()
-                .sum();
+                });
+            let rr = dot(&r, &r);
             res = rr.sqrt() / bn;
             if res <= tol {
-                return (x, it, res);
+                return (it, res);
             }
-            self.vcycle(0, &r, &mut z, &mut work);
+            cycle(&r, &mut z, &mut ap, &mut t2);
             let rz_new = dot(&r, &z);
             let beta = rz_new / rz;
             rz = rz_new;
@@ -673,7 +989,7 @@ impl Amg {
                 .zip(z.par_iter())
                 .for_each(|(pi, zi)| *pi = zi + beta * *pi);
         }
-        (x, max_iter, res)
+        (max_iter, res)
     }
 }
 
@@ -775,6 +1091,40 @@ mod tests {
         }
     }
 
+    /// The hierarchy of a grid Laplacian held matrix-free (lumped and grounded cells, extra
+    /// conductances, every conductance rule) solves as the sparse factor of the same matrix.
+    #[test]
+    fn a_matrix_free_grid_hierarchy_agrees_with_the_sparse_factor() {
+        use crate::linsolve::grid::{tests::case, GridLaplacian};
+        let shape = (70usize, 80usize);
+        for (seed, with_extra) in [(3u64, false), (4, true)] {
+            let (res, role, extra) = case(shape, seed, (3, 4));
+            for rule in [(false, false), (false, true), (true, false), (true, true)] {
+                let e = with_extra.then_some(&extra[..]);
+                let g = GridLaplacian::new(shape, &res, &role, rule, e).unwrap();
+                let n = g.len();
+                let lower = g.rows().lower();
+                let chol = Cholesky::factor(n, &lower).unwrap();
+                let amg = Amg::from_grid(g).unwrap();
+                assert!(amg.levels() >= 1, "{n} unknowns: a hierarchy");
+                let mut b = vec![0.0; n];
+                b[n / 3] = 1.0;
+                b[n - 1] = -0.25; // a lumped unknown
+                let (x, iters, r) = amg.pcg(&b, 1e-10, 200);
+                assert!(
+                    r <= 1e-10 && iters <= 40,
+                    "{rule:?}: residual {r} after {iters}"
+                );
+                let mut want = b.clone();
+                chol.solve(&mut want, 1);
+                let scale = want.iter().fold(0f64, |m, v| m.max(v.abs()));
+                for (p, q) in x.iter().zip(&want) {
+                    assert!((p - q).abs() <= 1e-7 * scale, "{rule:?}: {p} vs {q}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn the_tentative_prolongator_reproduces_the_candidate_on_every_level() {
         // Aggregates of unequal sizes, and a candidate that is not constant (as on every
@@ -818,7 +1168,7 @@ mod tests {
             e.push((k as u32, k as u32, d + 1e-3));
         }
         let a = Csr::from_lower(6, &e);
-        let (sp, si) = strength(&a, THETA);
+        let (sp, si) = strength(&a, &diagonal(&a), THETA);
         assert!(si[sp[5]..sp[6]].is_empty(), "5 has no strong neighbour");
         let (agg, nc) = aggregate(&a, (&sp, &si));
         assert_eq!(agg[5], agg[3], "{agg:?}");
@@ -841,7 +1191,7 @@ mod tests {
         let mut y = vec![0.0; 3];
         a.mul(&[1.0, 1.0, 1.0], &mut y);
         assert_eq!(y, [0.0, 1.0, 1.0]);
-        assert_eq!(a.diag(), [2.0, 3.0, 1.0]);
+        assert_eq!(diagonal(&a), [2.0, 3.0, 1.0]);
         assert_eq!(
             a.lower(),
             [(0, 0, 2.0), (1, 0, -2.0), (1, 1, 3.0), (2, 2, 1.0)]

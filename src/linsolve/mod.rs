@@ -10,9 +10,12 @@
 //! # Memory
 //! The factor dominates: on 8-neighbour grid Laplacians it took ~960 bytes per unknown at
 //! 10^6 unknowns here (2.5 s to factor on 2 cores), growing slowly with size (fill of a 2-D
-//! grid under AMD). Callers size their problems with [`Cholesky::estimate_bytes`].
+//! grid under AMD). AMG on a grid Laplacian held matrix-free ([`grid`]) takes ~120 bytes per
+//! unknown at its peak ([`AMG_BYTES`]). Callers size their problems with
+//! [`Method::estimate_bytes`].
 
 pub mod amg;
+pub mod grid;
 
 use faer::dyn_stack::{MemBuffer, MemStack};
 use faer::sparse::linalg::cholesky::{factorize_symbolic_cholesky, LltRef, SymbolicCholesky};
@@ -56,14 +59,34 @@ pub enum Method {
 /// 9.5 x 10^5 (3.0 s against 4.5 s, 0.37 against 0.97 GB); two threads at 3.8 x 10^6 (whole
 /// `circuit` command, `benches/compare/circuit_amg.py --all-pairs`): 9.6 s against 31.7 s for
 /// one pair, 43.1 s against 36.3 s for all 45 pairs of 10 regions (9 right-hand sides) with
-/// 1.57 against 4.49 GB.
+/// 1.57 against 4.49 GB. With the matrix-free AMG (2026-12-01, one pair, 1.9 x 10^5 nodes,
+/// 450 x 450 cells of the same generator, twice): 0.56 and 0.49 s against 0.89 and 0.79 s for
+/// the factor, 41 against 177 MB; 11.7 s against 37.3 s at 3.8 x 10^6 (whole command). The
+/// threshold was kept (the pinch-point zones below it are factored several at a time).
 pub const AUTO_DIRECT_NODES: usize = 200_000;
 
-/// Bytes per unknown of the AMG solver: the matrix, its hierarchy, the assembly arrays while it
-/// is built and conjugate gradients' vectors. With the `circuit` command's other arrays the
-/// estimate for the 3.8 x 10^6-node landscape of `benches/compare/circuit_amg.py` is 1.60 GB,
-/// against 1.48 GB measured at the peak for one pair and 1.57 GB for all 45 pairs.
-pub const AMG_BYTES_PER_NODE: u64 = 320;
+/// Bytes of the AMG solver of a grid Laplacian, per unknown and per cell of its padded grid,
+/// while its hierarchy is built (the finest level's prolongator, 16 bytes per entry, and the
+/// first coarse matrix are the largest arrays; the finest level itself is matrix-free, 12
+/// bytes per cell) and while it solves (five vectors over the grid besides the solution, the
+/// finest level's aggregates and Jacobi weights, and the coarse levels): the larger of the two
+/// is the solver's peak. On the 3.8 x 10^6-node landscape of
+/// `benches/compare/circuit_amg.py` (4.0 x 10^6 cells with the border) this gives 466 MB
+/// (setup), against 462 MB measured for the solver at the peak of one pair (556 MB for the
+/// whole command, with its per-cell arrays and one solved column).
+pub const AMG_BYTES: AmgBytes = AmgBytes {
+    setup: (110, 12),
+    solve: (25, 68),
+};
+
+/// Bytes per (unknown, cell) of the AMG solver's two phases (see [`AMG_BYTES`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AmgBytes {
+    /// While the hierarchy is built.
+    pub setup: (u64, u64),
+    /// While it solves.
+    pub solve: (u64, u64),
+}
 
 impl Method {
     /// The method that solves a system of `n` unknowns ([`Method::Auto`] resolved).
@@ -75,10 +98,14 @@ impl Method {
         }
     }
 
-    /// Bytes the solver of `n` unknowns takes (estimate).
-    pub fn estimate_bytes(self, n: usize) -> u64 {
+    /// Bytes the solver of `n` unknowns on a grid of `cells` cells takes (estimate).
+    pub fn estimate_bytes(self, n: usize, cells: usize) -> u64 {
+        let (n64, c64) = (n as u64, cells as u64);
         match self.resolve(n) {
-            Method::Amg => n as u64 * AMG_BYTES_PER_NODE,
+            Method::Amg => {
+                let b = AMG_BYTES;
+                (b.setup.0 * n64 + b.setup.1 * c64).max(b.solve.0 * n64 + b.solve.1 * c64)
+            }
             _ => Cholesky::estimate_bytes(n),
         }
     }
@@ -120,6 +147,21 @@ impl Solver {
         Ok(Solver::Iterative(amg::Amg::new(a)?))
     }
 
+    /// Prepares a grid Laplacian's system: factored from its lower triangle, or its AMG
+    /// hierarchy with the finest level held matrix-free.
+    ///
+    /// # Errors
+    /// As [`Cholesky::factor`].
+    pub fn grid(g: grid::GridLaplacian, method: Method) -> Result<Solver, SolveError> {
+        let n = g.len();
+        if method.resolve(n) == Method::Cholesky {
+            let lower = g.rows().lower();
+            drop(g);
+            return Ok(Solver::Direct(Cholesky::factor(n, &lower)?));
+        }
+        Ok(Solver::Iterative(amg::Amg::from_grid(g)?))
+    }
+
     /// The method that solves it.
     pub fn method(&self) -> Method {
         match self {
@@ -149,13 +191,12 @@ impl Solver {
                 Ok(())
             }
             Solver::Iterative(h) => {
-                let n = h.matrix().len();
+                let n = h.len();
                 for col in rhs.chunks_mut(n.max(1)).take(k) {
-                    let (x, iters, res) = h.pcg(col, CG_TOLERANCE, 1_000);
+                    let (iters, res) = h.solve_in_place(col, CG_TOLERANCE, 1_000);
                     if res > CG_TOLERANCE {
                         return Err(SolveError::NotConverged(res, iters, CG_TOLERANCE));
                     }
-                    col.copy_from_slice(&x);
                 }
                 Ok(())
             }
