@@ -702,7 +702,18 @@ fn build_level<R: Rows>(
         },
     );
     // Prolongator smoothing and Jacobi smoothing both use w = 4/3 / rho (as f32).
-    let wdinv: Vec<f32> = dinv.iter().map(|d| (4.0 / 3.0 / rho * d) as f32).collect();
+    // (Kept above 0 where the diagonal is, so that the restriction can divide by it.)
+    let wdinv: Vec<f32> = dinv
+        .iter()
+        .map(|&d| {
+            let w = (4.0 / 3.0 / rho * d) as f32;
+            if d > 0.0 {
+                w.max(f32::MIN_POSITIVE)
+            } else {
+                w
+            }
+        })
+        .collect();
     drop(dinv);
     let p = smoothed_prolongator(rows, &agg, &t, nc, &wdinv);
     let t = match cand {

@@ -124,29 +124,6 @@ pub enum Solver {
 }
 
 impl Solver {
-    /// Prepares the `n` x `n` SPD system whose lower triangle is `entries` (see
-    /// [`Cholesky::factor`]). Takes the entries so that, for AMG, they are freed once the
-    /// matrix is built and before its hierarchy (16 bytes per entry, ~80 bytes per node of a
-    /// grid).
-    ///
-    /// # Errors
-    /// As [`Cholesky::factor`].
-    pub fn new(
-        n: usize,
-        entries: Vec<(u32, u32, f64)>,
-        method: Method,
-    ) -> Result<Solver, SolveError> {
-        if method.resolve(n) == Method::Cholesky {
-            return Ok(Solver::Direct(Cholesky::factor(n, &entries)?));
-        }
-        if let Some(&(r, c, _)) = entries.iter().find(|e| e.0 as usize >= n || e.1 > e.0) {
-            return Err(SolveError::Index(r, c, n));
-        }
-        let a = amg::Csr::from_lower(n, &entries);
-        drop(entries);
-        Ok(Solver::Iterative(amg::Amg::new(a)?))
-    }
-
     /// Prepares a grid Laplacian's system: factored from its lower triangle, or its AMG
     /// hierarchy with the finest level held matrix-free.
     ///
