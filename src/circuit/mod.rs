@@ -34,7 +34,7 @@ use std::collections::BTreeMap;
 
 use rayon::prelude::*;
 
-use crate::linsolve::grid::{CellRole, GridLaplacian};
+use crate::linsolve::grid::{CellRole, GridLaplacian, NEIGHBOURS};
 use crate::linsolve::{Method, SolveError, Solver};
 
 mod pinch;
@@ -336,16 +336,7 @@ impl<'a> Network<'a> {
                 }
                 let (ra, vu) = (self.res[a], v[u as usize]);
                 let (mut inflow, mut outflow) = (0.0f64, 0.0f64);
-                for (dr, dc) in [
-                    (-1i64, -1i64),
-                    (-1, 0),
-                    (-1, 1),
-                    (0, -1),
-                    (0, 1),
-                    (1, -1),
-                    (1, 0),
-                    (1, 1),
-                ] {
+                for (dr, dc) in NEIGHBOURS {
                     let diag = dr != 0 && dc != 0;
                     if diag && four {
                         continue;

@@ -42,6 +42,19 @@ pub enum CellRole {
     Lumped(u32),
 }
 
+/// The 8 neighbours of a cell as (row, column) steps, row by row; a step with both non-zero
+/// is diagonal.
+pub const NEIGHBOURS: [(i64, i64); 8] = [
+    (-1, -1),
+    (-1, 0),
+    (-1, 1),
+    (0, -1),
+    (0, 1),
+    (1, -1),
+    (1, 0),
+    (1, 1),
+];
+
 /// Rows of grid cells per parallel task in a product.
 const ROWS_PER_TASK: usize = 8;
 
@@ -596,16 +609,7 @@ pub(crate) mod tests {
                 m[u as usize][u as usize] += extra.map_or(0.0, |e| e[a]);
             }
             let (ra, ca) = ((a / cols) as i64, (a % cols) as i64);
-            for (dr, dc) in [
-                (-1i64, -1i64),
-                (-1, 0),
-                (-1, 1),
-                (0, -1),
-                (0, 1),
-                (1, -1),
-                (1, 0),
-                (1, 1),
-            ] {
+            for (dr, dc) in NEIGHBOURS {
                 let diagonal = dr != 0 && dc != 0;
                 let (rb, cb) = (ra + dr, ca + dc);
                 if (diagonal && four) || rb < 0 || cb < 0 || rb >= rows as i64 || cb >= cols as i64
