@@ -17,7 +17,7 @@
 //! product).
 //!
 //! # Memory
-//! The finest level may be a matrix-free grid Laplacian ([`GridLaplacian`]: 12 bytes per cell
+//! The finest level may be a matrix-free grid Laplacian ([`GridLaplacian`]: 13 bytes per cell
 //! instead of ~116 bytes per unknown in compressed rows), whose vectors run over its padded
 //! grid (a lumped unknown's cells all hold its value). No level stores its prolongator: a
 //! level keeps its aggregates (4 bytes per entry) and Jacobi weights `w D^-1` (4, f32), and
@@ -151,11 +151,6 @@ impl Csr {
         });
     }
 
-    /// Bytes held.
-    fn bytes(&self) -> usize {
-        self.ptr.len() * 8 + self.idx.len() * 4 + self.val.len() * 8
-    }
-
     /// The lower triangle as (row, column, value).
     fn lower(&self) -> Vec<(u32, u32, f64)> {
         let mut out = Vec::new();
@@ -226,13 +221,6 @@ impl Op {
         }
     }
 
-    fn bytes(&self) -> usize {
-        match self {
-            Op::Csr(a) => a.bytes(),
-            Op::Grid(g) => g.bytes(),
-        }
-    }
-
     /// Length of this level's vectors (a grid's: its padded cells).
     fn vlen(&self) -> usize {
         match self {
@@ -287,12 +275,6 @@ impl Weights {
         match self {
             Weights::PerAggregate(w) => w[agg as usize],
             Weights::PerUnknown(w) => w[i],
-        }
-    }
-
-    fn bytes(&self) -> usize {
-        match self {
-            Weights::PerAggregate(w) | Weights::PerUnknown(w) => w.len() * 8,
         }
     }
 }
@@ -702,18 +684,7 @@ fn build_level<R: Rows>(
         },
     );
     // Prolongator smoothing and Jacobi smoothing both use w = 4/3 / rho (as f32).
-    // (Kept above 0 where the diagonal is, so that the restriction can divide by it.)
-    let wdinv: Vec<f32> = dinv
-        .iter()
-        .map(|&d| {
-            let w = (4.0 / 3.0 / rho * d) as f32;
-            if d > 0.0 {
-                w.max(f32::MIN_POSITIVE)
-            } else {
-                w
-            }
-        })
-        .collect();
+    let wdinv: Vec<f32> = dinv.iter().map(|d| (4.0 / 3.0 / rho * d) as f32).collect();
     drop(dinv);
     let p = smoothed_prolongator(rows, &agg, &t, nc, &wdinv);
     let t = match cand {
@@ -802,16 +773,6 @@ impl Amg {
         self.len() == 0
     }
 
-    /// Bytes held by the hierarchy (matrices, aggregates, weights; the coarsest factor's
-    /// values not counted).
-    pub fn bytes(&self) -> usize {
-        self.levels
-            .iter()
-            .map(|l| l.a.bytes() + l.wdinv.len() * 4 + l.agg.len() * 4 + l.t.bytes())
-            .sum::<usize>()
-            + self.last.bytes()
-    }
-
     /// Work vectors for the levels below the finest.
     fn work(&self) -> Vec<Work> {
         self.levels
@@ -850,14 +811,13 @@ impl Amg {
             let from: &[f64] = t1;
             l.a.apply(from, x, |i, ax, _| from[i] + wd(i) * (b[i] - ax));
         }
-        // Residual, restricted: P^T r = T^T (r - A s) with s = w D^-1 r (the residual comes
-        // back as s / (w D^-1); cells without an unknown, where that is 0 / 0, are not
-        // written).
-        l.a.apply(x, t2, |i, ax, _| wd(i) * (b[i] - ax));
-        {
-            let s: &[f64] = t2;
-            l.a.apply(s, t1, |i, as_, _| s[i] / wd(i) - as_);
-        }
+        // Residual, restricted: P^T r = T^T (r - A s) with s = w D^-1 r.
+        l.a.apply(x, t1, |i, ax, _| b[i] - ax);
+        t2.par_iter_mut()
+            .zip(t1.par_iter())
+            .enumerate()
+            .for_each(|(i, (s, r))| *s = wd(i) * r);
+        l.a.apply(t2, t1, |_, as_, r| r - as_);
         let (next, below) = work
             .split_first_mut()
             .expect("one work entry per level below the finest");

@@ -8,16 +8,18 @@
 //! *grounded* (a node held at 0 V: its edges count on its neighbours' diagonals, it has no
 //! unknown); an unknown may have an extra conductance to ground on its diagonal.
 //!
-//! # Numbering
-//! The unknowns of single cells come first, in cell order (row-major), so that the unknowns
-//! of a run of grid rows are one contiguous range; lumped unknowns follow. A product `A x`
-//! then runs over grid rows in parallel, each row writing its own range, and over the lumped
-//! unknowns (each summed over its cells in cell order), so its result does not depend on the
-//! thread count.
+//! # Numbering and products
+//! The unknowns of single cells come first, in cell order (row-major: a single cell's row
+//! is sorted when its neighbours are single cells too); lumped unknowns follow. The iterative
+//! solver's vectors run over the padded grid, a lumped unknown's value on each of its cells:
+//! a product `A x` runs over grid rows in parallel, each row writing its own cells, then over
+//! the lumped unknowns (each summed over its cells in cell order), so its result does not
+//! depend on the thread count.
 //!
 //! # Memory
-//! 12 bytes per cell (the unknown, 4, and the conductance term, 8, on a grid padded by one
-//! cell on every side so that neighbours need no bounds checks) and 4 bytes per cell of a
+//! 13 bytes per cell (the unknown, 4, the conductance term, 8, and whether a product writes
+//! the cell, 1, on a grid padded by one cell on every side so that neighbours need no bounds
+//! checks) and 4 bytes per cell of a
 //! lumped unknown, against ~116 bytes per unknown for the same matrix in compressed rows
 //! (9 entries of 12 bytes, and the row pointer). The conductance term is `1/R` (average
 //! conductance: an edge costs an addition) or `R` (average resistance: a division).
@@ -93,8 +95,6 @@ pub struct GridLaplacian {
     /// Per padded cell: whether it is a single-cell unknown (the cells a product writes in
     /// its loop over rows).
     single_cell: Vec<bool>,
-    /// First single-cell unknown of each grid row (`rows + 1` entries).
-    row_start: Vec<u32>,
     /// Unknowns of single cells (`0..single`); lumped ones are `single..n`.
     single: usize,
     /// Cells (padded indices, ascending) of lumped unknown `single + k`:
@@ -115,7 +115,7 @@ pub enum GridError {
     #[error("cell {0} has a node but a resistance of {1}: give a finite resistance > 0")]
     Resistance(usize, f32),
     /// Too many cells for 32-bit indices.
-    #[error("{0} cells (with a one-cell border) is more than this solver's 4,294,967,294")]
+    #[error("{0} cells (with a one-cell border) is more than this solver's 4,294,967,294\n  hint: coarsen the resistance raster (e.g. `gdalwarp -tr <2x cell size> <2x cell size> -tap -r average`) or clip it to the study area")]
     TooLarge(usize),
 }
 
@@ -148,13 +148,9 @@ impl GridLaplacian {
         let pad = |i: usize| (i / cols + 1) * pcols + i % cols + 1;
         let mut unk = vec![NO_NODE; padded];
         let mut c = vec![0.0f64; padded];
-        let mut row_start = Vec::with_capacity(rows + 1);
         let mut single = 0u32;
         let mut lumps = 0u32;
         for (i, (&r, &role)) in res.iter().zip(role).enumerate() {
-            if i % cols == 0 {
-                row_start.push(single);
-            }
             if role == CellRole::Out {
                 continue;
             }
@@ -181,7 +177,6 @@ impl GridLaplacian {
                 CellRole::Out => unreachable!("skipped above"),
             };
         }
-        row_start.push(single);
         // Lumped unknowns after the single ones; their cells grouped by unknown.
         let mut lumped_ptr = vec![0usize; lumps as usize + 1];
         for (i, &role) in role.iter().enumerate() {
@@ -220,7 +215,6 @@ impl GridLaplacian {
             unk,
             c,
             single_cell,
-            row_start,
             single: single as usize,
             lumped_ptr,
             lumped_cells,
@@ -241,17 +235,6 @@ impl GridLaplacian {
     /// Unknown of cell `i` (row-major, unpadded): an index, [`GROUNDED`] or [`NO_NODE`].
     pub fn unknown(&self, i: usize) -> u32 {
         self.unk[(i / self.cols + 1) * self.pcols + i % self.cols + 1]
-    }
-
-    /// Bytes held (per-cell arrays, lumped cells, extra conductances).
-    pub fn bytes(&self) -> usize {
-        self.unk.len() * 4
-            + self.c.len() * 8
-            + self.single_cell.len()
-            + self.lumped_cells.len() * 4
-            + self.lumped_ptr.len() * 8
-            + self.row_start.len() * 4
-            + self.extra.as_ref().map_or(0, |e| e.len() * 8)
     }
 
     /// The conductance between padded cells `a` and `b`.
