@@ -355,8 +355,8 @@ pub struct CircuitSection {
     pub pinch_points: PinchPoints,
     /// With `auto`: the largest corridor zone solved, cells (default 1e7: zones above
     /// 200,000 cells are solved one at a time by AMG-preconditioned conjugate gradients,
-    /// ~110 bytes per zone cell and ~70 per cell of the zone's bounding box, 1.8 GB or more
-    /// for the largest; smaller zones by a sparse factor, one per thread).
+    /// at most ~110 bytes per zone cell plus ~70 per cell of the zone's bounding box;
+    /// smaller zones by a sparse factor, one per thread).
     #[serde(default = "default_max_zone_cells")]
     pub max_zone_cells: u64,
     /// Conductance `2/(R_a + R_b)` instead of `(1/R_a + 1/R_b)/2` (Circuitscape's

@@ -139,7 +139,7 @@ pub fn circuit_stage(
     let why = match c.pinch_points {
         Mode::Off => Some("[circuit] pinch_points = \"off\"".to_string()),
         Mode::Auto if largest > c.max_zone_cells => Some(format!(
-            "the largest corridor zone holds {largest} cells, more than [circuit] max_zone_cells = {}; set pinch_points = \"on\" to compute them anyway (zones above 200,000 cells are solved one at a time by AMG, ~110 bytes per zone cell and ~70 per cell of its bounding box), or raise max_zone_cells, or narrow [corridors] width",
+            "the largest corridor zone holds {largest} cells, more than [circuit] max_zone_cells = {}; set pinch_points = \"on\" to compute them anyway (zones above 200,000 cells are solved one at a time by AMG, at most ~110 bytes per zone cell plus ~70 per cell of its bounding box), or raise max_zone_cells, or narrow [corridors] width",
             c.max_zone_cells
         )),
         _ if net.corridors.is_empty() => Some("no corridor".to_string()),

@@ -17,7 +17,7 @@
 //! [`crate::linsolve::AUTO_DIRECT_NODES`] cells by a sparse
 //! factor (sequential), several corridors at once; larger zones by AMG-preconditioned
 //! conjugate gradients, one zone at a time with every thread on it (so one large zone's
-//! solver, ~110 bytes per zone cell and ~70 per cell of the zone's bounding box at its peak
+//! solver, at most ~110 bytes per zone cell plus ~70 per cell of the zone's bounding box
 //! ([`crate::linsolve::AMG_BYTES`]), is held at a time). Corridors go in groups, each group's
 //! results merged by a maximum (exact, so the result does not depend on the order or the
 //! thread count). Per corridor, the bounding box of its zone and patches is held as 20 bytes

@@ -73,7 +73,9 @@ pub const AUTO_DIRECT_NODES: usize = 200_000;
 /// is the solver's peak. On the 3.8 x 10^6-node landscape of
 /// `benches/compare/circuit_amg.py` (4.0 x 10^6 cells with the border) this gives 466 MB
 /// (setup), against 462 MB measured for the solver at the peak of one pair (556 MB for the
-/// whole command, with its per-cell arrays and one solved column).
+/// whole command, with its per-cell arrays and one solved column). On a diagonal band of the
+/// same landscape (8.9 x 10^5 nodes in 4.0 x 10^6 cells, one pair) the solve phase dominates:
+/// the `circuit` command's estimate is 373 MB against 365 MB measured at the peak.
 pub const AMG_BYTES: AmgBytes = AmgBytes {
     setup: (110, 12),
     solve: (25, 68),
