@@ -10,11 +10,13 @@
 //! aggregate, then the rest form their own); tentative prolongator `T` fitted to the
 //! near-nullspace candidate (the constant vector on the finest level; on each coarser level its
 //! coarse representation, the aggregates' norms, so that the constant is reproduced exactly);
-//! smoothed prolongator `P = (I - w D^-1 A) T` with `w = 4/3 / rho(D^-1 A)` (power
-//! iterations); Galerkin coarse matrix `P^T A P`; down to at most [`COARSEST`] unknowns, solved
-//! by a sparse Cholesky. The V-cycle smooths with damped Jacobi (two sweeps before and after),
-//! which keeps the preconditioner symmetric and parallel; the first sweep starts from zero (no
-//! product).
+//! smoothed prolongator `P = (I - w D^-1 A) T` with `w = 4/3 / rho(D^-1 A)` (`rho` from a
+//! short Lanczos run, as pyamg estimates it); Galerkin coarse matrix `P^T A P`; down to at
+//! most [`COARSEST`] unknowns, solved by a sparse Cholesky. The V-cycle smooths with a
+//! Chebyshev polynomial of degree 2 in `w D^-1 A` before and after (the same polynomial, so
+//! the preconditioner stays symmetric; parallel, unlike pyamg's Gauss-Seidel; one product
+//! before, from zero, and two after, as two damped Jacobi sweeps would take, in fewer
+//! iterations: see [`chebyshev`]).
 //!
 //! # Memory
 //! The finest level may be a matrix-free grid Laplacian ([`GridLaplacian`]: 13 bytes per cell
@@ -283,8 +285,9 @@ impl Weights {
 #[derive(Debug)]
 struct Level {
     a: Op,
-    /// `w D^-1`: the inverse diagonal times the Jacobi damping (f32: a smoother's weights;
-    /// the same values in the prolongator, so `P^T A P` is the coarse matrix of the cycle).
+    /// `w D^-1`: the inverse diagonal times the damping `w = 4/3 / rho` (f32: the smoother's
+    /// scaling; the same values in the prolongator, so `P^T A P` is the coarse matrix of
+    /// the cycle).
     wdinv: Vec<f32>,
     /// Aggregate of each unknown (the column of its tentative prolongator's entry).
     agg: Vec<u32>,
@@ -303,6 +306,36 @@ pub struct Amg {
     last: Csr,
     coarse: Cholesky,
 }
+
+/// The smoother's polynomial: Chebyshev of degree 2 in `S = w D^-1 A` on the interval
+/// `[top / CHEBYSHEV_RATIO, top]`, `top` = [`CHEBYSHEV_TOP`] times `S`'s largest eigenvalue
+/// as estimated (`w rho` = 4/3). Pre-smoothing from `x = 0` is `x = (1 + c1) d + c2 W (b - A d)`
+/// with `d = W b / theta` and `W = w D^-1`; post-smoothing adds `(1 + c1) d + c2 (r - W A d)`
+/// with `r = W (b - A x)` and `d = r / theta`. Returns `(theta, c1, c2)`.
+///
+/// On the 3.8 x 10^6-node landscape of `benches/compare/circuit_amg.py` conjugate gradients
+/// took 22 iterations to 1e-10 with ratios 10 to 30 (25 at 50), against 27 with two damped
+/// Jacobi sweeps at the same cost (one product before, two after); 17 against 20 at ratio 30
+/// on a diagonal band of it and 15 against 19 at 1.9 x 10^5 nodes (ratio 10 best on both).
+/// An eigenvalue of `S` above `top` is amplified, so the estimate must not fall short: 15
+/// power iterations found 1.64 for `D^-1 A` where Lanczos finds 1.95 ([`spectral_radius`]),
+/// and with that estimate the cycle needed 33 iterations.
+fn chebyshev() -> (f64, f64, f64) {
+    let b = 4.0 / 3.0 * CHEBYSHEV_TOP;
+    let a = b / CHEBYSHEV_RATIO;
+    let theta = (b + a) / 2.0;
+    let delta = (b - a) / 2.0;
+    let sigma = theta / delta;
+    let rho0 = 1.0 / sigma;
+    let rho1 = 1.0 / (2.0 * sigma - rho0);
+    (theta, rho1 * rho0, 2.0 * rho1 / delta)
+}
+
+/// Ratio of the smoothing interval's ends (see [`chebyshev`]).
+const CHEBYSHEV_RATIO: f64 = 10.0;
+
+/// Margin over the estimated largest eigenvalue (see [`chebyshev`]).
+const CHEBYSHEV_TOP: f64 = 1.1;
 
 /// Rows per chunk when rows are built in parallel.
 const CHUNK: usize = 4096;
@@ -500,29 +533,104 @@ struct Work {
     b2: Vec<f64>,
 }
 
-/// The spectral radius of `D^-1 A` (`dinv` per unknown), estimated by power iterations from
-/// a fixed start.
+/// The largest eigenvalue of `D^-1 A` (`dinv` per unknown), estimated from the Lanczos
+/// tridiagonal of [`LANCZOS_STEPS`] steps of Jacobi-preconditioned conjugate gradients from a
+/// fixed start (the Ritz values approach the extreme eigenvalues from inside, far faster than
+/// power iterations: on a landscape Laplacian 15 power steps gave 1.64 where 150 gave 1.95).
 fn spectral_radius(a: &Op, dinv: &[f64]) -> f64 {
-    let start: Vec<f64> = (0..a.len()).map(|i| 1.0 + (i % 7) as f64 * 0.1).collect();
-    let (mut x, dinv) = match a {
+    let start: Vec<f64> = (0..a.len())
+        .map(|i| {
+            1.0 + ((i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40) as f64
+                / (1u64 << 24) as f64
+        })
+        .collect();
+    let (mut r, dinv) = match a {
         Op::Csr(_) => (start, dinv.to_vec()),
         Op::Grid(g) => (g.to_cells(&start, 0.0), g.to_cells(dinv, 0.0)),
     };
-    let mut y = vec![0.0; a.vlen()];
-    let mut rho = 1.0;
-    for _ in 0..15 {
-        a.apply(&x, &mut y, |i, ax, _| ax * dinv[i]);
-        let norm = a.dot(&y, &y).sqrt();
-        let xn = a.dot(&x, &x).sqrt();
-        if norm == 0.0 || xn == 0.0 {
+    let mut z: Vec<f64> = r.iter().zip(&dinv).map(|(ri, di)| ri * di).collect();
+    let mut p = z.clone();
+    let mut ap = vec![0.0; a.vlen()];
+    let mut rz = a.dot(&r, &z);
+    let (mut diag, mut off) = (Vec::new(), Vec::new());
+    let mut prev: Option<(f64, f64)> = None; // (alpha, beta) of the previous step
+    for _ in 0..LANCZOS_STEPS {
+        if rz.is_nan() || rz <= 0.0 {
             break;
         }
-        rho = norm / xn;
-        x.par_iter_mut()
-            .zip(&y)
-            .for_each(|(xi, yi)| *xi = yi / norm);
+        a.apply(&p, &mut ap, |_, x, _| x);
+        let pap = a.dot(&p, &ap);
+        if pap.is_nan() || pap <= 0.0 {
+            break;
+        }
+        let alpha = rz / pap;
+        diag.push(1.0 / alpha + prev.map_or(0.0, |(al, be)| be / al));
+        r.par_iter_mut()
+            .zip(ap.par_iter())
+            .for_each(|(ri, ai)| *ri -= alpha * ai);
+        z.par_iter_mut()
+            .zip(r.par_iter().zip(dinv.par_iter()))
+            .for_each(|(zi, (ri, di))| *zi = ri * di);
+        let rz_new = a.dot(&r, &z);
+        let beta = rz_new / rz;
+        rz = rz_new;
+        off.push(beta.max(0.0).sqrt() / alpha);
+        p.par_iter_mut()
+            .zip(z.par_iter())
+            .for_each(|(pi, zi)| *pi = zi + beta * *pi);
+        prev = Some((alpha, beta));
     }
-    rho
+    off.truncate(diag.len().saturating_sub(1));
+    largest_tridiagonal_eigenvalue(&diag, &off).max(1e-12)
+}
+
+/// Conjugate-gradient steps of [`spectral_radius`].
+const LANCZOS_STEPS: usize = 12;
+
+/// The largest eigenvalue of the symmetric tridiagonal matrix with diagonal `d` and
+/// off-diagonal `e` (`e.len() + 1 == d.len()`), by bisection on Sturm counts (0 when empty).
+fn largest_tridiagonal_eigenvalue(d: &[f64], e: &[f64]) -> f64 {
+    if d.is_empty() {
+        return 0.0;
+    }
+    // Gershgorin's interval holds every eigenvalue.
+    let radius = |i: usize| {
+        (if i > 0 { e[i - 1].abs() } else { 0.0 }) + (if i < e.len() { e[i].abs() } else { 0.0 })
+    };
+    let mut lo = (0..d.len())
+        .map(|i| d[i] - radius(i))
+        .fold(f64::INFINITY, f64::min);
+    let mut hi = (0..d.len())
+        .map(|i| d[i] + radius(i))
+        .fold(f64::NEG_INFINITY, f64::max);
+    // Eigenvalues below x: sign changes of the LDL^T pivots of T - x I.
+    let below = |x: f64| {
+        let mut count = 0;
+        let mut q = 1.0f64;
+        for i in 0..d.len() {
+            let e2 = if i > 0 { e[i - 1] * e[i - 1] } else { 0.0 };
+            q = d[i] - x - if i > 0 { e2 / q } else { 0.0 };
+            if q == 0.0 {
+                q = -f64::EPSILON * (x.abs() + 1.0);
+            }
+            if q < 0.0 {
+                count += 1;
+            }
+        }
+        count
+    };
+    for _ in 0..100 {
+        let mid = 0.5 * (lo + hi);
+        if mid <= lo || mid >= hi {
+            break;
+        }
+        if below(mid) < d.len() {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    hi
 }
 
 /// Strength of connection (pyamg's "symmetric" measure): `j` is a strong neighbour of `i`
@@ -683,7 +791,7 @@ fn build_level<R: Rows>(
             }
         },
     );
-    // Prolongator smoothing and Jacobi smoothing both use w = 4/3 / rho (as f32).
+    // The prolongator's smoothing and the smoother both use w D^-1 with w = 4/3 / rho (f32).
     let wdinv: Vec<f32> = dinv.iter().map(|d| (4.0 / 3.0 / rho * d) as f32).collect();
     drop(dinv);
     let p = smoothed_prolongator(rows, &agg, &t, nc, &wdinv);
@@ -803,13 +911,17 @@ impl Amg {
         }
         let l = &self.levels[k];
         let wd = |i: usize| l.wdinv[i] as f64;
-        // Two sweeps before, the first from x = 0 (so x = w D^-1 b, no product).
+        // Chebyshev smoothing, degree 2 before and after (see [`chebyshev`]): one product
+        // before (from x = 0), two after.
+        let (th, c1, c2) = chebyshev();
         t1.par_iter_mut()
             .enumerate()
-            .for_each(|(i, ti)| *ti = wd(i) * b[i]);
+            .for_each(|(i, ti)| *ti = wd(i) * b[i] / th);
         {
             let from: &[f64] = t1;
-            l.a.apply(from, x, |i, ax, _| from[i] + wd(i) * (b[i] - ax));
+            l.a.apply(from, x, |i, ax, _| {
+                (1.0 + c1) * from[i] + c2 * wd(i) * (b[i] - ax)
+            });
         }
         // Residual, restricted: P^T r = T^T (r - A s) with s = w D^-1 r.
         l.a.apply(x, t1, |i, ax, _| b[i] - ax);
@@ -863,13 +975,11 @@ impl Amg {
             let u: &[f64] = t1;
             l.a.apply(u, x, |i, au, xi| xi + u[i] - wd(i) * au);
         }
-        // Two sweeps after.
-        {
-            let from: &[f64] = x;
-            l.a.apply(from, t1, |i, ax, _| from[i] + wd(i) * (b[i] - ax));
-        }
+        l.a.apply(x, t1, |i, ax, _| wd(i) * (b[i] - ax));
         let from: &[f64] = t1;
-        l.a.apply(from, x, |i, ax, _| from[i] + wd(i) * (b[i] - ax));
+        l.a.apply(from, x, |i, at, xi| {
+            xi + (1.0 + c1) * from[i] / th + c2 * (from[i] - wd(i) * at / th)
+        });
     }
 
     /// The finest level's product `y_i = f(i, (A x)_i, y_i)`.
@@ -1030,6 +1140,122 @@ mod tests {
     }
 
     #[test]
+    fn the_tridiagonal_eigenvalue_is_the_closed_form() {
+        // The path Laplacian 2, -1: eigenvalues 2 - 2 cos(k pi / (n + 1)), k = 1..n.
+        for n in [1usize, 2, 3, 10, 57] {
+            let got = largest_tridiagonal_eigenvalue(&vec![2.0; n], &vec![-1.0; n - 1]);
+            let want = 2.0 + 2.0 * (std::f64::consts::PI / (n + 1) as f64).cos();
+            assert!((got - want).abs() <= 1e-12, "n {n}: {got} against {want}");
+        }
+        // Diagonal only: its largest entry.
+        let got = largest_tridiagonal_eigenvalue(&[0.5, 3.0, -1.0], &[0.0, 0.0]);
+        assert!((got - 3.0).abs() <= 1e-12, "{got}");
+        // A random tridiagonal against the dense symmetric eigenvalues.
+        let mut s = 9u64;
+        let mut next = || {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (s >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+        };
+        let d: Vec<f64> = (0..12).map(|_| next() * 4.0).collect();
+        let e: Vec<f64> = (0..11).map(|_| next() * 2.0).collect();
+        let m = faer::Mat::from_fn(12, 12, |i, j| {
+            if i == j {
+                d[i]
+            } else if i == j + 1 {
+                e[j]
+            } else if j == i + 1 {
+                e[i]
+            } else {
+                0.0
+            }
+        });
+        let eig = m.self_adjoint_eigenvalues(faer::Side::Lower).unwrap();
+        let want = eig[eig.len() - 1];
+        let got = largest_tridiagonal_eigenvalue(&d, &e);
+        assert!(
+            (got - want).abs() <= 1e-12 * want.abs().max(1.0),
+            "{got} against {want}"
+        );
+    }
+
+    #[test]
+    fn the_spectral_radius_estimate_is_close_below_the_largest_eigenvalue() {
+        // rho(D^-1 A) = the largest eigenvalue of D^-1/2 A D^-1/2, computed densely. Ritz
+        // values lie inside the spectrum, so the estimate may not exceed it; 12 steps must
+        // come within 3 % (15 power iterations fell 16 % short on a landscape).
+        for (side, seed) in [(18usize, 3u64), (25, 4)] {
+            let (n, e) = grid(side, seed);
+            let a = Csr::from_lower(n, &e);
+            let d = diagonal(&a);
+            let dinv: Vec<f64> = d.iter().map(|v| 1.0 / v).collect();
+            let mut m = faer::Mat::<f64>::zeros(n, n);
+            for r in 0..n {
+                let (c, v) = a.row(r);
+                for (&j, &x) in c.iter().zip(v) {
+                    m[(r, j as usize)] = x * (dinv[r] * dinv[j as usize]).sqrt();
+                }
+            }
+            let eig = m.self_adjoint_eigenvalues(faer::Side::Lower).unwrap();
+            let want = eig[n - 1];
+            let got = spectral_radius(&Op::Csr(a), &dinv);
+            assert!(
+                got <= want * (1.0 + 1e-9),
+                "side {side}: {got} above {want}"
+            );
+            assert!(got >= 0.97 * want, "side {side}: {got} far below {want}");
+        }
+    }
+
+    #[test]
+    fn the_smoother_is_the_chebyshev_polynomial_of_its_interval() {
+        // For S x = lambda x, pre-smoothing from 0 leaves the residual factor
+        // 1 - lambda q(lambda) = T2((theta - lambda) / delta) / T2(sigma), whose largest
+        // size on the interval is 1 / T2(sigma); outside it (above) it grows.
+        let (theta, c1, c2) = chebyshev();
+        let top = 4.0 / 3.0 * CHEBYSHEV_TOP;
+        let bottom = top / CHEBYSHEV_RATIO;
+        let (mid, half) = ((top + bottom) / 2.0, (top - bottom) / 2.0);
+        assert!((theta - mid).abs() <= 1e-15);
+        let t2 = |z: f64| 2.0 * z * z - 1.0;
+        let bound = 1.0 / t2(mid / half);
+        for k in 0..=100 {
+            let lambda = bottom + (top - bottom) * k as f64 / 100.0;
+            let d = 1.0 / theta;
+            let q = (1.0 + c1) * d + c2 * (1.0 - lambda * d);
+            let factor = 1.0 - lambda * q;
+            let want = t2((mid - lambda) / half) / t2(mid / half);
+            assert!(
+                (factor - want).abs() <= 1e-12,
+                "lambda {lambda}: {factor} against {want}"
+            );
+            assert!(
+                factor.abs() <= bound + 1e-12,
+                "lambda {lambda}: {factor} above {bound}"
+            );
+            // Post-smoothing from any x applies the same polynomial to the error (scalar
+            // system: W = 1, A = lambda, solution 1, from x = 0.3).
+            let x = 0.3;
+            let r = lambda * (1.0 - x);
+            let d = r / theta;
+            let after = x + (1.0 + c1) * d + c2 * (r - lambda * d);
+            let ratio = (1.0 - after) / (1.0 - x);
+            assert!(
+                (ratio - want).abs() <= 1e-12,
+                "lambda {lambda}: {ratio} against {want}"
+            );
+        }
+        // Two damped Jacobi sweeps (the same cost) leave (1 - lambda)^2, up to 0.73 on the
+        // interval; Chebyshev's worst is 0.50.
+        let jacobi = (1.0 - bottom).powi(2).max((1.0 - top).powi(2));
+        assert!(
+            bound < 0.51 && jacobi > 0.72,
+            "{bound} against Jacobi's {jacobi}"
+        );
+    }
+
+    #[test]
     fn amg_pcg_agrees_with_the_sparse_factor_in_few_iterations() {
         for (side, seed) in [(40usize, 1u64), (150, 2)] {
             let (n, e) = grid(side, seed);
@@ -1054,8 +1280,9 @@ mod tests {
                 amg.levels()
             );
             // 30 iterations on the 150 x 150 grid before the coarse levels fitted the
-            // candidate and connections were filtered by strength; 19 after.
-            assert!(iters <= 24, "side {side}: {iters} iterations");
+            // candidate and connections were filtered by strength; 19 after; 17 with the
+            // Chebyshev smoother.
+            assert!(iters <= 20, "side {side}: {iters} iterations");
             if side == 150 {
                 assert!(amg.levels() >= 1, "a hierarchy for {n} unknowns");
             }
