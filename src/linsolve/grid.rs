@@ -57,6 +57,37 @@ pub const NEIGHBOURS: [(i64, i64); 8] = [
     (1, 1),
 ];
 
+/// An element of a vector a product reads or writes: f64, or f32 for the preconditioner's
+/// vectors (products compute in f64 either way).
+pub trait Real: Copy + Send + Sync + 'static {
+    /// As f64 (exact).
+    fn get(self) -> f64;
+    /// From f64 (rounded to nearest for f32).
+    fn put(v: f64) -> Self;
+}
+
+impl Real for f64 {
+    #[inline(always)]
+    fn get(self) -> f64 {
+        self
+    }
+    #[inline(always)]
+    fn put(v: f64) -> f64 {
+        v
+    }
+}
+
+impl Real for f32 {
+    #[inline(always)]
+    fn get(self) -> f64 {
+        self as f64
+    }
+    #[inline(always)]
+    fn put(v: f64) -> f32 {
+        v as f32
+    }
+}
+
 /// Rows of grid cells per parallel task in a product.
 const ROWS_PER_TASK: usize = 8;
 
@@ -262,10 +293,10 @@ impl GridLaplacian {
     /// and its term is masked; a grounded one holds 0; one of the same lumped unknown holds
     /// the same value (a zero term).
     #[inline(always)]
-    fn cell_product<const AVG: bool, const FOUR: bool>(&self, a: usize, x: &[f64]) -> f64 {
+    fn cell_product<const AVG: bool, const FOUR: bool, X: Real>(&self, a: usize, x: &[X]) -> f64 {
         let w = self.pcols;
-        let (ca, xa) = (self.c[a], x[a]);
-        let term = |b: usize, diagonal: bool| edge::<AVG>(ca, self.c[b], xa, x[b], diagonal);
+        let (ca, xa) = (self.c[a], x[a].get());
+        let term = |b: usize, diagonal: bool| edge::<AVG>(ca, self.c[b], xa, x[b].get(), diagonal);
         let mut s =
             term(a + 1, false) + term(a - 1, false) + term(a + w, false) + term(a - w, false);
         if !FOUR {
@@ -283,21 +314,25 @@ impl GridLaplacian {
     /// alone in `y`. Grid rows in parallel, each a branch-free loop over contiguous rows of
     /// `x` and the conductances; then the lumped unknowns, each summed over its cells in cell
     /// order. The result does not depend on the thread count.
-    pub fn apply<F>(&self, x: &[f64], y: &mut [f64], f: F)
+    pub fn apply<X: Real, Y: Real, F>(&self, x: &[X], y: &mut [Y], f: F)
     where
-        F: Fn(usize, f64, f64) -> f64 + Sync,
+        F: Fn(usize, f64, Y) -> Y + Sync,
     {
         match (self.avg_resistance, self.four) {
-            (false, false) => self.apply_with::<false, false, F>(x, y, f),
-            (false, true) => self.apply_with::<false, true, F>(x, y, f),
-            (true, false) => self.apply_with::<true, false, F>(x, y, f),
-            (true, true) => self.apply_with::<true, true, F>(x, y, f),
+            (false, false) => self.apply_with::<false, false, X, Y, F>(x, y, f),
+            (false, true) => self.apply_with::<false, true, X, Y, F>(x, y, f),
+            (true, false) => self.apply_with::<true, false, X, Y, F>(x, y, f),
+            (true, true) => self.apply_with::<true, true, X, Y, F>(x, y, f),
         }
     }
 
-    fn apply_with<const AVG: bool, const FOUR: bool, F>(&self, x: &[f64], y: &mut [f64], f: F)
-    where
-        F: Fn(usize, f64, f64) -> f64 + Sync,
+    fn apply_with<const AVG: bool, const FOUR: bool, X: Real, Y: Real, F>(
+        &self,
+        x: &[X],
+        y: &mut [Y],
+        f: F,
+    ) where
+        F: Fn(usize, f64, Y) -> Y + Sync,
     {
         let (w, cols, rows) = (self.pcols, self.cols, self.rows);
         assert_eq!(x.len(), self.cells(), "x over the padded grid");
@@ -323,14 +358,14 @@ impl GridLaplacian {
                     let extra = self.extra.as_ref().map(|e| &e[base..base + cols]);
                     let yr = &mut yrow[1..1 + cols];
                     for j in 0..cols {
-                        let (ca, xa) = (c0[j], x0[j]);
+                        let (ca, xa) = (c0[j], x0[j].get());
                         let mut s = 0.0;
                         for m in 0..4 {
-                            s += edge::<AVG>(ca, cnear[m][j], xa, near[m][j], false);
+                            s += edge::<AVG>(ca, cnear[m][j], xa, near[m][j].get(), false);
                         }
                         if !FOUR {
                             for m in 0..4 {
-                                s += edge::<AVG>(ca, cfar[m][j], xa, far[m][j], true);
+                                s += edge::<AVG>(ca, cfar[m][j], xa, far[m][j].get(), true);
                             }
                         }
                         if let Some(e) = extra {
@@ -348,7 +383,7 @@ impl GridLaplacian {
             .map(|k| {
                 self.lumped_cells[self.lumped_ptr[k]..self.lumped_ptr[k + 1]]
                     .iter()
-                    .map(|&a| self.cell_product::<AVG, FOUR>(a as usize, x))
+                    .map(|&a| self.cell_product::<AVG, FOUR, X>(a as usize, x))
                     .sum()
             })
             .collect();
@@ -371,7 +406,7 @@ impl GridLaplacian {
 
     /// `sum x_u y_u` over the unknowns, for vectors over the padded grid: chunks of rows in
     /// a fixed order, then the lumped unknowns in order.
-    pub fn dot(&self, x: &[f64], y: &[f64]) -> f64 {
+    pub fn dot<X: Real, Y: Real>(&self, x: &[X], y: &[Y]) -> f64 {
         let single = self.single as u32;
         let step = self.pcols * ROWS_PER_TASK;
         let rows: f64 = x
@@ -382,7 +417,15 @@ impl GridLaplacian {
                 xs.iter()
                     .zip(ys)
                     .zip(us)
-                    .map(|((a, b), &u)| if u < single { a * b } else { 0.0 })
+                    .map(
+                        |((a, b), &u)| {
+                            if u < single {
+                                a.get() * b.get()
+                            } else {
+                                0.0
+                            }
+                        },
+                    )
                     .sum::<f64>()
             })
             .collect::<Vec<f64>>()
@@ -391,10 +434,61 @@ impl GridLaplacian {
         let lumped: f64 = (0..self.lumped_ptr.len() - 1)
             .map(|k| {
                 let a = self.lumped_cells[self.lumped_ptr[k]] as usize;
-                x[a] * y[a]
+                x[a].get() * y[a].get()
             })
             .sum();
         rows + lumped
+    }
+
+    /// The first single-cell unknown of each task of `ROWS_PER_TASK` padded rows, and the
+    /// number of single-cell unknowns last (single cells are numbered in cell order): for
+    /// [`GridLaplacian::add_scaled_to_unknowns`].
+    pub fn task_starts(&self) -> Vec<usize> {
+        let single = self.single as u32;
+        let mut starts = vec![0usize];
+        for us in self.unk.chunks(self.pcols * ROWS_PER_TASK) {
+            let k = us.iter().filter(|&&u| u < single).count();
+            starts.push(starts[starts.len() - 1] + k);
+        }
+        starts
+    }
+
+    /// `x_u += alpha p_a` for every unknown `u` of `x` (over the unknowns), `a` its cell (a
+    /// lumped unknown's first cell) in `p` (over the padded grid); `starts` from
+    /// [`GridLaplacian::task_starts`]. Tasks of rows in parallel, each writing its own
+    /// unknowns.
+    pub fn add_scaled_to_unknowns<P: Real>(
+        &self,
+        starts: &[usize],
+        alpha: f64,
+        p: &[P],
+        x: &mut [f64],
+    ) {
+        let step = self.pcols * ROWS_PER_TASK;
+        let single = self.single as u32;
+        let (singles, lumped) = x.split_at_mut(self.single);
+        let mut parts = Vec::with_capacity(starts.len());
+        let mut rest = singles;
+        for t in 0..starts.len() - 1 {
+            let (head, tail) = rest.split_at_mut(starts[t + 1] - starts[t]);
+            parts.push(head);
+            rest = tail;
+        }
+        parts
+            .into_par_iter()
+            .zip(self.unk.par_chunks(step).zip(p.par_chunks(step)))
+            .for_each(|(xs, (us, ps))| {
+                let mut k = 0;
+                for (&u, &pa) in us.iter().zip(ps) {
+                    if u < single {
+                        xs[k] += alpha * pa.get();
+                        k += 1;
+                    }
+                }
+            });
+        for (k, xu) in lumped.iter_mut().enumerate() {
+            *xu += alpha * p[self.lumped_cells[self.lumped_ptr[k]] as usize].get();
+        }
     }
 
     /// A vector over the unknowns spread over the padded grid (each cell its unknown's
@@ -411,6 +505,20 @@ impl GridLaplacian {
                 }
             })
             .collect()
+    }
+
+    /// [`GridLaplacian::to_cells`] into `out` (over the padded grid).
+    pub fn to_cells_into<T: Copy + Send + Sync>(&self, v: &[T], none: T, out: &mut [T]) {
+        let n = self.len();
+        out.par_iter_mut()
+            .zip(self.unk.par_iter())
+            .for_each(|(o, &u)| {
+                *o = if (u as usize) < n {
+                    v[u as usize]
+                } else {
+                    none
+                };
+            });
     }
 
     /// A vector over the padded grid back over the unknowns (a lumped unknown's first cell).
@@ -690,6 +798,24 @@ pub(crate) mod tests {
                     }
                     let xx: f64 = x.iter().map(|v| v * v).sum();
                     assert!(close(g.dot(&xc, &xc), xx), "seed {seed}: dot");
+                    // x + alpha y over the unknowns from y over the cells (the solver's
+                    // update), as the definition; the same with y in f32; to_cells_into as
+                    // to_cells.
+                    let mut sum = x.clone();
+                    g.add_scaled_to_unknowns(&g.task_starts(), 0.75, &yc, &mut sum);
+                    for i in 0..n {
+                        assert_eq!(sum[i], x[i] + 0.75 * y[i], "seed {seed}: x + a y at {i}");
+                    }
+                    let y32: Vec<f32> = yc.iter().map(|&v| v as f32).collect();
+                    let mut sum32 = x.clone();
+                    g.add_scaled_to_unknowns(&g.task_starts(), 0.75, &y32, &mut sum32);
+                    for i in 0..n {
+                        let want = x[i] + 0.75 * (y[i] as f32) as f64;
+                        assert_eq!(sum32[i], want, "seed {seed}: x + a y32 at {i}");
+                    }
+                    let mut into = vec![9.0; g.cells()];
+                    g.to_cells_into(&x, 0.0, &mut into);
+                    assert_eq!(into, xc, "seed {seed}: to_cells_into");
                 }
             }
         }

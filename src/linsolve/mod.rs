@@ -67,18 +67,20 @@ pub const AUTO_DIRECT_NODES: usize = 200_000;
 
 /// Bytes of the AMG solver of a grid Laplacian, per unknown and per cell of its padded grid,
 /// while its hierarchy is built (the finest level's prolongator, 16 bytes per entry, and the
-/// first coarse matrix are the largest arrays; the finest level itself is matrix-free, 12
-/// bytes per cell) and while it solves (five vectors over the grid besides the solution, the
-/// finest level's aggregates and Jacobi weights, and the coarse levels): the larger of the two
-/// is the solver's peak. On the 3.8 x 10^6-node landscape of
-/// `benches/compare/circuit_amg.py` (4.0 x 10^6 cells with the border) this gives 466 MB
-/// (setup), against 462 MB measured for the solver at the peak of one pair (556 MB for the
-/// whole command, with its per-cell arrays and one solved column). On a diagonal band of the
-/// same landscape (8.9 x 10^5 nodes in 4.0 x 10^6 cells, one pair) the solve phase dominates:
-/// the `circuit` command's estimate is 373 MB against 365 MB measured at the peak.
+/// first coarse matrix are the largest arrays; the finest level itself is matrix-free, 13
+/// bytes per cell) and while it solves (per cell: the grid, the finest level's aggregates and
+/// weights, 8, and the iteration's vectors, 24: residual and `A p` in f64, search direction
+/// and preconditioned residual in f32; per unknown: the coarse levels and their vectors; the
+/// solution is the caller's): the larger of the two is the solver's peak. On the
+/// 3.8 x 10^6-node landscape of `benches/compare/circuit_amg.py` (4.0 x 10^6 cells with the
+/// border) this gives 466 MB (setup), against 462 MB measured for the solver at the peak of
+/// one pair (556 MB for the whole command, with its per-cell arrays and one solved column).
+/// On a diagonal band of the same landscape (8.9 x 10^5 nodes in 4.0 x 10^6 cells, one pair)
+/// the solve phase dominates: the `circuit` command's estimate was 373 MB against 365 MB
+/// measured at the peak when the iteration held six f64 vectors (68 bytes per cell).
 pub const AMG_BYTES: AmgBytes = AmgBytes {
     setup: (110, 12),
-    solve: (25, 68),
+    solve: (25, 45),
 };
 
 /// Bytes per (unknown, cell) of the AMG solver's two phases (see [`AMG_BYTES`]).
@@ -171,8 +173,9 @@ impl Solver {
             }
             Solver::Iterative(h) => {
                 let n = h.len();
+                let mut buffers = h.buffers();
                 for col in rhs.chunks_mut(n.max(1)).take(k) {
-                    let (iters, res) = h.solve_in_place(col, CG_TOLERANCE, 1_000);
+                    let (iters, res) = h.solve_with(col, &mut buffers, CG_TOLERANCE, 1_000);
                     if res > CG_TOLERANCE {
                         return Err(SolveError::NotConverged(res, iters, CG_TOLERANCE));
                     }
