@@ -52,14 +52,14 @@ const COARSEST: usize = 2_000;
 
 /// A symmetric sparse matrix in compressed rows (both triangles stored).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Csr {
+pub struct Csr<T = f64> {
     n: usize,
     ptr: Vec<usize>,
     idx: Vec<u32>,
-    val: Vec<f64>,
+    val: Vec<T>,
 }
 
-impl Csr {
+impl Csr<f64> {
     /// The symmetric matrix whose lower triangle (diagonal included; duplicates summed) is
     /// `entries`. Written straight into its column and value arrays (12 bytes per stored
     /// entry; no buffer of (column, value) pairs), each row then sorted and its duplicates
@@ -118,6 +118,13 @@ impl Csr {
         Csr { n, ptr, idx, val }
     }
 
+    /// `y = A x`, rows in parallel.
+    pub fn mul(&self, x: &[f64], y: &mut [f64]) {
+        self.apply(x, y, |_, ax, _| ax);
+    }
+}
+
+impl<T: Real> Csr<T> {
     /// Unknowns.
     pub fn len(&self) -> usize {
         self.n
@@ -128,16 +135,11 @@ impl Csr {
         self.n == 0
     }
 
-    fn row(&self, r: usize) -> (&[u32], &[f64]) {
+    fn row(&self, r: usize) -> (&[u32], &[T]) {
         (
             &self.idx[self.ptr[r]..self.ptr[r + 1]],
             &self.val[self.ptr[r]..self.ptr[r + 1]],
         )
-    }
-
-    /// `y = A x`, rows in parallel.
-    pub fn mul(&self, x: &[f64], y: &mut [f64]) {
-        self.apply(x, y, |_, ax, _| ax);
     }
 
     /// `y_i = f(i, (A x)_i, y_i)`, rows in parallel.
@@ -152,7 +154,7 @@ impl Csr {
                 let ax: f64 = c
                     .iter()
                     .zip(v)
-                    .map(|(&j, &a)| a * x[j as usize].get())
+                    .map(|(&j, &a)| a.get() * x[j as usize].get())
                     .sum();
                 *yr = f(r, ax, *yr);
             }
@@ -166,7 +168,7 @@ impl Csr {
             let (c, v) = self.row(r);
             for (&j, &a) in c.iter().zip(v) {
                 if j as usize <= r {
-                    out.push((r as u32, j, a));
+                    out.push((r as u32, j, a.get()));
                 }
             }
         }
@@ -181,7 +183,7 @@ trait Rows: Sync {
     fn row_into(&self, i: usize, out: &mut Vec<(u32, f64)>);
 }
 
-impl Rows for Csr {
+impl<T: Real> Rows for Csr<T> {
     fn len(&self) -> usize {
         self.n
     }
@@ -189,7 +191,7 @@ impl Rows for Csr {
     fn row_into(&self, i: usize, out: &mut Vec<(u32, f64)>) {
         out.clear();
         let (c, v) = self.row(i);
-        out.extend(c.iter().copied().zip(v.iter().copied()));
+        out.extend(c.iter().copied().zip(v.iter().map(|a| a.get())));
     }
 }
 
@@ -206,7 +208,12 @@ impl Rows for GridRows<'_> {
 /// The matrix of a level: compressed rows, or a grid Laplacian held matrix-free.
 #[derive(Debug)]
 enum Op {
+    /// The system's own matrix in compressed rows.
     Csr(Csr),
+    /// A coarse level's Galerkin matrix, its values in f32 (a preconditioner's: 8 bytes per
+    /// entry instead of 12).
+    Coarse(Csr<f32>),
+    /// The system's own matrix on a grid, matrix-free.
     Grid(GridLaplacian),
 }
 
@@ -214,6 +221,7 @@ impl Op {
     fn len(&self) -> usize {
         match self {
             Op::Csr(a) => a.len(),
+            Op::Coarse(a) => a.len(),
             Op::Grid(g) => g.len(),
         }
     }
@@ -225,6 +233,7 @@ impl Op {
     {
         match self {
             Op::Csr(a) => a.apply(x, y, f),
+            Op::Coarse(a) => a.apply(x, y, f),
             Op::Grid(g) => g.apply(x, y, f),
         }
     }
@@ -233,6 +242,7 @@ impl Op {
     fn vlen(&self) -> usize {
         match self {
             Op::Csr(a) => a.len(),
+            Op::Coarse(a) => a.len(),
             Op::Grid(g) => g.cells(),
         }
     }
@@ -240,7 +250,7 @@ impl Op {
     /// `sum x_u y_u` over the unknowns.
     fn dot<X: Real, Y: Real>(&self, x: &[X], y: &[Y]) -> f64 {
         match self {
-            Op::Csr(_) => dot(x, y),
+            Op::Csr(_) | Op::Coarse(_) => dot(x, y),
             Op::Grid(g) => g.dot(x, y),
         }
     }
@@ -249,7 +259,7 @@ impl Op {
     #[inline(always)]
     fn counted(&self, i: usize) -> bool {
         match self {
-            Op::Csr(_) => true,
+            Op::Csr(_) | Op::Coarse(_) => true,
             Op::Grid(g) => g.counted(i),
         }
     }
@@ -308,8 +318,8 @@ struct Level {
 #[derive(Debug)]
 pub struct Amg {
     levels: Vec<Level>,
-    /// The coarsest matrix (the whole matrix when it is small enough to factor).
-    last: Csr,
+    /// The coarsest matrix (the whole matrix, in f64, when it is small enough to factor).
+    last: Box<Op>,
     coarse: Cholesky,
 }
 
@@ -477,7 +487,7 @@ fn members(agg: &[u32], nc: usize) -> (Vec<usize>, Vec<u32>) {
 /// rows where column `g` of `P` is not zero are the members of aggregate `g` and their
 /// neighbours (`P`'s row `i` has the columns of the aggregates of `i` and of its neighbours),
 /// taken in ascending order; neither `P^T` nor `A P` is held.
-fn galerkin<R: Rows>(a: &R, p: &Rect, agg: &[u32], nc: usize) -> Csr {
+fn galerkin<R: Rows>(a: &R, p: &Rect, agg: &[u32], nc: usize) -> Csr<f32> {
     let (mptr, mem) = members(agg, nc);
     let (ptr, ent) = build_exact(
         nc,
@@ -509,7 +519,7 @@ fn galerkin<R: Rows>(a: &R, p: &Rect, agg: &[u32], nc: usize) -> Csr {
     );
     drop((mptr, mem));
     let idx = ent.iter().map(|e| e.0).collect();
-    let val = ent.iter().map(|e| e.1).collect();
+    let val = ent.iter().map(|e| e.1 as f32).collect();
     drop(ent);
     Csr {
         n: nc,
@@ -534,9 +544,9 @@ fn dot<X: Real, Y: Real>(x: &[X], y: &[Y]) -> f64 {
 #[derive(Debug)]
 struct Work {
     b: Vec<f64>,
-    x: Vec<f64>,
-    t1: Vec<f64>,
-    t2: Vec<f64>,
+    x: Vec<f32>,
+    t1: Vec<f32>,
+    t2: Vec<f32>,
     b2: Vec<f64>,
 }
 
@@ -552,7 +562,7 @@ fn spectral_radius(a: &Op, dinv: &[f64]) -> f64 {
         })
         .collect();
     let (mut r, dinv) = match a {
-        Op::Csr(_) => (start, dinv.to_vec()),
+        Op::Csr(_) | Op::Coarse(_) => (start, dinv.to_vec()),
         Op::Grid(g) => (g.to_cells(&start, 0.0), g.to_cells(dinv, 0.0)),
     };
     let mut z: Vec<f64> = r.iter().zip(&dinv).map(|(ri, di)| ri * di).collect();
@@ -771,7 +781,7 @@ fn build_level<R: Rows>(
     op: &Op,
     rows: &R,
     cand: Option<&[f64]>,
-) -> Option<(LevelParts, Csr, Vec<f64>)> {
+) -> Option<(LevelParts, Csr<f32>, Vec<f64>)> {
     let n = rows.len();
     let d = diagonal(rows);
     let dinv: Vec<f64> = d
@@ -845,6 +855,7 @@ impl Amg {
         while cur.len() > COARSEST && levels.len() < 25 {
             let built = match &cur {
                 Op::Csr(m) => build_level(&cur, m, cand.as_deref()),
+                Op::Coarse(m) => build_level(&cur, m, cand.as_deref()),
                 Op::Grid(g) => build_level(&cur, &g.rows(), cand.as_deref()),
             };
             let Some((mut parts, coarse, coarse_cand)) = built else {
@@ -856,19 +867,26 @@ impl Amg {
                 parts.wdinv = g.to_cells(&parts.wdinv, 0.0);
             }
             cand = Some(coarse_cand);
-            levels.push(parts.into_level(std::mem::replace(&mut cur, Op::Csr(coarse))));
+            levels.push(parts.into_level(std::mem::replace(&mut cur, Op::Coarse(coarse))));
         }
-        let last = match cur {
-            Op::Csr(m) => m,
+        let (last, lower) = match cur {
+            Op::Csr(m) => {
+                let lower = m.lower();
+                (Op::Csr(m), lower)
+            }
+            Op::Coarse(m) => {
+                let lower = m.lower();
+                (Op::Coarse(m), lower)
+            }
             Op::Grid(g) => {
                 let lower = g.rows().lower();
-                Csr::from_lower(g.len(), &lower)
+                (Op::Csr(Csr::from_lower(g.len(), &lower)), lower)
             }
         };
-        let coarse = Cholesky::factor(last.len(), &last.lower())?;
+        let coarse = Cholesky::factor(last.len(), &lower)?;
         Ok(Amg {
             levels,
-            last,
+            last: Box::new(last),
             coarse,
         })
     }
@@ -964,7 +982,7 @@ impl Amg {
             .par_iter_mut()
             .zip(lo.par_iter().zip(hi.par_iter()))
             .for_each(|(v, (p, q))| *v = p + q);
-        self.vcycle::<f64>(
+        self.vcycle::<f32>(
             k + 1,
             (&next.b, &mut next.x),
             (&mut next.t1, &mut next.t2),
@@ -977,7 +995,7 @@ impl Amg {
             *u = V::put(if g == NONE {
                 0.0
             } else {
-                l.t.get(i, g) * xc[g as usize]
+                l.t.get(i, g) * xc[g as usize] as f64
             });
         });
         {

@@ -70,8 +70,8 @@ pub const AUTO_DIRECT_NODES: usize = 200_000;
 /// first coarse matrix are the largest arrays; the finest level itself is matrix-free, 13
 /// bytes per cell) and while it solves (per cell: the grid, the finest level's aggregates and
 /// weights, 8, and the iteration's vectors, 24: residual and `A p` in f64, search direction
-/// and preconditioned residual in f32; per unknown: the coarse levels and their vectors; the
-/// solution is the caller's): the larger of the two is the solver's peak. On the
+/// and preconditioned residual in f32; per unknown: the coarse levels, their values in f32,
+/// and their vectors; the solution is the caller's): the larger of the two is the solver's peak. On the
 /// 3.8 x 10^6-node landscape of `benches/compare/circuit_amg.py` (4.0 x 10^6 cells with the
 /// border) this gives 466 MB (setup), against 462 MB measured for the solver at the peak of
 /// one pair (556 MB for the whole command, with its per-cell arrays and one solved column).
