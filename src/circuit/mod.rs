@@ -107,6 +107,66 @@ pub struct Network<'a> {
     regions: Vec<(u32, u32)>,
 }
 
+/// The unknown of each node in a system ([`NONE`] outside it): 1.6 bits per node instead of
+/// 32. Single-cell unknowns are numbered in cell order, as nodes are, so a node's unknown is
+/// its rank among the nodes with single-cell unknowns (a bit per node and a count per 64);
+/// the few lumped unknowns (focal regions) are listed.
+#[derive(Debug)]
+struct Unknowns {
+    single: Vec<u64>,
+    before: Vec<u32>,
+    /// (node, unknown) of the lumped unknowns, by node.
+    lumped: Vec<(u32, u32)>,
+}
+
+impl Unknowns {
+    /// The unknowns of `nodes` nodes (`node` per cell) in `g`.
+    fn new(nodes: usize, node: &[u32], g: &GridLaplacian) -> Unknowns {
+        let n = g.len() as u32;
+        let mut single = vec![0u64; nodes.div_ceil(64)];
+        let mut lumped = Vec::new();
+        for (i, &u) in node.iter().enumerate() {
+            if u == NONE {
+                continue;
+            }
+            let k = g.unknown(i);
+            if (k as usize) < g.singles() {
+                single[u as usize / 64] |= 1 << (u % 64);
+            } else if k < n {
+                lumped.push((u, k));
+            }
+        }
+        lumped.sort_unstable();
+        lumped.dedup();
+        let mut before = Vec::with_capacity(single.len());
+        let mut count = 0u32;
+        for w in &single {
+            before.push(count);
+            count += w.count_ones();
+        }
+        Unknowns {
+            single,
+            before,
+            lumped,
+        }
+    }
+
+    /// The unknown of node `u`, or [`NONE`].
+    #[inline]
+    fn get(&self, u: usize) -> u32 {
+        let (w, b) = (u / 64, u % 64);
+        let word = self.single[w];
+        if word >> b & 1 == 1 {
+            self.before[w] + (word & ((1u64 << b) - 1)).count_ones()
+        } else {
+            match self.lumped.binary_search_by_key(&(u as u32), |e| e.0) {
+                Ok(k) => self.lumped[k].1,
+                Err(_) => NONE,
+            }
+        }
+    }
+}
+
 /// Conductance between two cells of resistance `ra` and `rb`.
 #[inline]
 fn conductance(ra: f32, rb: f32, diagonal: bool, avg_resistance: bool) -> f64 {
@@ -264,7 +324,7 @@ impl<'a> Network<'a> {
         solved: impl Fn(u32) -> bool,
         grounded: impl Fn(u32) -> bool,
         extra: Option<&[f64]>,
-    ) -> Result<(GridLaplacian, Vec<u32>), CircuitError> {
+    ) -> Result<(GridLaplacian, Unknowns), CircuitError> {
         // Lumped unknowns: the solved regions, numbered in id order.
         let mut lump: Vec<(u32, u32)> = Vec::new();
         for &(_, v) in &self.regions {
@@ -294,16 +354,7 @@ impl<'a> Network<'a> {
         let g = GridLaplacian::new((self.rows, self.cols), self.res, &roles, opts, extra)
             .map_err(|e| CircuitError::Shape(e.to_string()))?;
         drop(roles);
-        let n = g.len() as u32;
-        let mut row = vec![NONE; self.n];
-        for (i, &u) in self.node.iter().enumerate() {
-            if u != NONE {
-                let k = g.unknown(i);
-                if k < n {
-                    row[u as usize] = k;
-                }
-            }
-        }
+        let row = Unknowns::new(self.n, &self.node, &g);
         Ok((g, row))
     }
 
@@ -505,11 +556,11 @@ pub fn pairwise(
     let setup_seconds = clock.elapsed().as_secs_f64();
     // x_k = G e_k for every used region that is not a ground (grounds have x = 0).
     let solved: Vec<usize> = (0..net.regions.len())
-        .filter(|&k| used[k] && row[net.regions[k].1 as usize] != NONE)
+        .filter(|&k| used[k] && row.get(net.regions[k].1 as usize) != NONE)
         .collect();
     let mut x = vec![0.0f64; m * solved.len()];
     for (j, &k) in solved.iter().enumerate() {
-        x[j * m + row[net.regions[k].1 as usize] as usize] = 1.0;
+        x[j * m + row.get(net.regions[k].1 as usize) as usize] = 1.0;
     }
     chol.solve(&mut x, solved.len())?;
     let solver_seconds = (setup_seconds, clock.elapsed().as_secs_f64() - setup_seconds);
@@ -519,7 +570,7 @@ pub fn pairwise(
     }
     // Voltage at node v for a unit injection at region k (0 at grounds and other parts).
     let volt = |k: usize, v: u32| -> f64 {
-        match (column[k], row[v as usize]) {
+        match (column[k], row.get(v as usize)) {
             (Some(j), r) if r != NONE => x[j * m + r as usize],
             _ => 0.0,
         }
@@ -547,7 +598,8 @@ pub fn pairwise(
             column[ka].map(|j| &x[j * m..(j + 1) * m]),
             column[kb].map(|j| &x[j * m..(j + 1) * m]),
         );
-        v.par_iter_mut().zip(row.par_iter()).for_each(|(vi, &r)| {
+        v.par_iter_mut().enumerate().for_each(|(u, vi)| {
+            let r = row.get(u);
             *vi = if r == NONE {
                 0.0
             } else {
@@ -576,7 +628,7 @@ pub fn pairwise(
                 .iter()
                 .map(|&u| {
                     // The pair's part: the nodes solved, and its ground.
-                    if u == NONE || (row[u as usize] == NONE && !grounds.contains(&u)) {
+                    if u == NONE || (row.get(u as usize) == NONE && !grounds.contains(&u)) {
                         f64::NAN
                     } else {
                         v[u as usize] - v[vb]
@@ -678,20 +730,20 @@ pub fn focal(net: &Network, mode: FocalMode) -> Result<Focal, CircuitError> {
         solver = chol.describe();
         let mut b = vec![0.0f64; m];
         match mode {
-            FocalMode::OneToAll => b[row[node as usize] as usize] = 1.0,
+            FocalMode::OneToAll => b[row.get(node as usize) as usize] = 1.0,
             FocalMode::AllToOne => {
                 for &u in &others {
-                    b[row[u as usize] as usize] = 1.0;
+                    b[row.get(u as usize) as usize] = 1.0;
                 }
             }
         }
         chol.solve(&mut b, 1)?;
         let v: Vec<f64> = (0..net.n)
             .map(|u| {
-                if row[u] == NONE {
+                if row.get(u) == NONE {
                     0.0
                 } else {
-                    b[row[u] as usize]
+                    b[row.get(u) as usize]
                 }
             })
             .collect();
@@ -783,17 +835,17 @@ pub fn advanced(net: &Network, sources: &[f64], grounds: &[f64]) -> Result<Advan
     let chol = Solver::grid(lap, net.opts.solver)?;
     let mut b = vec![0.0f64; m];
     for v in 0..net.n {
-        if row[v] != NONE {
-            b[row[v] as usize] = s[v];
+        if row.get(v) != NONE {
+            b[row.get(v) as usize] = s[v];
         }
     }
     chol.solve(&mut b, 1)?;
     let v: Vec<f64> = (0..net.n)
         .map(|u| {
-            if row[u] == NONE {
+            if row.get(u) == NONE {
                 0.0
             } else {
-                b[row[u] as usize]
+                b[row.get(u) as usize]
             }
         })
         .collect();

@@ -741,3 +741,54 @@ fn focal_modes_need_two_regions() {
         .to_string()
         .contains("at least two focal regions"));
 }
+
+#[test]
+fn node_unknowns_are_the_grid_unknowns_of_their_cells() {
+    // A 9 x 150 grid (more than 64 nodes per word boundary) with nodata, two regions and
+    // one region grounded: every node's unknown from the rank structure equals the unknown
+    // the grid Laplacian gives its cells.
+    let (rows, cols) = (9usize, 150usize);
+    let mut res = vec![1.0f32; rows * cols];
+    let mut regions = vec![0u32; rows * cols];
+    for (i, r) in res.iter_mut().enumerate() {
+        if (i * 7919) % 13 == 0 {
+            *r = f32::NAN;
+        } else {
+            *r = 1.0 + (i % 5) as f32;
+        }
+    }
+    for i in [0usize, 1, 150, 151] {
+        regions[i] = 1;
+        res[i] = 1.0;
+    }
+    for i in [700usize, 701, 850, 1000] {
+        regions[i] = 2;
+        res[i] = 2.0;
+    }
+    for i in [1340usize, 1341] {
+        regions[i] = 3;
+        res[i] = 3.0;
+    }
+    let net = Network::new((rows, cols), &res, &regions, opts(false, false)).unwrap();
+    let ground = net.regions[2].1;
+    let (g, row) = net.system(|_| true, |v| v == ground, None).unwrap();
+    let mut checked = 0;
+    for (i, &u) in net.node.iter().enumerate() {
+        if u != NONE {
+            let want = g.unknown(i);
+            let want = if (want as usize) < g.len() {
+                want
+            } else {
+                NONE
+            };
+            assert_eq!(row.get(u as usize), want, "node {u} of cell {i}");
+            checked += 1;
+        }
+    }
+    assert!(checked > 1_000, "{checked} nodes");
+    assert!(
+        row.lumped.len() == 2,
+        "two lumped regions: {:?}",
+        row.lumped
+    );
+}

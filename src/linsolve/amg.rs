@@ -19,7 +19,7 @@
 //! iterations: see `chebyshev`).
 //!
 //! # Memory
-//! The finest level may be a matrix-free grid Laplacian ([`GridLaplacian`]: 13 bytes per cell
+//! The finest level may be a matrix-free grid Laplacian ([`GridLaplacian`]: 9 bytes per cell
 //! instead of ~116 bytes per unknown in compressed rows), whose vectors run over its padded
 //! grid (a lumped unknown's cells all hold its value). No level stores its prolongator: a
 //! level keeps its aggregates (4 bytes per entry) and Jacobi weights `w D^-1` (4, f32), and
@@ -543,11 +543,11 @@ fn dot<X: Real, Y: Real>(x: &[X], y: &[Y]) -> f64 {
 /// right-hand side and solution, two work vectors, and the two halves of a restriction.
 #[derive(Debug)]
 struct Work {
-    b: Vec<f64>,
+    b: Vec<f32>,
     x: Vec<f32>,
     t1: Vec<f32>,
     t2: Vec<f32>,
-    b2: Vec<f64>,
+    b2: Vec<f32>,
 }
 
 /// The largest eigenvalue of `D^-1 A` (`dinv` per unknown), estimated from the Lanczos
@@ -923,15 +923,15 @@ impl Amg {
     /// One V-cycle for `A x = b` from `x = 0` on level `k`, with two work vectors of the
     /// level's size; `work` holds the vectors of the levels below. The finest level's
     /// vectors are f32 (`V`), the coarser levels' f64; every product computes in f64.
-    fn vcycle<V: Real>(
+    fn vcycle<B: Real, V: Real>(
         &self,
         k: usize,
-        (b, x): (&[f64], &mut [V]),
+        (b, x): (&[B], &mut [V]),
         (t1, t2): (&mut [V], &mut [V]),
         work: &mut [Work],
     ) {
         if k == self.levels.len() {
-            let mut sol = b.to_vec();
+            let mut sol: Vec<f64> = b.iter().map(|v| v.get()).collect();
             self.coarse.solve(&mut sol, 1);
             x.iter_mut().zip(&sol).for_each(|(xi, v)| *xi = V::put(*v));
             return;
@@ -943,15 +943,15 @@ impl Amg {
         let (th, c1, c2) = chebyshev();
         t1.par_iter_mut()
             .enumerate()
-            .for_each(|(i, ti)| *ti = V::put(wd(i) * b[i] / th));
+            .for_each(|(i, ti)| *ti = V::put(wd(i) * b[i].get() / th));
         {
             let from: &[V] = t1;
             l.a.apply(from, x, |i, ax, _| {
-                V::put((1.0 + c1) * from[i].get() + c2 * wd(i) * (b[i] - ax))
+                V::put((1.0 + c1) * from[i].get() + c2 * wd(i) * (b[i].get() - ax))
             });
         }
         // Residual, restricted: P^T r = T^T (r - A s) with s = w D^-1 r.
-        l.a.apply(x, t1, |i, ax, _| V::put(b[i] - ax));
+        l.a.apply(x, t1, |i, ax, _| V::put(b[i].get() - ax));
         t2.par_iter_mut()
             .zip(t1.par_iter())
             .enumerate()
@@ -964,13 +964,15 @@ impl Amg {
         // both cores, and the same sums whatever the thread count.
         let half = t1.len().div_ceil(2);
         let (lo, hi) = next.b2.split_at_mut(next.b.len());
-        let restrict = |from: usize, q: &[V], out: &mut [f64]| {
+        // Sums held in f32, each addition in f64.
+        let restrict = |from: usize, q: &[V], out: &mut [f32]| {
             out.iter_mut().for_each(|v| *v = 0.0);
             for (o, qi) in q.iter().enumerate() {
                 let i = from + o;
                 let g = l.agg[i];
                 if g != NONE && l.a.counted(i) {
-                    out[g as usize] += l.t.get(i, g) * qi.get();
+                    let s = &mut out[g as usize];
+                    *s = (*s as f64 + l.t.get(i, g) * qi.get()) as f32;
                 }
             }
         };
@@ -981,8 +983,8 @@ impl Amg {
         next.b
             .par_iter_mut()
             .zip(lo.par_iter().zip(hi.par_iter()))
-            .for_each(|(v, (p, q))| *v = p + q);
-        self.vcycle::<f32>(
+            .for_each(|(v, (p, q))| *v = (*p as f64 + *q as f64) as f32);
+        self.vcycle::<f32, f32>(
             k + 1,
             (&next.b, &mut next.x),
             (&mut next.t1, &mut next.t2),
@@ -1002,7 +1004,7 @@ impl Amg {
             let u: &[V] = t1;
             l.a.apply(u, x, |i, au, xi| V::put(xi.get() + u[i].get() - wd(i) * au));
         }
-        l.a.apply(x, t1, |i, ax, _| V::put(wd(i) * (b[i] - ax)));
+        l.a.apply(x, t1, |i, ax, _| V::put(wd(i) * (b[i].get() - ax)));
         let from: &[V] = t1;
         l.a.apply(from, x, |i, at, xi| {
             let d = from[i].get();
@@ -1136,7 +1138,7 @@ impl Amg {
             } else {
                 let scratch: &mut [f32] = bytemuck::cast_slice_mut(ap);
                 let (t1, t2) = scratch.split_at_mut(n);
-                self.vcycle::<f32>(0, (r, z), (t1, t2), work);
+                self.vcycle::<f64, f32>(0, (r, z), (t1, t2), work);
             }
         };
         cycle(r, z, ap);

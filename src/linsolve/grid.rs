@@ -17,12 +17,15 @@
 //! depend on the thread count.
 //!
 //! # Memory
-//! 13 bytes per cell (the unknown, 4, the conductance term, 8, and whether a product writes
-//! the cell, 1, on a grid padded by one cell on every side so that neighbours need no bounds
-//! checks) and 4 bytes per cell of a
-//! lumped unknown, against ~116 bytes per unknown for the same matrix in compressed rows
-//! (9 entries of 12 bytes, and the row pointer). The conductance term is `1/R` (average
-//! conductance: an edge costs an addition) or `R` (average resistance: a division).
+//! 9 bytes per cell (the unknown, 4, the resistance as given, 4, f32, and whether a product
+//! writes the cell, 1, on a grid padded by one cell on every side so that neighbours need no
+//! bounds checks) and 4 bytes per cell of a lumped unknown, against ~116 bytes per unknown
+//! for the same matrix in compressed rows (9 entries of 12 bytes, and the row pointer). The
+//! conductance term, `1/R` (average conductance: an edge costs an addition) or `R` (average
+//! resistance: a division), is computed in f64 from the resistance where it is used: a
+//! product computes it once per cell for each task of rows (a division per cell in
+//! average-conductance mode), the same f64 values a stored term held (outputs were
+//! bit-identical when the term was stored in f64, 4 bytes per cell more).
 
 use rayon::prelude::*;
 
@@ -109,6 +112,19 @@ fn edge<const AVG: bool>(ca: f64, cb: f64, xa: f64, xb: f64, diagonal: bool) -> 
     g * (xa - xb)
 }
 
+/// The conductance term of a cell of resistance `r` (0: no node, and the term is 0): `R`
+/// (average resistance, `AVG`) or `1/R` (average conductance), in f64.
+#[inline(always)]
+fn cterm<const AVG: bool>(r: f32) -> f64 {
+    if AVG {
+        r as f64
+    } else if r > 0.0 {
+        1.0 / r as f64
+    } else {
+        0.0
+    }
+}
+
 /// A grid Laplacian (see the module docs).
 #[derive(Debug, Clone)]
 pub struct GridLaplacian {
@@ -120,9 +136,10 @@ pub struct GridLaplacian {
     avg_resistance: bool,
     /// Unknown per padded cell ([`NO_NODE`], [`GROUNDED`] or an index).
     unk: Vec<u32>,
-    /// `1/R` (average conductance) or `R` (average resistance) per padded cell; 0 without a
-    /// node.
-    c: Vec<f64>,
+    /// The resistance `R` per padded cell as given (f32); 0 without a node. Products use the
+    /// conductance term `1/R` (average conductance) or `R` (average resistance) in f64,
+    /// computed from it where used (see [`cterm`]).
+    r: Vec<f32>,
     /// Per padded cell: whether it is a single-cell unknown (the cells a product writes in
     /// its loop over rows).
     single_cell: Vec<bool>,
@@ -178,7 +195,7 @@ impl GridLaplacian {
         }
         let pad = |i: usize| (i / cols + 1) * pcols + i % cols + 1;
         let mut unk = vec![NO_NODE; padded];
-        let mut c = vec![0.0f64; padded];
+        let mut rp = vec![0.0f32; padded];
         let mut single = 0u32;
         let mut lumps = 0u32;
         for (i, (&r, &role)) in res.iter().zip(role).enumerate() {
@@ -189,11 +206,7 @@ impl GridLaplacian {
                 return Err(GridError::Resistance(i, r));
             }
             let p = pad(i);
-            c[p] = if avg_resistance {
-                r as f64
-            } else {
-                1.0 / r as f64
-            };
+            rp[p] = r;
             unk[p] = match role {
                 CellRole::Single => {
                     single += 1;
@@ -244,7 +257,7 @@ impl GridLaplacian {
             four: four_neighbours,
             avg_resistance,
             unk,
-            c,
+            r: rp,
             single_cell,
             single: single as usize,
             lumped_ptr,
@@ -263,6 +276,11 @@ impl GridLaplacian {
         self.len() == 0
     }
 
+    /// Unknowns of single cells (numbered `0..singles()` in cell order; lumped ones follow).
+    pub fn singles(&self) -> usize {
+        self.single
+    }
+
     /// Unknown of cell `i` (row-major, unpadded): an index, [`GROUNDED`] or [`NO_NODE`].
     pub fn unknown(&self, i: usize) -> u32 {
         self.unk[(i / self.cols + 1) * self.pcols + i % self.cols + 1]
@@ -272,9 +290,9 @@ impl GridLaplacian {
     #[inline(always)]
     fn conductance(&self, a: usize, b: usize, diagonal: bool) -> f64 {
         let g = if self.avg_resistance {
-            2.0 / (self.c[a] + self.c[b])
+            2.0 / (cterm::<true>(self.r[a]) + cterm::<true>(self.r[b]))
         } else {
-            0.5 * (self.c[a] + self.c[b])
+            0.5 * (cterm::<false>(self.r[a]) + cterm::<false>(self.r[b]))
         };
         if diagonal {
             g * std::f64::consts::FRAC_1_SQRT_2
@@ -295,8 +313,10 @@ impl GridLaplacian {
     #[inline(always)]
     fn cell_product<const AVG: bool, const FOUR: bool, X: Real>(&self, a: usize, x: &[X]) -> f64 {
         let w = self.pcols;
-        let (ca, xa) = (self.c[a], x[a].get());
-        let term = |b: usize, diagonal: bool| edge::<AVG>(ca, self.c[b], xa, x[b].get(), diagonal);
+        let (ca, xa) = (cterm::<AVG>(self.r[a]), x[a].get());
+        let term = |b: usize, diagonal: bool| {
+            edge::<AVG>(ca, cterm::<AVG>(self.r[b]), xa, x[b].get(), diagonal)
+        };
         let mut s =
             term(a + 1, false) + term(a - 1, false) + term(a + w, false) + term(a - w, false);
         if !FOUR {
@@ -339,6 +359,14 @@ impl GridLaplacian {
         y.par_chunks_mut(w * ROWS_PER_TASK)
             .enumerate()
             .for_each(|(t, ys)| {
+                // The conductance terms of the task's rows and the rows around them, computed
+                // once per product (a division per cell in average-conductance mode).
+                let first = (t * ROWS_PER_TASK).saturating_sub(1);
+                let last = (t * ROWS_PER_TASK + ROWS_PER_TASK).min(rows + 1);
+                let cbuf: Vec<f64> = self.r[first * w..(last + 1) * w]
+                    .iter()
+                    .map(|&r| cterm::<AVG>(r))
+                    .collect();
                 for (k, yrow) in ys.chunks_mut(w).enumerate() {
                     let pr = t * ROWS_PER_TASK + k;
                     if pr == 0 || pr > rows {
@@ -346,7 +374,8 @@ impl GridLaplacian {
                     }
                     let base = pr * w + 1;
                     let xs = |o: usize| &x[base + o - w - 1..base + o - w - 1 + cols];
-                    let cs = |o: usize| &self.c[base + o - w - 1..base + o - w - 1 + cols];
+                    let cb = base - first * w;
+                    let cs = |o: usize| &cbuf[cb + o - w - 1..cb + o - w - 1 + cols];
                     // Offsets from base - w - 1: up-left 0, up 1, up-right 2, left w, centre
                     // w + 1, right w + 2, down-left 2w, down 2w + 1, down-right 2w + 2.
                     let (x0, c0) = (xs(w + 1), cs(w + 1));

@@ -67,7 +67,7 @@ pub const AUTO_DIRECT_NODES: usize = 200_000;
 
 /// Bytes of the AMG solver of a grid Laplacian, per unknown and per cell of its padded grid,
 /// while its hierarchy is built (the finest level's prolongator, 16 bytes per entry, and the
-/// first coarse matrix are the largest arrays; the finest level itself is matrix-free, 13
+/// first coarse matrix are the largest arrays; the finest level itself is matrix-free, 9
 /// bytes per cell) and while it solves (per cell: the grid, the finest level's aggregates and
 /// weights, 8, and the iteration's vectors, 24: residual and `A p` in f64, search direction
 /// and preconditioned residual in f32; per unknown: the coarse levels, their values in f32,
@@ -79,8 +79,8 @@ pub const AUTO_DIRECT_NODES: usize = 200_000;
 /// the solve phase dominates: the `circuit` command's estimate was 373 MB against 365 MB
 /// measured at the peak when the iteration held six f64 vectors (68 bytes per cell).
 pub const AMG_BYTES: AmgBytes = AmgBytes {
-    setup: (110, 12),
-    solve: (25, 45),
+    setup: (110, 9),
+    solve: (25, 41),
 };
 
 /// Bytes per (unknown, cell) of the AMG solver's two phases (see [`AMG_BYTES`]).
