@@ -598,12 +598,13 @@ pub fn circuit(req: &CircuitRequest, ctx: &Context) -> Result<CircuitRun> {
         .collect::<std::collections::BTreeSet<u32>>()
         .len()
         .max(1);
-    // Solver (on a grid with a one-cell border), per-cell arrays and the solved columns;
-    // refused before the work when over the limit.
+    // Solver (on a grid with a one-cell border) with the solved columns (one per region in
+    // a pair but the grounded one of each part: at most all but one), and the per-cell
+    // arrays; refused before the work when over the limit.
     let cells = (grid.rows() + 2) * (grid.cols() + 2);
-    let solver_bytes = req.opts.solver.estimate_bytes(net.nodes(), cells);
-    let need =
-        solver_bytes + grid.len() as u64 * (4 + 4 + 8) + net.nodes() as u64 * 8 * columns as u64;
+    let solved = columns.saturating_sub(1).max(1);
+    let need = req.opts.solver.estimate_bytes(net.nodes(), cells, solved)
+        + grid.len() as u64 * (4 + 4 + 8);
     if let Some(max) = ctx.max_memory {
         if need > max {
             bail!(

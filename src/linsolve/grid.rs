@@ -358,15 +358,18 @@ impl GridLaplacian {
         assert_eq!(x.len(), self.cells(), "x over the padded grid");
         y.par_chunks_mut(w * ROWS_PER_TASK)
             .enumerate()
-            .for_each(|(t, ys)| {
+            .for_each_init(Vec::new, |cbuf: &mut Vec<f64>, (t, ys)| {
                 // The conductance terms of the task's rows and the rows around them, computed
-                // once per product (a division per cell in average-conductance mode).
+                // once per product (a division per cell in average-conductance mode), into a
+                // buffer each worker reuses.
                 let first = (t * ROWS_PER_TASK).saturating_sub(1);
                 let last = (t * ROWS_PER_TASK + ROWS_PER_TASK).min(rows + 1);
-                let cbuf: Vec<f64> = self.r[first * w..(last + 1) * w]
-                    .iter()
-                    .map(|&r| cterm::<AVG>(r))
-                    .collect();
+                cbuf.clear();
+                cbuf.extend(
+                    self.r[first * w..(last + 1) * w]
+                        .iter()
+                        .map(|&r| cterm::<AVG>(r)),
+                );
                 for (k, yrow) in ys.chunks_mut(w).enumerate() {
                     let pr = t * ROWS_PER_TASK + k;
                     if pr == 0 || pr > rows {

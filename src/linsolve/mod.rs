@@ -71,13 +71,13 @@ pub const AUTO_DIRECT_NODES: usize = 200_000;
 /// bytes per cell) and while it solves (per cell: the grid, the finest level's aggregates and
 /// weights, 8, and the iteration's vectors, 24: residual and `A p` in f64, search direction
 /// and preconditioned residual in f32; per unknown: the coarse levels, their values in f32,
-/// and their vectors; the solution is the caller's): the larger of the two is the solver's peak. On the
-/// 3.8 x 10^6-node landscape of `benches/compare/circuit_amg.py` (4.0 x 10^6 cells with the
-/// border) this gives 466 MB (setup), against 462 MB measured for the solver at the peak of
-/// one pair (556 MB for the whole command, with its per-cell arrays and one solved column).
-/// On a diagonal band of the same landscape (8.9 x 10^5 nodes in 4.0 x 10^6 cells, one pair)
-/// the solve phase dominates: the `circuit` command's estimate was 373 MB against 365 MB
-/// measured at the peak when the iteration held six f64 vectors (68 bytes per cell).
+/// and their vectors; the solution is the caller's): the larger of the two is the solver's
+/// peak. On the 3.8 x 10^6-node landscape of `benches/compare/circuit_amg.py` (4.0 x 10^6
+/// cells with the border), with the `circuit` command's per-cell arrays and solved columns
+/// (one per region in a pair but the grounded one), the estimate is 518 MB for one pair and
+/// 597 MB for all 45 pairs of 10 regions, against 513 and 563 MB measured at the peak
+/// (2026-12-02); on a diagonal band of the same landscape (8.9 x 10^5 nodes in 4.0 x 10^6
+/// cells, one pair), where the solve phase dominates, 258 MB against 263 MB.
 pub const AMG_BYTES: AmgBytes = AmgBytes {
     setup: (110, 9),
     solve: (25, 41),
@@ -102,15 +102,18 @@ impl Method {
         }
     }
 
-    /// Bytes the solver of `n` unknowns on a grid of `cells` cells takes (estimate).
-    pub fn estimate_bytes(self, n: usize, cells: usize) -> u64 {
+    /// Bytes the solver of `n` unknowns on a grid of `cells` cells takes at its peak
+    /// (estimate), with the caller's `columns` right-hand sides of `n` f64 each: they are
+    /// held beside the factor, and beside the AMG solve phase but not its setup.
+    pub fn estimate_bytes(self, n: usize, cells: usize, columns: usize) -> u64 {
         let (n64, c64) = (n as u64, cells as u64);
+        let rhs = 8 * n64 * columns as u64;
         match self.resolve(n) {
             Method::Amg => {
                 let b = AMG_BYTES;
-                (b.setup.0 * n64 + b.setup.1 * c64).max(b.solve.0 * n64 + b.solve.1 * c64)
+                (b.setup.0 * n64 + b.setup.1 * c64).max(b.solve.0 * n64 + b.solve.1 * c64 + rhs)
             }
-            _ => Cholesky::estimate_bytes(n),
+            _ => Cholesky::estimate_bytes(n) + rhs,
         }
     }
 }
@@ -309,6 +312,25 @@ impl Cholesky {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_solved_columns_count_beside_the_amg_solve_but_not_its_setup() {
+        // 3.8 x 10^6 nodes on 4.0 x 10^6 padded cells (the AMG benchmark): one column leaves
+        // the setup the peak; nine make the solve phase the peak.
+        let (n, c) = (3_800_368usize, 4_008_004usize);
+        let setup = 110 * n as u64 + 9 * c as u64;
+        let solve = 25 * n as u64 + 41 * c as u64;
+        assert_eq!(Method::Amg.estimate_bytes(n, c, 1), setup);
+        assert_eq!(
+            Method::Amg.estimate_bytes(n, c, 9),
+            solve + 8 * 9 * n as u64
+        );
+        // The factor is held while its columns are solved.
+        assert_eq!(
+            Method::Cholesky.estimate_bytes(n, c, 2),
+            Cholesky::estimate_bytes(n) + 16 * n as u64
+        );
+    }
 
     #[test]
     fn solves_a_small_system_against_its_hand_solution() {
