@@ -148,16 +148,18 @@ impl<T: Real> Csr<T> {
         F: Fn(usize, f64, Y) -> Y + Sync,
     {
         y.par_chunks_mut(CHUNK).enumerate().for_each(|(k, ys)| {
-            for (o, yr) in ys.iter_mut().enumerate() {
-                let r = k * CHUNK + o;
-                let (c, v) = self.row(r);
-                let ax: f64 = c
-                    .iter()
-                    .zip(v)
-                    .map(|(&j, &a)| a.get() * x[j as usize].get())
-                    .sum();
-                *yr = f(r, ax, *yr);
-            }
+            super::wide::run(|| {
+                for (o, yr) in ys.iter_mut().enumerate() {
+                    let r = k * CHUNK + o;
+                    let (c, v) = self.row(r);
+                    let ax: f64 = c
+                        .iter()
+                        .zip(v)
+                        .map(|(&j, &a)| a.get() * x[j as usize].get())
+                        .sum();
+                    *yr = f(r, ax, *yr);
+                }
+            })
         });
     }
 

@@ -14,7 +14,10 @@
 //! solver's vectors run over the padded grid, a lumped unknown's value on each of its cells:
 //! a product `A x` runs over grid rows in parallel, each row writing its own cells, then over
 //! the lumped unknowns (each summed over its cells in cell order), so its result does not
-//! depend on the thread count.
+//! depend on the thread count. A row is computed in blocks of [`LANES`] cells side by side
+//! (vector lanes; AVX2 where the CPU has it, see [`super::wide`]), each cell's sum in the
+//! same order as alone: on the 3.8 x 10^6-node benchmark the solve took 4.8-5.2 s instead
+//! of 7.0-7.2 s (one pair, runs side by side), bit-identical.
 //!
 //! # Memory
 //! 9 bytes per cell (the unknown, 4, the resistance as given, 4, f32, and whether a product
@@ -122,6 +125,113 @@ fn cterm<const AVG: bool>(r: f32) -> f64 {
         1.0 / r as f64
     } else {
         0.0
+    }
+}
+
+/// Cells per block of a product's inner loop: each block's sums computed side by side
+/// (vector lanes), every cell's sum in the same order as one at a time, so results do not
+/// depend on the block width or the instruction set ([`super::wide`]).
+const LANES: usize = 8;
+
+/// What a task of a product needs besides its rows.
+struct Task<'a, X, F> {
+    g: &'a GridLaplacian,
+    x: &'a [X],
+    /// The task's number (rows `t * ROWS_PER_TASK..`).
+    t: usize,
+    /// The first padded row of the conductance buffer.
+    first: usize,
+    f: &'a F,
+}
+
+/// One task of [`GridLaplacian::apply`]: the conductance terms of resistances `rs` (the
+/// task's padded rows and one around) into `cbuf`, then the product over the task's rows of
+/// `ys`, blocks of [`LANES`] cells, then the cells left one at a time.
+#[inline(always)]
+#[allow(clippy::needless_range_loop)] // lane loops index several arrays in step
+fn task_rows<const AVG: bool, const FOUR: bool, X: Real, Y: Real, F>(
+    task: &Task<'_, X, F>,
+    rs: &[f32],
+    cbuf: &mut Vec<f64>,
+    ys: &mut [Y],
+) where
+    F: Fn(usize, f64, Y) -> Y + Sync,
+{
+    let g = task.g;
+    let (w, cols, rows, x, f) = (g.pcols, g.cols, g.rows, task.x, task.f);
+    cbuf.clear();
+    cbuf.extend(rs.iter().map(|&r| cterm::<AVG>(r)));
+    for (k, yrow) in ys.chunks_mut(w).enumerate() {
+        let pr = task.t * ROWS_PER_TASK + k;
+        if pr == 0 || pr > rows {
+            continue;
+        }
+        let base = pr * w + 1;
+        let xs = |o: usize| &x[base + o - w - 1..base + o - w - 1 + cols];
+        let cb = base - task.first * w;
+        let cs = |o: usize| &cbuf[cb + o - w - 1..cb + o - w - 1 + cols];
+        // Offsets from base - w - 1: up-left 0, up 1, up-right 2, left w, centre
+        // w + 1, right w + 2, down-left 2w, down 2w + 1, down-right 2w + 2.
+        let (x0, c0) = (xs(w + 1), cs(w + 1));
+        let near = [xs(w), xs(w + 2), xs(1), xs(2 * w + 1)];
+        let cnear = [cs(w), cs(w + 2), cs(1), cs(2 * w + 1)];
+        let far = [xs(0), xs(2), xs(2 * w), xs(2 * w + 2)];
+        let cfar = [cs(0), cs(2), cs(2 * w), cs(2 * w + 2)];
+        let write = &g.single_cell[base..base + cols];
+        let extra = g.extra.as_ref().map(|e| &e[base..base + cols]);
+        let yr = &mut yrow[1..1 + cols];
+        // One cell's sum: the same operations, in the same order, in a block as alone.
+        let sum = |j: usize| {
+            let (ca, xa) = (c0[j], x0[j].get());
+            let mut s = 0.0;
+            for m in 0..4 {
+                s += edge::<AVG>(ca, cnear[m][j], xa, near[m][j].get(), false);
+            }
+            if !FOUR {
+                for m in 0..4 {
+                    s += edge::<AVG>(ca, cfar[m][j], xa, far[m][j].get(), true);
+                }
+            }
+            if let Some(e) = extra {
+                s += e[j] * xa;
+            }
+            s
+        };
+        let blocks = cols / LANES * LANES;
+        for j0 in (0..blocks).step_by(LANES) {
+            let c0 = &c0[j0..j0 + LANES];
+            let x0 = &x0[j0..j0 + LANES];
+            let mut s = [0.0f64; LANES];
+            for m in 0..4 {
+                let (cb, xb) = (&cnear[m][j0..j0 + LANES], &near[m][j0..j0 + LANES]);
+                for l in 0..LANES {
+                    s[l] += edge::<AVG>(c0[l], cb[l], x0[l].get(), xb[l].get(), false);
+                }
+            }
+            if !FOUR {
+                for m in 0..4 {
+                    let (cb, xb) = (&cfar[m][j0..j0 + LANES], &far[m][j0..j0 + LANES]);
+                    for l in 0..LANES {
+                        s[l] += edge::<AVG>(c0[l], cb[l], x0[l].get(), xb[l].get(), true);
+                    }
+                }
+            }
+            if let Some(e) = extra {
+                let e = &e[j0..j0 + LANES];
+                for l in 0..LANES {
+                    s[l] += e[l] * x0[l].get();
+                }
+            }
+            for l in 0..LANES {
+                let j = j0 + l;
+                let v = f(base + j, s[l], yr[j]);
+                yr[j] = if write[j] { v } else { yr[j] };
+            }
+        }
+        for j in blocks..cols {
+            let v = f(base + j, sum(j), yr[j]);
+            yr[j] = if write[j] { v } else { yr[j] };
+        }
     }
 }
 
@@ -354,7 +464,7 @@ impl GridLaplacian {
     ) where
         F: Fn(usize, f64, Y) -> Y + Sync,
     {
-        let (w, cols, rows) = (self.pcols, self.cols, self.rows);
+        let (w, rows) = (self.pcols, self.rows);
         assert_eq!(x.len(), self.cells(), "x over the padded grid");
         y.par_chunks_mut(w * ROWS_PER_TASK)
             .enumerate()
@@ -364,49 +474,15 @@ impl GridLaplacian {
                 // buffer each worker reuses.
                 let first = (t * ROWS_PER_TASK).saturating_sub(1);
                 let last = (t * ROWS_PER_TASK + ROWS_PER_TASK).min(rows + 1);
-                cbuf.clear();
-                cbuf.extend(
-                    self.r[first * w..(last + 1) * w]
-                        .iter()
-                        .map(|&r| cterm::<AVG>(r)),
-                );
-                for (k, yrow) in ys.chunks_mut(w).enumerate() {
-                    let pr = t * ROWS_PER_TASK + k;
-                    if pr == 0 || pr > rows {
-                        continue;
-                    }
-                    let base = pr * w + 1;
-                    let xs = |o: usize| &x[base + o - w - 1..base + o - w - 1 + cols];
-                    let cb = base - first * w;
-                    let cs = |o: usize| &cbuf[cb + o - w - 1..cb + o - w - 1 + cols];
-                    // Offsets from base - w - 1: up-left 0, up 1, up-right 2, left w, centre
-                    // w + 1, right w + 2, down-left 2w, down 2w + 1, down-right 2w + 2.
-                    let (x0, c0) = (xs(w + 1), cs(w + 1));
-                    let near = [xs(w), xs(w + 2), xs(1), xs(2 * w + 1)];
-                    let cnear = [cs(w), cs(w + 2), cs(1), cs(2 * w + 1)];
-                    let far = [xs(0), xs(2), xs(2 * w), xs(2 * w + 2)];
-                    let cfar = [cs(0), cs(2), cs(2 * w), cs(2 * w + 2)];
-                    let write = &self.single_cell[base..base + cols];
-                    let extra = self.extra.as_ref().map(|e| &e[base..base + cols]);
-                    let yr = &mut yrow[1..1 + cols];
-                    for j in 0..cols {
-                        let (ca, xa) = (c0[j], x0[j].get());
-                        let mut s = 0.0;
-                        for m in 0..4 {
-                            s += edge::<AVG>(ca, cnear[m][j], xa, near[m][j].get(), false);
-                        }
-                        if !FOUR {
-                            for m in 0..4 {
-                                s += edge::<AVG>(ca, cfar[m][j], xa, far[m][j].get(), true);
-                            }
-                        }
-                        if let Some(e) = extra {
-                            s += e[j] * xa;
-                        }
-                        let v = f(base + j, s, yr[j]);
-                        yr[j] = if write[j] { v } else { yr[j] };
-                    }
-                }
+                let rs = &self.r[first * w..(last + 1) * w];
+                let task = Task {
+                    g: self,
+                    x,
+                    t,
+                    first,
+                    f: &f,
+                };
+                super::wide::run(|| task_rows::<AVG, FOUR, X, Y, F>(&task, rs, cbuf, ys));
             });
         // Lumped unknowns: the product summed over their cells, then given to each cell.
         let lumps = self.lumped_ptr.len() - 1;
@@ -766,10 +842,39 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn products_are_bit_identical_on_the_baseline_and_the_wide_path() {
+        for (shape, seed) in [((9usize, 37usize), 3u64), ((12, 8), 5), ((4, 70), 11)] {
+            let (res, role, extra) = case(shape, seed, (10, 5));
+            for rule in [(false, false), (false, true), (true, false), (true, true)] {
+                let g = GridLaplacian::new(shape, &res, &role, rule, Some(&extra)).unwrap();
+                let mut rng = XorShift::new(seed);
+                let x: Vec<f32> = (0..g.len())
+                    .map(|_| (rng.next() % 20001) as f32 / 1e4 - 1.0)
+                    .collect();
+                let xc = g.to_cells(&x, 0.0);
+                let product = |baseline: bool| {
+                    super::super::wide::force_baseline(baseline);
+                    let mut y = vec![0.5f64; g.cells()];
+                    g.apply(&xc, &mut y, |a, ax, yi| yi + ax * (1.0 + a as f64 * 1e-3));
+                    super::super::wide::force_baseline(false);
+                    y
+                };
+                let (base, wide) = (product(true), product(false));
+                for (a, (p, q)) in base.iter().zip(&wide).enumerate() {
+                    assert_eq!(p.to_bits(), q.to_bits(), "{shape:?} {rule:?}: cell {a}");
+                }
+            }
+        }
+    }
+
+    #[test]
     #[allow(clippy::needless_range_loop)]
     fn rows_and_products_equal_the_laplacian_from_its_definition() {
-        let shape = (7usize, 9usize);
-        for seed in 1..25u64 {
+        // Widths of a block of lanes and one cell, and of two blocks and three.
+        for (shape, seed) in [(7usize, 9usize), (5, 19)]
+            .into_iter()
+            .flat_map(|s| (1..25u64).map(move |k| (s, k)))
+        {
             let (res, role, extra) = case(shape, seed, (12, 6));
             for rule in [(false, false), (false, true), (true, false), (true, true)] {
                 for with_extra in [false, true] {

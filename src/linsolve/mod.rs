@@ -16,6 +16,7 @@
 
 pub mod amg;
 pub mod grid;
+pub mod wide;
 
 use faer::dyn_stack::{MemBuffer, MemStack};
 use faer::sparse::linalg::cholesky::{factorize_symbolic_cholesky, LltRef, SymbolicCholesky};
