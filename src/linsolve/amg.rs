@@ -485,16 +485,69 @@ fn members(agg: &[u32], nc: usize) -> (Vec<usize>, Vec<u32>) {
     (ptr, m)
 }
 
-/// The Galerkin coarse matrix `P^T A P`, each coarse row `g` computed on its own: the fine
-/// rows where column `g` of `P` is not zero are the members of aggregate `g` and their
-/// neighbours (`P`'s row `i` has the columns of the aggregates of `i` and of its neighbours),
-/// taken in ascending order; neither `P^T` nor `A P` is held.
+/// Rows of `A P` (`(A P)_i = sum_j a_ij P_j`) kept while nearby coarse rows of the Galerkin
+/// product need them: direct-mapped by fine row (`i mod SLOTS`), rows of at most `WIDTH`
+/// entries (longer ones, a lumped unknown's, are recomputed where used). Coarse rows are
+/// computed in order and aggregates are numbered in cell order, so the fine rows a coarse row
+/// needs were mostly needed by the coarse rows just before it.
+struct ApRows {
+    key: Vec<u32>,
+    len: Vec<u8>,
+    cols: Vec<u32>,
+    vals: Vec<f64>,
+}
+
+impl ApRows {
+    const SLOTS: usize = 1 << 15;
+    const WIDTH: usize = 32;
+
+    fn new() -> ApRows {
+        ApRows {
+            key: vec![NONE; Self::SLOTS],
+            len: vec![0; Self::SLOTS],
+            cols: vec![0; Self::SLOTS * Self::WIDTH],
+            vals: vec![0.0; Self::SLOTS * Self::WIDTH],
+        }
+    }
+}
+
+/// Row `i` of `A P` into `out` (columns ascending): `sum_j a_ij P_j`, summed over `j` in
+/// the order of `A`'s row.
+fn ap_row<R: Rows>(
+    a: &R,
+    p: &Rect,
+    i: usize,
+    (acc, row): (&mut Accumulator, &mut Vec<(u32, f64)>),
+    out: &mut Vec<(u32, f64)>,
+) {
+    a.row_into(i, row);
+    for &(j, aij) in row.iter() {
+        for &(cc, pj) in p.row(j as usize) {
+            acc.add(cc, aij * pj);
+        }
+    }
+    out.clear();
+    acc.drain(out);
+}
+
+/// The Galerkin coarse matrix `P^T A P`, each coarse row `g` computed on its own as
+/// `sum_i P_ig (A P)_i` over the fine rows `i` where column `g` of `P` is not zero: the
+/// members of aggregate `g` and their neighbours (`P`'s row `i` has the columns of the
+/// aggregates of `i` and of its neighbours), in ascending order. Neither `P^T` nor `A P` is
+/// held: rows of `A P` are kept a while in a small cache ([`ApRows`]; each is needed by the
+/// 4-9 coarse rows of the aggregates around it), and computed again where it missed.
 fn galerkin<R: Rows>(a: &R, p: &Rect, agg: &[u32], nc: usize) -> Csr<f32> {
     let (mptr, mem) = members(agg, nc);
     let (ptr, ent) = build_exact(
         nc,
-        || (Accumulator::new(nc), Vec::new(), Vec::new()),
-        |g, (acc, row, fine), out| {
+        || {
+            (
+                (Accumulator::new(nc), Accumulator::new(nc)),
+                (Vec::new(), Vec::new(), Vec::new()),
+                ApRows::new(),
+            )
+        },
+        |g, ((acc, acc_ap), (row, fine, api), cache), out| {
             fine.clear();
             for &i in &mem[mptr[g]..mptr[g + 1]] {
                 a.row_into(i as usize, row);
@@ -508,11 +561,28 @@ fn galerkin<R: Rows>(a: &R, p: &Rect, agg: &[u32], nc: usize) -> Csr<f32> {
                     continue;
                 };
                 let pig = pi[k].1;
-                a.row_into(i as usize, row);
-                for &(j, aij) in row.iter() {
-                    let s = pig * aij;
-                    for &(cc, pj) in p.row(j as usize) {
-                        acc.add(cc, s * pj);
+                let slot = i as usize % ApRows::SLOTS;
+                let at = slot * ApRows::WIDTH;
+                if cache.key[slot] == i {
+                    let len = cache.len[slot] as usize;
+                    for (&cc, &v) in cache.cols[at..at + len]
+                        .iter()
+                        .zip(&cache.vals[at..at + len])
+                    {
+                        acc.add(cc, pig * v);
+                    }
+                    continue;
+                }
+                ap_row(a, p, i as usize, (acc_ap, row), api);
+                for &(cc, v) in api.iter() {
+                    acc.add(cc, pig * v);
+                }
+                if api.len() <= ApRows::WIDTH {
+                    cache.key[slot] = i;
+                    cache.len[slot] = api.len() as u8;
+                    for (o, &(cc, v)) in api.iter().enumerate() {
+                        cache.cols[at + o] = cc;
+                        cache.vals[at + o] = v;
                     }
                 }
             }

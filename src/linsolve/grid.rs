@@ -396,13 +396,23 @@ impl GridLaplacian {
         self.unk[(i / self.cols + 1) * self.pcols + i % self.cols + 1]
     }
 
-    /// The conductance between padded cells `a` and `b`.
+    /// The conductance term of padded cell `a` (see [`cterm`]).
     #[inline(always)]
-    fn conductance(&self, a: usize, b: usize, diagonal: bool) -> f64 {
-        let g = if self.avg_resistance {
-            2.0 / (cterm::<true>(self.r[a]) + cterm::<true>(self.r[b]))
+    fn term(&self, a: usize) -> f64 {
+        if self.avg_resistance {
+            cterm::<true>(self.r[a])
         } else {
-            0.5 * (cterm::<false>(self.r[a]) + cterm::<false>(self.r[b]))
+            cterm::<false>(self.r[a])
+        }
+    }
+
+    /// The conductance between a cell of conductance term `ca` and padded cell `b`.
+    #[inline(always)]
+    fn conductance(&self, ca: f64, b: usize, diagonal: bool) -> f64 {
+        let g = if self.avg_resistance {
+            2.0 / (ca + cterm::<true>(self.r[b]))
+        } else {
+            0.5 * (ca + cterm::<false>(self.r[b]))
         };
         if diagonal {
             g * std::f64::consts::FRAC_1_SQRT_2
@@ -675,6 +685,7 @@ impl GridRows<'_> {
         let mut place = usize::MAX;
         let mut cell = |a: usize, out: &mut Vec<(u32, f64)>| {
             diag += g.extra.as_ref().map_or(0.0, |e| e[a]);
+            let ca = g.term(a);
             for (k, &(off, diagonal)) in before.iter().chain(&after).enumerate() {
                 if k == 4 && place == usize::MAX {
                     place = out.len();
@@ -688,7 +699,7 @@ impl GridRows<'_> {
                 if u == NO_NODE || u == i as u32 {
                     continue;
                 }
-                let c = g.conductance(a, b, diagonal);
+                let c = g.conductance(ca, b, diagonal);
                 diag += c;
                 if u != GROUNDED {
                     out.push((u, -c));
