@@ -1503,6 +1503,92 @@ mod tests {
         }
     }
 
+    /// `P^T A P` from its definition (rows of `A P` as maps, then `sum_i P_ig (A P)_i`).
+    fn galerkin_by_definition<R: Rows>(a: &R, p: &Rect, nc: usize) -> Vec<Vec<(u32, f64)>> {
+        let mut c = vec![std::collections::BTreeMap::<u32, f64>::new(); nc];
+        let mut row = Vec::new();
+        for i in 0..a.len() {
+            a.row_into(i, &mut row);
+            let mut ap = std::collections::BTreeMap::<u32, f64>::new();
+            for &(j, aij) in &row {
+                for &(cc, pj) in p.row(j as usize) {
+                    *ap.entry(cc).or_default() += aij * pj;
+                }
+            }
+            for &(g, pig) in p.row(i) {
+                for (&cc, &v) in &ap {
+                    *c[g as usize].entry(cc).or_default() += pig * v;
+                }
+            }
+        }
+        c.into_iter().map(|m| m.into_iter().collect()).collect()
+    }
+
+    /// The prolongator and aggregates of the first level of `rows`, as [`build_level`] makes
+    /// them.
+    fn first_level<R: Rows>(rows: &R) -> (Rect, Vec<u32>, usize) {
+        let d = diagonal(rows);
+        let (sptr, sidx) = strength(rows, &d, THETA);
+        let (agg, nc) = aggregate(rows, (&sptr, &sidx));
+        let (t, _) = tentative(&agg, nc, &vec![1.0; rows.len()]);
+        let wdinv: Vec<f32> = d.iter().map(|&x| (0.6 / x) as f32).collect();
+        (smoothed_prolongator(rows, &agg, &t, nc, &wdinv), agg, nc)
+    }
+
+    #[test]
+    fn the_galerkin_product_is_pt_a_p() {
+        use crate::linsolve::grid::{tests::case, CellRole, GridLaplacian};
+        let check = |what: &str, got: &Csr<f32>, want: &[Vec<(u32, f64)>]| {
+            assert_eq!(got.len(), want.len(), "{what}: coarse rows");
+            for (g, w) in want.iter().enumerate() {
+                let (c, v) = got.row(g);
+                let cols: Vec<u32> = w.iter().map(|e| e.0).collect();
+                assert_eq!(c, &cols[..], "{what}: columns of coarse row {g}");
+                let scale = w.iter().fold(0f64, |m, e| m.max(e.1.abs()));
+                for (&x, &(cc, y)) in v.iter().zip(w) {
+                    assert!(
+                        (x as f64 - y).abs() <= 1e-6 * scale,
+                        "{what}: ({g}, {cc}) {x} vs {y}"
+                    );
+                }
+            }
+        };
+        // 48,400 unknowns: more fine rows than the cache has slots, so rows evict each other.
+        let (n, e) = grid(220, 5);
+        let a = Csr::from_lower(n, &e);
+        let (p, agg, nc) = first_level(&a);
+        check(
+            "csr",
+            &galerkin(&a, &p, &agg, nc),
+            &galerkin_by_definition(&a, &p, nc),
+        );
+        // A grid with a focal region: its lumped row has more entries than a cached row holds.
+        let shape = (40usize, 50usize);
+        let (res, mut role, _) = case(shape, 9, (3, 0));
+        for r in 10..22 {
+            for c in 20..32 {
+                role[r * 50 + c] = CellRole::Lumped(0);
+            }
+        }
+        role[0] = CellRole::Grounded;
+        let g = GridLaplacian::new(shape, &res, &role, (false, false), None).unwrap();
+        let rows = g.rows();
+        let (p, agg, nc) = first_level(&rows);
+        assert!(
+            (0..rows.len()).any(|i| {
+                let mut r = Vec::new();
+                rows.row_into(i, &mut r);
+                r.len() > ApRows::WIDTH
+            }),
+            "a row longer than the cache's"
+        );
+        check(
+            "grid",
+            &galerkin(&rows, &p, &agg, nc),
+            &galerkin_by_definition(&rows, &p, nc),
+        );
+    }
+
     #[test]
     fn the_tentative_prolongator_reproduces_the_candidate_on_every_level() {
         // Aggregates of unequal sizes, and a candidate that is not constant (as on every
