@@ -148,7 +148,6 @@ struct Task<'a, X, F> {
 /// task's padded rows and one around) into `cbuf`, then the product over the task's rows of
 /// `ys`, blocks of [`LANES`] cells, then the cells left one at a time.
 #[inline(always)]
-#[allow(clippy::needless_range_loop)] // lane loops index several arrays in step
 fn task_rows<const AVG: bool, const FOUR: bool, X: Real, Y: Real, F>(
     task: &Task<'_, X, F>,
     rs: &[f32],
@@ -180,58 +179,73 @@ fn task_rows<const AVG: bool, const FOUR: bool, X: Real, Y: Real, F>(
         let write = &g.single_cell[base..base + cols];
         let extra = g.extra.as_ref().map(|e| &e[base..base + cols]);
         let yr = &mut yrow[1..1 + cols];
-        // One cell's sum: the same operations, in the same order, in a block as alone.
-        let sum = |j: usize| {
-            let (ca, xa) = (c0[j], x0[j].get());
-            let mut s = 0.0;
-            for m in 0..4 {
-                s += edge::<AVG>(ca, cnear[m][j], xa, near[m][j].get(), false);
-            }
-            if !FOUR {
-                for m in 0..4 {
-                    s += edge::<AVG>(ca, cfar[m][j], xa, far[m][j].get(), true);
-                }
-            }
-            if let Some(e) = extra {
-                s += e[j] * xa;
-            }
-            s
+        let row = RowView {
+            x0,
+            c0,
+            near,
+            cnear,
+            far,
+            cfar,
+            extra,
         };
         let blocks = cols / LANES * LANES;
         for j0 in (0..blocks).step_by(LANES) {
-            let c0 = &c0[j0..j0 + LANES];
-            let x0 = &x0[j0..j0 + LANES];
-            let mut s = [0.0f64; LANES];
-            for m in 0..4 {
-                let (cb, xb) = (&cnear[m][j0..j0 + LANES], &near[m][j0..j0 + LANES]);
-                for l in 0..LANES {
-                    s[l] += edge::<AVG>(c0[l], cb[l], x0[l].get(), xb[l].get(), false);
-                }
-            }
-            if !FOUR {
-                for m in 0..4 {
-                    let (cb, xb) = (&cfar[m][j0..j0 + LANES], &far[m][j0..j0 + LANES]);
-                    for l in 0..LANES {
-                        s[l] += edge::<AVG>(c0[l], cb[l], x0[l].get(), xb[l].get(), true);
-                    }
-                }
-            }
-            if let Some(e) = extra {
-                let e = &e[j0..j0 + LANES];
-                for l in 0..LANES {
-                    s[l] += e[l] * x0[l].get();
-                }
-            }
-            for l in 0..LANES {
+            let s = row.sums::<AVG, FOUR, LANES>(j0);
+            for (l, &sl) in s.iter().enumerate() {
                 let j = j0 + l;
-                let v = f(base + j, s[l], yr[j]);
+                let v = f(base + j, sl, yr[j]);
                 yr[j] = if write[j] { v } else { yr[j] };
             }
         }
         for j in blocks..cols {
-            let v = f(base + j, sum(j), yr[j]);
+            let v = f(base + j, row.sums::<AVG, FOUR, 1>(j)[0], yr[j]);
             yr[j] = if write[j] { v } else { yr[j] };
         }
+    }
+}
+
+/// One grid row's slices for a product: `x` and the conductance terms at the centre cells
+/// and at their 4 near (rook) and 4 far (diagonal) neighbours, and the extra conductances.
+struct RowView<'a, X> {
+    x0: &'a [X],
+    c0: &'a [f64],
+    near: [&'a [X]; 4],
+    cnear: [&'a [f64]; 4],
+    far: [&'a [X]; 4],
+    cfar: [&'a [f64]; 4],
+    extra: Option<&'a [f64]>,
+}
+
+impl<X: Real> RowView<'_, X> {
+    /// `(A x)` at cells `j0..j0 + L` of the row, side by side: each cell's sum with the same
+    /// operations in the same order whatever `L` (the block's width, or 1 for the cells left).
+    #[inline(always)]
+    #[allow(clippy::needless_range_loop)] // lane loops index several arrays in step
+    fn sums<const AVG: bool, const FOUR: bool, const L: usize>(&self, j0: usize) -> [f64; L] {
+        let c0 = &self.c0[j0..j0 + L];
+        let x0 = &self.x0[j0..j0 + L];
+        let mut s = [0.0f64; L];
+        for m in 0..4 {
+            let (cb, xb) = (&self.cnear[m][j0..j0 + L], &self.near[m][j0..j0 + L]);
+            for l in 0..L {
+                s[l] += edge::<AVG>(c0[l], cb[l], x0[l].get(), xb[l].get(), false);
+            }
+        }
+        if !FOUR {
+            for m in 0..4 {
+                let (cb, xb) = (&self.cfar[m][j0..j0 + L], &self.far[m][j0..j0 + L]);
+                for l in 0..L {
+                    s[l] += edge::<AVG>(c0[l], cb[l], x0[l].get(), xb[l].get(), true);
+                }
+            }
+        }
+        if let Some(e) = self.extra {
+            let e = &e[j0..j0 + L];
+            for l in 0..L {
+                s[l] += e[l] * x0[l].get();
+            }
+        }
+        s
     }
 }
 
