@@ -1063,14 +1063,31 @@ impl Amg {
             below,
         );
         // Corrected by the prolonged coarse solution, P xc = u - w D^-1 A u with u = T xc.
-        let xc = &next.x;
-        t1.par_iter_mut().enumerate().for_each(|(i, u)| {
-            let g = l.agg[i];
-            *u = V::put(if g == NONE {
-                0.0
-            } else {
-                l.t.get(i, g) * xc[g as usize] as f64
-            });
+        // In fixed chunks, the weights' kind matched once per chunk (a branch-free loop).
+        fn prolong<V: Real, W: Fn(usize, u32) -> f64>(
+            (agg, xc): (&[u32], &[f32]),
+            from: usize,
+            us: &mut [V],
+            w: W,
+        ) {
+            super::wide::run(|| {
+                for (o, (u, &g)) in us.iter_mut().zip(agg).enumerate() {
+                    *u = V::put(if g == NONE {
+                        0.0
+                    } else {
+                        w(from + o, g) * xc[g as usize] as f64
+                    });
+                }
+            })
+        }
+        let xc: &[f32] = &next.x;
+        t1.par_chunks_mut(CHUNK).enumerate().for_each(|(k, us)| {
+            let from = k * CHUNK;
+            let agg = &l.agg[from..from + us.len()];
+            match &l.t {
+                Weights::PerAggregate(w) => prolong((agg, xc), from, us, |_, g| w[g as usize]),
+                Weights::PerUnknown(w) => prolong((agg, xc), from, us, |i, _| w[i]),
+            }
         });
         {
             let u: &[V] = t1;
