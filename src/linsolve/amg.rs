@@ -501,12 +501,41 @@ impl ApRows {
     const SLOTS: usize = 1 << 15;
     const WIDTH: usize = 32;
 
-    fn new() -> ApRows {
+    /// A cache for a level of `n` fine rows: at most [`ApRows::SLOTS`] slots (12.6 MB), fewer
+    /// on small levels.
+    fn new(n: usize) -> ApRows {
+        let slots = n.clamp(1, Self::SLOTS);
         ApRows {
-            key: vec![NONE; Self::SLOTS],
-            len: vec![0; Self::SLOTS],
-            cols: vec![0; Self::SLOTS * Self::WIDTH],
-            vals: vec![0.0; Self::SLOTS * Self::WIDTH],
+            key: vec![NONE; slots],
+            len: vec![0; slots],
+            cols: vec![0; slots * Self::WIDTH],
+            vals: vec![0.0; slots * Self::WIDTH],
+        }
+    }
+
+    fn slot(&self, i: u32) -> (usize, usize) {
+        let slot = i as usize % self.key.len();
+        (slot, slot * Self::WIDTH)
+    }
+
+    /// Row `i`'s columns and values, when held.
+    fn get(&self, i: u32) -> Option<(&[u32], &[f64])> {
+        let (slot, at) = self.slot(i);
+        let len = self.len[slot] as usize;
+        (self.key[slot] == i).then(|| (&self.cols[at..at + len], &self.vals[at..at + len]))
+    }
+
+    /// Holds row `i` in its slot when it fits.
+    fn put(&mut self, i: u32, row: &[(u32, f64)]) {
+        if row.len() > Self::WIDTH {
+            return;
+        }
+        let (slot, at) = self.slot(i);
+        self.key[slot] = i;
+        self.len[slot] = row.len() as u8;
+        for (o, &(cc, v)) in row.iter().enumerate() {
+            self.cols[at + o] = cc;
+            self.vals[at + o] = v;
         }
     }
 }
@@ -544,7 +573,7 @@ fn galerkin<R: Rows>(a: &R, p: &Rect, agg: &[u32], nc: usize) -> Csr<f32> {
             (
                 (Accumulator::new(nc), Accumulator::new(nc)),
                 (Vec::new(), Vec::new(), Vec::new()),
-                ApRows::new(),
+                ApRows::new(a.len()),
             )
         },
         |g, ((acc, acc_ap), (row, fine, api), cache), out| {
@@ -561,29 +590,18 @@ fn galerkin<R: Rows>(a: &R, p: &Rect, agg: &[u32], nc: usize) -> Csr<f32> {
                     continue;
                 };
                 let pig = pi[k].1;
-                let slot = i as usize % ApRows::SLOTS;
-                let at = slot * ApRows::WIDTH;
-                if cache.key[slot] == i {
-                    let len = cache.len[slot] as usize;
-                    for (&cc, &v) in cache.cols[at..at + len]
-                        .iter()
-                        .zip(&cache.vals[at..at + len])
-                    {
-                        acc.add(cc, pig * v);
-                    }
-                    continue;
+                if cache.get(i).is_none() {
+                    ap_row(a, p, i as usize, (acc_ap, row), api);
+                    cache.put(i, api);
                 }
-                ap_row(a, p, i as usize, (acc_ap, row), api);
-                for &(cc, v) in api.iter() {
-                    acc.add(cc, pig * v);
-                }
-                if api.len() <= ApRows::WIDTH {
-                    cache.key[slot] = i;
-                    cache.len[slot] = api.len() as u8;
-                    for (o, &(cc, v)) in api.iter().enumerate() {
-                        cache.cols[at + o] = cc;
-                        cache.vals[at + o] = v;
+                // The held row, or the one just computed when it was too long to hold.
+                match cache.get(i) {
+                    Some((cols, vals)) => {
+                        for (&cc, &v) in cols.iter().zip(vals) {
+                            acc.add(cc, pig * v);
+                        }
                     }
+                    None => api.iter().for_each(|&(cc, v)| acc.add(cc, pig * v)),
                 }
             }
             acc.drain(out);
