@@ -1193,34 +1193,46 @@ fn trace(
 /// Edge-to-edge distance in cells between two sets of cells (squares): for cells offset by
 /// (dr, dc) the gap is `sqrt(max(0, |dr| - 1)² + max(0, |dc| - 1)²)`. `b` must be in
 /// row-major order (it is searched by row).
+///
+/// Exact integer squared gaps, one square root at the end (the same value as the least of the
+/// square roots: a square root is monotone and correctly rounded), and `b`'s rows and columns
+/// found once, not by a division per pair. Only rows of `b` within the best gap so far are
+/// read. Measuring a plan and valuing connectors call it once per corridor measured again;
+/// with a division and a square root per pair of border cells it was 6% of a whole run on
+/// the 3,000² synthetic plan.
 fn edge_to_edge(a: &[usize], b: &[usize], cols: usize) -> f64 {
-    let mut best = f64::INFINITY;
+    let gap = |x: i64| (x.abs() - 1).max(0);
+    let at = |c: usize| ((c / cols) as i64, (c % cols) as i64);
+    let b: Vec<(i64, i64)> = b.iter().map(|&c| at(c)).collect();
+    let mut best = i64::MAX; // squared gap
     for &ca in a {
-        let (ra, cca) = ((ca / cols) as i64, (ca % cols) as i64);
-        // Only rows within the current best can improve it.
-        let span = if best.is_finite() {
-            best.ceil() as i64 + 1
-        } else {
+        let (ra, ka) = at(ca);
+        // Rows whose gap alone is below the best: |dr| - 1 < sqrt(best).
+        let span = if best == i64::MAX {
             i64::MAX / 4
+        } else {
+            (best as f64).sqrt() as i64 + 2
         };
-        let lo = b.partition_point(|&cb| ((cb / cols) as i64) < ra - span);
-        for &cb in &b[lo..] {
-            let (rb, ccb) = ((cb / cols) as i64, (cb % cols) as i64);
+        let lo = b.partition_point(|&(rb, _)| rb < ra - span);
+        for &(rb, kb) in &b[lo..] {
             if rb > ra + span {
                 break;
             }
-            let dy = ((ra - rb).abs() - 1).max(0) as f64;
-            let dx = ((cca - ccb).abs() - 1).max(0) as f64;
-            let d = (dx * dx + dy * dy).sqrt();
-            if d < best {
-                best = d;
-                if best == 0.0 {
+            let (dy, dx) = (gap(ra - rb), gap(ka - kb));
+            let d2 = dx * dx + dy * dy;
+            if d2 < best {
+                best = d2;
+                if best == 0 {
                     return 0.0;
                 }
             }
         }
     }
-    best
+    if best == i64::MAX {
+        f64::INFINITY
+    } else {
+        (best as f64).sqrt()
+    }
 }
 
 #[cfg(test)]
@@ -1410,6 +1422,31 @@ mod tests {
             if !changed {
                 return d;
             }
+        }
+    }
+
+    proptest! {
+        /// The edge-to-edge gap equals its definition: the least over every pair of cells,
+        /// whatever the sets' shapes (scattered cells, shared rows, sets that touch or
+        /// overlap, an empty set).
+        #[test]
+        fn edge_to_edge_is_the_least_gap_over_all_pairs(
+            cols in 1usize..60,
+            a in proptest::collection::btree_set(0usize..3000, 0..40),
+            b in proptest::collection::btree_set(0usize..3000, 0..40),
+        ) {
+            let (a, b): (Vec<usize>, Vec<usize>) = (a.into_iter().collect(), b.into_iter().collect());
+            let gap = |x: i64| ((x.abs() - 1).max(0)) as f64;
+            let want = a
+                .iter()
+                .flat_map(|&x| b.iter().map(move |&y| (x, y)))
+                .map(|(x, y)| {
+                    let dr = gap((x / cols) as i64 - (y / cols) as i64);
+                    let dc = gap((x % cols) as i64 - (y % cols) as i64);
+                    (dr * dr + dc * dc).sqrt()
+                })
+                .fold(f64::INFINITY, f64::min);
+            prop_assert_eq!(edge_to_edge(&a, &b, cols).to_bits(), want.to_bits());
         }
     }
 
