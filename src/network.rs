@@ -443,6 +443,9 @@ struct Removed {
 /// A (PC, IIC) pair of sums or terms.
 type PcIic = (f64, f64);
 
+/// One index's tree, graph (LCD-weighted or in steps) and value of a distance.
+type Kind<'a> = (&'a Tree, &'a Adjacency, &'a dyn Fn(f64) -> f64);
+
 /// Sources per block of [`removals`]: each block's terms wait in a table of (block × nodes)
 /// and (block × links) before they are added in source order.
 const REMOVAL_BLOCK: usize = 64;
@@ -510,32 +513,29 @@ fn removals(
                         })
                         .collect();
                     let mut link_terms = vec![(0.0, 0.0); m];
+                    let kinds: [Kind; 2] = [(tp, adj, &value_pc), (ti, unit, &value_iic)];
                     for c in 0..n {
-                        let l = tp.parent_link[c];
-                        if l != usize::MAX {
-                            link_terms[l].0 = scratch.regrow(
-                                adj,
+                        for (k, &(tree, adjacency, value)) in kinds.iter().enumerate() {
+                            let l = tree.parent_link[c];
+                            if l == usize::MAX {
+                                continue;
+                            }
+                            let members = tree.subtree(c);
+                            let t = scratch.regrow(
+                                adjacency,
                                 g,
-                                tp,
+                                tree,
                                 s,
-                                tp.subtree(c),
+                                members,
                                 None,
                                 Some(l),
-                                &value_pc,
+                                value,
                             );
-                        }
-                        let l = ti.parent_link[c];
-                        if l != usize::MAX {
-                            link_terms[l].1 = scratch.regrow(
-                                unit,
-                                g,
-                                ti,
-                                s,
-                                ti.subtree(c),
-                                None,
-                                Some(l),
-                                &value_iic,
-                            );
+                            if k == 0 {
+                                link_terms[l].0 = t;
+                            } else {
+                                link_terms[l].1 = t;
+                            }
                         }
                     }
                     (node_terms, link_terms)
@@ -969,35 +969,20 @@ mod tests {
         let (one, two) = (on(1), on(2));
         assert_eq!(one, two);
         let r = one;
-        for v in 0..n {
-            let (pc2, iic2) = naive(&g, Some(v), None);
+        // dPC and dIIC of one removal against the indices recomputed without it.
+        let check = |what: String, (d_pc, d_iic): (f64, f64), (pc2, iic2): (f64, f64)| {
             let want = 100.0 * (r.indices.pc_num - pc2) / r.indices.pc_num;
-            assert!(
-                close(r.nodes[v].d_pc, want),
-                "node {v}: {} vs {want}",
-                r.nodes[v].d_pc
-            );
+            assert!(close(d_pc, want), "{what} dPC: {d_pc} vs {want}");
             let want = 100.0 * (r.indices.iic_num - iic2) / r.indices.iic_num;
-            assert!(
-                close(r.nodes[v].d_iic, want),
-                "node {v}: {} vs {want}",
-                r.nodes[v].d_iic
-            );
+            assert!(close(d_iic, want), "{what} dIIC: {d_iic} vs {want}");
+        };
+        for v in 0..n {
+            let got = (r.nodes[v].d_pc, r.nodes[v].d_iic);
+            check(format!("node {v}"), got, naive(&g, Some(v), None));
         }
         for l in (0..g.links.len()).step_by(3) {
-            let (pc2, iic2) = naive(&g, None, Some(l));
-            let want = 100.0 * (r.indices.pc_num - pc2) / r.indices.pc_num;
-            assert!(
-                close(r.links[l].d_pc, want),
-                "link {l}: {} vs {want}",
-                r.links[l].d_pc
-            );
-            let want = 100.0 * (r.indices.iic_num - iic2) / r.indices.iic_num;
-            assert!(
-                close(r.links[l].d_iic, want),
-                "link {l}: {} vs {want}",
-                r.links[l].d_iic
-            );
+            let got = (r.links[l].d_pc, r.links[l].d_iic);
+            check(format!("link {l}"), got, naive(&g, None, Some(l)));
         }
     }
 
