@@ -295,8 +295,7 @@ pub fn analyse(
     };
     let removed = removals(
         g,
-        &adj,
-        &unit,
+        (&adj, &unit),
         &trees,
         (&rows_pc, &rows_iic),
         value_pc,
@@ -305,7 +304,7 @@ pub fn analyse(
     let nodes: Vec<NodeImportance> = (0..n)
         .into_par_iter()
         .map(|v| {
-            let (pc2, iic2) = removed.nodes[v];
+            let [pc2, iic2] = removed.nodes[v];
             let d_pc = pct(pc_num, pc2);
             // With every attribute 0 there is no connectivity to lose: all fractions are 0.
             let share = |x: f64| {
@@ -335,7 +334,7 @@ pub fn analyse(
     let links: Vec<LinkImportance> = removed
         .links
         .iter()
-        .map(|&(pc2, iic2)| LinkImportance {
+        .map(|&[pc2, iic2]| LinkImportance {
             d_iic: pct(iic_num, iic2),
             d_pc: pct(pc_num, pc2),
         })
@@ -440,11 +439,12 @@ struct Removed {
     links: Vec<PcIic>,
 }
 
-/// A (PC, IIC) pair of sums or terms.
-type PcIic = (f64, f64);
+/// A [PC, IIC] pair of sums or terms.
+type PcIic = [f64; 2];
 
-/// One index's tree, graph (LCD-weighted or in steps) and value of a distance.
-type Kind<'a> = (&'a Tree, &'a Adjacency, &'a dyn Fn(f64) -> f64);
+/// One index (PC or IIC) in [`removals`]: its tree, graph (LCD-weighted or in steps), value
+/// of a distance and rows of its numerator.
+type Index<'a> = (&'a Tree, &'a Adjacency, &'a dyn Fn(f64) -> f64, &'a [f64]);
 
 /// Sources per block of [`removals`]: each block's terms wait in a table of (block × nodes)
 /// and (block × links) before they are added in source order.
@@ -456,11 +456,9 @@ const REMOVAL_BLOCK: usize = 64;
 /// computed together (its trees stay in cache), in parallel over the sources of a block, and
 /// each removal's total is summed in source order, term by term as one removal over every
 /// source would: the same floating-point sums whatever the threads and the block.
-#[allow(clippy::too_many_arguments)]
 fn removals(
     g: &Graph,
-    adj: &Adjacency,
-    unit: &Adjacency,
+    (adj, unit): (&Adjacency, &Adjacency),
     trees: &[(Tree, Tree)],
     (rows_pc, rows_iic): (&[f64], &[f64]),
     value_pc: impl Fn(f64) -> f64 + Sync,
@@ -468,73 +466,53 @@ fn removals(
 ) -> Removed {
     let n = g.attr.len();
     let m = g.links.len();
-    let whole = (rows_pc.iter().sum::<f64>(), rows_iic.iter().sum::<f64>());
-    let mut nodes = vec![(0.0, 0.0); n];
-    let mut links = vec![whole; m];
+    let mut nodes = vec![[0.0; 2]; n];
+    let mut links = vec![[rows_pc.iter().sum::<f64>(), rows_iic.iter().sum::<f64>()]; m];
     let sources: Vec<usize> = (0..n).collect();
     for block in sources.chunks(REMOVAL_BLOCK) {
-        // Per source: each node's term (PC, IIC) and each link's (0 where its tree does not
-        // use the link: adding 0 leaves a positive sum as it is).
+        // Per source: each node's term and each link's (0 where its tree does not use the
+        // link: adding 0 leaves a positive sum as it is).
         let terms: Vec<(Vec<PcIic>, Vec<PcIic>)> = block
             .par_iter()
             .map_init(
                 || Scratch::new(n),
                 |scratch, &s| {
                     let (tp, ti) = &trees[s];
-                    let node_terms = (0..n)
-                        .map(|v| {
-                            if v == s {
-                                return (0.0, 0.0);
-                            }
-                            let av = g.attr[s] * g.attr[v];
-                            let pc = rows_pc[s] - av * value_pc(tp.dist[v])
+                    let kinds: [Index; 2] = [
+                        (tp, adj, &value_pc, rows_pc),
+                        (ti, unit, &value_iic, rows_iic),
+                    ];
+                    let mut node_terms = vec![[0.0; 2]; n];
+                    let mut link_terms = vec![[0.0; 2]; m];
+                    for (k, &(tree, adjacency, value, rows)) in kinds.iter().enumerate() {
+                        for (v, term) in node_terms.iter_mut().enumerate().filter(|e| e.0 != s) {
+                            let below = tree.below(v);
+                            term[k] = rows[s] - g.attr[s] * g.attr[v] * value(tree.dist[v])
                                 + scratch.regrow(
-                                    adj,
+                                    adjacency,
                                     g,
-                                    tp,
+                                    tree,
                                     s,
-                                    tp.below(v),
+                                    below,
                                     Some(v),
                                     None,
-                                    &value_pc,
+                                    value,
                                 );
-                            let iic = rows_iic[s] - av * value_iic(ti.dist[v])
-                                + scratch.regrow(
-                                    unit,
-                                    g,
-                                    ti,
-                                    s,
-                                    ti.below(v),
-                                    Some(v),
-                                    None,
-                                    &value_iic,
-                                );
-                            (pc, iic)
-                        })
-                        .collect();
-                    let mut link_terms = vec![(0.0, 0.0); m];
-                    let kinds: [Kind; 2] = [(tp, adj, &value_pc), (ti, unit, &value_iic)];
-                    for c in 0..n {
-                        for (k, &(tree, adjacency, value)) in kinds.iter().enumerate() {
+                        }
+                        for c in 0..n {
                             let l = tree.parent_link[c];
-                            if l == usize::MAX {
-                                continue;
-                            }
-                            let members = tree.subtree(c);
-                            let t = scratch.regrow(
-                                adjacency,
-                                g,
-                                tree,
-                                s,
-                                members,
-                                None,
-                                Some(l),
-                                value,
-                            );
-                            if k == 0 {
-                                link_terms[l].0 = t;
-                            } else {
-                                link_terms[l].1 = t;
+                            if l != usize::MAX {
+                                let members = tree.subtree(c);
+                                link_terms[l][k] = scratch.regrow(
+                                    adjacency,
+                                    g,
+                                    tree,
+                                    s,
+                                    members,
+                                    None,
+                                    Some(l),
+                                    value,
+                                );
                             }
                         }
                     }
@@ -543,15 +521,14 @@ fn removals(
             )
             .collect();
         for (&s, (node_terms, link_terms)) in block.iter().zip(terms) {
-            for (v, (sum, t)) in nodes.iter_mut().zip(node_terms).enumerate() {
-                if v != s {
-                    sum.0 += t.0;
-                    sum.1 += t.1;
-                }
+            let node_sums = nodes.iter_mut().zip(node_terms).enumerate();
+            for (_, (sum, t)) in node_sums.filter(|e| e.0 != s) {
+                sum[0] += t[0];
+                sum[1] += t[1];
             }
             for (sum, t) in links.iter_mut().zip(link_terms) {
-                sum.0 += t.0;
-                sum.1 += t.1;
+                sum[0] += t[0];
+                sum[1] += t[1];
             }
         }
     }
@@ -563,9 +540,9 @@ fn removals(
 ///
 /// The order is the one a stack gives (a node, then its children's subtrees, the last child's
 /// first), so a removal's nodes are read as one slice instead of by walking child lists
-/// scattered over the heap: the walk was 60% of the network stage on the city cluster's
-/// 1,768 patches (loads of each node's child list missing the cache, 1,768 trees being read
-/// per removal). 12 bytes per node for the order.
+/// scattered over the heap: the walk was about 40% of the network stage on the city
+/// cluster's 1,768 patches (perf: 21% loading the child lists, missing the cache as every
+/// removal read all 1,768 trees, and 20% copying them). 12 bytes per node for the order.
 struct Tree {
     dist: Vec<f64>,
     parent_link: Vec<usize>,
@@ -581,16 +558,30 @@ impl Tree {
     fn build(adj: &Adjacency, s: usize) -> Tree {
         let (dist, parent_link) = sssp(adj, s, None, None);
         let n = dist.len();
-        let mut children = vec![Vec::new(); n];
-        for (t, &pl) in parent_link.iter().enumerate() {
-            if pl != usize::MAX {
-                let p = adj.adj[t]
+        // Parent node per node, then the children of each node in one flat array (in node
+        // order, as the stack below wants them).
+        let parent: Vec<usize> = (0..n)
+            .map(|t| match parent_link[t] {
+                usize::MAX => usize::MAX,
+                pl => adj.adj[t]
                     .iter()
                     .find(|e| e.2 == pl)
                     .map(|e| e.0)
-                    .expect("parent link is adjacent");
-                children[p].push(t);
-            }
+                    .expect("parent link is adjacent"),
+            })
+            .collect();
+        let mut first = vec![0usize; n + 1];
+        for &p in parent.iter().filter(|&&p| p != usize::MAX) {
+            first[p + 1] += 1;
+        }
+        for i in 0..n {
+            first[i + 1] += first[i];
+        }
+        let mut children = vec![0usize; first[n]];
+        let mut next = first.clone();
+        for (t, &p) in parent.iter().enumerate().filter(|e| *e.1 != usize::MAX) {
+            children[next[p]] = t;
+            next[p] += 1;
         }
         let (mut order, mut pre, mut size) = (Vec::new(), vec![0u32; n], vec![0u32; n]);
         if dist[s].is_finite() {
@@ -598,13 +589,16 @@ impl Tree {
             while let Some(t) = stack.pop() {
                 pre[t] = order.len() as u32;
                 order.push(t as u32);
-                stack.extend_from_slice(&children[t]);
+                stack.extend_from_slice(&children[first[t]..first[t + 1]]);
             }
         }
         // Children come after their parent in the order: sizes from the end.
         for &t in order.iter().rev() {
             let t = t as usize;
-            size[t] = 1 + children[t].iter().map(|&c| size[c]).sum::<u32>();
+            size[t] += 1;
+            if parent[t] != usize::MAX {
+                size[parent[t]] += size[t];
+            }
         }
         Tree {
             dist,
