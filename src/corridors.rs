@@ -1198,8 +1198,8 @@ fn trace(
 /// square roots: a square root is monotone and correctly rounded), and `b`'s rows and columns
 /// found once, not by a division per pair. Only rows of `b` within the best gap so far are
 /// read. Measuring a plan and valuing connectors call it once per corridor measured again;
-/// with a division and a square root per pair of border cells it was 6% of a whole run on
-/// the 3,000² synthetic plan.
+/// with a division and a square root per pair of border cells, `pair_corridor` (where it is
+/// inlined, mostly this loop) was 6.4% of a whole run on the 3,000² synthetic plan, 3.3% now.
 fn edge_to_edge(a: &[usize], b: &[usize], cols: usize) -> f64 {
     let gap = |x: i64| (x.abs() - 1).max(0);
     let at = |c: usize| ((c / cols) as i64, (c % cols) as i64);
