@@ -66,13 +66,34 @@ pub fn solve(p: &Problem, opts: &SolveOptions) -> Result<Plan, OptimizeError> {
         return Ok(plan(p, Status::Optimal, vec![], vec![], 0.0));
     }
     let m = linear_model(p);
+    // HiGHS' presolve (1.11) spends O(n²) in singleton-column stuffing on the dense budget row:
+    // 15 s for 20,000 sites, where the whole solve without it takes 0.6 s to a 4e-6 gap. But
+    // without presolve the branch and bound of the demo (614 sites) ran for minutes where it
+    // takes 0.02 s with it. So: presolve unless the model is large, and always with flow rows.
+    let presolve = opts
+        .presolve
+        .unwrap_or(!m.flows.is_empty() || binaries(&m) <= PRESOLVE_MAX_BINARIES);
+    // Without presolve, the binaries the rows fix at 0 (forbidden and locked-out sites, the
+    // connectors that need one of them) are left out of what HiGHS gets (see [`zero_fixed`]).
+    let dropped = if presolve {
+        vec![false; m.names.len()]
+    } else {
+        zero_fixed(&m)?
+    };
+    if dropped.iter().all(|&d| d) {
+        // Nothing can be chosen (and every row holds with nothing: `zero_fixed`).
+        let (ns, nc) = (p.sites.len(), p.connectors.len());
+        return Ok(plan(p, Status::Optimal, vec![false; ns], vec![false; nc], 0.0));
+    }
     let mut vars = ProblemVariables::new();
-    let v: Vec<Variable> = (0..m.names.len())
+    let v: Vec<Option<Variable>> = (0..m.names.len())
         .map(|k| {
-            if m.binary[k] {
-                vars.add(variable().binary())
+            if dropped[k] {
+                None
+            } else if m.binary[k] {
+                Some(vars.add(variable().binary()))
             } else {
-                vars.add(variable().min(m.lower[k]).max(m.upper[k]))
+                Some(vars.add(variable().min(m.lower[k]).max(m.upper[k])))
             }
         })
         .collect();
@@ -83,13 +104,22 @@ pub fn solve(p: &Problem, opts: &SolveOptions) -> Result<Plan, OptimizeError> {
         .objective
         .iter()
         .zip(&v)
-        .filter(|(&c, _)| c != 0.0)
-        .map(|(&c, &x)| (c * f) * x)
+        .filter_map(|(&c, x)| Some((c, (*x)?)))
+        .filter(|&(c, _)| c != 0.0)
+        .map(|(c, x)| (c * f) * x)
         .sum();
     let mut model = vars.maximise(obj).using(highs);
     for r in &m.rows {
+        // A row left with no variable holds whatever is chosen (`zero_fixed` checked it).
+        if r.terms.iter().all(|&(j, _)| dropped[j]) {
+            continue;
+        }
         let k = row_scale(r);
-        let e: Expression = r.terms.iter().map(|&(j, c)| (c * k) * v[j]).sum();
+        let e: Expression = r
+            .terms
+            .iter()
+            .filter_map(|&(j, c)| Some((c * k) * v[j]?))
+            .sum();
         let rhs = r.rhs * k;
         model = model.with(match r.sense {
             Sense::Le => e.leq(rhs),
@@ -108,20 +138,28 @@ pub fn solve(p: &Problem, opts: &SolveOptions) -> Result<Plan, OptimizeError> {
     } else {
         inner.make_quiet();
     }
-    // HiGHS' presolve (1.11) spends O(n²) in singleton-column stuffing on the dense budget row:
-    // 15 s for 20,000 sites, where the whole solve without it takes 0.6 s to a 4e-6 gap. But
-    // without presolve the branch and bound of the demo (614 sites) ran for minutes where it
-    // takes 0.02 s with it. So: presolve unless the model is large, and always with flow rows.
-    let presolve = opts
-        .presolve
-        .unwrap_or(!m.flows.is_empty() || binaries(&m) <= PRESOLVE_MAX_BINARIES);
     inner.set_option("presolve", if presolve { "on" } else { "off" });
+    if !presolve {
+        // HiGHS presolves the root LP even with presolve off (unless told it may presolve the
+        // root only, which this option's name says): the same quadratic singleton-column
+        // stuffing on the budget row took 60% of the city cluster's solve. Measured on that
+        // plan (`optimize --sites --connectors`, 0.5 % gap, same plan): 13.6-13.8 s with
+        // every column and row given, 8.5-9.4 s without the fixed ones, 6.4-6.6 s without
+        // them and without the root LP's presolve. What is left is mostly HiGHS' dual ratio
+        // test on the dense budget row (`chooseFinalWorkGroupQuad`, 74% by perf).
+        inner.set_option("mip_root_presolve_only", true);
+    }
     // Without presolve, the greedy plan is handed over as the starting incumbent (HiGHS checks
     // it). Not with presolve: HiGHS 1.11 then once returned the start as "optimal" while a
     // better plan existed (found by the enumeration property test).
     if !presolve {
         if let Some(g) = greedy(p) {
-            let start = start_values(p, &m, &g);
+            let start: Vec<f64> = start_values(p, &m, &g)
+                .into_iter()
+                .zip(&dropped)
+                .filter(|(_, &d)| !d)
+                .map(|(x, _)| x)
+                .collect();
             // Rows are computed by HiGHS when not given.
             let _ = inner.try_set_solution(Some(&start), None, None, None);
         }
@@ -142,7 +180,19 @@ pub fn solve(p: &Problem, opts: &SolveOptions) -> Result<Plan, OptimizeError> {
             "no feasible plan was found within the time limit; allow more time".into(),
         ));
     }
-    let cols = solved.get_solution().columns().to_vec();
+    // The solution's columns, with 0 for the dropped variables.
+    let solution = solved.get_solution();
+    let mut given = solution.columns().iter();
+    let cols: Vec<f64> = dropped
+        .iter()
+        .map(|&d| {
+            if d {
+                0.0
+            } else {
+                *given.next().unwrap_or(&0.0)
+            }
+        })
+        .collect();
     let ns = p.sites.len();
     let sites: Vec<bool> = (0..ns).map(|i| cols[i] > 0.5).collect();
     let connectors: Vec<bool> = (0..p.connectors.len())
@@ -158,6 +208,61 @@ pub fn solve(p: &Problem, opts: &SolveOptions) -> Result<Plan, OptimizeError> {
 /// The model's binary variables (sites and connectors; exact mode's flows are continuous).
 fn binaries(m: &LinearModel) -> usize {
     m.binary.iter().filter(|&&b| b).count()
+}
+
+/// The binary variables the rows fix at 0, found by propagation: a row whose only variable
+/// left (the others fixed at 0) is a binary `x` with `c x <= r`, `c > 0`, `0 <= r < c` (or
+/// `c x = 0`) fixes it (the forbidden and locked-out sites' rows `x = 0`, then the connectors
+/// whose gap rows `y - x <= 0` lost their site). The rows left with no variable are checked.
+///
+/// Without presolve, HiGHS carried such variables and rows through every simplex iteration,
+/// and its root LP presolve (which runs even then) spends time quadratic in the budget row's
+/// length on them: measured on the city cluster's plan (205,523 sites of which 81,150 are
+/// forbidden, 3,226 connectors), see the README's optimizer figures.
+///
+/// # Errors
+/// [`OptimizeError::Infeasible`] when a row cannot hold with those variables at 0.
+pub(super) fn zero_fixed(m: &LinearModel) -> Result<Vec<bool>, OptimizeError> {
+    let mut zero = vec![false; m.names.len()];
+    let tol = |r: f64| 1e-9 * r.abs().max(1.0);
+    loop {
+        let mut changed = false;
+        for r in &m.rows {
+            let mut live = r.terms.iter().filter(|&&(j, c)| !zero[j] && c != 0.0);
+            let (first, second) = (live.next(), live.next());
+            match (first, second) {
+                (None, _) => {
+                    let holds = match r.sense {
+                        Sense::Le => 0.0 <= r.rhs + tol(r.rhs),
+                        Sense::Ge => 0.0 >= r.rhs - tol(r.rhs),
+                        Sense::Eq => r.rhs.abs() <= tol(r.rhs),
+                    };
+                    if !holds {
+                        return Err(OptimizeError::Infeasible(format!(
+                            "constraint {} cannot hold: every site or connector in it is forbidden, locked out or needs one that is\n  hint: unlock sites or change the zones the plan may not use",
+                            r.name
+                        )));
+                    }
+                }
+                (Some(&(j, c)), None) if m.binary[j] => {
+                    // c x (sense) rhs: which of x = 0 and x = 1 hold.
+                    let ok = |x: f64| match r.sense {
+                        Sense::Le => c * x <= r.rhs + tol(r.rhs),
+                        Sense::Ge => c * x >= r.rhs - tol(r.rhs),
+                        Sense::Eq => (c * x - r.rhs).abs() <= tol(r.rhs),
+                    };
+                    if ok(0.0) && !ok(1.0) {
+                        zero[j] = true;
+                        changed = true;
+                    }
+                }
+                _ => {}
+            }
+        }
+        if !changed {
+            return Ok(zero);
+        }
+    }
 }
 
 /// How a HiGHS solve ended, as a [`Status`] (each limit named as such) or why there is no
@@ -272,6 +377,57 @@ pub(super) fn plan(
 #[cfg(test)]
 mod scale_tests {
     use super::*;
+
+    fn row(name: &str, terms: Vec<(usize, f64)>, sense: Sense, rhs: f64) -> Row {
+        Row {
+            name: name.into(),
+            terms,
+            sense,
+            rhs,
+        }
+    }
+
+    fn model(n: usize, rows: Vec<Row>) -> LinearModel {
+        LinearModel {
+            names: (0..n).map(|k| format!("v{k}")).collect(),
+            binary: vec![true; n],
+            lower: vec![0.0; n],
+            upper: vec![1.0; n],
+            objective: vec![1.0; n],
+            rows,
+            comments: vec![],
+            flows: vec![],
+        }
+    }
+
+    #[test]
+    fn rows_that_fix_binaries_at_zero_are_propagated() {
+        // x0 forbidden (x0 = 0); connector y3 needs x0 and x1 (y3 - x0 <= 0, y3 - x1 <= 0);
+        // y4 needs x1 only; x2 is locked in (x2 = 1, kept); a budget row over all.
+        let rows = vec![
+            row("budget", (0..5).map(|k| (k, 2.0)).collect(), Sense::Le, 7.0),
+            row("gap_y3_x0", vec![(3, 1.0), (0, -1.0)], Sense::Le, 0.0),
+            row("gap_y3_x1", vec![(3, 1.0), (1, -1.0)], Sense::Le, 0.0),
+            row("gap_y4_x1", vec![(4, 1.0), (1, -1.0)], Sense::Le, 0.0),
+            row("fixed_x0", vec![(0, 1.0)], Sense::Eq, 0.0),
+            row("fixed_x2", vec![(2, 1.0)], Sense::Eq, 1.0),
+        ];
+        let zero = zero_fixed(&model(5, rows.clone())).unwrap();
+        assert_eq!(zero, vec![true, false, false, true, false]);
+        // `2 x <= 1` fixes a binary too; `x <= 1` does not.
+        let halves = vec![
+            row("half", vec![(0, 2.0)], Sense::Le, 1.0),
+            row("free", vec![(1, 1.0)], Sense::Le, 1.0),
+        ];
+        assert_eq!(zero_fixed(&model(2, halves)).unwrap(), vec![true, false]);
+        // A row that needs something from variables all fixed at 0 cannot hold.
+        let mut bad = rows;
+        bad.push(row("carbon_min", vec![(0, 5.0), (3, 1.0)], Sense::Ge, 1.0));
+        match zero_fixed(&model(5, bad)) {
+            Err(OptimizeError::Infeasible(m)) => assert!(m.contains("carbon_min"), "{m}"),
+            other => panic!("expected infeasible, got {other:?}"),
+        }
+    }
 
     #[test]
     fn objective_and_rows_are_scaled_into_highs_ranges() {
