@@ -102,6 +102,7 @@ fn bench(c: &mut Criterion) {
                     &restoration,
                     &cands,
                     &gaps,
+                    &vec![true; gaps.len()],
                     60.0,
                     &src,
                     &net,

@@ -327,9 +327,10 @@ fn path_cost(grid: &Grid, r: &[f32], path: &[usize]) -> f64 {
 /// Each connector's corridor measured with only that connector built: its gap sites
 /// (`gap_sites[k]`, indices into the sites: those the plan would restore) at their target
 /// classes and its crossing cells at `crossing_resistance`. One bounded run per connector
-/// (bounded by its old path's cost with the changes), the connectors split evenly over the
-/// threads, each thread patching and restoring its own copy of the surface (4 bytes per cell
-/// per thread). `None` where the pair is no longer joined (only when resistance rises).
+/// asked for (`wanted[k]`; bounded by its old path's cost with the changes), the connectors
+/// split evenly over the threads, each thread patching and restoring its own copy of the
+/// surface (4 bytes per cell per thread). `None` where the pair is no longer joined (only
+/// when resistance rises) and for the connectors not asked for.
 ///
 /// # Errors
 /// [`MeasureError`] for a change that is no resistance or a failed run.
@@ -340,6 +341,7 @@ pub fn connector_lcds(
     restoration: &Restoration,
     cands: &Candidates,
     gap_sites: &[Vec<usize>],
+    wanted: &[bool],
     crossing_resistance: f32,
     sources: &Sources,
     net: &CorridorNetwork,
@@ -348,15 +350,16 @@ pub fn connector_lcds(
     use rayon::prelude::*;
     let n = cands.connectors.len();
     assert_eq!(gap_sites.len(), n, "gap sites per connector");
+    assert_eq!(wanted.len(), n, "one flag per connector");
     let patch = corridors::PatchCells::new(grid, sources);
     let copts = CorridorOptions {
         drop_crossing: false,
         ..*copts
     };
+    let asked: Vec<usize> = (0..n).filter(|&k| wanted[k]).collect();
     let threads = rayon::current_num_threads().max(1);
-    let per = n.div_ceil(threads).max(1);
-    let chunks: Vec<Vec<Option<f64>>> = (0..n)
-        .collect::<Vec<_>>()
+    let per = asked.len().div_ceil(threads).max(1);
+    let chunks: Vec<Vec<Option<f64>>> = asked
         .par_chunks(per)
         .map(|ks| -> Result<Vec<Option<f64>>, MeasureError> {
             let mut work = res.clone();
@@ -391,7 +394,11 @@ pub fn connector_lcds(
             Ok(out)
         })
         .collect::<Result<_, _>>()?;
-    Ok(chunks.concat())
+    let mut out = vec![None; n];
+    for (k, lcd) in asked.into_iter().zip(chunks.into_iter().flatten()) {
+        out[k] = lcd;
+    }
+    Ok(out)
 }
 
 /// Connectivity values in units of measured PC (the model the optimizer steers by when
@@ -1050,7 +1057,14 @@ mod tests {
             let model = CellModel::new(&c.land, &ro);
             let rest = Restoration::new(&c.land, &model, &c.src);
             let gaps: Vec<Vec<usize>> = c.cands.connectors.iter().map(|k| k.gap_sites.clone()).collect();
-            let lcds = connector_lcds(&c.land.grid, &c.res, &rest, &c.cands, &gaps, 60.0, &c.src, &c.net, &c.copts).unwrap();
+            let all = vec![true; gaps.len()];
+            let lcds = connector_lcds(&c.land.grid, &c.res, &rest, &c.cands, &gaps, &all, 60.0, &c.src, &c.net, &c.copts).unwrap();
+            // Every other connector asked for: the same LCDs for those, None for the others.
+            let every_other: Vec<bool> = (0..gaps.len()).map(|k| k % 2 == 1).collect();
+            let part = connector_lcds(&c.land.grid, &c.res, &rest, &c.cands, &gaps, &every_other, 60.0, &c.src, &c.net, &c.copts).unwrap();
+            for k in 0..gaps.len() {
+                prop_assert_eq!(part[k], if every_other[k] { lcds[k] } else { None });
+            }
             let graph = patch_graph(&c.src, &c.net);
             let d50 = c.net.corridors[0].lcd;
             let area = c.land.grid.len() as f64 * c.land.grid.cell_area_ha();

@@ -368,6 +368,7 @@ pub fn build(scenario: &Scenario, ctx: &Context) -> Result<Pipeline> {
                 &restoration,
                 &cands,
                 &gaps,
+                &vec![true; gaps.len()],
                 opts.crossing_resistance as f32,
                 &src,
                 &net,
@@ -1135,18 +1136,30 @@ fn revalue(
         .iter()
         .map(|c| c.gap_sites.clone())
         .collect();
+    // The connectors the plan built keep their values (below): only the others are measured.
+    let unbuilt: Vec<bool> = plan.connectors.iter().map(|&c| !c).collect();
     let lcds = measure::connector_lcds(
         &p.land.grid,
         &restored,
         &restoration,
         &p.cands,
         &gaps,
+        &unbuilt,
         crossing,
         &p.src,
         &p.net,
         &settings::corridor_options(scenario),
     )
     .with_context(about)?;
+    // A built connector's corridor measured again with it built is the plan's measurement
+    // (the same surface, the same exact runs): its curve is flat there, which is what the
+    // sites on it are valued by.
+    let mut lcds = lcds;
+    for (k, conn) in p.cands.connectors.iter().enumerate() {
+        if plan.connectors[k] {
+            lcds[k] = measured.links[conn.id as usize - 1].lcd;
+        }
+    }
     let gains = network::LinkGains::new(&graph, p.landscape_area_ha, p.d50).with_context(about)?;
     let values = measure::pc_values(&gains, &p.net, &base, &p.cands, lcds);
     let mut out = problem.clone();

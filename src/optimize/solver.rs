@@ -83,7 +83,13 @@ pub fn solve(p: &Problem, opts: &SolveOptions) -> Result<Plan, OptimizeError> {
     if dropped.iter().all(|&d| d) {
         // Nothing can be chosen (and every row holds with nothing: `zero_fixed`).
         let (ns, nc) = (p.sites.len(), p.connectors.len());
-        return Ok(plan(p, Status::Optimal, vec![false; ns], vec![false; nc], 0.0));
+        return Ok(plan(
+            p,
+            Status::Optimal,
+            vec![false; ns],
+            vec![false; nc],
+            0.0,
+        ));
     }
     let mut vars = ProblemVariables::new();
     let v: Vec<Option<Variable>> = (0..m.names.len())
