@@ -146,9 +146,10 @@ pub fn solve(p: &Problem, opts: &SolveOptions) -> Result<Plan, OptimizeError> {
     }
     inner.set_option("presolve", if presolve { "on" } else { "off" });
     if !presolve {
-        // HiGHS presolves the root LP even with presolve off (unless told it may presolve the
-        // root only, which this option's name says): the same quadratic singleton-column
-        // stuffing on the budget row took 60% of the city cluster's solve. Measured on that
+        // HiGHS 1.11 presolves the root LP even with presolve off; this option, despite its
+        // name, turns that off (`HighsMipSolverData::evaluateRootNode`). That presolve's
+        // quadratic singleton-column stuffing on the budget row took 60% of the city
+        // cluster's solve. Measured on that
         // plan (`optimize --sites --connectors`, 0.5 % gap, same plan): 13.6-13.8 s with
         // every column and row given, 8.5-9.4 s without the fixed ones, 6.4-6.6 s without
         // them and without the root LP's presolve. What is left is mostly HiGHS' dual ratio
