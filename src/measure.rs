@@ -333,8 +333,8 @@ const CONNECTORS_PER_JOB: usize = 8;
 /// asked for (`wanted[k]`; bounded by its old path's cost with the changes), in jobs of
 /// [`CONNECTORS_PER_JOB`] taken by whichever thread is free, each job patching and restoring
 /// a copy of the surface borrowed from a pool (4 bytes per cell per copy; one copy per job
-/// running at once, so one per thread: a job does not wait on others). `None` where the pair is no longer joined (only
-/// when resistance rises) and for the connectors not asked for.
+/// running at once, so one per thread: a job does not wait on others). `None` where the pair
+/// is no longer joined (only when resistance rises) and for the connectors not asked for.
 ///
 /// # Errors
 /// [`MeasureError`] for a change that is no resistance or a failed run.
