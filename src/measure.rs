@@ -324,17 +324,13 @@ fn path_cost(grid: &Grid, r: &[f32], path: &[usize]) -> f64 {
         .sum()
 }
 
-/// Connectors measured per job of [`connector_lcds`].
-const CONNECTORS_PER_JOB: usize = 8;
-
 /// Each connector's corridor measured with only that connector built: its gap sites
 /// (`gap_sites[k]`, indices into the sites: those the plan would restore) at their target
 /// classes and its crossing cells at `crossing_resistance`. One bounded run per connector
-/// asked for (`wanted[k]`; bounded by its old path's cost with the changes), in jobs of
-/// [`CONNECTORS_PER_JOB`] taken by whichever thread is free, each job patching and restoring
-/// a copy of the surface borrowed from a pool (4 bytes per cell per copy; one copy per job
-/// running at once, so one per thread: a job does not wait on others). `None` where the pair
-/// is no longer joined (only when resistance rises) and for the connectors not asked for.
+/// asked for (`wanted[k]`; bounded by its old path's cost with the changes), the connectors
+/// split evenly over the threads, each thread patching and restoring its own copy of the
+/// surface (4 bytes per cell per thread). `None` where the pair is no longer joined (only
+/// when resistance rises) and for the connectors not asked for.
 ///
 /// # Errors
 /// [`MeasureError`] for a change that is no resistance or a failed run.
@@ -361,22 +357,12 @@ pub fn connector_lcds(
         ..*copts
     };
     let asked: Vec<usize> = (0..n).filter(|&k| wanted[k]).collect();
-    // Small jobs taken by whichever thread is free (runs differ in size, and neighbouring
-    // connectors in similar landscape: one half per thread left one thread idle for 13% of
-    // the 3,000² plan's stage); each job borrows a copy of the surface from the pool (at
-    // most one per running job, so one per thread, made on first need) and gives it back
-    // restored.
-    let pool: std::sync::Mutex<Vec<Resistance>> = std::sync::Mutex::new(Vec::new());
-    let take = || {
-        pool.lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .pop()
-            .unwrap_or_else(|| res.clone())
-    };
+    let threads = rayon::current_num_threads().max(1);
+    let per = asked.len().div_ceil(threads).max(1);
     let chunks: Vec<Vec<Option<f64>>> = asked
-        .par_chunks(CONNECTORS_PER_JOB)
+        .par_chunks(per)
         .map(|ks| -> Result<Vec<Option<f64>>, MeasureError> {
-            let mut work = take();
+            let mut work = res.clone();
             let mut out = Vec::with_capacity(ks.len());
             for &k in ks {
                 let conn = &cands.connectors[k];
@@ -405,7 +391,6 @@ pub fn connector_lcds(
                 work.unpatch(&ch.cells, &old);
                 out.push(m?.pop().flatten().map(|c| c.lcd));
             }
-            pool.lock().unwrap_or_else(|e| e.into_inner()).push(work);
             Ok(out)
         })
         .collect::<Result<_, _>>()?;
