@@ -1076,27 +1076,27 @@ mod tests {
             let exact = SolveOptions { mip_rel_gap: Some(0.0), ..Default::default() };
             let without = SolveOptions { presolve: Some(false), ..exact };
             for opts in [exact, without] {
-            match (solve(&p, &opts), best) {
-                (Ok(plan), Some(b)) => {
-                    prop_assert!(feasible(&p, &plan.sites, &plan.connectors), "the plan breaks a constraint");
-                    prop_assert!((plan.objective - b).abs() <= 1e-6 * b.abs().max(1.0), "MILP {} vs enumeration {}", plan.objective, b);
-                    prop_assert!(plan.bound >= plan.objective - 1e-9);
-                    if let Some(g) = greedy(&p) {
-                        prop_assert!(feasible(&p, &g.sites, &g.connectors), "greedy broke a constraint");
-                        prop_assert!(g.objective <= plan.objective + 1e-9);
+                match (solve(&p, &opts), best) {
+                    (Ok(plan), Some(b)) => {
+                        prop_assert!(feasible(&p, &plan.sites, &plan.connectors), "the plan breaks a constraint");
+                        prop_assert!((plan.objective - b).abs() <= 1e-6 * b.abs().max(1.0), "MILP {} vs enumeration {}", plan.objective, b);
+                        prop_assert!(plan.bound >= plan.objective - 1e-9);
+                        if let Some(g) = greedy(&p) {
+                            prop_assert!(feasible(&p, &g.sites, &g.connectors), "greedy broke a constraint");
+                            prop_assert!(g.objective <= plan.objective + 1e-9);
+                        }
                     }
+                    (Err(OptimizeError::Infeasible(_)), None) => {}
+                    // Only selections inside the tolerance band (a bound exceeded by less than
+                    // 1e-6 relative) are feasible: the solver's own tolerance may refuse them.
+                    (Err(OptimizeError::Infeasible(_)), Some(_))
+                        if (0u32..(1 << (ns + nc))).all(|mask| {
+                            let s: Vec<bool> = (0..ns).map(|i| mask & (1 << i) != 0).collect();
+                            let c: Vec<bool> = (0..nc).map(|i| mask & (1 << (ns + i)) != 0).collect();
+                            !feasible_within(&p, &s, &c, 1e-9)
+                        }) => {}
+                    (r, b) => prop_assert!(false, "solver {:?} (presolve {:?}) but enumeration best {:?}", r.map(|p| p.objective), opts.presolve, b),
                 }
-                (Err(OptimizeError::Infeasible(_)), None) => {}
-                // Only selections inside the tolerance band (a bound exceeded by less than
-                // 1e-6 relative) are feasible: the solver's own tolerance may refuse them.
-                (Err(OptimizeError::Infeasible(_)), Some(_))
-                    if (0u32..(1 << (ns + nc))).all(|mask| {
-                        let s: Vec<bool> = (0..ns).map(|i| mask & (1 << i) != 0).collect();
-                        let c: Vec<bool> = (0..nc).map(|i| mask & (1 << (ns + i)) != 0).collect();
-                        !feasible_within(&p, &s, &c, 1e-9)
-                    }) => {}
-                (r, b) => prop_assert!(false, "solver {:?} (presolve {:?}) but enumeration best {:?}", r.map(|p| p.objective), opts.presolve, b),
-            }
             }
         }
     }
