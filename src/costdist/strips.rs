@@ -30,7 +30,7 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use super::{prefetch, BucketQueue, FastDiv, Queue, Shape, NEIGHBOURS};
+use super::{prefetch, prefetch_window, BucketQueue, FastDiv, Queue, Shape, NEIGHBOURS};
 
 /// Buckets each strip takes per round (one bucket is the cheapest move): fewer rounds
 /// against more late messages at the borders. Measured on the 4,000² single-source
@@ -318,10 +318,10 @@ impl Shared<'_> {
         let by_cols = FastDiv::new(cols.max(1));
         while let Some((tag, c)) = s.queue.pop_below(horizon) {
             if let Some(next) = s.queue.peek() {
-                prefetch(s.cost, next.wrapping_sub(s.first));
-                prefetch(r, next.wrapping_sub(cols));
-                prefetch(r, next);
-                prefetch(r, next + cols);
+                let local = next.wrapping_sub(s.first);
+                prefetch(s.alloc, local);
+                prefetch_window(s.cost, local, cols);
+                prefetch_window(r, next, cols);
             }
             let d = s.cost[c - s.first];
             if s.queue.is_stale(tag, d) {
