@@ -19,7 +19,7 @@
 //!    [`circuit`], [`synth`];
 //! 1. **engines**: [`costdist`], [`label`], [`edt`], [`polygonize`], [`linsolve`];
 //! 0. **model types**: [`grid`], [`classes`], [`landscape`], [`raster`], [`surface`] (and,
-//!    for the unit tests only, `testutil`).
+//!    for the unit tests only, `testutil`); [`pages`], the allocator the binary uses.
 //!
 //! The binary's `cli` sits on top: it parses arguments, calls [`app`] and prints.
 #![warn(missing_docs)]
@@ -42,6 +42,7 @@ pub mod map;
 pub mod measure;
 pub mod network;
 pub mod optimize;
+pub mod pages;
 pub mod plan;
 pub mod polygonize;
 pub mod raster;

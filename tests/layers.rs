@@ -13,6 +13,8 @@ const LAYERS: &[(&str, u8)] = &[
     ("landscape", 0),
     ("raster", 0),
     ("surface", 0),
+    // The binary's allocator (imports nothing).
+    ("pages", 0),
     // Test helpers (compiled only for the unit tests; import nothing).
     ("testutil", 0),
     // Engines.
