@@ -28,7 +28,7 @@
 //! allocation) and 4 for the park labels, plus the population (4).
 
 use crate::classes::{ClassIdx, OUTSIDE};
-use crate::costdist::{accumulate_cost, CostOptions};
+use crate::costdist::{accumulate_cost_only, CostOptions};
 use crate::landscape::Landscape;
 use crate::surface::Resistance;
 
@@ -342,7 +342,6 @@ pub fn walk_minutes(
     parks: &Parks,
 ) -> Result<Vec<f32>, AccessError> {
     let g = &land.grid;
-    let outside: Vec<bool> = impedance.iter().map(|v| v.is_nan()).collect();
     let res = Resistance::from_values(impedance)
         .map_err(|(cell, value)| AccessError::Impedance { cell, value })?;
     let seeds = parks
@@ -351,7 +350,10 @@ pub fn walk_minutes(
         .enumerate()
         .filter(|(_, &id)| id != 0)
         .map(|(i, &id)| (i, id));
-    let surface = accumulate_cost(
+    // The times only (no park ids), written over the run's own memory, and NaN outside the
+    // study area (where the impedance is NaN): 16 bytes per cell at the peak with the
+    // impedance, where the allocation and an `f32` copy made it 21.
+    let mut minutes = accumulate_cost_only(
         g.rows(),
         g.cols(),
         g.cell_size_m(),
@@ -359,12 +361,12 @@ pub fn walk_minutes(
         seeds,
         &CostOptions::default(),
     );
-    Ok(surface
-        .cost
-        .into_iter()
-        .zip(outside)
-        .map(|(t, out)| if out { f32::NAN } else { t })
-        .collect())
+    for (t, v) in minutes.iter_mut().zip(res.values()) {
+        if v.is_nan() {
+            *t = f32::NAN;
+        }
+    }
+    Ok(minutes)
 }
 
 /// Sums per district and for the study area (see the module docs).

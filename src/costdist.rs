@@ -101,14 +101,26 @@ pub fn accumulate_cost(
     seeds: impl IntoIterator<Item = (usize, u32)>,
     opts: &CostOptions,
 ) -> CostSurface {
+    accumulate_cost_in(
+        rows,
+        cols,
+        cell_size_m,
+        res,
+        seeds,
+        opts,
+        split_for(rows, cols),
+    )
+}
+
+/// Strips and threads of a whole-grid run on this many cells with rayon's threads.
+fn split_for(rows: usize, cols: usize) -> (usize, usize) {
     let threads = rayon::current_num_threads().max(1);
-    let split = if threads > 1 && rows * cols >= MIN_CELLS_PER_THREAD * 2 {
+    if threads > 1 && rows * cols >= MIN_CELLS_PER_THREAD * 2 {
         let strips = (threads * STRIPS_PER_THREAD).min(rows / MIN_ROWS_PER_STRIP);
         (strips.max(1), threads)
     } else {
         (1, 1)
-    };
-    accumulate_cost_in(rows, cols, cell_size_m, res, seeds, opts, split)
+    }
 }
 
 /// Strips per thread: several spread each thread's work over the grid. 4,000² benchmark, 2
@@ -134,8 +146,55 @@ pub(crate) fn accumulate_cost_in(
     res: &Resistance,
     seeds: impl IntoIterator<Item = (usize, u32)>,
     opts: &CostOptions,
-    (strips, threads): (usize, usize),
+    split: (usize, usize),
 ) -> CostSurface {
+    let store = full_run(rows, cols, cell_size_m, res, seeds, opts, split);
+    CostSurface {
+        cost: store.cost.iter().map(|&v| v as f32).collect(),
+        alloc: store.alloc,
+    }
+}
+
+/// [`accumulate_cost`] without the allocation: the least costs only, as `f32`, for callers
+/// that need no source ids (walking times to the nearest park). At the peak 12 bytes per
+/// cell instead of 16: the `f32` costs are written over the allocation's memory.
+pub fn accumulate_cost_only(
+    rows: usize,
+    cols: usize,
+    cell_size_m: f64,
+    res: &Resistance,
+    seeds: impl IntoIterator<Item = (usize, u32)>,
+    opts: &CostOptions,
+) -> Vec<f32> {
+    let store = full_run(
+        rows,
+        cols,
+        cell_size_m,
+        res,
+        seeds,
+        opts,
+        split_for(rows, cols),
+    );
+    let FullStore { cost, alloc, .. } = store;
+    let mut bits = alloc;
+    for (b, &c) in bits.iter_mut().zip(&cost) {
+        *b = (c as f32).to_bits();
+    }
+    drop(cost);
+    // The same allocation, read as f32 (same size and alignment: no copy).
+    bytemuck::allocation::cast_vec::<u32, f32>(bits)
+}
+
+/// The whole-grid run behind [`accumulate_cost_in`], in `f64`.
+fn full_run(
+    rows: usize,
+    cols: usize,
+    cell_size_m: f64,
+    res: &Resistance,
+    seeds: impl IntoIterator<Item = (usize, u32)>,
+    opts: &CostOptions,
+    (strips, threads): (usize, usize),
+) -> FullStore {
     let n = rows * cols;
     let mut store = FullStore {
         cost: vec![f64::INFINITY; n],
@@ -169,10 +228,7 @@ pub(crate) fn accumulate_cost_in(
             &mut store,
         ),
     }
-    CostSurface {
-        cost: store.cost.iter().map(|&v| v as f32).collect(),
-        alloc: store.alloc,
-    }
+    store
 }
 
 /// Division by a fixed `usize` divisor by one multiplication: `ceil(2^64 / d)` times the
@@ -667,6 +723,47 @@ mod tests {
         };
         let s = accumulate_cost(2, 2, 1.0, &res(&v), [(0, 1)], &no_cut);
         assert_eq!((s.cost[3], s.alloc[3]), (inf, 0));
+    }
+
+    /// The costs-only run gives the same bits as the full one, on one thread and on strips
+    /// (a grid large enough for two threads to split), with barriers and a cut-off.
+    #[test]
+    fn costs_only_equal_the_full_run() {
+        let (rows, cols) = (720usize, 720usize);
+        let mut x = crate::testutil::XorShift::new(3);
+        let r: Vec<f32> = (0..rows * cols)
+            .map(|_| match x.next() % 20 {
+                0 => f32::INFINITY,
+                k => 1.0 + k as f32 * 7.5,
+            })
+            .collect();
+        let res = Resistance::from_values(r).unwrap();
+        let seeds = [(1000usize, 1u32), (300_000, 2), (500_000, 3)];
+        for opts in [
+            CostOptions::default(),
+            CostOptions {
+                max_cwd: Some(200_000.0),
+                corner_cutting: false,
+            },
+        ] {
+            let full = accumulate_cost(rows, cols, 30.0, &res, seeds, &opts);
+            for threads in [1, 2] {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap();
+                let only =
+                    pool.install(|| accumulate_cost_only(rows, cols, 30.0, &res, seeds, &opts));
+                assert_eq!(only.len(), full.cost.len());
+                for (i, (a, b)) in only.iter().zip(&full.cost).enumerate() {
+                    assert_eq!(a.to_bits(), b.to_bits(), "cell {i}, {threads} threads");
+                }
+            }
+            assert!(
+                full.cost.iter().any(|v| v.is_infinite()),
+                "some cells unreached"
+            );
+        }
     }
 
     #[test]
