@@ -219,11 +219,14 @@ pub fn require_budget(scenario: &Scenario, budget_yuan: Option<f64>) -> Result<(
 /// through every stage, measured on the 10^8-cell target case (7.50 GB before it, 9.24 GB
 /// during it, with one thread): the arrays the pipeline still holds and the walking-time run
 /// on the plan's land cover (a copy of it, the impedance, the engine store, labels and
-/// minutes). Writing, two halves of the outputs side by side, adds at most the carbon raster
+/// minutes). Since the walking-time run keeps no allocation and writes its minutes over the
+/// engine's memory (2026-12-02, 2 threads): 7.67 GB before it, 8.53 GB during it, against
+/// 8.89 GB the day's previous version; counted as 51. Writing, two halves of the outputs side by side, adds at most the carbon raster
 /// (4) to what lives through.
 /// Measured on the 10^8-cell target case: 9.40 GB at the peak with 2 threads against 9.7 GB
 /// estimated (2026-12-01, whole-grid runs on strips, writing in two halves), 9.24 GB with 1
-/// thread against 9.2 GB.
+/// thread against 9.2 GB; 8.72 GB (`/usr/bin/time`, 8,514,672 KiB) against 9.7 GB on
+/// 2026-12-02, the candidates' values (60 per cell with 2 threads) being the largest term.
 pub fn bytes_per_cell(scenario: &Scenario, threads: usize) -> u64 {
     let f = &scenario.file;
     // Pinch points (current and normalized, f32) are held from their stage to the outputs.
@@ -253,7 +256,7 @@ pub fn bytes_per_cell(scenario: &Scenario, threads: usize) -> u64 {
     let candidates = 8 + 4 + 8;
     let measure = 8 + 4 + 4 + 4 + 16 * threads as u64;
     let values = 8 + 4 + 4 + 4 + 20 * threads as u64;
-    let plan_access = if f.access.is_some() { 55 } else { 0 };
+    let plan_access = if f.access.is_some() { 51 } else { 0 };
     through
         + sources
             .max(corridors)
