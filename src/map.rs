@@ -408,7 +408,7 @@ pub struct MapLayers<'a> {
     pub redline: Option<(&'a [u8], u8)>,
     /// Pinch points: per cell the current divided by its corridor's largest (0-1, NaN
     /// outside the zones); cells at 0.5 and above are drawn, stronger where higher.
-    pub pinch: Option<&'a [f32]>,
+    pub pinch: Option<&'a crate::raster::SparseF32>,
     /// Park access, when measured.
     pub access: Option<AccessLayer<'a>>,
     /// Title.
@@ -530,7 +530,7 @@ fn draw_cells(cv: &mut Canvas, f: &Frame, m: &MapLayers) {
                 cv.blend(x, y, [0, 68, 27], 0.35);
             }
             if let Some(p) = m.pinch {
-                let v = p[i];
+                let v = p.get(i);
                 if v >= 0.5 {
                     cv.blend(x, y, PINCH, 0.3 + 0.7 * ((v - 0.5) * 2.0).min(1.0));
                 }

@@ -113,7 +113,7 @@ fn apply_pinch_weight(
             scenario.path.display()
         );
     };
-    let means = cands.site_means(&pinch.current);
+    let means = cands.site_means_by(|i| pinch.current.get(i));
     for (site, mean) in cands.sites.iter_mut().zip(means) {
         site.benefit *= 1.0 + w * mean;
     }
@@ -201,7 +201,7 @@ pub fn require_budget(scenario: &Scenario, budget_yuan: Option<f64>) -> Result<(
 /// stage's own arrays (the stages' peaks do not coincide).
 ///
 /// Through every stage: land cover (1), zone bits (1), districts (2), factors (4 each),
-/// resistance (4) and patch ids (4). Stages' own: sources labelling (8); corridors, the
+/// resistance (4), patch ids (4) and the pinch points (2, see below). Stages' own: sources labelling (8); corridors, the
 /// largest: the multi-source run (12 while running, then 8 kept as `f32` cost and `u32`
 /// allocation, 16 at the hand-over), the corridor raster (4) and the runs' pruning bound (4),
 /// plus up to 8 per cell for each per-patch run alive (one computing and one handed over per
@@ -226,14 +226,18 @@ pub fn require_budget(scenario: &Scenario, budget_yuan: Option<f64>) -> Result<(
 /// Measured on the 10^8-cell target case: 9.40 GB at the peak with 2 threads against 9.7 GB
 /// estimated (2026-12-01, whole-grid runs on strips, writing in two halves), 9.24 GB with 1
 /// thread against 9.2 GB; 8.72 GB (`/usr/bin/time`, 8,514,672 KiB) against 9.7 GB on
-/// 2026-12-02, the candidates' values (60 per cell with 2 threads) being the largest term.
+/// 2026-12-02, the candidates' values (60 per cell with 2 threads) being the largest term;
+/// 8.16 GB against 9.1 GB with the pinch points held on the zone cells (2026-12-03). The
+/// measured peak comes while writing, when most of what the run holds is still alive.
 pub fn bytes_per_cell(scenario: &Scenario, threads: usize) -> u64 {
     let f = &scenario.file;
-    // Pinch points (current and normalized, f32) are held from their stage to the outputs.
+    // Pinch points (current and normalized) are held from their stage to the outputs, on
+    // the corridor zones' cells only (8 bytes per zone cell each): counted as 2 per cell, zones
+    // on up to 12.5% of the grid (8.1% on the city cluster).
     let pinch = if f.circuit.pinch_points == crate::scenario::PinchPoints::Off {
         0
     } else {
-        8
+        2
     };
     let access = match &f.access {
         None => 0,

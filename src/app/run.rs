@@ -702,7 +702,7 @@ fn write_pictures(
             .collect(),
         redline: (redline_bits != 0).then_some((p.land.zone_bits.as_slice(), redline_bits)),
         pinch: match &p.circuit {
-            pipeline::CircuitResult::Done { pinch, .. } => Some(pinch.normalized.as_slice()),
+            pipeline::CircuitResult::Done { pinch, .. } => Some(&pinch.normalized),
             pipeline::CircuitResult::Skipped(_) => None,
         },
         access: p.access.as_ref().map(|a| map::AccessLayer {

@@ -268,12 +268,17 @@ impl Candidates {
 
     /// The mean of a per-cell raster over each site's cells (NaN cells count 0).
     pub fn site_means(&self, values: &[f32]) -> Vec<f64> {
+        self.site_means_by(|i| values[i])
+    }
+
+    /// [`Self::site_means`] of the values `value(cell)` gives.
+    pub fn site_means_by(&self, value: impl Fn(usize) -> f32 + Sync) -> Vec<f64> {
         (0..self.sites.len())
             .map(|k| {
                 let cells = self.cells_of(k);
                 let sum: f64 = cells
                     .iter()
-                    .map(|&i| values[i as usize])
+                    .map(|&i| value(i as usize))
                     .filter(|v| v.is_finite())
                     .map(f64::from)
                     .sum();

@@ -3,6 +3,7 @@
 
 use crate::candidates::Candidates;
 use crate::io::table::{num, Table};
+use crate::raster::SparseF32;
 
 /// Adds `effective_resistance` (of the corridor zone between its patches; `inf` when the zone
 /// does not join them) and `current_flow_centrality` (A summed over every pair of patches)
@@ -22,9 +23,13 @@ pub fn join_corridor_circuit(t: &mut Table, resistance: &[f64], centrality: &[f6
 
 /// Adds `pinch_current` to `sites.csv`: the mean pinch-point current over each site's cells
 /// (A; cells outside every corridor zone count 0).
-pub fn join_site_pinch(t: &mut Table, cands: &Candidates, current: &[f32]) {
+pub fn join_site_pinch(t: &mut Table, cands: &Candidates, current: &SparseF32) {
     t.header.push("pinch_current".into());
-    for (row, mean) in t.rows.iter_mut().zip(cands.site_means(current)) {
+    for (row, mean) in t
+        .rows
+        .iter_mut()
+        .zip(cands.site_means_by(|i| current.get(i)))
+    {
         row.push(num(mean, 6));
     }
 }

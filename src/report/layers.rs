@@ -15,6 +15,7 @@ use crate::io::table::{write_csv, Table};
 use crate::landscape::Landscape;
 use crate::map::Lang;
 use crate::optimize::{Plan, Problem};
+use crate::raster::SparseF32;
 use crate::resistance::Resistance;
 use crate::sources::Sources;
 
@@ -60,6 +61,18 @@ fn write_f32(dir: &Path, name: &str, grid: &Grid, values: &[f32]) -> Result<()> 
         Some(NODATA_F32 as f64),
     )
     .with_context(|| format!("cannot write `{}`", path.display()))
+}
+
+/// [`write_f32`] of a layer held on a few cells: one grid of values (4 bytes per cell) while
+/// it is written.
+fn write_sparse_f32(dir: &Path, name: &str, grid: &Grid, values: &SparseF32) -> Result<()> {
+    let path = dir.join(name);
+    let mut dense = vec![NODATA_F32; values.len()];
+    for (c, v) in values.entries().filter(|(_, v)| v.is_finite()) {
+        dense[c] = v;
+    }
+    write_geotiff(&path, grid, &dense, Some(NODATA_F32 as f64))
+        .with_context(|| format!("cannot write `{}`", path.display()))
 }
 
 /// `walk_minutes.tif`: walking time to the nearest qualifying park, min; cells outside the
@@ -142,8 +155,8 @@ pub fn write_corridor_layers(
 /// # Errors
 /// A file cannot be written.
 pub fn write_pinch_points(dir: &Path, grid: &Grid, p: &crate::circuit::PinchPoints) -> Result<()> {
-    write_f32(dir, "pinchpoints.tif", grid, &p.current)?;
-    write_f32(dir, "pinchpoints_normalized.tif", grid, &p.normalized)
+    write_sparse_f32(dir, "pinchpoints.tif", grid, &p.current)?;
+    write_sparse_f32(dir, "pinchpoints_normalized.tif", grid, &p.normalized)
 }
 
 /// `x` rounded to `1/scale` as a JSON number.
@@ -224,4 +237,38 @@ pub fn write_connector_lines(
     let path = dir.join("connectors.geojson");
     write_lines(&path, grid.crs(), &lines)
         .with_context(|| format!("cannot write `{}`", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A layer held on a few cells is written to the same bytes as its whole grid.
+    #[test]
+    fn a_sparse_layer_writes_the_same_file_as_its_grid() {
+        let (rows, cols) = (37, 53);
+        let grid = Grid::new(
+            rows as u64,
+            cols as u64,
+            30.0,
+            500_000.0,
+            3_000_000.0,
+            crate::grid::Crs::projected_epsg(4545),
+        )
+        .unwrap();
+        let dense: Vec<f32> = (0..rows * cols)
+            .map(|i| match i % 7 {
+                0 => i as f32 * 0.25,
+                1 => f32::INFINITY,
+                2 => 0.0,
+                _ => f32::NAN,
+            })
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        write_f32(dir.path(), "dense.tif", &grid, &dense).unwrap();
+        let sparse = SparseF32::from_dense(&dense);
+        write_sparse_f32(dir.path(), "sparse.tif", &grid, &sparse).unwrap();
+        let read = |n: &str| std::fs::read(dir.path().join(n)).unwrap();
+        assert_eq!(read("dense.tif"), read("sparse.tif"));
+    }
 }
