@@ -163,6 +163,33 @@ impl Access {
             .last()
             .expect("the study area row is always present")
     }
+
+    /// The measurement's table without its grids (the walking times and the park ids, 8
+    /// bytes per cell): what the reports need of a plan's access.
+    pub fn into_rows(self) -> AccessRows {
+        AccessRows {
+            rows: self.rows,
+            threshold_min: self.threshold_min,
+        }
+    }
+}
+
+/// The table of an access measurement ([`Access::into_rows`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccessRows {
+    /// Per district (in district order), then the study area.
+    pub rows: Vec<AccessRow>,
+    /// The threshold the rows count with, min.
+    pub threshold_min: f64,
+}
+
+impl AccessRows {
+    /// The study area's row.
+    pub fn total(&self) -> &AccessRow {
+        self.rows
+            .last()
+            .expect("the study area row is always present")
+    }
 }
 
 /// Checks the options.

@@ -221,7 +221,9 @@ pub fn require_budget(scenario: &Scenario, budget_yuan: Option<f64>) -> Result<(
 /// on the plan's land cover (a copy of it, the impedance, the engine store, labels and
 /// minutes). Since the walking-time run keeps no allocation and writes its minutes over the
 /// engine's memory (2026-12-02, 2 threads): 7.67 GB before it, 8.53 GB during it, against
-/// 8.89 GB the day's previous version; counted as 51. Writing, two halves of the outputs side by side, adds at most the carbon raster
+/// 8.89 GB the day's previous version; counted as 51. The plan's walking times and park ids
+/// are dropped when measured (only the table is reported), so they do not live through the
+/// writing. Writing, two halves of the outputs side by side, adds at most the carbon raster
 /// (4) to what lives through.
 /// Measured on the 10^8-cell target case: 9.40 GB at the peak with 2 threads against 9.7 GB
 /// estimated (2026-12-01, whole-grid runs on strips, writing in two halves), 9.24 GB with 1

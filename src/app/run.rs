@@ -275,7 +275,8 @@ struct Decided {
     plan: Option<Plan>,
     measured: Option<Measured>,
     /// Park access with the plan applied (with `[access]` and a plan).
-    access_plan: Option<crate::access::Access>,
+    /// The plan's park access, its table only (its grids are dropped once measured).
+    access_plan: Option<crate::access::AccessRows>,
     /// Share of residents within the walk of a park, %, per sweep plan (with `[access]`).
     sweep_access: Option<Vec<Option<f64>>>,
     greedy: Option<Plan>,
@@ -364,7 +365,10 @@ fn decide_and_measure(
     // applied.
     let access_plan = match (&plan, &p.access) {
         (Some(pl), Some(_)) => ctx.stage("measure plan access", || {
+            // Only the table is reported: the grids (8 bytes per cell) go at once instead of
+            // living through the writing, where the run's memory peaks.
             pipeline::measure_plan_access(p, scenario, &pl.sites)
+                .map(|a| a.map(crate::access::Access::into_rows))
         })?,
         _ => None,
     };
@@ -404,7 +408,7 @@ fn write_outputs(
     d: &pipeline::Decision,
     (plan, measured, chosen): (Option<&Plan>, Option<&Measured>, &BTreeSet<u32>),
     (sweep, sweep_eca, sweep_access): (Option<&[SweepResult]>, report::PerPlan, report::PerPlan),
-    (access_plan, lang): (Option<&crate::access::Access>, Lang),
+    (access_plan, lang): (Option<&crate::access::AccessRows>, Lang),
 ) -> Result<()> {
     let bom = scenario.file.output.csv_bom;
     let write_table = |dir: &Path, name: &str, t: &crate::io::table::Table, bom: bool| {
@@ -518,7 +522,7 @@ fn summary(
     plan: Option<&Plan>,
     greedy: Option<&Plan>,
     infeasible: bool,
-    (measured, access_plan): (Option<&Measured>, Option<&crate::access::Access>),
+    (measured, access_plan): (Option<&Measured>, Option<&crate::access::AccessRows>),
 ) -> Summary {
     let count = |v: &[bool]| v.iter().filter(|&&b| b).count();
     let status = match (plan, &d.problem) {
@@ -568,7 +572,7 @@ fn summary(
         with_plan: measured.map(|m| Connectivity::from(&m.indices)),
         greedy_objective: greedy.map(|g| g.objective),
         access_now: p.access.as_ref().map(report::AccessFigures::of),
-        access_plan: access_plan.map(report::AccessFigures::of),
+        access_plan: access_plan.map(report::AccessFigures::of_rows),
         gap_tolerance: plan.map(|_| {
             scenario
                 .file

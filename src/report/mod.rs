@@ -837,12 +837,20 @@ pub struct Summary {
 impl AccessFigures {
     /// The study-area figures of a measurement.
     pub fn of(a: &crate::access::Access) -> AccessFigures {
-        let t = a.total();
+        Self::of_total(a.total(), a.threshold_min)
+    }
+
+    /// The study-area figures of a measurement's table.
+    pub fn of_rows(a: &crate::access::AccessRows) -> AccessFigures {
+        Self::of_total(a.total(), a.threshold_min)
+    }
+
+    fn of_total(t: &crate::access::AccessRow, threshold_min: f64) -> AccessFigures {
         AccessFigures {
             population: t.population,
             covered: t.covered,
             covered_pct: t.covered_pct,
-            threshold_min: a.threshold_min,
+            threshold_min,
         }
     }
 }
@@ -864,7 +872,7 @@ pub struct AccessFigures {
 /// threshold and their share, park area (total and per resident), the people-weighted mean
 /// walking time and the residents who cannot reach any park; with a plan, the residents
 /// within the threshold, their share and the mean walk measured with the plan applied.
-pub fn access_table(a: &crate::access::Access, plan: Option<&crate::access::Access>) -> Table {
+pub fn access_table(a: &crate::access::Access, plan: Option<&crate::access::AccessRows>) -> Table {
     let mut t = Table::new(&[
         "area",
         "population_persons",
