@@ -159,9 +159,7 @@ pub struct Access {
 impl Access {
     /// The study area's row.
     pub fn total(&self) -> &AccessRow {
-        self.rows
-            .last()
-            .expect("the study area row is always present")
+        study_area(&self.rows)
     }
 
     /// The measurement's table without its grids (the walking times and the park ids, 8
@@ -186,10 +184,13 @@ pub struct AccessRows {
 impl AccessRows {
     /// The study area's row.
     pub fn total(&self) -> &AccessRow {
-        self.rows
-            .last()
-            .expect("the study area row is always present")
+        study_area(&self.rows)
     }
+}
+
+/// The last row of an access table: the study area's (always present).
+fn study_area(rows: &[AccessRow]) -> &AccessRow {
+    rows.last().expect("the study area row is always present")
 }
 
 /// Checks the options.

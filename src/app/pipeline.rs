@@ -201,8 +201,8 @@ pub fn require_budget(scenario: &Scenario, budget_yuan: Option<f64>) -> Result<(
 /// stage's own arrays (the stages' peaks do not coincide).
 ///
 /// Through every stage: land cover (1), zone bits (1), districts (2), factors (4 each),
-/// resistance (4), patch ids (4) and the pinch points (2, see below). Stages' own: sources labelling (8); corridors, the
-/// largest: the multi-source run (12 while running, then 8 kept as `f32` cost and `u32`
+/// resistance (4), patch ids (4) and the pinch points (2, see below). Stages' own: sources
+/// labelling (8); corridors, the largest: the multi-source run (12 while running, then 8 kept as `f32` cost and `u32`
 /// allocation, 16 at the hand-over), the corridor raster (4) and the runs' pruning bound (4),
 /// plus up to 8 per cell for each per-patch run alive (one computing and one handed over per
 /// thread, each bounded to its neighbourhood: counted as two cells' worth per thread);
@@ -229,8 +229,10 @@ pub fn require_budget(scenario: &Scenario, budget_yuan: Option<f64>) -> Result<(
 /// estimated (2026-12-01, whole-grid runs on strips, writing in two halves), 9.24 GB with 1
 /// thread against 9.2 GB; 8.72 GB (`/usr/bin/time`, 8,514,672 KiB) against 9.7 GB on
 /// 2026-12-02, the candidates' values (60 per cell with 2 threads) being the largest term;
-/// 8.16 GB against 9.1 GB with the pinch points held on the zone cells (2026-12-03). The
-/// measured peak comes while writing, when most of what the run holds is still alive.
+/// 8.16 GB against 9.1 GB with the pinch points held on the zone cells (2026-12-03), the
+/// peak while writing; 7.76 GB once the plan's access grids were dropped, the peak now while
+/// measuring the plan's access. The estimate's largest term (the values) is above what that
+/// stage measures (6.47 GB by its end), so it stays 17% above the measured peak.
 pub fn bytes_per_cell(scenario: &Scenario, threads: usize) -> u64 {
     let f = &scenario.file;
     // Pinch points (current and normalized) are held from their stage to the outputs, on

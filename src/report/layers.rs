@@ -53,26 +53,24 @@ pub fn write_table_in(lang: Lang, dir: &Path, name: &str, t: &Table, bom: bool) 
 
 /// An f32 GeoTIFF `dir/name` with non-finite values as nodata.
 fn write_f32(dir: &Path, name: &str, grid: &Grid, values: &[f32]) -> Result<()> {
+    write_with_nodata(dir, name, grid, &finite_or_nodata(values))
+}
+
+/// A grid whose non-finite cells are already [`NODATA_F32`], as `dir/name`.
+fn write_with_nodata(dir: &Path, name: &str, grid: &Grid, values: &[f32]) -> Result<()> {
     let path = dir.join(name);
-    write_geotiff(
-        &path,
-        grid,
-        &finite_or_nodata(values),
-        Some(NODATA_F32 as f64),
-    )
-    .with_context(|| format!("cannot write `{}`", path.display()))
+    write_geotiff(&path, grid, values, Some(NODATA_F32 as f64))
+        .with_context(|| format!("cannot write `{}`", path.display()))
 }
 
 /// [`write_f32`] of a layer held on a few cells: one grid of values (4 bytes per cell) while
 /// it is written.
 fn write_sparse_f32(dir: &Path, name: &str, grid: &Grid, values: &SparseF32) -> Result<()> {
-    let path = dir.join(name);
     let mut dense = vec![NODATA_F32; values.len()];
     for (c, v) in values.entries().filter(|(_, v)| v.is_finite()) {
         dense[c] = v;
     }
-    write_geotiff(&path, grid, &dense, Some(NODATA_F32 as f64))
-        .with_context(|| format!("cannot write `{}`", path.display()))
+    write_with_nodata(dir, name, grid, &dense)
 }
 
 /// `walk_minutes.tif`: walking time to the nearest qualifying park, min; cells outside the
