@@ -115,8 +115,9 @@ pub enum AccessError {
 /// The qualifying parks.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Parks {
-    /// Park id per cell (1-based, in raster order of first cell); 0 where no qualifying park.
-    pub ids: Vec<u32>,
+    /// Park id (1-based, in raster order of first cell) of each cell of a qualifying park,
+    /// held on those cells only (parks cover a few percent of a city grid).
+    pub ids: crate::raster::Sparse<u32>,
     /// Area of each park, ha (index id − 1).
     pub areas_ha: Vec<f64>,
 }
@@ -355,7 +356,8 @@ pub fn parks(
             largest_ha: largest,
         });
     }
-    let ids = labels.ids.iter().map(|&id| new_id[id as usize]).collect();
+    let ids = crate::raster::Sparse::from_dense_where(&labels.ids, |id| new_id[id as usize] != 0);
+    let ids = ids.map_values(|id| new_id[id as usize]);
     Ok(Parks { ids, areas_ha })
 }
 
@@ -372,12 +374,7 @@ pub fn walk_minutes(
     let g = &land.grid;
     let res = Resistance::from_values(impedance)
         .map_err(|(cell, value)| AccessError::Impedance { cell, value })?;
-    let seeds = parks
-        .ids
-        .iter()
-        .enumerate()
-        .filter(|(_, &id)| id != 0)
-        .map(|(i, &id)| (i, id));
+    let seeds = parks.ids.entries();
     // The times only (no park ids), written over the run's own memory, and NaN outside the
     // study area (where the impedance is NaN): 16 bytes per cell at the peak with the
     // impedance, where the allocation and an `f32` copy made it 21.
@@ -414,20 +411,28 @@ pub fn summarise(
     // Per district (index 1..=n) and the whole (index 0): population, covered, park cells,
     // person-minutes, reached persons.
     let mut acc = vec![[0.0f64; 5]; n + 1];
+    let district = |i: usize| land.districts.as_ref().map_or(0, |d| d.ids[i] as usize);
+    for (i, _) in parks.ids.entries() {
+        if land.landcover[i] != OUTSIDE {
+            let d = district(i);
+            acc[0][2] += 1.0;
+            if d != 0 {
+                acc[d][2] += 1.0;
+            }
+        }
+    }
     let threshold = threshold_min as f32;
     for i in 0..minutes.len() {
         if land.landcover[i] == OUTSIDE {
             continue;
         }
-        let d = land.districts.as_ref().map_or(0, |d| d.ids[i] as usize);
+        let d = district(i);
         let p = population[i] as f64;
         let t = minutes[i];
-        let park = (parks.ids[i] != 0) as u8 as f64;
         let targets: &[usize] = if d == 0 { &[0] } else { &[0, d] };
         for &k in targets {
             let a = &mut acc[k];
             a[0] += p;
-            a[2] += park;
             if t.is_finite() {
                 a[3] += p * t as f64;
                 a[4] += p;

@@ -73,13 +73,45 @@ pub struct Districts {
     pub ids: Vec<u16>,
 }
 
-/// A factor raster on the grid (NaN = nodata).
+/// A factor raster on the grid, held as the class of its breaks per cell: the resistance
+/// formula reads a factor only through the score of its class, so one byte per cell keeps
+/// everything it needs (the raster's `f32` values would take four).
 #[derive(Debug, Clone)]
 pub struct Factor {
     /// Name.
     pub name: String,
-    /// Values.
-    pub values: Vec<f32>,
+    /// Per cell, the index of the value's class: how many breaks lie at or below it
+    /// ([`factor_class`]); [`FACTOR_NODATA`] where the raster has no data.
+    pub classes: Vec<u8>,
+}
+
+/// The class of cells where a factor raster has no data (they score as the lowest class).
+pub const FACTOR_NODATA: u8 = u8::MAX;
+
+/// The most breaks a factor may have (its classes and [`FACTOR_NODATA`] fit in one byte).
+pub const MAX_FACTOR_BREAKS: usize = FACTOR_NODATA as usize - 1;
+
+/// The class of a factor value: how many of the (ascending) `breaks` are at or below it, so
+/// classes are half-open `[break, next break)`; [`FACTOR_NODATA`] for NaN.
+///
+/// # Panics
+/// With more than [`MAX_FACTOR_BREAKS`] breaks (checked when a scenario is loaded).
+pub fn factor_class(breaks: &[f32], v: f32) -> u8 {
+    assert!(breaks.len() <= MAX_FACTOR_BREAKS, "too many breaks");
+    if v.is_nan() {
+        return FACTOR_NODATA;
+    }
+    breaks.partition_point(|&b| b <= v) as u8
+}
+
+impl Factor {
+    /// A factor from its raster's values (NaN = nodata) and its breaks.
+    pub fn classify(name: &str, values: &[f32], breaks: &[f32]) -> Factor {
+        Factor {
+            name: name.to_string(),
+            classes: values.iter().map(|&v| factor_class(breaks, v)).collect(),
+        }
+    }
 }
 
 /// All inputs of a scenario on one grid.

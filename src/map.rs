@@ -376,8 +376,8 @@ fn label(lang: Lang, key: &str) -> &'static str {
 /// The park-access layers of the map.
 #[derive(Debug, Clone, Copy)]
 pub struct AccessLayer<'a> {
-    /// Park id per cell (0 none).
-    pub parks: &'a [u32],
+    /// Park id of each park cell.
+    pub parks: &'a crate::raster::Sparse<u32>,
     /// Walking minutes to the nearest park per cell (`+∞` unreached, NaN outside).
     pub minutes: &'a [f32],
     /// The walk that counts, min.
@@ -396,8 +396,8 @@ pub struct MapLayers<'a> {
     pub landcover: &'a [u8],
     /// Patch id per cell (0 none).
     pub sources: &'a [u32],
-    /// Corridor raster (finite inside a corridor zone).
-    pub nlcc: &'a [f32],
+    /// Corridor raster (held on the corridor zones' cells).
+    pub nlcc: &'a crate::raster::SparseF32,
     /// Least-cost paths with their importance (e.g. dPC).
     pub paths: Vec<(&'a [usize], f64)>,
     /// Site id per cell and whether each site (id - 1) was selected.
@@ -460,7 +460,7 @@ pub fn render_map(m: &MapLayers, lang: Lang) -> Canvas {
         // The walk's edge, then residents beyond it as dots, then the parks' outlines.
         draw_outline(&mut cv, &f, &within, WALK);
         draw_beyond(&mut cv, &f, &|i| a.residents[i] > 0.0 && !within(i));
-        draw_outline(&mut cv, &f, &|i| a.parks[i] != 0, PARK);
+        draw_outline(&mut cv, &f, &|i| a.parks.find(i).is_some(), PARK);
     }
     draw_paths(&mut cv, &f, m);
     cv.frame(
@@ -523,7 +523,7 @@ fn draw_cells(cv: &mut Canvas, f: &Frame, m: &MapLayers) {
             }
             cv.blend(x, y, colours[cls as usize], 0.75);
             // Corridor zone: a diagonal teal hatch, so it reads as an overlay, not as a class.
-            if m.nlcc[i].is_finite() && (x + y).rem_euclid(6) < 2 {
+            if m.nlcc.get(i).is_finite() && (x + y).rem_euclid(6) < 2 {
                 cv.blend(x, y, ZONE, 0.8);
             }
             if m.sources[i] != 0 {
@@ -923,11 +923,12 @@ mod tests {
         .unwrap();
         let landcover = vec![0u8; n * n];
         let sources = vec![0u32; n * n];
-        let nlcc = vec![f32::NAN; n * n];
+        let nlcc = crate::raster::SparseF32::from_finite(&vec![f32::NAN; n * n]);
         // A 4 x 4 park in the north-west corner; minutes = cells from it; everyone lives here.
         let parks: Vec<u32> = (0..n * n)
             .map(|i| u32::from(i / n < 4 && i % n < 4))
             .collect();
+        let parks = crate::raster::Sparse::from_dense_where(&parks, |id| id != 0);
         let minutes: Vec<f32> = (0..n * n)
             .map(|i| ((i / n).max(i % n)) as f32 * 0.5)
             .collect();

@@ -74,23 +74,26 @@ impl<T> Raster<T> {
     }
 }
 
-/// Values on a few cells of a grid: the cells that hold one (ascending) and their values;
-/// every other cell is NaN. 8 bytes per cell held instead of 4 per grid cell, for layers that
-/// cover little of the grid (the pinch points lie in the corridor zones: 8.1% of the city
-/// cluster's 10^8 cells).
+/// Values on a few cells of a grid: the cells that hold one (ascending) and their values.
+/// `4 + size_of::<T>()` bytes per cell held instead of `size_of::<T>()` per grid cell, for
+/// layers that cover little of the grid (the corridor raster and the pinch points lie in the
+/// corridor zones, 8.1% of the city cluster's 10^8 cells; parks cover less).
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct SparseF32 {
+pub struct Sparse<T> {
     len: usize,
     cells: Vec<u32>,
-    values: Vec<f32>,
+    values: Vec<T>,
 }
 
-impl SparseF32 {
-    /// The non-NaN cells of `dense`.
+/// An `f32` layer held on a few cells; NaN elsewhere.
+pub type SparseF32 = Sparse<f32>;
+
+impl<T: Copy> Sparse<T> {
+    /// The cells of `dense` whose value `keep` accepts.
     ///
     /// # Panics
     /// When `dense` has more than `u32::MAX` cells.
-    pub fn from_dense(dense: &[f32]) -> SparseF32 {
+    pub fn from_dense_where(dense: &[T], keep: impl Fn(T) -> bool) -> Sparse<T> {
         assert!(
             dense.len() <= u32::MAX as usize + 1,
             "too many cells for u32 ids"
@@ -98,29 +101,52 @@ impl SparseF32 {
         let (cells, values) = dense
             .iter()
             .enumerate()
-            .filter(|(_, v)| !v.is_nan())
+            .filter(|(_, &v)| keep(v))
             .map(|(i, &v)| (i as u32, v))
             .unzip();
-        SparseF32 {
+        Sparse {
             len: dense.len(),
             cells,
             values,
         }
     }
 
-    /// The value of a cell (NaN where none is held or beyond the grid).
-    pub fn get(&self, cell: usize) -> f32 {
+    /// A layer of `len` cells holding `entries` (cells ascending, each once).
+    ///
+    /// # Panics
+    /// When the cells are not ascending or one is beyond the grid.
+    pub fn from_entries(len: usize, entries: Vec<(u32, T)>) -> Sparse<T> {
+        assert!(
+            entries.windows(2).all(|w| w[0].0 < w[1].0)
+                && entries.last().is_none_or(|e| (e.0 as usize) < len),
+            "cells must be ascending and on the grid"
+        );
+        let (cells, values) = entries.into_iter().unzip();
+        Sparse { len, cells, values }
+    }
+
+    /// The value held at a cell, if any.
+    pub fn find(&self, cell: usize) -> Option<T> {
         u32::try_from(cell)
             .ok()
             .and_then(|c| self.cells.binary_search(&c).ok())
-            .map_or(f32::NAN, |k| self.values[k])
+            .map(|k| self.values[k])
     }
 
-    /// Every cell's value, NaN where none is held.
-    pub fn to_dense(&self) -> Vec<f32> {
-        let mut out = vec![f32::NAN; self.len];
-        for (&c, &v) in self.cells.iter().zip(&self.values) {
-            out[c as usize] = v;
+    /// The same cells with each value mapped.
+    pub fn map_values<U>(self, f: impl Fn(T) -> U) -> Sparse<U> {
+        Sparse {
+            len: self.len,
+            cells: self.cells,
+            values: self.values.into_iter().map(f).collect(),
+        }
+    }
+
+    /// Whether each cell of the grid holds a value (1 byte per cell).
+    pub fn mask(&self) -> Vec<bool> {
+        let mut out = vec![false; self.len];
+        for &c in &self.cells {
+            out[c as usize] = true;
         }
         out
     }
@@ -135,12 +161,49 @@ impl SparseF32 {
         self.len == 0
     }
 
+    /// How many cells hold a value.
+    pub fn held(&self) -> usize {
+        self.cells.len()
+    }
+
     /// The cells holding a value (ascending) and their values.
-    pub fn entries(&self) -> impl Iterator<Item = (usize, f32)> + '_ {
+    pub fn entries(&self) -> impl Iterator<Item = (usize, T)> + '_ {
         self.cells
             .iter()
             .zip(&self.values)
             .map(|(&c, &v)| (c as usize, v))
+    }
+}
+
+impl Sparse<f32> {
+    /// The non-NaN cells of `dense`.
+    ///
+    /// # Panics
+    /// When `dense` has more than `u32::MAX` cells.
+    pub fn from_dense(dense: &[f32]) -> SparseF32 {
+        Sparse::from_dense_where(dense, |v| !v.is_nan())
+    }
+
+    /// The finite cells of `dense` (`+∞` and NaN are not held).
+    ///
+    /// # Panics
+    /// When `dense` has more than `u32::MAX` cells.
+    pub fn from_finite(dense: &[f32]) -> SparseF32 {
+        Sparse::from_dense_where(dense, f32::is_finite)
+    }
+
+    /// The value of a cell (NaN where none is held or beyond the grid).
+    pub fn get(&self, cell: usize) -> f32 {
+        self.find(cell).unwrap_or(f32::NAN)
+    }
+
+    /// Every cell's value, NaN where none is held.
+    pub fn to_dense(&self) -> Vec<f32> {
+        let mut out = vec![f32::NAN; self.len];
+        for (&c, &v) in self.cells.iter().zip(&self.values) {
+            out[c as usize] = v;
+        }
+        out
     }
 }
 
@@ -162,5 +225,19 @@ mod sparse_tests {
         let e: Vec<(usize, f32)> = s.entries().collect();
         assert_eq!(e, vec![(1, 1.5), (3, 0.0), (4, f32::INFINITY), (5, -2.0)]);
         assert!(SparseF32::from_dense(&[]).is_empty());
+        // Finite values only: +inf is not held either.
+        let f = SparseF32::from_finite(&dense);
+        let e: Vec<(usize, f32)> = f.entries().collect();
+        assert_eq!(e, vec![(1, 1.5), (3, 0.0), (5, -2.0)]);
+        assert_eq!(f.mask(), vec![false, true, false, true, false, true, false]);
+        assert!(f.get(4).is_nan());
+        assert_eq!((f.held(), f.find(3), f.find(4)), (3, Some(0.0), None));
+        // Any value type: ids held where non-zero.
+        let ids = super::Sparse::from_dense_where(&[0u32, 7, 0, 0, 9], |v| v != 0);
+        assert_eq!(ids.entries().collect::<Vec<_>>(), vec![(1, 7), (4, 9)]);
+        assert_eq!(
+            (ids.find(1), ids.find(2), ids.find(4)),
+            (Some(7), None, Some(9))
+        );
     }
 }

@@ -149,11 +149,33 @@ impl Reclass {
 
     /// The score of a factor value (NaN scores the lowest class).
     pub fn score(&self, v: f32) -> f32 {
-        if v.is_nan() {
+        self.class_score(crate::landscape::factor_class(&self.breaks, v))
+    }
+
+    /// The score of a factor class ([`crate::landscape::factor_class`] of these breaks; no
+    /// data scores the lowest class).
+    pub fn class_score(&self, class: u8) -> f32 {
+        if class == crate::landscape::FACTOR_NODATA {
             return self.scores[0];
         }
-        let i = self.breaks.partition_point(|&b| b <= v);
-        self.scores[i]
+        self.scores[class as usize]
+    }
+
+    /// The values of a factor class, for messages: `= no data`, `< 8`, `in [8, 15)`, `>= 25`.
+    pub fn class_range(&self, class: u8) -> String {
+        let k = class as usize;
+        match (class == crate::landscape::FACTOR_NODATA, k) {
+            (true, _) => "= no data".to_string(),
+            (false, 0) if self.breaks.is_empty() => "(any value)".to_string(),
+            (false, 0) => format!("< {}", self.breaks[0]),
+            (false, k) if k == self.breaks.len() => format!(">= {}", self.breaks[k - 1]),
+            (false, k) => format!("in [{}, {})", self.breaks[k - 1], self.breaks[k]),
+        }
+    }
+
+    /// The breaks, as the scores compare values with them.
+    pub fn breaks(&self) -> &[f32] {
+        &self.breaks
     }
 }
 
@@ -229,7 +251,7 @@ impl<'a> CellModel<'a> {
                         .factors
                         .iter()
                         .zip(&opts.factors)
-                        .map(|(f, rc)| rc.weight * rc.score(f.values[i]) as f64)
+                        .map(|(f, rc)| rc.weight * rc.class_score(f.classes[i]) as f64)
                         .sum::<f64>()
             }
             Combine::Product => {
@@ -237,7 +259,7 @@ impl<'a> CellModel<'a> {
                     .factors
                     .iter()
                     .zip(&opts.factors)
-                    .map(|(f, rc)| rc.score(f.values[i]) as f64)
+                    .map(|(f, rc)| rc.class_score(f.classes[i]) as f64)
                     .product::<f64>()
             }
         };
@@ -286,10 +308,10 @@ pub fn build(land: &Landscape, opts: &ResistanceOptions) -> Result<Resistance, R
         )];
         for (f, rc) in land.factors.iter().zip(&opts.factors) {
             terms.push(format!(
-                "{} = {} scores {} (weight {})",
+                "{} {} scores {} (weight {})",
                 f.name,
-                f.values[i],
-                rc.score(f.values[i]),
+                rc.class_range(f.classes[i]),
+                rc.class_score(f.classes[i]),
                 rc.weight
             ));
         }
@@ -344,6 +366,16 @@ mod tests {
         assert_eq!(r.score(25.0), 60.0);
         assert_eq!(r.score(89.0), 60.0);
         assert_eq!(r.score(f32::NAN), 1.0);
+        // Held as classes, the same scores.
+        for v in [0.0, 7.99, 8.0, 14.9, 15.0, 24.9, 25.0, 89.0, f32::NAN] {
+            let class = crate::landscape::factor_class(r.breaks(), v);
+            assert_eq!(r.class_score(class).to_bits(), r.score(v).to_bits(), "{v}");
+        }
+        let range = |v: f32| r.class_range(crate::landscape::factor_class(r.breaks(), v));
+        assert_eq!(range(3.0), "< 8");
+        assert_eq!(range(8.0), "in [8, 15)");
+        assert_eq!(range(30.0), ">= 25");
+        assert_eq!(range(f32::NAN), "= no data");
     }
 
     #[test]

@@ -279,7 +279,7 @@ bad_input! {
     product_with_a_zero_score: |d: &Path| {
         edit(&d.join("scenario.toml"), "scores = [1.0, 10.0, 30.0, 60.0]", "scores = [0.0, 10.0, 30.0, 60.0]");
         append(d, "\n[resistance]\nmethod = \"product\"\n");
-    } => ["resistance is 0 at row", "slope =", "scores 0", "any score of 0 makes the resistance 0"];
+    } => ["resistance is 0 at row", "slope ", "scores 0", "any score of 0 makes the resistance 0"];
 
     misspelled_sources_key: |d: &Path| append(d, "\n[sources]\nmin_area = 5\n")
         => ["unknown field `min_area`", "did you mean `min_area_ha`?"];

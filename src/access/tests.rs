@@ -115,7 +115,9 @@ fn parks_below_the_minimum_do_not_count_and_none_at_all_is_an_error() {
     let l = land(&["PPsssPPPPP"]);
     let p = parks(&l, &l.landcover, None, 0.4).unwrap();
     assert_eq!(p.areas_ha.len(), 1);
-    assert_eq!(&p.ids[..6], &[0, 0, 0, 0, 0, 1]);
+    let ids: Vec<(usize, u32)> = p.ids.entries().collect();
+    assert_eq!(ids, vec![(5, 1), (6, 1), (7, 1), (8, 1), (9, 1)]);
+    assert_eq!(p.ids.len(), 10);
     let e = parks(&l, &l.landcover, None, 1.0).unwrap_err().to_string();
     assert!(
         e.contains("min_park_ha = 1") && e.contains("0.45 ha"),
@@ -131,8 +133,10 @@ fn parks_below_the_minimum_do_not_count_and_none_at_all_is_an_error() {
     assert_eq!(
         parks(&none, &none.landcover, Some(&extra), 0.0)
             .unwrap()
-            .ids,
-        vec![0, 1, 0]
+            .ids
+            .entries()
+            .collect::<Vec<_>>(),
+        vec![(1, 1)]
     );
     let e = check(&AccessOptions {
         threshold_min: 0.0,
@@ -241,7 +245,7 @@ fn walking_time_equals_an_independent_dijkstra_on_random_grids() {
             continue;
         };
         let w = walk_impedance(&l, &l.landcover, 4.8);
-        let seeds: Vec<usize> = (0..w.len()).filter(|&i| p.ids[i] != 0).collect();
+        let seeds: Vec<usize> = p.ids.entries().map(|(i, _)| i).collect();
         let expect = dijkstra(rows, cols, 30.0, &w, &seeds);
         let got = walk_minutes(&l, w.clone(), &p).unwrap();
         checked += 1;
@@ -437,7 +441,7 @@ fn footbridges_are_measured_as_an_independent_dijkstra_over_the_built_bridge() {
             for &c in &b.cells {
                 w[c as usize] = street;
             }
-            let seeds: Vec<usize> = (0..w.len()).filter(|&i| now.parks.ids[i] != 0).collect();
+            let seeds: Vec<usize> = now.parks.ids.entries().map(|(i, _)| i).collect();
             let expect = dijkstra(rows, cols, 30.0, &w, &seeds);
             for (i, &want) in expect.iter().enumerate() {
                 let got = built.minutes[i] as f64;

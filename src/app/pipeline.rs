@@ -198,46 +198,38 @@ pub fn require_budget(scenario: &Scenario, budget_yuan: Option<f64>) -> Result<(
 }
 
 /// Bytes per cell at the run's peak: what lives through every stage plus the largest
-/// stage's own arrays (the stages' peaks do not coincide).
+/// stage's own arrays (the stages' peaks do not coincide). Measured on the 10^8-cell target
+/// case (`run models/city_cluster.toml -v`, live heap read after and during each stage).
 ///
-/// Through every stage: land cover (1), zone bits (1), districts (2), factors (4 each),
-/// resistance (4), patch ids (4) and the pinch points (2, see below). Stages' own: sources
-/// labelling (8); corridors, the largest: the multi-source run (12 while running, then 8 kept as `f32` cost and `u32`
-/// allocation, 16 at the hand-over), the corridor raster (4) and the runs' pruning bound (4),
-/// plus up to 8 per cell for each per-patch run alive (one computing and one handed over per
-/// thread, each bounded to its neighbourhood: counted as two cells' worth per thread);
-/// candidates: the kept cost and allocation (8), corridor raster (4) and site ids while
-/// labelling (8); measuring the plan: the kept cost and allocation (8),
-/// corridor raster (4), site ids (4), the restored surface (4) and the per-patch runs alive as
-/// for the corridors (two cells' worth per thread); the connectivity values (`pc_gain`): the
-/// kept cost, allocation, corridor raster and site ids (16), in a refinement round the
-/// restored surface (4), a patched copy of the resistance per thread (4) and the runs alive
-/// (16 per thread). Park access (`[access]`): the population raster (4) and the parks layer
-/// (1) from the load, the walking times and park ids (8) from its stage on; the stage itself
-/// holds the impedance (4), the engine's f64 cost and allocation (12) and the labels (4).
-/// Measuring the plan's access, the last stage before writing: 55 per cell above what lives
-/// through every stage, measured on the 10^8-cell target case (7.50 GB before it, 9.24 GB
-/// during it, with one thread): the arrays the pipeline still holds and the walking-time run
-/// on the plan's land cover (a copy of it, the impedance, the engine store, labels and
-/// minutes). Since the walking-time run keeps no allocation and writes its minutes over the
-/// engine's memory (2026-12-02, 2 threads): 7.67 GB before it, 8.53 GB during it, against
-/// 8.89 GB the day's previous version; counted as 51. The plan's walking times and park ids
-/// are dropped when measured (only the table is reported), so they do not live through the
-/// writing. Writing, two halves of the outputs side by side, adds at most the carbon raster
-/// (4) to what lives through.
-/// Measured on the 10^8-cell target case: 9.40 GB at the peak with 2 threads against 9.7 GB
-/// estimated (2026-12-01, whole-grid runs on strips, writing in two halves), 9.24 GB with 1
-/// thread against 9.2 GB; 8.72 GB (`/usr/bin/time`, 8,514,672 KiB) against 9.7 GB on
-/// 2026-12-02, the candidates' values (60 per cell with 2 threads) being the largest term;
-/// 8.16 GB against 9.1 GB with the pinch points held on the zone cells (2026-12-03), the
-/// peak while writing; 7.76 GB once the plan's access grids were dropped, the peak now while
-/// measuring the plan's access. The estimate's largest term (the values) is above what that
-/// stage measures (6.47 GB by its end), so it stays 17% above the measured peak.
+/// Through every stage: land cover (1), zone bits (1), districts (2), factors (1 each: the
+/// class of their breaks), resistance (4), patch ids (4), the pinch points (2: on the zone
+/// cells only) and, with `[access]`, the population raster (4), the parks layer (1) and the
+/// walking times of the landscape as it is (4; the parks' cells are held alone).
+///
+/// From the corridors on ("kept", 21): the multi-source cost and allocation (8), the
+/// corridor raster on the zone cells (1), the corridor zones' cells (12 bytes each per
+/// corridor: 8 per grid cell on the city cluster, whose zones cover 8.1% of the grid and
+/// overlap about eight deep) and, from the candidates on, the site ids (4).
+///
+/// Stages' own: the park access stage (before the resistance) the impedance (4), the engine's
+/// f64 cost and allocation (12) and the labels (4); the sources labelling (8); the corridors
+/// the multi-source run (12 while running, 8 kept), the zones as they grow (8, as kept), the
+/// tiled corridor raster (1) and the per-patch runs alive (8 per thread, 1.4 GB with two on
+/// the city cluster); measuring the plan and the connectivity values the restored surface (4)
+/// and per thread a patched copy of the resistance and the runs alive (6); measuring the
+/// plan's access, the last stage before writing, a copy of the land cover (1), the impedance
+/// (4) and the engine store (12): 1.76 GB of live heap above what the run held (4.43 GB)
+/// on the city cluster, counted as 20 because the resident set runs 0.1-0.2 GB above the
+/// live heap by then (memory freed in small blocks stays with the process).
+///
+/// Measured on the city cluster with 2 threads, at the peak (`/usr/bin/time`): 8.72 GB on
+/// 2026-12-02, 7.76 GB on 2026-12-03 (pinch points on the zone cells, the plan's access grids
+/// dropped), then 6.37 and 6.54 GB in two runs with the factors as classes, the corridor
+/// raster and the parks on their cells and the runs' pruning bound read from the multi-source
+/// cost (later that day), against 6.5 GB estimated.
 pub fn bytes_per_cell(scenario: &Scenario, threads: usize) -> u64 {
     let f = &scenario.file;
-    // Pinch points (current and normalized) are held from their stage to the outputs, on
-    // the corridor zones' cells only (8 bytes per zone cell each): counted as 2 per cell, zones
-    // on up to 12.5% of the grid (8.1% on the city cluster).
+    let threads = threads as u64;
     let pinch = if f.circuit.pinch_points == crate::scenario::PinchPoints::Off {
         0
     } else {
@@ -246,32 +238,28 @@ pub fn bytes_per_cell(scenario: &Scenario, threads: usize) -> u64 {
     let access = match &f.access {
         None => 0,
         Some(a) => {
-            8 + if a.population.is_some() { 4 } else { 0 } + if a.parks.is_some() { 1 } else { 0 }
+            4 + if a.population.is_some() { 4 } else { 0 } + if a.parks.is_some() { 1 } else { 0 }
         }
     };
     let through = 1
         + 1
         + if f.districts.is_some() { 2 } else { 0 }
-        + 4 * f.factors.len() as u64
+        + f.factors.len() as u64
         + 4
         + 4
         + pinch
         + access;
-    // The access stage (before the resistance): impedance, engine store, labels.
     let access_stage = if f.access.is_some() { 4 + 12 + 4 } else { 0 };
     let sources = 8u64.max(access_stage);
-    let corridors = 16 + 16 * threads as u64;
-    let candidates = 8 + 4 + 8;
-    let measure = 8 + 4 + 4 + 4 + 16 * threads as u64;
-    let values = 8 + 4 + 4 + 4 + 20 * threads as u64;
-    let plan_access = if f.access.is_some() { 51 } else { 0 };
+    let corridors = 8 + 8 + 1 + 8 * threads;
+    let kept = 8 + 1 + 8 + 4;
+    let candidates = 8;
+    let measure = 4 + 6 * threads;
+    let plan_access = if f.access.is_some() { 20 } else { 0 };
     through
         + sources
             .max(corridors)
-            .max(candidates)
-            .max(measure)
-            .max(values)
-            .max(plan_access)
+            .max(kept + candidates.max(measure).max(plan_access))
 }
 
 /// The peak memory a run of `scenario` needs, from its land cover's header: (cells, bytes).
@@ -297,11 +285,16 @@ fn check_memory(scenario: &Scenario, ctx: &Context) -> Result<()> {
     let gb = bytes as f64 / 1e9;
     if let Some(max) = ctx.max_memory {
         if bytes > max {
+            let per_thread = bytes_per_cell(scenario, 2) - bytes_per_cell(scenario, 1);
+            let threads = if per_thread > 0 {
+                format!("use fewer threads (each adds {per_thread} bytes per cell), ")
+            } else {
+                String::new()
+            };
             bail!(
-                "scenario `{}`: {cells} cells need about {gb:.1} GB, more than --max-memory {:.1} GB\n  hint: use fewer threads (each adds {} bytes per cell), a coarser cell size (`gdalwarp -tr 60 60 -tap ...` quarters the cells; warp every raster the same way), or split the study area",
+                "scenario `{}`: {cells} cells need about {gb:.1} GB, more than --max-memory {:.1} GB\n  hint: {threads}use a coarser cell size (`gdalwarp -tr 60 60 -tap ...` quarters the cells; warp every raster the same way), or split the study area",
                 scenario.path.display(),
                 max as f64 / 1e9,
-                bytes_per_cell(scenario, 2) - bytes_per_cell(scenario, 1)
             );
         }
     }

@@ -436,15 +436,15 @@ fn tiled_parcels(
     let (rows, cols, cs) = (land.grid.rows(), land.grid.cols(), land.grid.cell_size_m());
     let tile = ((opts.parcel_size_m / cs).round() as usize).max(1);
     let tiles_x = cols.div_ceil(tile) as u64;
+    // The corridor zones' cells, one byte per cell while labelling.
+    let in_zone = (opts.within != Within::Anywhere).then(|| net.nlcc.mask());
     let labels = label_keyed(
         rows,
         cols,
         |i| {
             // Park sites serve residents, not corridors: they may lie anywhere.
             let park = park(i);
-            (restorable_class(i)
-                && (park || opts.within == Within::Anywhere || net.nlcc[i].is_finite()))
-            .then(|| {
+            (restorable_class(i) && (park || in_zone.as_ref().is_none_or(|z| z[i]))).then(|| {
                 let (r, c) = (i / cols, i % cols);
                 let t = (r / tile) as u64 * tiles_x + (c / tile) as u64;
                 (u64::from(park) << 62)

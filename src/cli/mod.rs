@@ -513,7 +513,10 @@ fn validate(path: &Path, ctx: &Context) -> Result<ExitCode> {
                 out!(
                     "factor {}: {} cells with data",
                     f.name,
-                    f.values.iter().filter(|v| !v.is_nan()).count()
+                    f.classes
+                        .iter()
+                        .filter(|&&c| c != ecocorridor::landscape::FACTOR_NODATA)
+                        .count()
                 );
             }
         }

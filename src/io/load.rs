@@ -487,6 +487,14 @@ fn read_factors(
         {
             problems.push(fatal(format!("factor `{}`: breaks {:?} must be finite and strictly ascending (no gaps or overlaps between classes)", f.name, f.breaks)));
         }
+        if f.breaks.len() > crate::landscape::MAX_FACTOR_BREAKS {
+            problems.push(fatal(format!(
+                "factor `{}`: {} breaks; at most {} are supported (merge classes)",
+                f.name,
+                f.breaks.len(),
+                crate::landscape::MAX_FACTOR_BREAKS
+            )));
+        }
         if f.scores.len() != f.breaks.len() + 1 {
             problems.push(fatal(format!(
                 "factor `{}`: {} breaks make {} classes, but {} scores are given",
@@ -521,10 +529,16 @@ fn read_factors(
                         }
                     }
                 }
-                factors.push(crate::landscape::Factor {
-                    name: f.name.clone(),
-                    values: r.into_parts().1,
-                });
+                // Held as the class of its breaks (1 byte per cell); the scores compare
+                // values with the breaks as f32, as the resistance formula does.
+                let breaks: Vec<f32> = f.breaks.iter().map(|&b| b as f32).collect();
+                if breaks.len() <= crate::landscape::MAX_FACTOR_BREAKS {
+                    factors.push(crate::landscape::Factor::classify(
+                        &f.name,
+                        r.data(),
+                        &breaks,
+                    ));
+                }
             }
         }
     }

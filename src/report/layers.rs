@@ -124,7 +124,7 @@ pub fn write_corridor_layers(
     net: &CorridorNetwork,
 ) -> Result<()> {
     write_f32(dir, "cost_distance.tif", &land.grid, &net.cost)?;
-    write_f32(dir, "corridors.tif", &land.grid, &net.nlcc)?;
+    write_sparse_f32(dir, "corridors.tif", &land.grid, &net.nlcc)?;
     write_sources(dir, &land.grid, src)?;
     let lines: Vec<_> = net
         .corridors

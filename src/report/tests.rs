@@ -270,7 +270,7 @@ fn the_access_table_has_a_row_per_district_then_the_study_area_all_translated() 
     let a = crate::access::Access {
         minutes: vec![],
         parks: crate::access::Parks {
-            ids: vec![],
+            ids: crate::raster::Sparse::default(),
             areas_ha: vec![1.5],
         },
         rows: vec![row("西区", 100.0, 64.0), row("study area", 100.0, 64.0)],
