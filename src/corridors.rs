@@ -115,8 +115,6 @@ pub struct Corridor {
 pub struct CorridorNetwork {
     /// Cost distance to the nearest source (resistance × m; `+∞` unreached).
     pub cost: Vec<f32>,
-    /// Nearest source per cell (0 unreached).
-    pub alloc: Vec<u32>,
     /// Minimum NLCC over the corridors, on the corridor zones' cells (where it is ≤ width);
     /// no value elsewhere. Held on those cells only (8.1% of the city cluster's grid: 8 bytes
     /// per zone cell instead of 4 per grid cell).
@@ -355,7 +353,6 @@ fn build_with(
         .collect();
     Ok(CorridorNetwork {
         cost: multi.cost,
-        alloc: multi.alloc,
         nlcc,
         corridors,
         isolated,

@@ -36,6 +36,19 @@ impl HugePages {
     }
 }
 
+/// Hands the free memory inside the allocator's heap back to the system (glibc's
+/// `malloc_trim`; nothing elsewhere). Blocks below the mapping threshold (1 MiB, see
+/// `main`) come from the heap, and when many are freed at once (the corridor zones' cells:
+/// 3,379 vectors, 0.8 GB on the city cluster) the process keeps their pages until this is
+/// called. The heap's contents are untouched.
+pub fn return_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases pages of free chunks; it is thread-safe.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 #[cfg(target_os = "linux")]
 fn advise(p: *mut u8, len: usize) {
     // SAFETY: `p` starts an allocation of `len` bytes that this process owns; MADV_HUGEPAGE

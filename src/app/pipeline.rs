@@ -25,7 +25,7 @@ pub struct Pipeline {
     pub res: Resistance,
     /// The ecological sources (patch id per cell, patch table).
     pub src: Sources,
-    /// Corridors with their zone cells, multi-source cost and allocation.
+    /// Corridors with their zone cells and the multi-source cost.
     pub net: CorridorNetwork,
     /// The patch graph (one link per corridor, in corridor order).
     pub graph: Graph,
@@ -48,6 +48,32 @@ pub struct Pipeline {
     /// covering term, `access::coverage_groups`; site indices into `cands.sites`), when the
     /// scenario has `[access]` and park sites.
     pub park_cover: Option<ParkCover>,
+    /// Whether the corridor zones' cells were released ([`Pipeline::release_zone_cells`]).
+    zones_released: bool,
+}
+
+impl Pipeline {
+    /// Drops the corridor zones' cells (12 bytes per cell and corridor; 0.8 GB on the city
+    /// cluster), which only the stages that measure connectivity read: for a run whose plans
+    /// are all measured. Those stages find no zone afterwards.
+    pub fn release_zone_cells(&mut self) {
+        for c in &mut self.net.corridors {
+            c.zone = Vec::new();
+        }
+        self.zones_released = true;
+        crate::pages::return_free_memory();
+    }
+
+    /// An error once the zones' cells are released: a plan measured without them would
+    /// silently miss every corridor's zone.
+    fn zones_held(&self) -> Result<()> {
+        if self.zones_released {
+            bail!(
+                "internal error: a plan was measured after the corridor zones' cells were released"
+            );
+        }
+        Ok(())
+    }
 }
 
 /// Groups of residents beyond the walk and the park sites (indices) that each bring them
@@ -206,27 +232,32 @@ pub fn require_budget(scenario: &Scenario, budget_yuan: Option<f64>) -> Result<(
 /// cells only) and, with `[access]`, the population raster (4), the parks layer (1) and the
 /// walking times of the landscape as it is (4; the parks' cells are held alone).
 ///
-/// From the corridors on ("kept", 21): the multi-source cost and allocation (8), the
-/// corridor raster on the zone cells (1), the corridor zones' cells (12 bytes each per
-/// corridor: 8 per grid cell on the city cluster, whose zones cover 8.1% of the grid and
-/// overlap about eight deep) and, from the candidates on, the site ids (4).
+/// From the corridors on ("kept", 17): the multi-source cost (4; its allocation is dropped
+/// with the stage), the corridor raster on the zone cells (1), the corridor zones' cells (12
+/// bytes each per corridor: 8 per grid cell on the city cluster, whose zones cover 8.1% of the
+/// grid and overlap about eight deep; released once the plans are measured, before the plan's
+/// access, by the last scenario of a group sharing the stages) and, from the candidates on,
+/// the site ids (4).
 ///
 /// Stages' own: the park access stage (before the resistance) the impedance (4), the engine's
 /// f64 cost and allocation (12) and the labels (4); the sources labelling (8); the corridors
 /// the multi-source run (12 while running, 8 kept), the zones as they grow (8, as kept), the
 /// tiled corridor raster (1) and the per-patch runs alive (8 per thread, 1.4 GB with two on
-/// the city cluster); measuring the plan and the connectivity values the restored surface (4)
-/// and per thread a patched copy of the resistance and the runs alive (6); measuring the
-/// plan's access, the last stage before writing, a copy of the land cover (1), the impedance
-/// (4) and the engine store (12): 1.76 GB of live heap above what the run held (4.43 GB)
-/// on the city cluster, counted as 20 because the resident set runs 0.1-0.2 GB above the
-/// live heap by then (memory freed in small blocks stays with the process).
+/// the city cluster); measuring the plan, the refinement rounds and the connectivity values
+/// the restored surface (4) and per thread a patched copy of the resistance and the runs alive
+/// (7: a refinement round, now the run's peak, 1.69 GB above what the run held on the city
+/// cluster); measuring the plan's access, the last stage before writing, a copy of the land
+/// cover (1), the impedance (4) and the engine store (12): 1.76 GB of live heap above what
+/// the run held, counted as 20 because the resident set runs 0.1-0.2 GB above the live heap
+/// by then (memory freed in small blocks stays with the process).
 ///
 /// Measured on the city cluster with 2 threads, at the peak (`/usr/bin/time`): 8.72 GB on
 /// 2026-12-02, 7.76 GB on 2026-12-03 (pinch points on the zone cells, the plan's access grids
 /// dropped), then 6.37 and 6.54 GB in two runs with the factors as classes, the corridor
 /// raster and the parks on their cells and the runs' pruning bound read from the multi-source
-/// cost (later that day), against 6.5 GB estimated.
+/// cost (later that day); 5.72 GB (5,585,564 KiB) with the allocation dropped after the
+/// corridors and the zones' cells released before the plan's access, against 5.9 GB
+/// estimated.
 pub fn bytes_per_cell(scenario: &Scenario, threads: usize) -> u64 {
     let f = &scenario.file;
     let threads = threads as u64;
@@ -252,14 +283,18 @@ pub fn bytes_per_cell(scenario: &Scenario, threads: usize) -> u64 {
     let access_stage = if f.access.is_some() { 4 + 12 + 4 } else { 0 };
     let sources = 8u64.max(access_stage);
     let corridors = 8 + 8 + 1 + 8 * threads;
-    let kept = 8 + 1 + 8 + 4;
+    // Kept from the corridors on: the multi-source cost, the corridor raster, the zones'
+    // cells and the site ids; the zones are released before the plan's access.
+    let zones = 8;
+    let kept = 4 + 1 + zones + 4;
     let candidates = 8;
-    let measure = 4 + 6 * threads;
+    let measure = 4 + 7 * threads;
     let plan_access = if f.access.is_some() { 20 } else { 0 };
     through
         + sources
             .max(corridors)
-            .max(kept + candidates.max(measure).max(plan_access))
+            .max(kept + candidates.max(measure))
+            .max(kept - zones + plan_access)
 }
 
 /// The peak memory a run of `scenario` needs, from its land cover's header: (cells, bytes).
@@ -420,6 +455,7 @@ pub fn build(scenario: &Scenario, ctx: &Context) -> Result<Pipeline> {
         circuit,
         access,
         park_cover,
+        zones_released: false,
     })
 }
 
@@ -744,6 +780,7 @@ pub fn measure_plan(
     connectors: &[bool],
 ) -> Result<measure::Measured> {
     let about = || format!("scenario `{}`: measuring the plan", scenario.path.display());
+    p.zones_held()?;
     let (res_opts, _) = settings::resistance_options(scenario, &p.land).with_context(about)?;
     let model = resistance::CellModel::new(&p.land, &res_opts);
     let restoration = candidates::Restoration::new(&p.land, &model, &p.src);
@@ -1105,6 +1142,7 @@ fn revalue(
     measured: &measure::Measured,
 ) -> Result<Problem> {
     let about = || format!("scenario `{}`: refining the plan", scenario.path.display());
+    p.zones_held()?;
     let (res_opts, _) = settings::resistance_options(scenario, &p.land).with_context(about)?;
     let model = resistance::CellModel::new(&p.land, &res_opts);
     let restoration = candidates::Restoration::new(&p.land, &model, &p.src);

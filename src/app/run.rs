@@ -112,11 +112,12 @@ pub fn run_group(
             })?;
         }
     }
-    let p = pipeline::build(&group[0].0, ctx)?;
+    let mut p = pipeline::build(&group[0].0, ctx)?;
     let shared = (ctx.stage_times(), t0.elapsed().as_secs_f64());
     let mut outcomes = Vec::new();
-    for ((scenario, dir), &occupied) in group.iter().zip(&occupied) {
-        let outcome = run_one(scenario, dir, occupied, &p, opts, &shared, ctx)?;
+    for (k, ((scenario, dir), &occupied)) in group.iter().zip(&occupied).enumerate() {
+        let last = k + 1 == group.len();
+        let outcome = run_one(scenario, dir, (occupied, last), &mut p, opts, &shared, ctx)?;
         done(&outcome);
         outcomes.push(outcome);
     }
@@ -125,11 +126,15 @@ pub fn run_group(
 
 /// One scenario's plan and outputs, written into a working folder that replaces `dir` only
 /// when complete.
+///
+/// The last scenario of a group releases the corridor zones' cells once its plans are
+/// measured (nothing after needs them): they are 0.8 GB on the city cluster, and the plan's
+/// park access, measured next, is where the run's memory peaks.
 fn run_one(
     scenario: &Scenario,
     dir: &Path,
-    occupied: bool,
-    p: &Pipeline,
+    (occupied, last): (bool, bool),
+    p: &mut Pipeline,
     opts: RunOptions,
     shared: &(Vec<(String, f64)>, f64),
     ctx: &Context,
@@ -153,7 +158,7 @@ fn run_one(
     crate::io::atomic::track(&tmp);
     let mark = ctx.stage_times().len();
     let decision = pipeline::decide(p, scenario, opts.budget_yuan, ctx)?;
-    let outcome = write_all(scenario, (&tmp, dir), p, &decision, opts, ctx)?;
+    let outcome = write_all(scenario, (&tmp, dir), (p, last), &decision, opts, ctx)?;
     let mut times = shared.0.clone();
     times.extend(ctx.stage_times().into_iter().skip(mark));
     write_run_json(
@@ -196,7 +201,7 @@ impl Drop for Cleanup {
 fn write_all(
     scenario: &Scenario,
     (dir, out): (&Path, &Path),
-    p: &Pipeline,
+    (p, last): (&mut Pipeline, bool),
     d: &pipeline::Decision,
     RunOptions { threads, lang, .. }: RunOptions,
     ctx: &Context,
@@ -206,14 +211,17 @@ fn write_all(
     let Decided {
         plan,
         measured,
-        access_plan,
-        sweep_access,
         greedy,
         sweep,
         sweep_eca,
         rounds,
         infeasible,
     } = decide_and_measure(scenario, p, d, &solve_opts, ctx)?;
+    if last {
+        p.release_zone_cells();
+    }
+    let p = &*p;
+    let (access_plan, sweep_access) = measure_access(scenario, p, plan.as_ref(), &sweep, ctx)?;
     // The chosen connectors' corridor ids.
     let chosen: BTreeSet<u32> = match &plan {
         Some(pl) => p
@@ -274,16 +282,47 @@ fn write_all(
 struct Decided {
     plan: Option<Plan>,
     measured: Option<Measured>,
-    /// Park access with the plan applied (with `[access]` and a plan).
-    /// The plan's park access, its table only (its grids are dropped once measured).
-    access_plan: Option<crate::access::AccessRows>,
-    /// Share of residents within the walk of a park, %, per sweep plan (with `[access]`).
-    sweep_access: Option<Vec<Option<f64>>>,
     greedy: Option<Plan>,
     sweep: Option<Vec<SweepResult>>,
     sweep_eca: Option<Vec<Option<f64>>>,
     rounds: Vec<pipeline::Round>,
     infeasible: Option<String>,
+}
+
+/// Park access, measured the same way as the plan's connectivity on the landscape with the
+/// plan (and each sweep plan) applied: the plan's table and each sweep plan's share of
+/// residents within the walk, %.
+#[allow(clippy::type_complexity)]
+fn measure_access(
+    scenario: &Scenario,
+    p: &Pipeline,
+    plan: Option<&Plan>,
+    sweep: &Option<Vec<SweepResult>>,
+    ctx: &Context,
+) -> Result<(Option<crate::access::AccessRows>, Option<Vec<Option<f64>>>)> {
+    let access_plan = match (plan, &p.access) {
+        (Some(pl), Some(_)) => ctx.stage("measure plan access", || {
+            // Only the table is reported: the grids (8 bytes per cell) go at once instead of
+            // living through the writing.
+            pipeline::measure_plan_access(p, scenario, &pl.sites)
+                .map(|a| a.map(crate::access::Access::into_rows))
+        })?,
+        _ => None,
+    };
+    let sweep_access: Option<Vec<Option<f64>>> = match (sweep, &p.access) {
+        (Some(results), Some(_)) => Some(ctx.stage("measure sweep plans' access", || {
+            results
+                .iter()
+                .map(|r| match r {
+                    Ok(pl) => pipeline::measure_plan_access(p, scenario, &pl.sites)
+                        .map(|a| a.map(|a| a.total().covered_pct)),
+                    Err(_) => Ok(None),
+                })
+                .collect::<Result<Vec<_>>>()
+        })?),
+        _ => None,
+    };
+    Ok((access_plan, sweep_access))
 }
 
 fn decide_and_measure(
@@ -361,36 +400,9 @@ fn decide_and_measure(
         })
         .transpose()?;
 
-    // Park access, measured the same way on the landscape with the plan (and each sweep plan)
-    // applied.
-    let access_plan = match (&plan, &p.access) {
-        (Some(pl), Some(_)) => ctx.stage("measure plan access", || {
-            // Only the table is reported: the grids (8 bytes per cell) go at once instead of
-            // living through the writing, where the run's memory peaks.
-            pipeline::measure_plan_access(p, scenario, &pl.sites)
-                .map(|a| a.map(crate::access::Access::into_rows))
-        })?,
-        _ => None,
-    };
-    let sweep_access: Option<Vec<Option<f64>>> = match (&sweep, &p.access) {
-        (Some(results), Some(_)) => Some(ctx.stage("measure sweep plans' access", || {
-            results
-                .iter()
-                .map(|r| match r {
-                    Ok(pl) => pipeline::measure_plan_access(p, scenario, &pl.sites)
-                        .map(|a| a.map(|a| a.total().covered_pct)),
-                    Err(_) => Ok(None),
-                })
-                .collect::<Result<Vec<_>>>()
-        })?),
-        _ => None,
-    };
-
     Ok(Decided {
         plan,
         measured,
-        access_plan,
-        sweep_access,
         greedy,
         sweep,
         sweep_eca,
