@@ -147,22 +147,26 @@ pub enum CorridorError {
 
 const TILE: usize = 64;
 
-/// Costs of one per-patch run, in 64 × 64 tiles allocated where reached.
-struct TiledCost {
-    by_cols: FastDiv,
+/// A grid in 64 × 64 tiles, each allocated when first written (the per-patch runs' costs,
+/// the corridor raster while the pairs are processed).
+struct Tiles<T> {
+    rows: usize,
+    cols: usize,
     tiles_x: usize,
-    tiles: Vec<Option<Box<[f64]>>>,
+    tiles: Vec<Option<Box<[T]>>>,
 }
 
-impl TiledCost {
-    fn new(rows: usize, cols: usize) -> TiledCost {
+impl<T: Copy> Tiles<T> {
+    fn new(rows: usize, cols: usize) -> Tiles<T> {
         let tiles_x = cols.div_ceil(TILE);
-        TiledCost {
-            by_cols: FastDiv::new(cols),
+        Tiles {
+            rows,
+            cols,
             tiles_x,
             tiles: (0..tiles_x * rows.div_ceil(TILE)).map(|_| None).collect(),
         }
     }
+
     /// Tile and offset of the cell at `(row, col)`: shifts and masks, no division.
     #[inline]
     fn locate_rc(&self, row: usize, col: usize) -> (usize, usize) {
@@ -171,34 +175,15 @@ impl TiledCost {
             (row % TILE) * TILE + col % TILE,
         )
     }
+
+    /// Tile `t`, allocated filled with `empty` if it was not yet.
+    #[inline]
+    fn tile_mut(&mut self, t: usize, empty: T) -> &mut [T] {
+        self.tiles[t].get_or_insert_with(|| vec![empty; TILE * TILE].into_boxed_slice())
+    }
 }
 
-/// The corridor raster while the pairs are processed, in the runs' 64 × 64 tiles allocated
-/// where a zone reaches (the zones cover 8.1% of the city cluster: a grid of `f32` would
-/// take 4 bytes per cell for the whole stage).
-struct TiledNlcc {
-    rows: usize,
-    cols: usize,
-    tiles_x: usize,
-    tiles: Vec<Option<Box<[f32]>>>,
-}
-
-impl TiledNlcc {
-    fn new(rows: usize, cols: usize) -> TiledNlcc {
-        let tiles_x = cols.div_ceil(TILE);
-        TiledNlcc {
-            rows,
-            cols,
-            tiles_x,
-            tiles: (0..tiles_x * rows.div_ceil(TILE)).map(|_| None).collect(),
-        }
-    }
-
-    /// Tile `t` (the runs' tiling), `+∞` where no zone has reached yet.
-    fn tile(&mut self, t: usize) -> &mut [f32] {
-        self.tiles[t].get_or_insert_with(|| vec![f32::INFINITY; TILE * TILE].into_boxed_slice())
-    }
-
+impl Tiles<f32> {
     /// The finite cells, in row-major order.
     fn into_sparse(self) -> SparseF32 {
         let mut entries = Vec::new();
@@ -220,6 +205,26 @@ impl TiledNlcc {
     }
 }
 
+/// Costs of one per-patch run, in tiles allocated where reached (`+∞` elsewhere).
+struct TiledCost {
+    by_cols: FastDiv,
+    grid: Tiles<f64>,
+}
+
+impl TiledCost {
+    fn new(rows: usize, cols: usize) -> TiledCost {
+        TiledCost {
+            by_cols: FastDiv::new(cols),
+            grid: Tiles::new(rows, cols),
+        }
+    }
+}
+
+/// The corridor raster while the pairs are processed, in the runs' tiling, allocated where a
+/// zone reaches (`+∞` elsewhere): the zones cover 8.1% of the city cluster, where a grid of
+/// `f32` would take 4 bytes per cell for the whole stage.
+type TiledNlcc = Tiles<f32>;
+
 impl CostStore for TiledCost {
     fn cost(&self, cell: usize) -> f64 {
         let (r, c) = self.by_cols.div_rem(cell);
@@ -227,23 +232,24 @@ impl CostStore for TiledCost {
     }
     #[inline]
     fn cost_at(&self, _cell: usize, row: usize, col: usize) -> f64 {
-        let (t, o) = self.locate_rc(row, col);
-        self.tiles[t].as_ref().map_or(f64::INFINITY, |tile| tile[o])
+        let (t, o) = self.grid.locate_rc(row, col);
+        self.grid.tiles[t]
+            .as_ref()
+            .map_or(f64::INFINITY, |tile| tile[o])
     }
     #[inline]
     fn prefetch(&self, _cell: usize, row: usize, col: usize) {
         for r in [row.wrapping_sub(1), row, row + 1] {
-            let (t, o) = self.locate_rc(r, col);
-            if let Some(Some(tile)) = self.tiles.get(t) {
+            let (t, o) = self.grid.locate_rc(r, col);
+            if let Some(Some(tile)) = self.grid.tiles.get(t) {
                 crate::costdist::prefetch(tile, o);
             }
         }
     }
     #[inline]
     fn set_at(&mut self, _cell: usize, row: usize, col: usize, cost: f64, _alloc: u32) {
-        let (t, o) = self.locate_rc(row, col);
-        self.tiles[t].get_or_insert_with(|| vec![f64::INFINITY; TILE * TILE].into_boxed_slice())
-            [o] = cost;
+        let (t, o) = self.grid.locate_rc(row, col);
+        self.grid.tile_mut(t, f64::INFINITY)[o] = cost;
     }
     fn alloc(&self, _cell: usize) -> u32 {
         1
@@ -1168,11 +1174,11 @@ fn add_corridor_zone(
     (lcd, width, cols): (f64, f64, usize),
     mut keep: Option<&mut Vec<ZoneCell>>,
 ) {
-    for (t, (ta, tb)) in ra.tiles.iter().zip(&rb.tiles).enumerate() {
+    for (t, (ta, tb)) in ra.grid.tiles.iter().zip(&rb.grid.tiles).enumerate() {
         let (Some(ta), Some(tb)) = (ta, tb) else {
             continue;
         };
-        let (tr, tc) = (t / ra.tiles_x, t % ra.tiles_x);
+        let (tr, tc) = (t / ra.grid.tiles_x, t % ra.grid.tiles_x);
         for (o, (&va, &vb)) in ta.iter().zip(tb.iter()).enumerate() {
             if !(va.is_finite() && vb.is_finite()) {
                 continue;
@@ -1181,7 +1187,7 @@ fn add_corridor_zone(
             if v <= width {
                 let cell = (tr * TILE + o / TILE) * cols + tc * TILE + o % TILE;
                 let v = v.max(0.0) as f32;
-                let low = &mut nlcc.tile(t)[o];
+                let low = &mut nlcc.tile_mut(t, f32::INFINITY)[o];
                 if v < *low {
                     *low = v;
                 }
@@ -1420,7 +1426,7 @@ mod tests {
                 (r / TILE) * tiles_x + c / TILE,
                 (r % TILE) * TILE + c % TILE,
             );
-            let low = &mut tiled.tile(t)[o];
+            let low = &mut tiled.tile_mut(t, f32::INFINITY)[o];
             *low = low.min(v);
             dense[cell] = dense[cell].min(v);
         }

@@ -127,6 +127,13 @@ impl Reclass {
         {
             return Err(err(format!("breaks {breaks:?} must be finite and strictly ascending (no gaps or overlaps between classes)")));
         }
+        if breaks.len() > crate::landscape::MAX_FACTOR_BREAKS {
+            return Err(err(format!(
+                "{} breaks; at most {} are supported (merge classes)",
+                breaks.len(),
+                crate::landscape::MAX_FACTOR_BREAKS
+            )));
+        }
         if scores.len() != breaks.len() + 1 {
             return Err(err(format!(
                 "{} breaks make {} classes, but {} scores are given",
@@ -387,6 +394,16 @@ mod tests {
             .to_string()
             .contains("1 breaks make 2 classes, but 1 scores"));
         assert!(Reclass::new("s", &[8.0], &[1.0, 2.0], f64::NAN).is_err());
+        // Classes are held in one byte per cell: at most 254 breaks.
+        let breaks: Vec<f64> = (0..254).map(f64::from).collect();
+        let scores = vec![1.0; 255];
+        assert!(Reclass::new("s", &breaks, &scores, 1.0).is_ok());
+        let breaks: Vec<f64> = (0..255).map(f64::from).collect();
+        let scores = vec![1.0; 256];
+        assert!(Reclass::new("s", &breaks, &scores, 1.0)
+            .unwrap_err()
+            .to_string()
+            .contains("255 breaks; at most 254"));
     }
 
     #[test]
