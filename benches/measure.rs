@@ -31,7 +31,7 @@ fn bench(c: &mut Criterion) {
         let land = common::landscape(n);
         g.throughput(Throughput::Elements(land.grid.len() as u64));
         let ro = common::resistance_options();
-        let res = common::resistance(&land);
+        let mut res = common::resistance(&land);
         let src = common::largest_patches(&land, &res);
         let copts = common::corridor_options(true);
         g.bench_with_input(BenchmarkId::new("corridors", n), &n, |b, _| {
@@ -85,7 +85,8 @@ fn bench(c: &mut Criterion) {
         g.bench_with_input(BenchmarkId::new("measure_plan", n), &n, |b, _| {
             b.iter(|| {
                 let ch = measure::changes(&restoration, &res, &cands, &sites, &conns, 60.0);
-                let m = measure::measure(&land.grid, &res, &ch, &src, &net, &graph, &opts).unwrap();
+                let m =
+                    measure::measure(&land.grid, &mut res, &ch, &src, &net, &graph, &opts).unwrap();
                 black_box(m.indices.pc)
             })
         });
@@ -98,7 +99,7 @@ fn bench(c: &mut Criterion) {
             b.iter(|| {
                 let l = measure::connector_lcds(
                     &land.grid,
-                    &res,
+                    &mut res,
                     &restoration,
                     &cands,
                     &gaps,

@@ -51,8 +51,9 @@
 //! changed cells): O(zone cells + changed cells). The runs cost one bounded Dijkstra per
 //! patch at the smaller end of a corridor found in 3; a plan that touches a few corridors
 //! re-runs a few patches (each about half a run to the bound when met halfway). Memory: the
-//! restored surface (4 bytes per cell) and the bit set (1 bit per cell), plus each run alive
-//! and the far patches' half runs (64 × 64 tiles where reached, 8 bytes per cell).
+//! bit set (1 bit per cell), the changed cells (the surface is restored in place and given
+//! back, [`Resistance::patched_exact`]), plus each run alive and the far patches' half runs
+//! (64 × 64 tiles where reached, 8 bytes per cell).
 
 use crate::candidates::{Candidates, Restoration};
 use crate::corridors::{self, CorridorError, CorridorNetwork, CorridorOptions, PairBound};
@@ -150,6 +151,14 @@ pub fn changes_of(
     out
 }
 
+/// A changed value that is not a resistance, as an error naming the cell.
+pub(crate) fn bad_value(ch: &Changes, k: usize, x: f32) -> MeasureError {
+    MeasureError::Input(format!(
+        "cell {} would get resistance {x}; a restored or crossing resistance must be > 0",
+        ch.cells[k]
+    ))
+}
+
 /// The surface with the changes applied.
 ///
 /// # Errors
@@ -160,9 +169,8 @@ pub fn apply(res: &Resistance, ch: &Changes) -> Result<Resistance, MeasureError>
         v[c as usize] = x;
     }
     Resistance::from_values(v).map_err(|(i, x)| {
-        MeasureError::Input(format!(
-            "cell {i} would get resistance {x}; a restored or crossing resistance must be > 0"
-        ))
+        let k = ch.cells.iter().position(|&c| c as usize == i).unwrap_or(0);
+        bad_value(ch, k, x)
     })
 }
 
@@ -328,16 +336,17 @@ fn path_cost(grid: &Grid, r: &[f32], path: &[usize]) -> f64 {
 /// (`gap_sites[k]`, indices into the sites: those the plan would restore) at their target
 /// classes and its crossing cells at `crossing_resistance`. One bounded run per connector
 /// asked for (`wanted[k]`; bounded by its old path's cost with the changes), the connectors
-/// split evenly over the threads, each thread patching and restoring its own copy of the
-/// surface (4 bytes per cell per thread). `None` where the pair is no longer joined (only
-/// when resistance rises) and for the connectors not asked for.
+/// split evenly over the threads, each thread patching and restoring its own surface: the
+/// first thread `res` itself (given back as it came), each other one a copy (4 bytes per cell
+/// per thread beyond the first). `None` where the pair is no longer joined (only when
+/// resistance rises) and for the connectors not asked for.
 ///
 /// # Errors
 /// [`MeasureError`] for a change that is no resistance or a failed run.
 #[allow(clippy::too_many_arguments)]
 pub fn connector_lcds(
     grid: &Grid,
-    res: &Resistance,
+    res: &mut Resistance,
     restoration: &Restoration,
     cands: &Candidates,
     gap_sites: &[Vec<usize>],
@@ -359,36 +368,37 @@ pub fn connector_lcds(
     let asked: Vec<usize> = (0..n).filter(|&k| wanted[k]).collect();
     let threads = rayon::current_num_threads().max(1);
     let per = asked.len().div_ceil(threads).max(1);
-    let chunks: Vec<Vec<Option<f64>>> = asked
-        .par_chunks(per)
-        .map(|ks| -> Result<Vec<Option<f64>>, MeasureError> {
-            let mut work = res.clone();
+    let parts: Vec<&[usize]> = asked.chunks(per).collect();
+    // The copies are made before the first thread patches `res`.
+    let mut copies: Vec<Resistance> = (1..parts.len()).map(|_| res.clone()).collect();
+    let surfaces = std::iter::once(res).chain(copies.iter_mut());
+    let jobs: Vec<(&[usize], &mut Resistance)> = parts.into_iter().zip(surfaces).collect();
+    let chunks: Vec<Vec<Option<f64>>> = jobs
+        .into_par_iter()
+        .map(|(ks, work)| -> Result<Vec<Option<f64>>, MeasureError> {
             let mut out = Vec::with_capacity(ks.len());
             for &k in ks {
                 let conn = &cands.connectors[k];
                 let ch = changes_of(
                     restoration,
-                    res,
+                    work,
                     cands,
                     gap_sites[k].iter().copied(),
                     [k],
                     crossing_resistance,
                 );
-                let old = work.patch(&ch.cells, &ch.plan).map_err(|(i, v)| {
-                    MeasureError::Input(format!(
-                        "cell {} would get resistance {v}; a restored or crossing resistance must be > 0",
-                        ch.cells[i]
-                    ))
-                })?;
+                let built = work
+                    .patched(&ch.cells, &ch.plan)
+                    .map_err(|(i, v)| bad_value(&ch, i, v))?;
                 let c = &net.corridors[conn.id as usize - 1];
-                let bound = path_cost(grid, work.values(), &c.path);
+                let bound = path_cost(grid, built.values(), &c.path);
                 let pair = PairBound {
                     from: c.from,
                     to: c.to,
                     bound: if bound.is_nan() { f64::INFINITY } else { bound },
                 };
-                let m = corridors::remeasure_with(grid, &work, sources, &patch, &[pair], &copts);
-                work.unpatch(&ch.cells, &old);
+                let m = corridors::remeasure_with(grid, &built, sources, &patch, &[pair], &copts);
+                drop(built);
                 out.push(m?.pop().flatten().map(|c| c.lcd));
             }
             Ok(out)
@@ -557,7 +567,9 @@ pub fn affected(grid: &Grid, net: &CorridorNetwork, ch: &Changes, width: f64) ->
 
 /// Measures the network of the restored landscape (module docs).
 ///
-/// `graph` is the patch graph of `net` (one link per corridor, in corridor order).
+/// `graph` is the patch graph of `net` (one link per corridor, in corridor order). The
+/// changes are applied to `res` in place while the corridors run again and taken back
+/// before it returns (also on an error): no copy of the grid.
 ///
 /// # Errors
 /// [`MeasureError`] for a change that is no resistance, failed runs or indices.
@@ -567,7 +579,7 @@ pub fn affected(grid: &Grid, net: &CorridorNetwork, ch: &Changes, width: f64) ->
 #[allow(clippy::too_many_arguments)]
 pub fn measure(
     grid: &Grid,
-    res: &Resistance,
+    res: &mut Resistance,
     ch: &Changes,
     sources: &Sources,
     net: &CorridorNetwork,
@@ -585,7 +597,7 @@ pub fn measure(
 /// As [`measure`].
 pub fn measure_on(
     grid: &Grid,
-    res: &Resistance,
+    res: &mut Resistance,
     ch: &Changes,
     (sources, grown): (&Sources, Option<&Sources>),
     net: &CorridorNetwork,
@@ -617,7 +629,9 @@ pub fn measure_on(
         })
         .collect();
     if rerun.iter().any(|&r| r) {
-        let restored = apply(res, ch)?;
+        let restored = res
+            .patched_exact(&ch.cells, &ch.plan)
+            .map_err(|(k, x)| bad_value(ch, k, x))?;
         let r = restored.values();
         let passability_changed = ch
             .now
@@ -853,9 +867,10 @@ mod tests {
             let graph = patch_graph(&self.src, &self.net);
             let d50 = self.net.corridors.first().map_or(1.0, |c| c.lcd);
             let area = self.land.grid.len() as f64 * self.land.grid.cell_area_ha();
-            measure(
+            let mut res = self.res.clone();
+            let m = measure(
                 &self.land.grid,
-                &self.res,
+                &mut res,
                 ch,
                 &self.src,
                 &self.net,
@@ -867,8 +882,17 @@ mod tests {
                     full,
                 },
             )
-            .unwrap()
+            .unwrap();
+            // Measuring changes the surface in place and gives it back as it came.
+            assert_eq!(bits(&res), bits(&self.res));
+            assert_eq!(res.range(), self.res.range());
+            m
         }
+    }
+
+    /// A surface's values as bit patterns (NaN compares equal to itself).
+    fn bits(r: &Resistance) -> Vec<u32> {
+        r.values().iter().map(|v| v.to_bits()).collect()
     }
 
     fn pic(rows: &[&str]) -> Vec<String> {
@@ -919,7 +943,7 @@ mod tests {
         let area = c.land.grid.len() as f64 * c.land.grid.cell_area_ha();
         let m = measure_on(
             &c.land.grid,
-            &c.res,
+            &mut c.res.clone(),
             &ch,
             (&c.src, Some(&g)),
             &c.net,
@@ -1058,10 +1082,14 @@ mod tests {
             let rest = Restoration::new(&c.land, &model, &c.src);
             let gaps: Vec<Vec<usize>> = c.cands.connectors.iter().map(|k| k.gap_sites.clone()).collect();
             let all = vec![true; gaps.len()];
-            let lcds = connector_lcds(&c.land.grid, &c.res, &rest, &c.cands, &gaps, &all, 60.0, &c.src, &c.net, &c.copts).unwrap();
+            let mut res = c.res.clone();
+            let lcds = connector_lcds(&c.land.grid, &mut res, &rest, &c.cands, &gaps, &all, 60.0, &c.src, &c.net, &c.copts).unwrap();
+            // The first thread's surface (the one given) comes back as it came.
+            prop_assert_eq!(bits(&res), bits(&c.res));
+            prop_assert_eq!(res.range(), c.res.range());
             // Every other connector asked for: the same LCDs for those, None for the others.
             let every_other: Vec<bool> = (0..gaps.len()).map(|k| k % 2 == 1).collect();
-            let part = connector_lcds(&c.land.grid, &c.res, &rest, &c.cands, &gaps, &every_other, 60.0, &c.src, &c.net, &c.copts).unwrap();
+            let part = connector_lcds(&c.land.grid, &mut res, &rest, &c.cands, &gaps, &every_other, 60.0, &c.src, &c.net, &c.copts).unwrap();
             for k in 0..gaps.len() {
                 prop_assert_eq!(part[k], if every_other[k] { lcds[k] } else { None });
             }

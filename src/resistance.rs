@@ -199,7 +199,7 @@ pub struct ResistanceOptions {
     pub zone_multipliers: [f64; 8],
 }
 
-pub use crate::surface::Resistance;
+pub use crate::surface::{Patched, Resistance};
 
 /// The resistance formula of one cell, for its own class or for another one (the resistance a
 /// cell would have once restored).

@@ -125,9 +125,10 @@ fn after_on_before_network(
         landscape_area_ha: a.al,
         full: false,
     };
+    // Measured on a copy of the before surface (the years are borrowed).
     let m = crate::measure::measure(
         &y0.land.grid,
-        &a.res,
+        &mut a.res.clone(),
         &changes,
         &a.src,
         &a.net,

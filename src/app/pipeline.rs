@@ -243,13 +243,13 @@ pub fn require_budget(scenario: &Scenario, budget_yuan: Option<f64>) -> Result<(
 /// f64 cost and allocation (12) and the labels (4); the sources labelling (8); the corridors
 /// the multi-source run (12 while running, 8 kept), the zones as they grow (8, as kept), the
 /// tiled corridor raster (1) and the per-patch runs alive (8 per thread, 1.4 GB with two on
-/// the city cluster); measuring the plan, the refinement rounds and the connectivity values
-/// the restored surface (4) and per thread a patched copy of the resistance and the runs alive
-/// (7: a refinement round, now the run's peak, 1.69 GB above what the run held on the city
-/// cluster); measuring the plan's access, the last stage before writing, a copy of the land
-/// cover (1), the impedance (4) and the engine store (12): 1.76 GB of live heap above what
-/// the run held, counted as 20 because the resident set runs 0.1-0.2 GB above the live heap
-/// by then (memory freed in small blocks stays with the process).
+/// the city cluster; the run's peak); measuring the plan, the refinement rounds and the
+/// connectivity values change the resistance in place (the first thread's surface) and give
+/// it back, so a copy of it per thread beyond the first (4) and per thread the runs alive (3);
+/// measuring the plan's access, the last stage before writing, a copy of the land cover (1),
+/// the impedance (4) and the engine store (12): 1.76 GB of live heap above what the run held,
+/// counted as 20 because the resident set runs 0.1-0.2 GB above the live heap by then (memory
+/// freed in small blocks stays with the process).
 ///
 /// Measured on the city cluster with 2 threads, at the peak (`/usr/bin/time`): 8.72 GB on
 /// 2026-12-02, 7.76 GB on 2026-12-03 (pinch points on the zone cells, the plan's access grids
@@ -257,7 +257,9 @@ pub fn require_budget(scenario: &Scenario, budget_yuan: Option<f64>) -> Result<(
 /// raster and the parks on their cells and the runs' pruning bound read from the multi-source
 /// cost (later that day); 5.72 GB (5,585,564 KiB) with the allocation dropped after the
 /// corridors and the zones' cells released before the plan's access, against 5.9 GB
-/// estimated.
+/// estimated; 5.22 GB (5,218 MB, in the corridor stage) with the plan applied to the
+/// resistance in place instead of copies (the refinement round 5.67 -> 4.79 GB), against 5.7
+/// GB estimated.
 pub fn bytes_per_cell(scenario: &Scenario, threads: usize) -> u64 {
     let f = &scenario.file;
     let threads = threads as u64;
@@ -288,7 +290,7 @@ pub fn bytes_per_cell(scenario: &Scenario, threads: usize) -> u64 {
     let zones = 8;
     let kept = 4 + 1 + zones + 4;
     let candidates = 8;
-    let measure = 4 + 7 * threads;
+    let measure = 4 * threads.saturating_sub(1) + 3 * threads;
     let plan_access = if f.access.is_some() { 20 } else { 0 };
     through
         + sources
@@ -347,7 +349,7 @@ pub fn build(scenario: &Scenario, ctx: &Context) -> Result<Pipeline> {
     check_memory(scenario, ctx)?;
     let land = ctx.stage("load", || load_landscape(scenario, ctx))?;
     let access = access_stage(scenario, &land, ctx)?;
-    let (res, src, net) = run_to_corridors(scenario, &land, ctx, true)?;
+    let (mut res, src, net) = run_to_corridors(scenario, &land, ctx, true)?;
     if !net.isolated.is_empty() {
         ctx.say(format_args!(
             "warning: {} patch(es) have no corridor (isolated by barriers, beyond max_cwd, or every path crossed another patch): {}",
@@ -403,7 +405,7 @@ pub fn build(scenario: &Scenario, ctx: &Context) -> Result<Pipeline> {
             let restoration = candidates::Restoration::new(&land, &model, &src);
             let lcds = measure::connector_lcds(
                 &land.grid,
-                &res,
+                &mut res,
                 &restoration,
                 &cands,
                 &gaps,
@@ -774,7 +776,7 @@ fn exact_network(p: &Pipeline, ctx: &Context) -> Option<optimize::ExactPc> {
 /// landscape and its network measured (see `crate::measure`): the same patches, pairs,
 /// d50 and landscape area as "now".
 pub fn measure_plan(
-    p: &Pipeline,
+    p: &mut Pipeline,
     scenario: &Scenario,
     sites: &[bool],
     connectors: &[bool],
@@ -810,7 +812,7 @@ pub fn measure_plan(
     });
     measure::measure_on(
         &p.land.grid,
-        &p.res,
+        &mut p.res,
         &changes,
         (&p.src, grown.as_ref()),
         &p.net,
@@ -1039,7 +1041,7 @@ pub struct Refined {
 /// The solver's [`OptimizeError`] as the inner error (an infeasible problem is not a
 /// failure of the run); failed measurements as the outer one.
 pub fn plan_and_measure(
-    p: &Pipeline,
+    p: &mut Pipeline,
     scenario: &Scenario,
     problem: &Problem,
     solve: &SolveOptions,
@@ -1135,7 +1137,7 @@ pub fn plan_and_measure(
 /// The problem with the candidates a plan did not choose valued on top of it (see
 /// [`plan_and_measure`]).
 fn revalue(
-    p: &Pipeline,
+    p: &mut Pipeline,
     scenario: &Scenario,
     problem: &Problem,
     plan: &Plan,
@@ -1156,7 +1158,12 @@ fn revalue(
         &plan.connectors,
         crossing,
     );
-    let restored = measure::apply(&p.res, &changes).with_context(about)?;
+    // The plan applied in place (put back when `restored` goes): no copy of the grid.
+    let mut restored = p
+        .res
+        .patched_exact(&changes.cells, &changes.plan)
+        .map_err(|(k, x)| measure::bad_value(&changes, k, x))
+        .with_context(about)?;
     // The restored network: every link at its measured LCD.
     let base: Vec<f64> = measured
         .links
@@ -1182,7 +1189,7 @@ fn revalue(
     let unbuilt: Vec<bool> = plan.connectors.iter().map(|&c| !c).collect();
     let lcds = measure::connector_lcds(
         &p.land.grid,
-        &restored,
+        &mut restored,
         &restoration,
         &p.cands,
         &gaps,

@@ -327,7 +327,7 @@ fn measure_access(
 
 fn decide_and_measure(
     scenario: &Scenario,
-    p: &Pipeline,
+    p: &mut Pipeline,
     d: &pipeline::Decision,
     solve_opts: &SolveOptions,
     ctx: &Context,
