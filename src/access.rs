@@ -25,11 +25,12 @@
 //! # Cost
 //! One multi-source cost-distance run over the grid (O(N log N)), two labelling passes and
 //! linear sums: 4 bytes per cell for the impedance, 12 for the engine's output (f32 cost, u32
-//! allocation) and 4 for the park labels, plus the population (4).
+//! allocation) and 4 for the park labels, plus the population (8 bytes per populated cell).
 
 use crate::classes::{ClassIdx, OUTSIDE};
 use crate::costdist::{accumulate_cost_only, CostOptions};
 use crate::landscape::Landscape;
+use crate::raster::SparseF32;
 use crate::surface::Resistance;
 
 /// Longest run of barrier cells a street crosses, m (a 4-lane road with verges, a railway
@@ -397,7 +398,7 @@ pub fn walk_minutes(
 /// Sums per district and for the study area (see the module docs).
 pub fn summarise(
     land: &Landscape,
-    population: &[f32],
+    population: &SparseF32,
     minutes: &[f32],
     parks: &Parks,
     threshold_min: f64,
@@ -422,12 +423,13 @@ pub fn summarise(
         }
     }
     let threshold = threshold_min as f32;
-    for i in 0..minutes.len() {
+    // Only populated cells add to the sums (in cell order, as over every cell).
+    for (i, p) in population.entries() {
         if land.landcover[i] == OUTSIDE {
             continue;
         }
         let d = district(i);
-        let p = population[i] as f64;
+        let p = p as f64;
         let t = minutes[i];
         let targets: &[usize] = if d == 0 { &[0] } else { &[0, d] };
         for &k in targets {
@@ -469,18 +471,18 @@ pub fn summarise(
     rows
 }
 
-/// Residents per cell: the population raster when the landscape has one, else from the
-/// class table's `persons_per_ha`.
-pub fn residents(land: &Landscape) -> std::borrow::Cow<'_, [f32]> {
-    match land.access.as_ref().and_then(|a| a.population.as_deref()) {
+/// Residents on the populated cells: the population raster when the landscape has one, else
+/// from the class table's `persons_per_ha`.
+pub fn residents(land: &Landscape) -> std::borrow::Cow<'_, SparseF32> {
+    match land.access.as_ref().and_then(|a| a.population.as_ref()) {
         Some(p) => std::borrow::Cow::Borrowed(p),
         None => std::borrow::Cow::Owned(population_from_classes(land)),
     }
 }
 
-/// Residents per cell from the class table's `persons_per_ha` (when no population raster is
-/// given).
-pub fn population_from_classes(land: &Landscape) -> Vec<f32> {
+/// Residents on the populated cells from the class table's `persons_per_ha` (when no
+/// population raster is given).
+pub fn population_from_classes(land: &Landscape) -> SparseF32 {
     let cell_ha = land.grid.cell_area_ha();
     let per: Vec<f64> = land
         .classes
@@ -488,16 +490,15 @@ pub fn population_from_classes(land: &Landscape) -> Vec<f32> {
         .iter()
         .map(|c| c.persons_per_ha * cell_ha)
         .collect();
-    land.landcover
+    let entries = land
+        .landcover
         .iter()
-        .map(|&c| {
-            if c == OUTSIDE {
-                0.0
-            } else {
-                per[c as usize] as f32
-            }
-        })
-        .collect()
+        .enumerate()
+        .filter(|&(_, &c)| c != OUTSIDE)
+        .map(|(i, &c)| (i as u32, per[c as usize] as f32))
+        .filter(|&(_, p)| p > 0.0)
+        .collect();
+    SparseF32::from_entries(land.grid.len(), entries)
 }
 
 /// Measures park access on `land` (see the module docs).
@@ -506,7 +507,7 @@ pub fn population_from_classes(land: &Landscape) -> Vec<f32> {
 /// Options out of range, a population of the wrong size, no qualifying park.
 pub fn measure(
     land: &Landscape,
-    population: &[f32],
+    population: &SparseF32,
     extra_parks: Option<&[bool]>,
     opts: &AccessOptions,
 ) -> Result<Access, AccessError> {
@@ -522,7 +523,7 @@ pub fn measure(
 pub fn measure_on(
     land: &Landscape,
     landcover: &[ClassIdx],
-    population: &[f32],
+    population: &SparseF32,
     extra_parks: Option<&[bool]>,
     opts: &AccessOptions,
 ) -> Result<Access, AccessError> {
@@ -537,7 +538,7 @@ pub fn measure_on(
 pub fn measure_with(
     land: &Landscape,
     landcover: &[ClassIdx],
-    population: &[f32],
+    population: &SparseF32,
     extra_parks: Option<&[bool]>,
     walkable: &[u32],
     opts: &AccessOptions,
@@ -609,7 +610,7 @@ impl crate::costdist::CostStore for LocalStore {
 pub fn coverage_groups(
     land: &Landscape,
     now: &Access,
-    population: &[f32],
+    population: &SparseF32,
     sites: &[&[u32]],
     opts: &AccessOptions,
 ) -> Result<Vec<(f64, Vec<usize>)>, AccessError> {
@@ -660,7 +661,7 @@ impl Reach {
 pub fn reach(
     land: &Landscape,
     now: &Access,
-    population: &[f32],
+    population: &SparseF32,
     items: &[(&[u32], f64)],
     opts: &AccessOptions,
 ) -> Result<Reach, AccessError> {
@@ -672,10 +673,17 @@ pub fn reach(
     let block = |i: usize| (i / cols / b) * bcols + (i % cols) / b;
     // Beyond the walk: residents on cells not within the threshold (unreached cells, +∞, too).
     let within = |t: f32| t <= opts.threshold_min as f32;
-    let beyond = |i: usize| population[i] > 0.0 && !within(now.minutes[i]);
+    // Residents of a cell beyond the walk today (None: none there, or within it).
+    let beyond = |i: usize| {
+        population
+            .find(i)
+            .filter(|&p| p > 0.0 && !within(now.minutes[i]))
+    };
     let mut block_persons: std::collections::BTreeMap<usize, f64> = Default::default();
-    for i in (0..population.len()).filter(|&i| beyond(i)) {
-        *block_persons.entry(block(i)).or_insert(0.0) += f64::from(population[i]);
+    for (i, p) in population.entries() {
+        if p > 0.0 && !within(now.minutes[i]) {
+            *block_persons.entry(block(i)).or_insert(0.0) += f64::from(p);
+        }
     }
     let impedance = walk_impedance(land, &land.landcover, opts.walk_speed_kmh);
     let res = Resistance::from_values(impedance)
@@ -708,8 +716,8 @@ pub fn reach(
             cells.sort_unstable_by_key(|c| c.0);
             let mut reached: std::collections::BTreeMap<usize, f64> = Default::default();
             for (i, t) in cells {
-                if t <= left && beyond(i) {
-                    *reached.entry(block(i)).or_insert(0.0) += f64::from(population[i]);
+                if let Some(p) = beyond(i).filter(|_| t <= left) {
+                    *reached.entry(block(i)).or_insert(0.0) += f64::from(p);
                 }
             }
             reached

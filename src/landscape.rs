@@ -138,9 +138,10 @@ pub struct Landscape {
 /// The inputs of park access that are layers on the grid.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AccessLayers {
-    /// Residents per cell (persons; 0 where none), from a population raster; None: from the
-    /// class table's `persons_per_ha`.
-    pub population: Option<Vec<f32>>,
+    /// Residents per cell (persons), from a population raster, held on the cells that have
+    /// residents (8 bytes each instead of 4 per grid cell: 1.7% of the city cluster's cells
+    /// are populated); None: from the class table's `persons_per_ha`.
+    pub population: Option<crate::raster::SparseF32>,
     /// Cells of the parks layer; None when no layer is given.
     pub park_cells: Option<Vec<bool>>,
 }

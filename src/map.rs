@@ -383,7 +383,7 @@ pub struct AccessLayer<'a> {
     /// The walk that counts, min.
     pub threshold_min: f64,
     /// Residents per cell.
-    pub residents: &'a [f32],
+    pub residents: &'a crate::raster::SparseF32,
 }
 
 /// What the map shows.
@@ -459,7 +459,9 @@ pub fn render_map(m: &MapLayers, lang: Lang) -> Canvas {
         let within = |i: usize| a.minutes[i] <= t;
         // The walk's edge, then residents beyond it as dots, then the parks' outlines.
         draw_outline(&mut cv, &f, &within, WALK);
-        draw_beyond(&mut cv, &f, &|i| a.residents[i] > 0.0 && !within(i));
+        draw_beyond(&mut cv, &f, &|i| {
+            a.residents.find(i).is_some_and(|p| p > 0.0) && !within(i)
+        });
         draw_outline(&mut cv, &f, &|i| a.parks.find(i).is_some(), PARK);
     }
     draw_paths(&mut cv, &f, m);
@@ -932,7 +934,7 @@ mod tests {
         let minutes: Vec<f32> = (0..n * n)
             .map(|i| ((i / n).max(i % n)) as f32 * 0.5)
             .collect();
-        let people = vec![1.0f32; n * n];
+        let people = crate::raster::SparseF32::from_dense(&vec![1.0f32; n * n]);
         let colours = |access| {
             let m = MapLayers {
                 grid: &grid,

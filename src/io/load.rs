@@ -668,7 +668,7 @@ fn read_access_layers(
                         )));
                     }
                 }
-                Some(values)
+                Some(crate::raster::SparseF32::from_dense_where(&values, |v| v > 0.0))
             }
         }
     });
