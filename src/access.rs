@@ -673,17 +673,12 @@ pub fn reach(
     let block = |i: usize| (i / cols / b) * bcols + (i % cols) / b;
     // Beyond the walk: residents on cells not within the threshold (unreached cells, +∞, too).
     let within = |t: f32| t <= opts.threshold_min as f32;
+    let beyond_at = |i: usize, p: f32| p > 0.0 && !within(now.minutes[i]);
     // Residents of a cell beyond the walk today (None: none there, or within it).
-    let beyond = |i: usize| {
-        population
-            .find(i)
-            .filter(|&p| p > 0.0 && !within(now.minutes[i]))
-    };
+    let beyond = |i: usize| population.find(i).filter(|&p| beyond_at(i, p));
     let mut block_persons: std::collections::BTreeMap<usize, f64> = Default::default();
-    for (i, p) in population.entries() {
-        if p > 0.0 && !within(now.minutes[i]) {
-            *block_persons.entry(block(i)).or_insert(0.0) += f64::from(p);
-        }
+    for (i, p) in population.entries().filter(|&(i, p)| beyond_at(i, p)) {
+        *block_persons.entry(block(i)).or_insert(0.0) += f64::from(p);
     }
     let impedance = walk_impedance(land, &land.landcover, opts.walk_speed_kmh);
     let res = Resistance::from_values(impedance)

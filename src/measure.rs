@@ -164,14 +164,11 @@ pub(crate) fn bad_value(ch: &Changes, k: usize, x: f32) -> MeasureError {
 /// # Errors
 /// A changed value that is not a resistance (`> 0`, `+∞`): the cell and the value.
 pub fn apply(res: &Resistance, ch: &Changes) -> Result<Resistance, MeasureError> {
-    let mut v = res.values().to_vec();
-    for (&c, &x) in ch.cells.iter().zip(&ch.plan) {
-        v[c as usize] = x;
-    }
-    Resistance::from_values(v).map_err(|(i, x)| {
-        let k = ch.cells.iter().position(|&c| c as usize == i).unwrap_or(0);
-        bad_value(ch, k, x)
-    })
+    let mut out = res.clone();
+    out.patched_exact(&ch.cells, &ch.plan)
+        .map_err(|(k, x)| bad_value(ch, k, x))?
+        .keep();
+    Ok(out)
 }
 
 /// The patches grown by a plan (`[network] grow_patches`): every changed cell whose

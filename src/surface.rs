@@ -151,6 +151,15 @@ impl std::ops::DerefMut for Patched<'_> {
     }
 }
 
+impl Patched<'_> {
+    /// Keeps the changes: the surface stays as patched, with its finite range then.
+    pub fn keep(mut self) {
+        self.cells.clear();
+        self.old.clear();
+        self.range = self.res.range;
+    }
+}
+
 impl Drop for Patched<'_> {
     fn drop(&mut self) {
         self.res.unpatch(&self.cells, &self.old);
@@ -162,6 +171,10 @@ impl Drop for Patched<'_> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    fn bits(r: &Resistance) -> Vec<u32> {
+        r.values().iter().map(|v| v.to_bits()).collect()
+    }
 
     proptest! {
         /// Patched in place, the surface equals the one built from the changed values (its
@@ -194,7 +207,6 @@ mod tests {
             let want = Resistance::from_values(copy).unwrap();
             {
                 let p = res.patched_exact(&cells, &values).unwrap();
-                let bits = |r: &Resistance| r.values().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
                 prop_assert_eq!(bits(&p), bits(&want));
                 prop_assert_eq!(p.range(), want.range());
             }
@@ -203,6 +215,11 @@ mod tests {
                 let (lo, hi) = p.range();
                 prop_assert!(lo <= want.range().0 && hi >= want.range().1);
             }
+            // Kept, the changes stay: the surface is the changed copy.
+            let mut kept = res.clone();
+            kept.patched_exact(&cells, &values).unwrap().keep();
+            prop_assert_eq!(bits(&kept), bits(&want));
+            prop_assert_eq!(kept.range(), want.range());
             prop_assert_eq!((res.values().iter().map(|v| v.to_bits()).collect::<Vec<_>>(), res.range()), before);
         }
     }
