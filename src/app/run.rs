@@ -146,16 +146,15 @@ fn run_one(
             .with_context(|| format!("cannot create `{}`", parent.display()))?;
     }
     let _ = std::fs::remove_dir_all(&tmp);
-    std::fs::create_dir(&tmp).with_context(|| {
+    crate::io::atomic::create_tracked(&tmp, |t| std::fs::create_dir(t)).with_context(|| {
         format!(
             "cannot create the working folder `{}`\n  hint: check that you may write there, or pass --out DIR",
             tmp.display()
         )
     })?;
     // Whatever happens from here, the working folder goes away unless it is moved into place
-    // (also on SIGINT/SIGTERM: it is tracked).
+    // (also on SIGINT/SIGTERM: it is tracked from its creation).
     let guard = Cleanup(tmp.clone());
-    crate::io::atomic::track(&tmp);
     let mark = ctx.stage_times().len();
     let decision = pipeline::decide(p, scenario, opts.budget_yuan, ctx)?;
     let outcome = write_all(scenario, (&tmp, dir), (p, last), &decision, opts, ctx)?;

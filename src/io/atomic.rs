@@ -7,47 +7,84 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 /// Temporary files and folders being written, so an interrupted run can remove them.
-static PENDING: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+static PENDING: Mutex<Pending> = Mutex::new(Pending {
+    paths: Vec::new(),
+    closed: false,
+});
+
+struct Pending {
+    paths: Vec<PathBuf>,
+    /// Set by [`remove_pending`]: the run is being interrupted, nothing more is created.
+    closed: bool,
+}
 
 /// Records a temporary file or folder as unfinished.
 pub fn track(path: &Path) {
     if let Ok(mut p) = PENDING.lock() {
-        p.push(path.to_path_buf());
+        p.paths.push(path.to_path_buf());
     }
+}
+
+/// Creates `path` with `create` and records it as unfinished, in one step with respect to
+/// [`remove_pending`]: a path created before it ran is removed by it, and once it ran (the
+/// process is being interrupted, other threads still writing) nothing more is created: the
+/// error is [`io::ErrorKind::Interrupted`].
+pub fn create_tracked<T>(
+    path: &Path,
+    create: impl FnOnce(&Path) -> io::Result<T>,
+) -> io::Result<T> {
+    let mut p = PENDING.lock().unwrap_or_else(|e| e.into_inner());
+    if p.closed {
+        return Err(io::Error::new(
+            io::ErrorKind::Interrupted,
+            "the run is being interrupted",
+        ));
+    }
+    let made = create(path)?;
+    p.paths.push(path.to_path_buf());
+    Ok(made)
 }
 
 /// Forgets a temporary path (it was renamed into place or removed).
 pub fn untrack(path: &Path) {
     if let Ok(mut p) = PENDING.lock() {
-        p.retain(|x| x != path);
+        p.paths.retain(|x| x != path);
     }
 }
 
-/// Removes every unfinished temporary file and folder (on SIGINT/SIGTERM); returns how many.
+/// Removes every unfinished temporary file and folder (on SIGINT/SIGTERM) and refuses any
+/// later [`create_tracked`]; returns how many.
 pub fn remove_pending() -> usize {
-    remove_where(&|_| true)
+    remove_where(&|_| true, true)
 }
 
-/// [`remove_pending`] for the paths below `root` only (the others stay tracked): what a test
-/// uses, so it never removes another test's file in flight.
+/// [`remove_pending`] for the paths below `root` only (the others stay tracked, and later
+/// creations are allowed): what a test uses, so it never removes another test's file in
+/// flight.
 pub fn remove_pending_under(root: &Path) -> usize {
-    remove_where(&|x| x.starts_with(root))
+    remove_where(&|x| x.starts_with(root), false)
 }
 
-/// Removes (and forgets) the tracked paths `pick` chooses; returns how many.
-fn remove_where(pick: &dyn Fn(&Path) -> bool) -> usize {
-    let paths: Vec<PathBuf> = match PENDING.lock() {
-        Ok(mut p) => {
-            let (mine, others): (Vec<PathBuf>, Vec<PathBuf>) =
-                std::mem::take(&mut *p).into_iter().partition(|x| pick(x));
-            *p = others;
-            mine
-        }
-        Err(_) => return 0,
+/// Removes (and forgets) the tracked paths `pick` chooses; returns how many. `close`: refuse
+/// later creations.
+fn remove_where(pick: &dyn Fn(&Path) -> bool, close: bool) -> usize {
+    let paths: Vec<PathBuf> = {
+        let mut p = PENDING.lock().unwrap_or_else(|e| e.into_inner());
+        p.closed |= close;
+        let (mine, others): (Vec<PathBuf>, Vec<PathBuf>) = std::mem::take(&mut p.paths)
+            .into_iter()
+            .partition(|x| pick(x));
+        p.paths = others;
+        mine
     };
     for p in &paths {
         if p.is_dir() {
-            let _ = fs::remove_dir_all(p);
+            // A file another thread had open in it may still be flushed while this runs.
+            for _ in 0..3 {
+                if fs::remove_dir_all(p).is_ok() || !p.exists() {
+                    break;
+                }
+            }
         } else {
             let _ = fs::remove_file(p);
         }
@@ -73,9 +110,8 @@ where
     F: FnOnce(&mut BufWriter<File>) -> io::Result<()>,
 {
     let tmp = temp_path(path);
-    track(&tmp);
+    let file = create_tracked(&tmp, |t| File::create(t))?;
     let result = (|| {
-        let file = File::create(&tmp)?;
         let mut w = BufWriter::with_capacity(1 << 20, file);
         write(&mut w)?;
         w.flush()?;
@@ -132,6 +168,19 @@ mod tests {
         track(&d);
         // Only this test's paths: removing every pending path would pull other tests'
         // temporary files from under them (tests share the process).
+        assert_eq!(remove_pending_under(dir.path()), 2);
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    /// A file and a folder made by `create_tracked` are tracked from their creation (an
+    /// interruption right after removes them); an error leaves nothing tracked.
+    #[test]
+    fn created_paths_are_tracked_from_their_creation() {
+        let dir = tempfile::tempdir().unwrap();
+        let (f, d) = (dir.path().join(".b.tmp-1"), dir.path().join(".o.partial-1"));
+        create_tracked(&f, |p| File::create(p)).unwrap();
+        create_tracked(&d, |p| fs::create_dir(p)).unwrap();
+        assert!(create_tracked(&d, |p| fs::create_dir(p)).is_err());
         assert_eq!(remove_pending_under(dir.path()), 2);
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
     }
