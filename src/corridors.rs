@@ -314,6 +314,10 @@ fn build_with(
         }
         PairRule::WithinMaxCwd => BTreeMap::new(),
     };
+    // The allocation only finds the pairs: 4 bytes per cell released before the per-patch
+    // runs, the stage's peak.
+    let crate::costdist::CostSurface { cost: multi, alloc } = multi;
+    drop(alloc);
 
     // 3.-5. Per-patch runs, bounded (see `run_limits` and the floor below), and the pairs.
     let pair_limits = pair_limits(&bound, ids.len(), opts);
@@ -326,7 +330,7 @@ fn build_with(
     // reads M itself: a lowered copy would take 4 bytes per cell). With pairs within max_cwd
     // the pairs are found by the runs themselves, so they are not pruned.
     let floor: Option<&[f32]> =
-        (opts.pairs == PairRule::AllocationTouch && prune).then_some(&multi.cost[..]);
+        (opts.pairs == PairRule::AllocationTouch && prune).then_some(&multi[..]);
     let job = PairJob {
         shape,
         res,
@@ -358,7 +362,7 @@ fn build_with(
         .filter(|id| !linked.contains(id))
         .collect();
     Ok(CorridorNetwork {
-        cost: multi.cost,
+        cost: multi,
         nlcc,
         corridors,
         isolated,
