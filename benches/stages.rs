@@ -41,9 +41,9 @@ fn bench(c: &mut Criterion) {
         });
         g.bench_with_input(BenchmarkId::new("carbon", n), &n, |b, _| {
             b.iter(|| {
-                let stock = carbon::stock_per_cell(&land);
+                let table = carbon::stock_per_class(&land);
                 let rows = carbon::summarize(&land);
-                black_box((stock[0], rows.len()))
+                black_box((table[land.landcover[0] as usize], rows.len()))
             })
         });
 

@@ -172,6 +172,75 @@ impl Access {
             threshold_min: self.threshold_min,
         }
     }
+
+    /// The measurement's table (a copy).
+    pub fn table(&self) -> AccessRows {
+        AccessRows {
+            rows: self.rows.clone(),
+            threshold_min: self.threshold_min,
+        }
+    }
+
+    /// Residents beyond the walk per cell, persons: the populated cells of `population`
+    /// whose walking time is above the threshold, unreached or outside the study area (in
+    /// cell order, the values of `population`).
+    pub fn beyond(&self, population: &SparseF32) -> SparseF32 {
+        let t = self.threshold_min as f32;
+        // Unreached cells (+∞) and cells outside (NaN) are not within the walk either.
+        let within = |i: usize| self.minutes[i] <= t;
+        let entries = population
+            .entries()
+            .filter(|&(i, p)| p > 0.0 && !within(i))
+            .map(|(i, p)| (i as u32, p))
+            .collect();
+        SparseF32::from_entries(population.len(), entries)
+    }
+
+    /// What a run keeps of the measurement through its later stages ([`HeldAccess`]): the
+    /// walking-time grid (4 bytes per cell) goes; `footbridges` are the candidates found on
+    /// it.
+    pub fn into_held(self, population: &SparseF32, footbridges: Vec<Footbridge>) -> HeldAccess {
+        let beyond = self.beyond(population);
+        let Access {
+            parks,
+            rows,
+            threshold_min,
+            ..
+        } = self;
+        HeldAccess {
+            table: AccessRows {
+                rows,
+                threshold_min,
+            },
+            parks,
+            beyond,
+            footbridges,
+        }
+    }
+}
+
+/// Park access now as a run holds it after measuring it ([`Access::into_held`]): what the
+/// covering term, the footbridges and the reports read later, without the walking-time grid
+/// (recomputed by [`walk_minutes`] from the parks when it is written: 4 bytes per cell not
+/// held through the corridor stage).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeldAccess {
+    /// The measurement's table.
+    pub table: AccessRows,
+    /// The qualifying parks.
+    pub parks: Parks,
+    /// Residents beyond the walk per cell, persons ([`Access::beyond`]).
+    pub beyond: SparseF32,
+    /// Footbridge candidates found on the walking times ([`footbridges`]; empty when not
+    /// asked for).
+    pub footbridges: Vec<Footbridge>,
+}
+
+impl HeldAccess {
+    /// The study area's row.
+    pub fn total(&self) -> &AccessRow {
+        self.table.total()
+    }
 }
 
 /// The table of an access measurement ([`Access::into_rows`]).
@@ -376,9 +445,9 @@ pub fn walk_minutes(
     let res = Resistance::from_values(impedance)
         .map_err(|(cell, value)| AccessError::Impedance { cell, value })?;
     let seeds = parks.ids.entries();
-    // The times only (no park ids), written over the run's own memory, and NaN outside the
-    // study area (where the impedance is NaN): 16 bytes per cell at the peak with the
-    // impedance, where the allocation and an `f32` copy made it 21.
+    // The times only (no park ids), NaN outside the study area (where the impedance is
+    // NaN): 12 bytes per cell at the peak with the impedance (the run's `f64` times become
+    // the `f32` grid in their own memory).
     let mut minutes = accumulate_cost_only(
         g.rows(),
         g.cols(),
@@ -593,7 +662,7 @@ impl crate::costdist::CostStore for LocalStore {
 /// (`optimize::Coverage`): per group its residents (persons) and the candidate park sites
 /// (indices into `sites`) that would each bring them within the walk.
 ///
-/// Residents not within `threshold_min` of a park now (`now.minutes`) are summed per square
+/// Residents beyond the walk now (`beyond`: [`Access::beyond`]) are summed per square
 /// block of side `block_m` (rounded to whole cells). A site covers a block when at least
 /// half of the block's residents beyond the walk live on cells within `threshold_min` of the
 /// site's cells (a bounded walking-time run from the site over the impedance now, the
@@ -609,13 +678,12 @@ impl crate::costdist::CostStore for LocalStore {
 /// [`AccessError::Impedance`] for an impedance that is not a resistance.
 pub fn coverage_groups(
     land: &Landscape,
-    now: &Access,
-    population: &SparseF32,
+    beyond: &SparseF32,
     sites: &[&[u32]],
     opts: &AccessOptions,
 ) -> Result<Vec<(f64, Vec<usize>)>, AccessError> {
     let items: Vec<(&[u32], f64)> = sites.iter().map(|&c| (c, 0.0)).collect();
-    Ok(reach(land, now, population, &items, opts)?.groups(0..items.len()))
+    Ok(reach(land, beyond, &items, opts)?.groups(0..items.len()))
 }
 
 /// The blocks of residents beyond the walk today that each of a list of items (park sites,
@@ -660,8 +728,7 @@ impl Reach {
 /// [`AccessError::Impedance`] for an impedance that is not a resistance.
 pub fn reach(
     land: &Landscape,
-    now: &Access,
-    population: &SparseF32,
+    beyond: &SparseF32,
     items: &[(&[u32], f64)],
     opts: &AccessOptions,
 ) -> Result<Reach, AccessError> {
@@ -671,13 +738,8 @@ pub fn reach(
     let b = ((opts.block_m / cs).round() as usize).max(1);
     let bcols = cols.div_ceil(b);
     let block = |i: usize| (i / cols / b) * bcols + (i % cols) / b;
-    // Beyond the walk: residents on cells not within the threshold (unreached cells, +∞, too).
-    let within = |t: f32| t <= opts.threshold_min as f32;
-    let beyond_at = |i: usize, p: f32| p > 0.0 && !within(now.minutes[i]);
-    // Residents of a cell beyond the walk today (None: none there, or within it).
-    let beyond = |i: usize| population.find(i).filter(|&p| beyond_at(i, p));
     let mut block_persons: std::collections::BTreeMap<usize, f64> = Default::default();
-    for (i, p) in population.entries().filter(|&(i, p)| beyond_at(i, p)) {
+    for (i, p) in beyond.entries() {
         *block_persons.entry(block(i)).or_insert(0.0) += f64::from(p);
     }
     let impedance = walk_impedance(land, &land.landcover, opts.walk_speed_kmh);
@@ -711,7 +773,7 @@ pub fn reach(
             cells.sort_unstable_by_key(|c| c.0);
             let mut reached: std::collections::BTreeMap<usize, f64> = Default::default();
             for (i, t) in cells {
-                if let Some(p) = beyond(i).filter(|_| t <= left) {
+                if let Some(p) = beyond.find(i).filter(|_| t <= left) {
                     *reached.entry(block(i)).or_insert(0.0) += f64::from(p);
                 }
             }
@@ -752,7 +814,7 @@ pub struct Footbridge {
 /// its far landing. In row-major order of their first cell, rows before columns.
 pub fn footbridges(
     land: &Landscape,
-    now: &Access,
+    minutes: &[f32],
     opts: &AccessOptions,
     max_m: f64,
 ) -> Vec<Footbridge> {
@@ -783,7 +845,7 @@ pub fn footbridges(
                 continue;
             }
             let over = cs * (f64::from(wa) / 2.0 + run as f64 * street + f64::from(wb) / 2.0);
-            let (ta, tb) = (f64::from(now.minutes[a]), f64::from(now.minutes[b]));
+            let (ta, tb) = (f64::from(minutes[a]), f64::from(minutes[b]));
             let (near, far, t_near, t_far) = if ta <= tb {
                 (a, b, ta, tb)
             } else {

@@ -62,25 +62,17 @@ impl CarbonRow {
     }
 }
 
-/// Carbon stock per cell, t C (NaN outside the study area).
-pub fn stock_per_cell(land: &Landscape) -> Vec<f32> {
+/// Carbon stock of one cell by class index, t C: NaN at [`OUTSIDE`] (outside the study
+/// area) and at indices the class table does not use. A grid of it is
+/// `table[landcover[i] as usize]`.
+pub fn stock_per_class(land: &Landscape) -> [f32; 256] {
     let ha = land.grid.cell_area_ha();
-    let per_class: Vec<f32> = land
-        .classes
-        .classes()
-        .iter()
-        .map(|c| (c.stock_tc_per_ha() * ha) as f32)
-        .collect();
-    land.landcover
-        .iter()
-        .map(|&c| {
-            if c == OUTSIDE {
-                f32::NAN
-            } else {
-                per_class[c as usize]
-            }
-        })
-        .collect()
+    let mut table = [f32::NAN; 256];
+    for (t, c) in table.iter_mut().zip(land.classes.classes()) {
+        *t = (c.stock_tc_per_ha() * ha) as f32;
+    }
+    table[OUTSIDE as usize] = f32::NAN;
+    table
 }
 
 /// Totals per class (classes present), zone, district and the whole study area.
@@ -223,7 +215,9 @@ mod tests {
 
     #[test]
     fn stock_per_cell_is_nan_outside() {
-        let s = stock_per_cell(&land());
+        let l = land();
+        let table = stock_per_class(&l);
+        let s: Vec<f32> = l.landcover.iter().map(|&c| table[c as usize]).collect();
         assert_eq!(s[0], 163.0);
         assert_eq!(s[2], 44.0);
         assert!(s[4].is_nan());

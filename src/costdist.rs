@@ -148,16 +148,57 @@ pub(crate) fn accumulate_cost_in(
     opts: &CostOptions,
     split: (usize, usize),
 ) -> CostSurface {
-    let store = full_run(rows, cols, cell_size_m, res, seeds, opts, split);
+    let n = rows * cols;
+    let mut cost = vec![f64::INFINITY; n];
+    let mut alloc = vec![0u32; n];
+    full_run(
+        Shape {
+            rows,
+            cols,
+            cell_size_m,
+        },
+        res,
+        seeds,
+        opts,
+        split,
+        (&mut cost, &mut alloc[..]),
+    );
     CostSurface {
-        cost: store.cost.iter().map(|&v| v as f32).collect(),
-        alloc: store.alloc,
+        cost: cost.iter().map(|&v| v as f32).collect(),
+        alloc,
     }
 }
 
-/// [`accumulate_cost`] without the allocation: the least costs only, as `f32`, for callers
-/// that need no source ids (walking times to the nearest park). At the peak 12 bytes per
-/// cell instead of 16: the `f32` costs are written over the allocation's memory.
+/// [`accumulate_cost`] without the allocation, in `f64`: the least costs only. 8 bytes per
+/// cell.
+fn least_costs(
+    rows: usize,
+    cols: usize,
+    cell_size_m: f64,
+    res: &Resistance,
+    seeds: impl IntoIterator<Item = (usize, u32)>,
+    opts: &CostOptions,
+) -> Vec<f64> {
+    let mut cost = vec![f64::INFINITY; rows * cols];
+    full_run(
+        Shape {
+            rows,
+            cols,
+            cell_size_m,
+        },
+        res,
+        seeds,
+        opts,
+        split_for(rows, cols),
+        (&mut cost, NoLabels),
+    );
+    cost
+}
+
+/// [`accumulate_cost`]'s costs without the allocation, for callers that need no source ids
+/// (walking times to the nearest park): 8 bytes per cell at the peak, 4 returned. The run is
+/// in `f64` on a buffer whose `f32` costs are then written over its own front half (cell `i`
+/// is read before anything is written past byte `4 i + 4`) and the rest given back.
 pub fn accumulate_cost_only(
     rows: usize,
     cols: usize,
@@ -166,55 +207,60 @@ pub fn accumulate_cost_only(
     seeds: impl IntoIterator<Item = (usize, u32)>,
     opts: &CostOptions,
 ) -> Vec<f32> {
-    let store = full_run(
-        rows,
-        cols,
-        cell_size_m,
-        res,
-        seeds,
-        opts,
-        split_for(rows, cols),
-    );
-    let FullStore { cost, alloc, .. } = store;
-    let mut bits = alloc;
-    for (b, &c) in bits.iter_mut().zip(&cost) {
-        *b = (c as f32).to_bits();
+    let n = rows * cols;
+    // Pairs of f32 (alignment 4, so that the buffer can become a `Vec<f32>`), read as f64.
+    let mut buf: Vec<[f32; 2]> = vec![bytemuck::cast(f64::INFINITY); n];
+    match bytemuck::try_cast_slice_mut::<[f32; 2], f64>(&mut buf) {
+        Ok(cost) => full_run(
+            Shape {
+                rows,
+                cols,
+                cell_size_m,
+            },
+            res,
+            seeds,
+            opts,
+            split_for(rows, cols),
+            (cost, NoLabels),
+        ),
+        // A buffer not aligned for f64 (the system allocator gives 16 bytes): the run on
+        // its own array, copied in.
+        Err(_) => {
+            let cost = least_costs(rows, cols, cell_size_m, res, seeds, opts);
+            for (b, c) in buf.iter_mut().zip(cost) {
+                *b = bytemuck::cast(c);
+            }
+        }
     }
-    drop(cost);
-    // The same allocation, read as f32 (same size and alignment: no copy).
-    bytemuck::allocation::cast_vec::<u32, f32>(bits)
+    let mut flat: Vec<f32> = bytemuck::allocation::cast_vec(buf);
+    for i in 0..n {
+        let c: f64 = bytemuck::cast([flat[2 * i], flat[2 * i + 1]]);
+        flat[i] = c as f32;
+    }
+    flat.truncate(n);
+    flat.shrink_to_fit();
+    flat
 }
 
-/// The whole-grid run behind [`accumulate_cost_in`], in `f64`.
-fn full_run(
-    rows: usize,
-    cols: usize,
-    cell_size_m: f64,
+/// The whole-grid run behind [`accumulate_cost_in`] and [`accumulate_cost_only`], in `f64`, into
+/// `cost` (`+∞` everywhere) and `alloc` (zeros, or [`NoLabels`]).
+fn full_run<L: Labels>(
+    shape: Shape,
     res: &Resistance,
     seeds: impl IntoIterator<Item = (usize, u32)>,
     opts: &CostOptions,
     (strips, threads): (usize, usize),
-) -> FullStore {
-    let n = rows * cols;
-    let mut store = FullStore {
-        cost: vec![f64::INFINITY; n],
-        alloc: vec![0u32; n],
-        cols,
-    };
-    let shape = Shape {
-        rows,
-        cols,
-        cell_size_m,
-    };
+    (cost, alloc): (&mut [f64], L),
+) {
     let limit = opts.max_cwd.unwrap_or(f64::INFINITY);
-    match bucket_queue_size(res, cell_size_m) {
-        Some(queue) if strips > 1 && strips <= rows => strips::run(
+    match bucket_queue_size(res, shape.cell_size_m) {
+        Some(queue) if strips > 1 && strips <= shape.rows => strips::run(
             shape,
             res.values(),
             seeds,
             limit,
             opts.corner_cutting,
-            (&mut store.cost, &mut store.alloc),
+            (cost, alloc),
             queue,
             (strips, threads),
         ),
@@ -225,10 +271,13 @@ fn full_run(
             limit,
             &NoPrune,
             opts.corner_cutting,
-            &mut store,
+            &mut FullStore {
+                cost,
+                alloc,
+                cols: shape.cols,
+            },
         ),
     }
-    store
 }
 
 /// Division by a fixed `usize` divisor by one multiplication: `ceil(2^64 / d)` times the
@@ -297,29 +346,77 @@ pub(crate) trait CostStore {
     }
 }
 
-/// Whole-grid arrays (multi-source runs): 12 bytes per cell.
-struct FullStore {
-    cost: Vec<f64>,
-    alloc: Vec<u32>,
+/// Where a whole-grid run keeps its allocation (the source id per cell): a slice of the
+/// grid's ids, or [`NoLabels`] for a run of costs only, where every id reads 0 (ties are
+/// then never broken by id, and the costs are the same: they do not depend on the ids).
+pub(crate) trait Labels: Send + Sized {
+    fn get(&self, i: usize) -> u32;
+    fn set(&mut self, i: usize, id: u32);
+    /// A prefetch hint for entry `i`.
+    fn prefetch(&self, i: usize);
+    /// The entries before `mid` and from `mid` on.
+    fn split_at(self, mid: usize) -> (Self, Self);
+}
+
+impl Labels for &mut [u32] {
+    #[inline]
+    fn get(&self, i: usize) -> u32 {
+        self[i]
+    }
+    #[inline]
+    fn set(&mut self, i: usize, id: u32) {
+        self[i] = id;
+    }
+    #[inline]
+    fn prefetch(&self, i: usize) {
+        prefetch(self, i);
+    }
+    fn split_at(self, mid: usize) -> (Self, Self) {
+        self.split_at_mut(mid)
+    }
+}
+
+/// No allocation kept (a run of costs only).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct NoLabels;
+
+impl Labels for NoLabels {
+    #[inline]
+    fn get(&self, _i: usize) -> u32 {
+        0
+    }
+    #[inline]
+    fn set(&mut self, _i: usize, _id: u32) {}
+    #[inline]
+    fn prefetch(&self, _i: usize) {}
+    fn split_at(self, _mid: usize) -> (Self, Self) {
+        (NoLabels, NoLabels)
+    }
+}
+
+/// Whole-grid arrays (multi-source runs): 12 bytes per cell, 8 without the allocation.
+struct FullStore<'a, L> {
+    cost: &'a mut [f64],
+    alloc: L,
     cols: usize,
 }
 
-impl CostStore for FullStore {
+impl<L: Labels> CostStore for FullStore<'_, L> {
     const WIDE_PREFETCH: bool = true;
     #[inline]
     fn prefetch(&self, cell: usize, _row: usize, _col: usize) {
-        prefetch(&self.alloc, cell);
-        prefetch_window(&self.cost, cell, self.cols);
+        self.alloc.prefetch(cell);
+        prefetch_window(self.cost, cell, self.cols);
     }
     fn cost(&self, cell: usize) -> f64 {
         self.cost[cell]
     }
     fn alloc(&self, cell: usize) -> u32 {
-        self.alloc[cell]
+        self.alloc.get(cell)
     }
     fn set(&mut self, cell: usize, cost: f64, alloc: u32) {
         self.cost[cell] = cost;
-        self.alloc[cell] = alloc;
+        self.alloc.set(cell, alloc);
     }
 }
 
@@ -863,15 +960,17 @@ mod tests {
             let seeds: Vec<(usize, u32)> = seeds.into_iter().map(|(c, id)| (c % (rows * cols), id)).collect();
             let shape = Shape { rows, cols, cell_size_m: 30.0 };
             let n = rows * cols;
-            let mut a = FullStore { cost: vec![f64::INFINITY; n], alloc: vec![0; n], cols };
-            let mut b = FullStore { cost: vec![f64::INFINITY; n], alloc: vec![0; n], cols };
+            let (mut ca, mut aa) = (vec![f64::INFINITY; n], vec![0u32; n]);
+            let (mut cb, mut ab) = (vec![f64::INFINITY; n], vec![0u32; n]);
+            let mut a = FullStore { cost: &mut ca, alloc: &mut aa[..], cols };
+            let mut b = FullStore { cost: &mut cb, alloc: &mut ab[..], cols };
             // The range 0.5..2000 needs ~5,700 buckets: `dijkstra` takes the bucket queue.
             dijkstra(shape, &Resistance::from_values(r.clone()).unwrap(), seeds.clone(), f64::INFINITY, &NoPrune, corner_cutting, &mut a);
             run(shape, &r, seeds, f64::INFINITY, &NoPrune, corner_cutting, &mut b, &mut HeapQueue(BinaryHeap::new()));
             for i in 0..n {
                 prop_assert!(a.cost[i] == b.cost[i] || (a.cost[i] - b.cost[i]).abs() <= 1e-12 * a.cost[i], "cell {}: {} vs {}", i, a.cost[i], b.cost[i]);
             }
-            prop_assert_eq!(a.alloc, b.alloc);
+            prop_assert_eq!(&a.alloc[..], &b.alloc[..]);
         }
 
         #[test]

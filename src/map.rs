@@ -382,8 +382,8 @@ pub struct AccessLayer<'a> {
     pub minutes: &'a [f32],
     /// The walk that counts, min.
     pub threshold_min: f64,
-    /// Residents per cell.
-    pub residents: &'a crate::raster::SparseF32,
+    /// Residents beyond the walk per cell, persons ([`crate::access::Access::beyond`]).
+    pub beyond: &'a crate::raster::SparseF32,
 }
 
 /// What the map shows.
@@ -459,9 +459,7 @@ pub fn render_map(m: &MapLayers, lang: Lang) -> Canvas {
         let within = |i: usize| a.minutes[i] <= t;
         // The walk's edge, then residents beyond it as dots, then the parks' outlines.
         draw_outline(&mut cv, &f, &within, WALK);
-        draw_beyond(&mut cv, &f, &|i| {
-            a.residents.find(i).is_some_and(|p| p > 0.0) && !within(i)
-        });
+        draw_beyond(&mut cv, &f, &|i| a.beyond.find(i).is_some());
         draw_outline(&mut cv, &f, &|i| a.parks.find(i).is_some(), PARK);
     }
     draw_paths(&mut cv, &f, m);
@@ -934,7 +932,14 @@ mod tests {
         let minutes: Vec<f32> = (0..n * n)
             .map(|i| ((i / n).max(i % n)) as f32 * 0.5)
             .collect();
-        let people = crate::raster::SparseF32::from_dense(&vec![1.0f32; n * n]);
+        // Everyone beyond the 10 minutes (20 cells) is beyond the walk.
+        let beyond = crate::raster::Sparse::from_dense_where(
+            &minutes
+                .iter()
+                .map(|&t| if t > 10.0 { 1.0f32 } else { 0.0 })
+                .collect::<Vec<_>>(),
+            |p| p > 0.0,
+        );
         let colours = |access| {
             let m = MapLayers {
                 grid: &grid,
@@ -960,7 +965,7 @@ mod tests {
             parks: &parks,
             minutes: &minutes,
             threshold_min: 10.0,
-            residents: &people,
+            beyond: &beyond,
         }));
         for c in [PARK, WALK, BEYOND] {
             assert!(with.contains(&c), "{c:?} missing");

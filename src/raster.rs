@@ -173,6 +173,19 @@ impl<T: Copy> Sparse<T> {
             .zip(&self.values)
             .map(|(&c, &v)| (c as usize, v))
     }
+
+    /// [`Sparse::entries`] of the cells in `cells` (found by a binary search).
+    pub fn entries_in(
+        &self,
+        cells: std::ops::Range<usize>,
+    ) -> impl Iterator<Item = (usize, T)> + '_ {
+        let at = |c: usize| self.cells.partition_point(|&x| (x as usize) < c);
+        let (a, b) = (at(cells.start), at(cells.end));
+        self.cells[a..b]
+            .iter()
+            .zip(&self.values[a..b])
+            .map(|(&c, &v)| (c as usize, v))
+    }
 }
 
 impl Sparse<f32> {
@@ -210,6 +223,22 @@ impl Sparse<f32> {
 #[cfg(test)]
 mod sparse_tests {
     use super::SparseF32;
+
+    #[test]
+    fn entries_in_a_range_are_those_of_every_entry_in_it() {
+        let dense: Vec<f32> = (0..50)
+            .map(|i| if i % 7 == 3 { i as f32 } else { f32::NAN })
+            .collect();
+        let s = SparseF32::from_dense(&dense);
+        for a in 0..=50 {
+            for b in a..=50 {
+                let got: Vec<(usize, f32)> = s.entries_in(a..b).collect();
+                let want: Vec<(usize, f32)> =
+                    s.entries().filter(|&(c, _)| (a..b).contains(&c)).collect();
+                assert_eq!(got, want, "{a}..{b}");
+            }
+        }
+    }
 
     #[test]
     fn sparse_layers_keep_every_value_and_nan_elsewhere() {

@@ -1275,7 +1275,7 @@ fn a_connectivity_only_plan_buys_at_least_the_connectivity_of_a_carbon_only_plan
 
 /// `access` alone: the same figures as the run's summary, every resident counted once
 /// (district rows add up to the study area, which holds the population raster's total), and
-/// byte-identical walking times whatever the thread count.
+/// byte-identical walking times whatever the thread count, the same as the run's.
 #[test]
 fn access_alone_agrees_with_the_run_and_counts_every_resident_once() {
     let (dir, sc, out) = ran_once(140);
@@ -1313,6 +1313,13 @@ fn access_alone_agrees_with_the_run_and_counts_every_resident_once() {
     assert_eq!(
         walk[0], walk[1],
         "walk_minutes.tif depends on the thread count"
+    );
+    // The run computes the walking times again when it writes them (it does not hold the
+    // grid through its stages): the same file as the measurement's.
+    assert_eq!(
+        walk[0],
+        fs::read(out.join("walk_minutes.tif")).unwrap(),
+        "the run's walk_minutes.tif differs from `access`'s"
     );
     let access = table(&out.join("access.csv"));
     let pop = col(&access, "population_persons");

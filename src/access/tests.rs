@@ -302,7 +302,7 @@ fn coverage_groups_of_a_strip_town_by_hand() {
     // Sites (one cell each) at 40 and 20 reach every house beyond; at 1 only house 27 (a
     // third of its block: not covered); at 3 houses up to 29 (the whole first block).
     let sites: [&[u32]; 4] = [&[40], &[20], &[1], &[3]];
-    let groups = coverage_groups(&l, &now, &pop, &sites, &o).unwrap();
+    let groups = coverage_groups(&l, &now.beyond(&pop), &sites, &o).unwrap();
     assert_eq!(groups.len(), 2, "{groups:?}");
     assert_eq!(groups[0].1, vec![0, 1]);
     assert!((groups[0].0 - 110.0).abs() < 1e-3, "{groups:?}");
@@ -328,7 +328,7 @@ fn a_footbridge_over_a_river_brings_the_far_bank_within_the_walk() {
             ..opts(0.0)
         };
         let now = measure(&l, &pop, None, &o).unwrap();
-        let bridges = footbridges(&l, &now, &o, 150.0);
+        let bridges = footbridges(&l, &now.minutes, &o, 150.0);
         assert_eq!(bridges.len(), 1, "{bridges:?}");
         let b = &bridges[0];
         let at = |c: usize| (c * step) as u32;
@@ -342,12 +342,12 @@ fn a_footbridge_over_a_river_brings_the_far_bank_within_the_walk() {
             b.far_minutes
         );
         assert!(
-            footbridges(&l, &now, &o, 90.0).is_empty(),
+            footbridges(&l, &now.minutes, &o, 90.0).is_empty(),
             "a 120-m river, 90-m bridges"
         );
         // Reach from the far landing: columns 15 to 26 (26 x 0.375 = 9.75 min), 10 residents
         // each.
-        let r = reach(&l, &now, &pop, &[(&[b.ends.1], b.far_minutes)], &o).unwrap();
+        let r = reach(&l, &now.beyond(&pop), &[(&[b.ends.1], b.far_minutes)], &o).unwrap();
         assert!((r.persons(0) - 120.0).abs() < 1e-3, "{}", r.persons(0));
         // Measured with the bridge built (its cells made street): the same 120 residents.
         let mut built = l.landcover.clone();
@@ -365,7 +365,7 @@ fn a_footbridge_over_a_river_brings_the_far_bank_within_the_walk() {
     let l = land(&[far.as_str()]);
     let pop = population_from_classes(&l);
     let now = measure(&l, &pop, None, &opts(0.0)).unwrap();
-    assert!(footbridges(&l, &now, &opts(0.0), 150.0).is_empty());
+    assert!(footbridges(&l, &now.minutes, &opts(0.0), 150.0).is_empty());
 }
 
 #[test]
@@ -381,7 +381,7 @@ fn reach_from_a_later_start_is_the_rest_of_the_walk() {
     let now = measure(&l, &pop, None, &o).unwrap();
     // Beyond the walk now: houses 27..=40. Starting 3 min late leaves 7 min: back to house 22
     // (18 x 0.375 = 6.75 min), so all 14; 6 min late leaves 4: back to house 30 (10 cells).
-    let late = reach(&l, &now, &pop, &[(&[40], 3.0), (&[40], 6.0)], &o).unwrap();
+    let late = reach(&l, &now.beyond(&pop), &[(&[40], 3.0), (&[40], 6.0)], &o).unwrap();
     assert_eq!(late.covered[0], (27..=40).collect::<Vec<usize>>());
     assert!(
         (late.persons(0) - 140.0).abs() < 1e-3,
@@ -394,7 +394,10 @@ fn reach_from_a_later_start_is_the_rest_of_the_walk() {
         "{}",
         late.persons(1)
     );
-    assert!(reach(&l, &now, &pop, &[(&[40], 10.5)], &o).unwrap().covered[0].is_empty());
+    assert!(reach(&l, &now.beyond(&pop), &[(&[40], 10.5)], &o)
+        .unwrap()
+        .covered[0]
+        .is_empty());
 }
 
 #[test]
@@ -436,7 +439,7 @@ fn footbridges_are_measured_as_an_independent_dijkstra_over_the_built_bridge() {
         let o = opts(0.0);
         let now = measure(&l, &pop, None, &o).unwrap();
         let street = (60.0 / 4800.0) as f32;
-        for b in footbridges(&l, &now, &o, 150.0) {
+        for b in footbridges(&l, &now.minutes, &o, 150.0) {
             let built = measure_with(&l, &l.landcover, &pop, None, &b.cells, &o).unwrap();
             let mut w = walk_impedance(&l, &l.landcover, 4.8);
             for &c in &b.cells {

@@ -42,8 +42,10 @@ pub struct Pipeline {
     pub connector_lcd: Option<Vec<Option<f64>>>,
     /// Circuit theory on the corridors (`[circuit]`), or why it was not run.
     pub circuit: CircuitResult,
-    /// Park access of the landscape as it is (`[access]`), when the scenario has it.
-    pub access: Option<crate::access::Access>,
+    /// Park access of the landscape as it is (`[access]`), when the scenario has it, as the
+    /// run holds it ([`access::HeldAccess`](crate::access::HeldAccess): the walking-time grid
+    /// is recomputed when written, [`walk_minutes_now`]).
+    pub access: Option<crate::access::HeldAccess>,
     /// The residents candidate park sites would bring within the walk (the optimizer's
     /// covering term, `access::coverage_groups`; site indices into `cands.sites`), when the
     /// scenario has `[access]` and park sites.
@@ -230,28 +232,30 @@ pub fn require_budget(scenario: &Scenario, budget_yuan: Option<f64>) -> Result<(
 /// Through every stage: land cover (1), zone bits (1), districts (2), factors (1 each: the
 /// class of their breaks), resistance (4), patch ids (4), the pinch points (2: on the zone
 /// cells only) and, with `[access]`, the population raster (1: 8 bytes per populated cell,
-/// counted for up to an eighth of the cells populated; 1.7% of the city cluster's are), the
-/// parks layer (1) and the walking times of the landscape as it is (4; the parks' cells are
-/// held alone).
+/// counted for up to an eighth of the cells populated; 1.7% of the city cluster's are) and
+/// the parks layer (1). The walking times of the landscape as it is are not held: the
+/// residents beyond the walk are kept on their cells and the grid is computed again when it
+/// is written.
 ///
 /// From the corridors on ("kept", 17): the multi-source cost (4; its allocation is dropped
-/// with the stage), the corridor raster on the zone cells (1), the corridor zones' cells (12
-/// bytes each per corridor: 8 per grid cell on the city cluster, whose zones cover 8.1% of the
-/// grid and overlap about eight deep; released once the plans are measured, before the plan's
-/// access, by the last scenario of a group sharing the stages) and, from the candidates on,
-/// the site ids (4).
+/// before the per-patch runs), the corridor raster on the zone cells (1), the corridor zones'
+/// cells (12 bytes each per corridor: 8 per grid cell on the city cluster, whose zones cover
+/// 8.1% of the grid and overlap about eight deep; released once the plans are measured,
+/// before the plan's access, by the last scenario of a group sharing the stages) and, from
+/// the candidates on, the site ids (4).
 ///
-/// Stages' own: the park access stage (before the resistance) the impedance (4), the engine's
-/// f64 cost and allocation (12) and the labels (4); the sources labelling (8); the corridors
-/// the multi-source run (12 while running, 8 kept), the zones as they grow (8, as kept), the
-/// tiled corridor raster (1) and the per-patch runs alive (8 per thread, 1.4 GB with two on
-/// the city cluster; the run's peak); measuring the plan, the refinement rounds and the
-/// connectivity values change the resistance in place (the first thread's surface) and give
-/// it back, so a copy of it per thread beyond the first (4) and per thread the runs alive (3);
-/// measuring the plan's access, the last stage before writing, a copy of the land cover (1),
-/// the impedance (4) and the engine store (12): 1.76 GB of live heap above what the run held,
-/// counted as 20 because the resident set runs 0.1-0.2 GB above the live heap by then (memory
-/// freed in small blocks stays with the process).
+/// Stages' own: the park access stage (before the resistance) the impedance (4) and the
+/// engine's `f64` times (8; they become the `f32` grid in their own memory, no allocation
+/// kept); the sources labelling (8); the corridors the multi-source run (16 at its end: the
+/// `f64` cost, the allocation and the `f32` copy) and then the cost (4), the zones as they
+/// grow (8, as kept), the tiled corridor raster (1) and the per-patch runs alive (8 per
+/// thread, 1.6 GB with two on the city cluster); measuring the plan, the refinement rounds
+/// and the connectivity values change the resistance in place (the first thread's surface)
+/// and give it back, so a copy of it per thread beyond the first (4) and per thread the runs
+/// alive (3); measuring the plan's access a copy of the land cover (1), the impedance (4)
+/// and the engine's times (8); the walking times written (the same run, 12, then the grid,
+/// 4, while the files are written strip by strip: no layer is copied whole to be written,
+/// and the vector layers are streamed feature by feature).
 ///
 /// Measured on the city cluster with 2 threads, at the peak (`/usr/bin/time`): 8.72 GB on
 /// 2026-12-02, 7.76 GB on 2026-12-03 (pinch points on the zone cells, the plan's access grids
@@ -262,7 +266,12 @@ pub fn require_budget(scenario: &Scenario, budget_yuan: Option<f64>) -> Result<(
 /// estimated; 5.22 GB (5,218 MB, in the corridor stage) with the plan applied to the
 /// resistance in place instead of copies (the refinement round 5.67 -> 4.79 GB), against 5.7
 /// GB estimated; 5.00 GB (5,001 MB, the corridor stage) with the residents held on the
-/// populated cells, against 5.4 GB estimated.
+/// populated cells, against 5.4 GB estimated; 4.26 GB (4,260,072 KiB, measuring the plan's
+/// access) and 4.16 GB (4,156,064 KiB) in two runs of nearly the same build on 2026-12-04
+/// (the multi-source allocation dropped before the per-patch runs, the walking times not
+/// held, layers written strip by strip, GeoJSON streamed, runs of costs only without an
+/// allocation), against 4.6 GB estimated. The walking run's queue (about 3 bytes per cell on
+/// the city cluster's parks, freed with the run) is not counted.
 pub fn bytes_per_cell(scenario: &Scenario, threads: usize) -> u64 {
     let f = &scenario.file;
     let threads = threads as u64;
@@ -273,9 +282,7 @@ pub fn bytes_per_cell(scenario: &Scenario, threads: usize) -> u64 {
     };
     let access = match &f.access {
         None => 0,
-        Some(a) => {
-            4 + if a.population.is_some() { 1 } else { 0 } + if a.parks.is_some() { 1 } else { 0 }
-        }
+        Some(a) => u64::from(a.population.is_some()) + u64::from(a.parks.is_some()),
     };
     let through = 1
         + 1
@@ -285,16 +292,16 @@ pub fn bytes_per_cell(scenario: &Scenario, threads: usize) -> u64 {
         + 4
         + pinch
         + access;
-    let access_stage = if f.access.is_some() { 4 + 12 + 4 } else { 0 };
+    let access_stage = if f.access.is_some() { 4 + 8 } else { 0 };
     let sources = 8u64.max(access_stage);
-    let corridors = 8 + 8 + 1 + 8 * threads;
+    let corridors = (8 + 4 + 4u64).max(4 + 8 + 1 + 8 * threads);
     // Kept from the corridors on: the multi-source cost, the corridor raster, the zones'
     // cells and the site ids; the zones are released before the plan's access.
     let zones = 8;
     let kept = 4 + 1 + zones + 4;
     let candidates = 8;
     let measure = 4 * threads.saturating_sub(1) + 3 * threads;
-    let plan_access = if f.access.is_some() { 20 } else { 0 };
+    let plan_access = if f.access.is_some() { 1 + 4 + 8 } else { 0 };
     through
         + sources
             .max(corridors)
@@ -351,7 +358,7 @@ pub fn build(scenario: &Scenario, ctx: &Context) -> Result<Pipeline> {
     let about = || format!("scenario `{}`", scenario.path.display());
     check_memory(scenario, ctx)?;
     let land = ctx.stage("load", || load_landscape(scenario, ctx))?;
-    let access = access_stage(scenario, &land, ctx)?;
+    let access = access_stage(scenario, &land, ctx)?.map(|a| hold_access(scenario, &land, a));
     let (mut res, src, net) = run_to_corridors(scenario, &land, ctx, true)?;
     if !net.isolated.is_empty() {
         ctx.say(format_args!(
@@ -464,50 +471,85 @@ pub fn build(scenario: &Scenario, ctx: &Context) -> Result<Pipeline> {
     })
 }
 
+/// What the run keeps of park access now: the footbridge candidates found on its walking
+/// times (only when park access is in the objective, `[optimize] access_weight` or
+/// `min_access_pct`, and `[access] footbridge_max_m` > 0) and the residents beyond the walk;
+/// the walking-time grid goes.
+fn hold_access(
+    scenario: &Scenario,
+    land: &Landscape,
+    a: crate::access::Access,
+) -> crate::access::HeldAccess {
+    let sec = &scenario.file.optimize;
+    let wanted = sec.access_weight > 0.0 || sec.min_access_pct.is_some();
+    let bridges = match settings::access_options(scenario) {
+        Some(opts) if wanted && opts.footbridge_max_m > 0.0 => {
+            crate::access::footbridges(land, &a.minutes, &opts, opts.footbridge_max_m)
+        }
+        _ => Vec::new(),
+    };
+    let population = crate::access::residents(land);
+    a.into_held(&population, bridges)
+}
+
+/// The walking times to the parks of the landscape as it is, min per cell (`+∞` unreached,
+/// NaN outside): computed again from the parks the run holds, the same run as the park access
+/// stage's (the grid is not held through the stages between). None without `[access]`.
+///
+/// # Errors
+/// An impedance that is not a resistance (checked options never give one).
+pub fn walk_minutes_now(p: &Pipeline, scenario: &Scenario) -> Result<Option<Vec<f32>>> {
+    let (Some(opts), Some(now)) = (settings::access_options(scenario), &p.access) else {
+        return Ok(None);
+    };
+    let impedance = crate::access::walk_impedance(&p.land, &p.land.landcover, opts.walk_speed_kmh);
+    crate::access::walk_minutes(&p.land, impedance, &now.parks)
+        .map(Some)
+        .with_context(|| {
+            format!(
+                "scenario `{}`: walking times to the parks",
+                scenario.path.display()
+            )
+        })
+}
+
 /// The residents each candidate park site (of at least `min_park_ha`) and each footbridge
 /// would bring within the walk, grouped for the covering term; None without `[access]` or
-/// anything that could. Footbridges (`access::footbridges`) are offered only when park access
-/// is in the objective: for each block of `block_m` on the far side, the candidate that
-/// brings most residents within the walk (ties to the first in scan order), if any; they are
-/// appended to the candidate sites.
+/// anything that could. Footbridges (`access::footbridges`, found when park access was
+/// measured) are offered only when park access is in the objective: for each block of
+/// `block_m` on the far side, the candidate that brings most residents within the walk (ties
+/// to the first in scan order), if any; they are appended to the candidate sites.
 fn park_cover(
     scenario: &Scenario,
     land: &Landscape,
     cands: &mut Candidates,
-    access: Option<&crate::access::Access>,
+    access: Option<&crate::access::HeldAccess>,
     ctx: &Context,
 ) -> Result<Option<ParkCover>> {
     let (Some(opts), Some(now)) = (settings::access_options(scenario), access) else {
         return Ok(None);
     };
-    let sec = &scenario.file.optimize;
-    let wanted = sec.access_weight > 0.0 || sec.min_access_pct.is_some();
     let parks: Vec<usize> = (0..cands.sites.len())
         .filter(|&k| {
             cands.sites[k].park && cands.sites[k].area_ha >= opts.min_park_ha * (1.0 - 1e-9)
         })
         .collect();
-    let bridges = if wanted && opts.footbridge_max_m > 0.0 {
-        crate::access::footbridges(land, now, &opts, opts.footbridge_max_m)
-    } else {
-        Vec::new()
-    };
+    let bridges = &now.footbridges;
     if parks.is_empty() && bridges.is_empty() {
         return Ok(None);
     }
     let (reach, kept) = ctx.stage("park sites' reach", || {
-        let population = crate::access::residents(land);
         let mut items: Vec<(&[u32], f64)> =
             parks.iter().map(|&k| (cands.cells_of(k), 0.0)).collect();
         let far: Vec<[u32; 1]> = bridges.iter().map(|b| [b.ends.1]).collect();
         items.extend(
             far.iter()
-                .zip(&bridges)
+                .zip(bridges)
                 .map(|(f, b)| (&f[..], b.far_minutes)),
         );
-        let reach = crate::access::reach(land, now, &population, &items, &opts)
+        let reach = crate::access::reach(land, &now.beyond, &items, &opts)
             .with_context(|| format!("scenario `{}`", scenario.path.display()))?;
-        let kept = best_footbridges(land, &bridges, &reach, parks.len(), opts.block_m);
+        let kept = best_footbridges(land, bridges, &reach, parks.len(), opts.block_m);
         Ok((reach, kept))
     })?;
     let n = cands.sites.len();
@@ -604,7 +646,7 @@ pub fn measure_plan_access(
     p: &Pipeline,
     scenario: &Scenario,
     sites: &[bool],
-) -> Result<Option<crate::access::Access>> {
+) -> Result<Option<crate::access::AccessRows>> {
     let Some(opts) = settings::access_options(scenario) else {
         return Ok(None);
     };
@@ -633,7 +675,7 @@ pub fn measure_plan_access(
     let population = crate::access::residents(&p.land);
     let parks = p.land.access.as_ref().and_then(|a| a.park_cells.as_deref());
     crate::access::measure_with(&p.land, &landcover, &population, parks, &walkable, &opts)
-        .map(Some)
+        .map(|a| Some(a.into_rows()))
         .with_context(about)
 }
 

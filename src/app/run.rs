@@ -233,6 +233,14 @@ fn write_all(
             .collect(),
         None => Default::default(),
     };
+    // The walking times now, for walk_minutes.tif and the map: computed again here rather
+    // than held through the stages since the park access stage (4 bytes per cell).
+    let minutes = match &p.access {
+        Some(_) => ctx.stage("walking times now", || {
+            pipeline::walk_minutes_now(p, scenario)
+        })?,
+        None => None,
+    };
     ctx.stage("write", || {
         write_outputs(
             scenario,
@@ -245,7 +253,7 @@ fn write_all(
                 sweep_eca.as_deref(),
                 sweep_access.as_deref(),
             ),
-            (access_plan.as_ref(), lang),
+            (access_plan.as_ref(), minutes.as_deref(), lang),
         )
     })?;
     ctx.stage("map", || {
@@ -255,9 +263,10 @@ fn write_all(
             p,
             plan.as_ref(),
             (&chosen, sweep.as_deref().map(|r| (d.sweep.as_slice(), r))),
-            lang,
+            (minutes.as_deref(), lang),
         )
     })?;
+    drop(minutes);
     let summary = summary(
         scenario,
         p,
@@ -304,7 +313,6 @@ fn measure_access(
             // Only the table is reported: the grids (8 bytes per cell) go at once instead of
             // living through the writing.
             pipeline::measure_plan_access(p, scenario, &pl.sites)
-                .map(|a| a.map(crate::access::Access::into_rows))
         })?,
         _ => None,
     };
@@ -419,7 +427,7 @@ fn write_outputs(
     d: &pipeline::Decision,
     (plan, measured, chosen): (Option<&Plan>, Option<&Measured>, &BTreeSet<u32>),
     (sweep, sweep_eca, sweep_access): (Option<&[SweepResult]>, report::PerPlan, report::PerPlan),
-    (access_plan, lang): (Option<&crate::access::AccessRows>, Lang),
+    (access_plan, minutes, lang): (Option<&crate::access::AccessRows>, Option<&[f32]>, Lang),
 ) -> Result<()> {
     let bom = scenario.file.output.csv_bom;
     let write_table = |dir: &Path, name: &str, t: &crate::io::table::Table, bom: bool| {
@@ -461,12 +469,12 @@ fn write_outputs(
     let land_side = || -> Result<()> {
         layers::write_resistance(dir, &p.land.grid, &p.res)?;
         layers::write_carbon(dir, &p.land)?;
-        if let Some(a) = &p.access {
-            layers::write_walk_minutes(dir, &p.land.grid, a)?;
+        if let (Some(a), Some(minutes)) = (&p.access, minutes) {
+            layers::write_walk_minutes(dir, &p.land.grid, minutes)?;
             write_table(
                 dir,
                 "access.csv",
-                &report::access_table(a, access_plan),
+                &report::access_table(&a.table, access_plan),
                 bom,
             )?;
         }
@@ -582,7 +590,10 @@ fn summary(
         now: Connectivity::from(&p.network.indices),
         with_plan: measured.map(|m| Connectivity::from(&m.indices)),
         greedy_objective: greedy.map(|g| g.objective),
-        access_now: p.access.as_ref().map(report::AccessFigures::of),
+        access_now: p
+            .access
+            .as_ref()
+            .map(|a| report::AccessFigures::of_rows(&a.table)),
         access_plan: access_plan.map(report::AccessFigures::of_rows),
         gap_tolerance: plan.map(|_| {
             scenario
@@ -685,7 +696,7 @@ fn write_pictures(
     p: &Pipeline,
     plan: Option<&Plan>,
     (chosen, sweep): (&std::collections::BTreeSet<u32>, Option<Sweep>),
-    lang: Lang,
+    (minutes, lang): (Option<&[f32]>, Lang),
 ) -> Result<()> {
     let redline_bits = p
         .land
@@ -693,7 +704,6 @@ fn write_pictures(
         .iter()
         .filter(|z| z.kind == ZoneKind::EcologicalRedline)
         .fold(0u8, |m, z| m | (1 << z.bit));
-    let residents = crate::access::residents(&p.land);
     let layers = MapLayers {
         grid: &p.land.grid,
         classes: &p.land.classes,
@@ -720,12 +730,16 @@ fn write_pictures(
             pipeline::CircuitResult::Done { pinch, .. } => Some(&pinch.normalized),
             pipeline::CircuitResult::Skipped(_) => None,
         },
-        access: p.access.as_ref().map(|a| map::AccessLayer {
-            parks: &a.parks.ids,
-            minutes: &a.minutes,
-            threshold_min: a.threshold_min,
-            residents: &residents,
-        }),
+        access: p
+            .access
+            .as_ref()
+            .zip(minutes)
+            .map(|(a, minutes)| map::AccessLayer {
+                parks: &a.parks.ids,
+                minutes,
+                threshold_min: a.table.threshold_min,
+                beyond: &a.beyond,
+            }),
         title: scenario.name.clone(),
         subtitle: scenario.file.description.clone(),
     };

@@ -14,7 +14,7 @@ use crate::io::load;
 use crate::io::network_tables::{self, PatchRow};
 use crate::io::raster::{open_raster, read_f32};
 use crate::network::{self, Graph, NetworkResult};
-use crate::report::layers::{finite_or_nodata, write_table, NODATA_F32};
+use crate::report::layers::{write_f32_at, write_table};
 use crate::resistance::Resistance;
 use crate::synth::{self, SynthOptions};
 
@@ -83,12 +83,7 @@ pub fn costdist(
         std::fs::create_dir_all(parent)
             .with_context(|| format!("cannot create folder `{}`", parent.display()))?;
     }
-    write_geotiff(
-        out,
-        &grid,
-        &finite_or_nodata(&surface.cost),
-        Some(NODATA_F32 as f64),
-    )?;
+    write_f32_at(out, &grid, &surface.cost)?;
     if let Some(a) = alloc_path {
         write_geotiff(a, &grid, &surface.alloc, Some(0.0))?;
     }
@@ -255,11 +250,11 @@ pub fn access(
             dir.display()
         )
     })?;
-    crate::report::layers::write_walk_minutes(dir, &land.grid, &a)?;
+    crate::report::layers::write_walk_minutes(dir, &land.grid, &a.minutes)?;
     write_table(
         dir,
         "access.csv",
-        &crate::report::access_table(&a, None),
+        &crate::report::access_table(&a.table(), None),
         scenario.file.output.csv_bom,
     )?;
     Ok(a)
@@ -363,16 +358,13 @@ pub fn synth(opts: &SynthOptions, out: &Path) -> Result<()> {
         Some(-1.0),
     )?;
     let layer = |name: &str, polys: &[synth::NamedPolygon]| -> Result<()> {
-        let feats: Vec<_> = polys
-            .iter()
-            .map(|p| {
-                let mut props = serde_json::Map::new();
-                props.insert("name".into(), p.name.clone().into());
-                (p.geometry.clone(), props)
-            })
-            .collect();
+        let feats = polys.iter().map(|p| {
+            let mut props = serde_json::Map::new();
+            props.insert("name".into(), p.name.clone().into());
+            (p.geometry.clone(), props)
+        });
         let path = out.join(name);
-        write_polygons(&path, &crs, &feats)
+        write_polygons(&path, &crs, feats)
             .with_context(|| format!("cannot write `{}`", path.display()))
     };
     layer("ecological_redline.geojson", &s.redline)?;
@@ -500,15 +492,7 @@ impl CircuitRun {
 
 /// A float layer written as f32 GeoTIFF with non-finite values as nodata.
 fn write_f64_layer(dir: &Path, grid: &crate::grid::Grid, name: &str, v: &[f64]) -> Result<()> {
-    let values: Vec<f32> = v.iter().map(|&x| x as f32).collect();
-    let path = dir.join(name);
-    write_geotiff(
-        &path,
-        grid,
-        &finite_or_nodata(&values),
-        Some(NODATA_F32 as f64),
-    )
-    .with_context(|| format!("cannot write `{}`", path.display()))
+    write_f32_at(&dir.join(name), grid, v)
 }
 
 /// One-to-all or all-to-one: `focal_resistances.csv` and the cumulative `current.tif`.

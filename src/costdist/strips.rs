@@ -24,13 +24,14 @@
 //! strip borders only.
 //!
 //! # Memory
-//! The serial run's 12 bytes per cell (the strips are disjoint slices of the same arrays), a
-//! bucket queue per strip and the messages of one round.
+//! The serial run's 12 bytes per cell (8 for a run of costs only: no allocation; the strips
+//! are disjoint slices of the same arrays), a bucket queue per strip and the messages of one
+//! round.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use super::{prefetch, prefetch_window, BucketQueue, FastDiv, Queue, Shape, NEIGHBOURS};
+use super::{prefetch_window, BucketQueue, FastDiv, Labels, Queue, Shape, NEIGHBOURS};
 
 /// Buckets each strip takes per round (one bucket is the cheapest move): fewer rounds
 /// against more late messages at the borders. Measured on the 4,000² single-source
@@ -118,24 +119,25 @@ impl BucketQueue {
     }
 }
 
-/// One strip: rows `[first_row, end_row)`, its slices of the cost and allocation arrays.
-struct Strip<'a> {
+/// One strip: rows `[first_row, end_row)`, its slices of the cost and allocation arrays
+/// (`L`: the allocation's slice, or nothing for a run of costs only).
+struct Strip<'a, L> {
     first: usize,
     end: usize,
     cost: &'a mut [f64],
-    alloc: &'a mut [u32],
+    alloc: L,
     queue: BucketQueue,
 }
 
-impl Strip<'_> {
+impl<L: Labels> Strip<'_, L> {
     /// Applies a move into this strip as the serial run does; true when the cell improved.
     #[inline]
     fn offer(&mut self, cell: usize, cost: f64, id: u32) -> bool {
         let i = cell - self.first;
         let old = self.cost[i];
-        if cost < old || (cost == old && id < self.alloc[i]) {
+        if cost < old || (cost == old && id < self.alloc.get(i)) {
             self.cost[i] = cost;
-            self.alloc[i] = id;
+            self.alloc.set(i, id);
             self.queue.push(cost, cell);
             return true;
         }
@@ -155,13 +157,13 @@ fn bounds(rows: usize, strips: usize) -> Vec<(usize, usize)> {
 /// thread's work in a round is spread over the grid). `delta` and `buckets` are the bucket
 /// queue's width and count.
 #[allow(clippy::too_many_arguments)]
-pub(super) fn run(
+pub(super) fn run<L: Labels>(
     shape: Shape,
     r: &[f32],
     seeds: impl IntoIterator<Item = (usize, u32)>,
     limit: f64,
     corner_cutting: bool,
-    (cost, alloc): (&mut [f64], &mut [u32]),
+    (cost, alloc): (&mut [f64], L),
     (delta, buckets): (f64, usize),
     (strips, threads): (usize, usize),
 ) {
@@ -176,11 +178,11 @@ pub(super) fn run(
         .enumerate()
         .flat_map(|(k, &(a, b))| std::iter::repeat_n(k as u32, b - a))
         .collect();
-    let mut parts: Vec<Strip> = Vec::with_capacity(strips);
+    let mut parts: Vec<Strip<L>> = Vec::with_capacity(strips);
     let (mut rest_cost, mut rest_alloc) = (cost, alloc);
     for &(a, b) in &ranges {
         let (c, rc) = rest_cost.split_at_mut((b - a) * cols);
-        let (al, ra) = rest_alloc.split_at_mut((b - a) * cols);
+        let (al, ra) = rest_alloc.split_at((b - a) * cols);
         rest_cost = rc;
         rest_alloc = ra;
         parts.push(Strip {
@@ -200,10 +202,10 @@ pub(super) fn run(
         let i = cell - s.first;
         if s.cost[i] > 0.0 {
             s.cost[i] = 0.0;
-            s.alloc[i] = id;
+            s.alloc.set(i, id);
             s.queue.push(0.0, cell);
-        } else if s.alloc[i] > id {
-            s.alloc[i] = id;
+        } else if s.alloc.get(i) > id {
+            s.alloc.set(i, id);
         }
     }
     let inbox: Vec<Mutex<Vec<Msg>>> = (0..strips).map(|_| Mutex::new(Vec::new())).collect();
@@ -219,7 +221,7 @@ pub(super) fn run(
         next: &next,
         barrier: &barrier,
     };
-    let mut by_thread: Vec<Vec<(usize, Strip)>> = (0..threads).map(|_| Vec::new()).collect();
+    let mut by_thread: Vec<Vec<(usize, Strip<L>)>> = (0..threads).map(|_| Vec::new()).collect();
     for (k, strip) in parts.into_iter().enumerate() {
         by_thread[k % threads].push((k, strip));
     }
@@ -248,7 +250,7 @@ struct Shared<'a> {
 
 impl Shared<'_> {
     /// Thread `t`'s rounds over its strips (`(index, strip)`) until every strip is empty.
-    fn work(&self, t: usize, mut own: Vec<(usize, Strip)>) {
+    fn work<L: Labels>(&self, t: usize, mut own: Vec<(usize, Strip<L>)>) {
         // A panic in one strip must not leave the others spinning at a barrier.
         struct Guard<'g>(&'g SpinBarrier);
         impl Drop for Guard<'_> {
@@ -305,7 +307,7 @@ impl Shared<'_> {
 
     /// Expands the strip's cells in buckets below `horizon`, as the serial run does; moves
     /// into other strips go to `out`.
-    fn expand(&self, s: &mut Strip, horizon: u64, out: &mut [Vec<Msg>]) {
+    fn expand<L: Labels>(&self, s: &mut Strip<L>, horizon: u64, out: &mut [Vec<Msg>]) {
         let Shape {
             rows,
             cols,
@@ -319,7 +321,7 @@ impl Shared<'_> {
         while let Some((tag, c)) = s.queue.pop_below(horizon) {
             if let Some(next) = s.queue.peek() {
                 let local = next.wrapping_sub(s.first);
-                prefetch(s.alloc, local);
+                s.alloc.prefetch(local);
                 prefetch_window(s.cost, local, cols);
                 prefetch_window(r, next, cols);
             }
@@ -330,7 +332,7 @@ impl Shared<'_> {
             let (row, col) = by_cols.div_rem(c);
             let interior = row > 0 && col > 0 && row + 1 < rows && col + 1 < cols;
             let rc = r[c] as f64;
-            let id = s.alloc[c - s.first];
+            let id = s.alloc.get(c - s.first);
             for (n, &(dr, dc, is_diag)) in NEIGHBOURS.iter().enumerate() {
                 let (nr, nc) = (row.wrapping_add(dr as usize), col.wrapping_add(dc as usize));
                 if !interior && (nr >= rows || nc >= cols) {
@@ -373,7 +375,8 @@ mod tests {
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(96))]
 
-        /// Strips give the serial run's costs and allocation bit for bit: many sources with
+        /// Strips give the serial run's costs and allocation bit for bit (and its costs
+        /// without the allocation kept): many sources with
         /// shared ids and ties, barriers, resistances over three orders (moves that round at
         /// bucket edges), a cut-off, corner cutting on and off, 2 to 8 strips on 1 to 3 threads.
         #[test]
@@ -404,9 +407,14 @@ mod tests {
             let opts = CostOptions { max_cwd: cut, corner_cutting };
             let one = accumulate_cost_in(rows, cols, 30.0, &res, seeds.iter().copied(), &opts, (1, 1));
             let many = accumulate_cost_in(rows, cols, 30.0, &res, seeds.iter().copied(), &opts, (strips.min(rows), threads));
-            for i in 0..n {
+            // And without the allocation: the same costs.
+            let mut only = vec![f64::INFINITY; n];
+            let shape = Shape { rows, cols, cell_size_m: 30.0 };
+            super::super::full_run(shape, &res, seeds.iter().copied(), &opts, (strips.min(rows), threads), (&mut only, super::super::NoLabels));
+            for (i, &o) in only.iter().enumerate() {
                 prop_assert_eq!(one.cost[i].to_bits(), many.cost[i].to_bits(), "cell {}", i);
                 prop_assert_eq!(one.alloc[i], many.alloc[i], "cell {}", i);
+                prop_assert_eq!(one.cost[i].to_bits(), (o as f32).to_bits(), "cell {}", i);
             }
         }
     }

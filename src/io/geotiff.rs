@@ -810,7 +810,7 @@ fn read_transform(
 }
 
 /// Cell types ecocorridor writes to GeoTIFF.
-pub trait WriteSample: Copy + Send + Sync + 'static {
+pub trait WriteSample: Copy + Default + Send + Sync + 'static {
     /// The `tiff` colour type.
     type Color: colortype::ColorType<Inner = Self>;
     /// Whether to use the horizontal predictor (integers only).
@@ -889,20 +889,41 @@ where
         grid.len(),
         "write_geotiff: data does not match the grid"
     );
-    let big = std::mem::size_of_val(data) as u64 > 3_500_000_000;
+    write_geotiff_with(path, grid, nodata, |start, strip: &mut [T]| {
+        strip.copy_from_slice(&data[start..start + strip.len()]);
+    })
+}
+
+/// [`write_geotiff`] of a grid made strip by strip: `fill(start, strip)` writes the samples
+/// of the cells `start..start + strip.len()` (row-major; whole rows, about 256 KiB). Only a
+/// batch of strips is held, never a grid: for layers computed per cell or held on a few
+/// cells. The file is the same as [`write_geotiff`] of the filled grid.
+///
+/// # Errors
+/// As [`write_geotiff`].
+pub fn write_geotiff_with<T: WriteSample>(
+    path: &Path,
+    grid: &Grid,
+    nodata: Option<f64>,
+    fill: impl Fn(usize, &mut [T]) + Sync,
+) -> Result<(), RasterError>
+where
+    [T]: tiff::encoder::TiffValue,
+{
+    let big = grid.len() as u64 * std::mem::size_of::<T>() as u64 > 3_500_000_000;
     super::atomic::write_atomic(path, |w| {
         let r = if big {
             encode::<T, _, tiff::encoder::TiffKindBig>(
                 TiffEncoder::new_big(w).map_err(to_io)?,
                 grid,
-                data,
+                &fill,
                 nodata,
             )
         } else {
             encode::<T, _, tiff::encoder::TiffKindStandard>(
                 TiffEncoder::new(w).map_err(to_io)?,
                 grid,
-                data,
+                &fill,
                 nodata,
             )
         };
@@ -932,7 +953,7 @@ const STRIPS_PER_BATCH: usize = 64;
 fn encode<T: WriteSample, W: Write + Seek, K: TiffKind>(
     mut enc: TiffEncoder<W, K>,
     grid: &Grid,
-    data: &[T],
+    fill: &(impl Fn(usize, &mut [T]) + Sync),
     nodata: Option<f64>,
 ) -> Result<(), tiff::TiffError>
 where
@@ -978,10 +999,18 @@ where
     let strip_len = rows_per_strip * cols;
     let mut offsets: Vec<K::OffsetType> = Vec::new();
     let mut counts: Vec<K::OffsetType> = Vec::new();
-    for batch in data.chunks(strip_len * STRIPS_PER_BATCH) {
-        let packed: Vec<Vec<u8>> = batch
-            .par_chunks(strip_len)
-            .map(|strip| deflate_strip::<T>(strip, cols))
+    let n = rows * cols;
+    for batch in (0..n).step_by(strip_len * STRIPS_PER_BATCH) {
+        let end = (batch + strip_len * STRIPS_PER_BATCH).min(n);
+        let packed: Vec<Vec<u8>> = (batch..end)
+            .step_by(strip_len)
+            .collect::<Vec<usize>>()
+            .into_par_iter()
+            .map(|start| {
+                let mut strip = vec![T::default(); strip_len.min(n - start)];
+                fill(start, &mut strip);
+                deflate_strip::<T>(&strip, cols)
+            })
             .collect::<std::io::Result<_>>()?;
         for z in &packed {
             let offset = dir.write_data(&z[..])?;
@@ -1097,7 +1126,9 @@ mod tests {
         encode::<T, _, tiff::encoder::TiffKindStandard>(
             TiffEncoder::new(&mut buf).unwrap(),
             grid,
-            data,
+            &|start: usize, strip: &mut [T]| {
+                strip.copy_from_slice(&data[start..start + strip.len()])
+            },
             nodata,
         )
         .unwrap();

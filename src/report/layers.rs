@@ -10,7 +10,7 @@ use crate::candidates::Candidates;
 use crate::corridors::CorridorNetwork;
 use crate::grid::Grid;
 use crate::io::geojson_out::{write_lines, write_polygons};
-use crate::io::geotiff::write_geotiff;
+use crate::io::geotiff::{write_geotiff, write_geotiff_with};
 use crate::io::table::{write_csv, Table};
 use crate::landscape::Landscape;
 use crate::map::Lang;
@@ -22,14 +22,6 @@ use crate::sources::Sources;
 /// Nodata of the f32 layers (resistance, cost distance, corridors, carbon): barriers and
 /// cells outside the study area.
 pub const NODATA_F32: f32 = -9999.0;
-
-/// `values` with every non-finite value (barrier, outside) as [`NODATA_F32`].
-pub fn finite_or_nodata(values: &[f32]) -> Vec<f32> {
-    values
-        .iter()
-        .map(|&x| if x.is_finite() { x } else { NODATA_F32 })
-        .collect()
-}
 
 /// A CSV table `dir/name` (with a UTF-8 byte-order mark when `bom`, for Excel).
 ///
@@ -53,24 +45,57 @@ pub fn write_table_in(lang: Lang, dir: &Path, name: &str, t: &Table, bom: bool) 
 
 /// An f32 GeoTIFF `dir/name` with non-finite values as nodata.
 fn write_f32(dir: &Path, name: &str, grid: &Grid, values: &[f32]) -> Result<()> {
-    write_with_nodata(dir, name, grid, &finite_or_nodata(values))
+    write_f32_at(&dir.join(name), grid, values)
 }
 
-/// A grid whose non-finite cells are already [`NODATA_F32`], as `dir/name`.
-fn write_with_nodata(dir: &Path, name: &str, grid: &Grid, values: &[f32]) -> Result<()> {
-    let path = dir.join(name);
-    write_geotiff(&path, grid, values, Some(NODATA_F32 as f64))
+/// An f32 GeoTIFF at `path` of `values` (`f32` or `f64`, written as `f32`) with non-finite
+/// values as nodata ([`NODATA_F32`]), converted strip by strip: no copy of the grid.
+///
+/// # Errors
+/// The file cannot be written (named in the message).
+pub fn write_f32_at<V: Copy + Into<f64> + Sync>(
+    path: &Path,
+    grid: &Grid,
+    values: &[V],
+) -> Result<()> {
+    write_f32_with_at(path, grid, |start, strip| {
+        for (o, &x) in strip.iter_mut().zip(&values[start..]) {
+            let x = x.into() as f32;
+            *o = if x.is_finite() { x } else { NODATA_F32 };
+        }
+    })
+}
+
+/// An f32 GeoTIFF `dir/name` of values made strip by strip (`fill` as for
+/// [`write_geotiff_with`]; it writes non-finite values as [`NODATA_F32`]).
+fn write_f32_with(
+    dir: &Path,
+    name: &str,
+    grid: &Grid,
+    fill: impl Fn(usize, &mut [f32]) + Sync,
+) -> Result<()> {
+    write_f32_with_at(&dir.join(name), grid, fill)
+}
+
+fn write_f32_with_at(
+    path: &Path,
+    grid: &Grid,
+    fill: impl Fn(usize, &mut [f32]) + Sync,
+) -> Result<()> {
+    write_geotiff_with(path, grid, Some(NODATA_F32 as f64), fill)
         .with_context(|| format!("cannot write `{}`", path.display()))
 }
 
-/// [`write_f32`] of a layer held on a few cells: one grid of values (4 bytes per cell) while
-/// it is written.
+/// [`write_f32`] of a layer held on a few cells, strip by strip from its entries.
 fn write_sparse_f32(dir: &Path, name: &str, grid: &Grid, values: &SparseF32) -> Result<()> {
-    let mut dense = vec![NODATA_F32; values.len()];
-    for (c, v) in values.entries().filter(|(_, v)| v.is_finite()) {
-        dense[c] = v;
-    }
-    write_with_nodata(dir, name, grid, &dense)
+    write_f32_with(dir, name, grid, |start, strip| {
+        strip.fill(NODATA_F32);
+        for (c, v) in values.entries_in(start..start + strip.len()) {
+            if v.is_finite() {
+                strip[c - start] = v;
+            }
+        }
+    })
 }
 
 /// `walk_minutes.tif`: walking time to the nearest qualifying park, min; cells outside the
@@ -78,8 +103,8 @@ fn write_sparse_f32(dir: &Path, name: &str, grid: &Grid, values: &SparseF32) -> 
 ///
 /// # Errors
 /// The file cannot be written.
-pub fn write_walk_minutes(dir: &Path, grid: &Grid, a: &crate::access::Access) -> Result<()> {
-    write_f32(dir, "walk_minutes.tif", grid, &a.minutes)
+pub fn write_walk_minutes(dir: &Path, grid: &Grid, minutes: &[f32]) -> Result<()> {
+    write_f32(dir, "walk_minutes.tif", grid, minutes)
 }
 
 /// `resistance.tif`: barriers and outside cells are nodata.
@@ -95,12 +120,13 @@ pub fn write_resistance(dir: &Path, grid: &Grid, res: &Resistance) -> Result<()>
 /// # Errors
 /// The file cannot be written.
 pub fn write_carbon(dir: &Path, land: &Landscape) -> Result<()> {
-    write_f32(
-        dir,
-        "carbon.tif",
-        &land.grid,
-        &crate::carbon::stock_per_cell(land),
-    )
+    let per_class = crate::carbon::stock_per_class(land);
+    write_f32_with(dir, "carbon.tif", &land.grid, |start, strip| {
+        for (o, &c) in strip.iter_mut().zip(&land.landcover[start..]) {
+            let v = per_class[c as usize];
+            *o = if v.is_finite() { v } else { NODATA_F32 };
+        }
+    })
 }
 
 /// `sources.tif`: patch id per cell (0 = not a source).
@@ -126,23 +152,19 @@ pub fn write_corridor_layers(
     write_f32(dir, "cost_distance.tif", &land.grid, &net.cost)?;
     write_sparse_f32(dir, "corridors.tif", &land.grid, &net.nlcc)?;
     write_sources(dir, &land.grid, src)?;
-    let lines: Vec<_> = net
-        .corridors
-        .iter()
-        .map(|c| {
-            let mut p = serde_json::Map::new();
-            p.insert("corridor_id".into(), c.id.into());
-            p.insert("from_patch".into(), c.from.into());
-            p.insert("to_patch".into(), c.to.into());
-            p.insert("lcd".into(), rounded(c.lcd, 1000.0));
-            p.insert("path_length_m".into(), rounded(c.path_length_m, 100.0));
-            p.insert("euclid_m".into(), rounded(c.euclid_m, 100.0));
-            p.insert("crosses_patch".into(), c.crosses_patch.into());
-            (super::path_polyline(&land.grid, &c.path), p)
-        })
-        .collect();
+    let lines = net.corridors.iter().map(|c| {
+        let mut p = serde_json::Map::new();
+        p.insert("corridor_id".into(), c.id.into());
+        p.insert("from_patch".into(), c.from.into());
+        p.insert("to_patch".into(), c.to.into());
+        p.insert("lcd".into(), rounded(c.lcd, 1000.0));
+        p.insert("path_length_m".into(), rounded(c.path_length_m, 100.0));
+        p.insert("euclid_m".into(), rounded(c.euclid_m, 100.0));
+        p.insert("crosses_patch".into(), c.crosses_patch.into());
+        (super::path_polyline(&land.grid, &c.path), p)
+    });
     let gj = dir.join("corridors.geojson");
-    write_lines(&gj, land.grid.crs(), &lines)
+    write_lines(&gj, land.grid.crs(), lines)
         .with_context(|| format!("cannot write `{}`", gj.display()))
 }
 
@@ -174,7 +196,7 @@ pub fn write_sites_layer(
     plan: &Plan,
 ) -> Result<()> {
     let polys = crate::polygonize::regions(grid, &cands.site_ids, cands.sites.len());
-    let features: Vec<_> = cands
+    let features = cands
         .sites
         .iter()
         .zip(&p.sites)
@@ -195,10 +217,9 @@ pub fn write_sites_layer(
             props.insert("benefit".into(), c.benefit.into());
             props.insert("selected".into(), u8::from(x).into());
             (poly, props)
-        })
-        .collect();
+        });
     let path = dir.join("sites.geojson");
-    write_polygons(&path, grid.crs(), &features)
+    write_polygons(&path, grid.crs(), features)
         .with_context(|| format!("cannot write `{}`", path.display()))?;
     let path = dir.join("sites.tif");
     write_geotiff(&path, grid, &cands.site_ids, Some(0.0))
@@ -217,23 +238,19 @@ pub fn write_connector_lines(
     net: &CorridorNetwork,
     chosen: &BTreeSet<u32>,
 ) -> Result<()> {
-    let lines: Vec<_> = cands
-        .connectors
-        .iter()
-        .map(|k| {
-            let c = &net.corridors[k.id as usize - 1];
-            let mut props = serde_json::Map::new();
-            props.insert("connector_id".into(), k.id.into());
-            props.insert("from_patch".into(), k.from.into());
-            props.insert("to_patch".into(), k.to.into());
-            props.insert("crossing_m".into(), rounded(k.crossing_m, 100.0));
-            props.insert("cost_yuan".into(), rounded(k.cost_yuan, 100.0));
-            props.insert("selected".into(), u8::from(chosen.contains(&k.id)).into());
-            (super::path_polyline(grid, &c.path), props)
-        })
-        .collect();
+    let lines = cands.connectors.iter().map(|k| {
+        let c = &net.corridors[k.id as usize - 1];
+        let mut props = serde_json::Map::new();
+        props.insert("connector_id".into(), k.id.into());
+        props.insert("from_patch".into(), k.from.into());
+        props.insert("to_patch".into(), k.to.into());
+        props.insert("crossing_m".into(), rounded(k.crossing_m, 100.0));
+        props.insert("cost_yuan".into(), rounded(k.cost_yuan, 100.0));
+        props.insert("selected".into(), u8::from(chosen.contains(&k.id)).into());
+        (super::path_polyline(grid, &c.path), props)
+    });
     let path = dir.join("connectors.geojson");
-    write_lines(&path, grid.crs(), &lines)
+    write_lines(&path, grid.crs(), lines)
         .with_context(|| format!("cannot write `{}`", path.display()))
 }
 

@@ -835,11 +835,6 @@ pub struct Summary {
 }
 
 impl AccessFigures {
-    /// The study-area figures of a measurement.
-    pub fn of(a: &crate::access::Access) -> AccessFigures {
-        Self::of_total(a.total(), a.threshold_min)
-    }
-
     /// The study-area figures of a measurement's table.
     pub fn of_rows(a: &crate::access::AccessRows) -> AccessFigures {
         Self::of_total(a.total(), a.threshold_min)
@@ -872,7 +867,10 @@ pub struct AccessFigures {
 /// threshold and their share, park area (total and per resident), the people-weighted mean
 /// walking time and the residents who cannot reach any park; with a plan, the residents
 /// within the threshold, their share and the mean walk measured with the plan applied.
-pub fn access_table(a: &crate::access::Access, plan: Option<&crate::access::AccessRows>) -> Table {
+pub fn access_table(
+    a: &crate::access::AccessRows,
+    plan: Option<&crate::access::AccessRows>,
+) -> Table {
     let mut t = Table::new(&[
         "area",
         "population_persons",

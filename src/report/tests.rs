@@ -276,7 +276,7 @@ fn the_access_table_has_a_row_per_district_then_the_study_area_all_translated() 
         rows: vec![row("西区", 100.0, 64.0), row("study area", 100.0, 64.0)],
         threshold_min: 10.0,
     };
-    let t = access_table(&a, None);
+    let t = access_table(&a.table(), None);
     assert_eq!(t.rows.len(), 2);
     assert_eq!(
         t.rows[0],
@@ -285,7 +285,7 @@ fn the_access_table_has_a_row_per_district_then_the_study_area_all_translated() 
     all_translated(&t);
     let mut plan = a.clone();
     plan.rows[0] = row("西区", 100.0, 70.0);
-    let t = access_table(&a, Some(&plan.into_rows()));
+    let t = access_table(&a.table(), Some(&plan.into_rows()));
     assert_eq!(&t.rows[0][8..], ["70.0", "70.00", "7.25"]);
     assert_eq!(t.rows[1].len(), t.header.len());
     all_translated(&t);
