@@ -148,57 +148,20 @@ pub(crate) fn accumulate_cost_in(
     opts: &CostOptions,
     split: (usize, usize),
 ) -> CostSurface {
-    let n = rows * cols;
-    let mut cost = vec![f64::INFINITY; n];
-    let mut alloc = vec![0u32; n];
-    full_run(
-        Shape {
-            rows,
-            cols,
-            cell_size_m,
-        },
-        res,
-        seeds,
-        opts,
-        split,
-        (&mut cost, &mut alloc[..]),
-    );
-    CostSurface {
-        cost: cost.iter().map(|&v| v as f32).collect(),
-        alloc,
-    }
-}
-
-/// [`accumulate_cost`] without the allocation, in `f64`: the least costs only. 8 bytes per
-/// cell.
-fn least_costs(
-    rows: usize,
-    cols: usize,
-    cell_size_m: f64,
-    res: &Resistance,
-    seeds: impl IntoIterator<Item = (usize, u32)>,
-    opts: &CostOptions,
-) -> Vec<f64> {
-    let mut cost = vec![f64::INFINITY; rows * cols];
-    full_run(
-        Shape {
-            rows,
-            cols,
-            cell_size_m,
-        },
-        res,
-        seeds,
-        opts,
-        split_for(rows, cols),
-        (&mut cost, NoLabels),
-    );
-    cost
+    let shape = Shape {
+        rows,
+        cols,
+        cell_size_m,
+    };
+    let mut alloc = vec![0u32; rows * cols];
+    let cost = costs_as_f32(rows * cols, |cost| {
+        full_run(shape, res, seeds, opts, split, (cost, &mut alloc[..]))
+    });
+    CostSurface { cost, alloc }
 }
 
 /// [`accumulate_cost`]'s costs without the allocation, for callers that need no source ids
-/// (walking times to the nearest park): 8 bytes per cell at the peak, 4 returned. The run is
-/// in `f64` on a buffer whose `f32` costs are then written over its own front half (cell `i`
-/// is read before anything is written past byte `4 i + 4`) and the rest given back.
+/// (walking times to the nearest park): 8 bytes per cell at the peak, 4 returned.
 pub fn accumulate_cost_only(
     rows: usize,
     cols: usize,
@@ -207,26 +170,37 @@ pub fn accumulate_cost_only(
     seeds: impl IntoIterator<Item = (usize, u32)>,
     opts: &CostOptions,
 ) -> Vec<f32> {
-    let n = rows * cols;
-    // Pairs of f32 (alignment 4, so that the buffer can become a `Vec<f32>`), read as f64.
-    let mut buf: Vec<[f32; 2]> = vec![bytemuck::cast(f64::INFINITY); n];
-    match bytemuck::try_cast_slice_mut::<[f32; 2], f64>(&mut buf) {
-        Ok(cost) => full_run(
-            Shape {
-                rows,
-                cols,
-                cell_size_m,
-            },
+    let shape = Shape {
+        rows,
+        cols,
+        cell_size_m,
+    };
+    costs_as_f32(rows * cols, |cost| {
+        full_run(
+            shape,
             res,
             seeds,
             opts,
             split_for(rows, cols),
             (cost, NoLabels),
-        ),
+        )
+    })
+}
+
+/// The `f64` costs of `run` (given `n` cells at `+∞`) as `f32`, in the run's own memory: 8
+/// bytes per cell at the peak, 4 returned. The `f32` values are written over the buffer's
+/// front half (cell `i` is read before anything is written past byte `4 i + 4`) and the rest
+/// is given back.
+fn costs_as_f32(n: usize, run: impl FnOnce(&mut [f64])) -> Vec<f32> {
+    // Pairs of f32 (alignment 4, so that the buffer can become a `Vec<f32>`), read as f64.
+    let mut buf: Vec<[f32; 2]> = vec![bytemuck::cast(f64::INFINITY); n];
+    match bytemuck::try_cast_slice_mut::<[f32; 2], f64>(&mut buf) {
+        Ok(cost) => run(cost),
         // A buffer not aligned for f64 (the system allocator gives 16 bytes): the run on
         // its own array, copied in.
         Err(_) => {
-            let cost = least_costs(rows, cols, cell_size_m, res, seeds, opts);
+            let mut cost = vec![f64::INFINITY; n];
+            run(&mut cost);
             for (b, c) in buf.iter_mut().zip(cost) {
                 *b = bytemuck::cast(c);
             }
@@ -820,6 +794,38 @@ mod tests {
         };
         let s = accumulate_cost(2, 2, 1.0, &res(&v), [(0, 1)], &no_cut);
         assert_eq!((s.cost[3], s.alloc[3]), (inf, 0));
+    }
+
+    /// The in-place conversion gives each cell's `f64 as f32`, whatever the value (rounding,
+    /// overflow to infinity, subnormals, NaN) and the cell count (odd, one).
+    #[test]
+    fn costs_become_f32_in_place_as_by_a_cast() {
+        let values = [
+            0.0,
+            1.0 / 3.0,
+            f64::INFINITY,
+            1e300,
+            -2.5,
+            1e-310,
+            f64::MAX,
+            123_456_789.123_456_78,
+            f64::MIN_POSITIVE,
+        ];
+        for n in [1usize, 2, 7, 1000, 4097] {
+            let want: Vec<f64> = (0..n)
+                .map(|i| values[i % values.len()] * (1.0 + i as f64))
+                .collect();
+            let got = costs_as_f32(n, |c| {
+                assert!(c.iter().all(|v| *v == f64::INFINITY));
+                c.copy_from_slice(&want);
+            });
+            assert_eq!(got.len(), n);
+            for (g, w) in got.iter().zip(&want) {
+                assert_eq!(g.to_bits(), (*w as f32).to_bits(), "{w}");
+            }
+            let nan = costs_as_f32(n, |c| c.fill(f64::NAN));
+            assert!(nan.iter().all(|v| v.is_nan()));
+        }
     }
 
     /// The costs-only run gives the same bits as the full one, on one thread and on strips

@@ -246,8 +246,9 @@ pub fn require_budget(scenario: &Scenario, budget_yuan: Option<f64>) -> Result<(
 ///
 /// Stages' own: the park access stage (before the resistance) the impedance (4) and the
 /// engine's `f64` times (8; they become the `f32` grid in their own memory, no allocation
-/// kept); the sources labelling (8); the corridors the multi-source run (16 at its end: the
-/// `f64` cost, the allocation and the `f32` copy) and then the cost (4), the zones as they
+/// kept); the sources labelling (8); the corridors the multi-source run (12: the `f64` cost,
+/// which becomes the `f32` cost in its own memory, and the allocation) and then the cost
+/// (4), the zones as they
 /// grow (8, as kept), the tiled corridor raster (1) and the per-patch runs alive (8 per
 /// thread, 1.6 GB with two on the city cluster); measuring the plan, the refinement rounds
 /// and the connectivity values change the resistance in place (the first thread's surface)
@@ -294,7 +295,7 @@ pub fn bytes_per_cell(scenario: &Scenario, threads: usize) -> u64 {
         + access;
     let access_stage = if f.access.is_some() { 4 + 8 } else { 0 };
     let sources = 8u64.max(access_stage);
-    let corridors = (8 + 4 + 4u64).max(4 + 8 + 1 + 8 * threads);
+    let corridors = (8 + 4u64).max(4 + 8 + 1 + 8 * threads);
     // Kept from the corridors on: the multi-source cost, the corridor raster, the zones'
     // cells and the site ids; the zones are released before the plan's access.
     let zones = 8;
