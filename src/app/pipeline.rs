@@ -253,8 +253,8 @@ pub fn require_budget(scenario: &Scenario, budget_yuan: Option<f64>) -> Result<(
 /// thread, 1.6 GB with two on the city cluster); measuring the plan, the refinement rounds
 /// and the connectivity values change the resistance in place (the first thread's surface)
 /// and give it back, so a copy of it per thread beyond the first (4) and per thread the runs
-/// alive (3); measuring the plan's access a copy of the land cover (1), the impedance (4)
-/// and the engine's times (8); the walking times written (the same run, 12, then the grid,
+/// alive (3); measuring the plan's access a copy of the land cover (1, released once the
+/// impedance is made), the impedance (4) and the engine's times (8); the walking times written (the same run, 12, then the grid,
 /// 4, while the files are written strip by strip: no layer is copied whole to be written,
 /// and the vector layers are streamed feature by feature).
 ///
@@ -302,7 +302,7 @@ pub fn bytes_per_cell(scenario: &Scenario, threads: usize) -> u64 {
     let kept = 4 + 1 + zones + 4;
     let candidates = 8;
     let measure = 4 * threads.saturating_sub(1) + 3 * threads;
-    let plan_access = if f.access.is_some() { 1 + 4 + 8 } else { 0 };
+    let plan_access = if f.access.is_some() { 4 + 8 } else { 0 };
     through
         + sources
             .max(corridors)
@@ -675,7 +675,7 @@ pub fn measure_plan_access(
     }
     let population = crate::access::residents(&p.land);
     let parks = p.land.access.as_ref().and_then(|a| a.park_cells.as_deref());
-    crate::access::measure_with(&p.land, &landcover, &population, parks, &walkable, &opts)
+    crate::access::measure_restored(&p.land, landcover, &population, parks, &walkable, &opts)
         .map(|a| Some(a.into_rows()))
         .with_context(about)
 }
