@@ -15,10 +15,12 @@
 //!    cheapest crossing `CWD(a) + step(a, b) + CWD(b)` bounds the pair's LCD from above.
 //! 3. One cost-distance run per patch, stopped at (largest LCD bound of its pairs + corridor
 //!    width), stored in 64 × 64 tiles allocated only where reached. A cell c is entered only
-//!    when some pair (i, j) of the patch may need it: `CWD_i(c) + M(c)` within that pair's
-//!    bound + width, M the multi-source cost (a lower bound of every patch's cost distance,
-//!    used as an A* heuristic), or, when j's run is already done, `CWD_i(c) + CWD_j(c)`
-//!    within `LCD_ij` + width, the pair's zone itself (`ZonePrune`). The cells left out are
+//!    when some pair (i, j) of the patch may need it: when j's run is already done,
+//!    `CWD_i(c) + CWD_j(c)` within `LCD_ij` + width, the pair's zone itself; otherwise j's
+//!    run is first grown to half the pair's bound + width and paused (it goes on from there
+//!    in its turn), and `CWD_i(c) + max(M(c), min(CWD_j(c), half))` within the pair's bound +
+//!    width, M the multi-source cost (a lower bound of every patch's cost distance, used as
+//!    an A* heuristic) (`ZonePrune`). The cells left out are
 //!    in no corridor zone of the patch, and every zone cell keeps its exact cost: the same
 //!    results bit for bit, whichever runs finished first (tested against unpruned runs).
 //! 4. `LCD_ij = min over cells c of patch j of CWD_i(c)` (equal to `min_c CWD_i + CWD_j`
@@ -30,18 +32,18 @@
 //! # Memory
 //! 12 bytes per cell for the multi-source run (4 kept for the result) and 4 for the corridor
 //! raster and 4 for the pruning bound, plus 8 bytes per cell reached by each per-patch run
-//! that is alive (64 × 64 tiles allocated where reached). One worker per thread takes the runs
+//! that is alive or grown (64 × 64 tiles allocated where reached). One worker per thread takes the runs
 //! in patch order and hands each over when done; a run is dropped as soon as its last pair is
 //! processed, so only runs of pairs still open are kept (at most one more per worker waits in
 //! the hand-over): memory grows with the patches of one neighbourhood, not patches × cells.
 
 use std::collections::BTreeMap;
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::costdist::{
     accumulate_cost, dijkstra, neighbours, step_cost, CostOptions, CostStore, FastDiv, NoPrune,
-    Prune, Shape,
+    Prune, Resumable, Shape,
 };
 use crate::grid::Grid;
 use crate::raster::SparseF32;
@@ -505,35 +507,133 @@ struct PairJob<'a> {
 }
 
 impl PairJob<'_> {
-    /// The cost-distance run of patch slot `k`, bounded by its pairs (by their finished
-    /// partners in `registry` where the runs are pruned, see [`ZonePrune`]).
-    fn run_patch(&self, k: usize, registry: &Mutex<Vec<Option<Arc<TiledCost>>>>) -> TiledCost {
-        let mut store = TiledCost::new(self.shape.rows, self.shape.cols);
-        let seeds = self.cells[k].iter().map(|&c| (c, 1));
-        let corners = self.opts.cost.corner_cutting;
-        let (shape, res) = (self.shape, self.res);
-        match self.floor {
-            None => dijkstra(
-                shape,
-                res,
-                seeds,
-                self.run_limit[k],
-                &NoPrune,
-                corners,
-                &mut store,
-            ),
-            Some(near) => {
-                let prune = ZonePrune::new(
-                    near,
-                    &self.pair_limits[k],
-                    &lock(registry),
-                    &self.cells[k],
-                    (self.opts.width, self.limit),
-                );
-                dijkstra(shape, res, seeds, prune.limit, &prune, corners, &mut store);
+    /// The cost-distance run of patch slot `k`, bounded by its pairs (see [`ZonePrune`]): by
+    /// the finished partners in `registry`, and by the partners not yet run, grown first to
+    /// half their pair's limit in `grown`. `k`'s own run goes on from its growth, if any.
+    fn run_patch(
+        &self,
+        k: usize,
+        registry: &Mutex<Vec<Option<Arc<TiledCost>>>>,
+        grown: &[RwLock<Growth>],
+    ) -> TiledCost {
+        let Some(near) = self.floor else {
+            let mut store = TiledCost::new(self.shape.rows, self.shape.cols);
+            let seeds = self.cells[k].iter().map(|&c| (c, 1));
+            let corners = self.opts.cost.corner_cutting;
+            let limit = self.run_limit[k];
+            dijkstra(
+                self.shape, self.res, seeds, limit, &NoPrune, corners, &mut store,
+            );
+            return store;
+        };
+        let pairs = &self.pair_limits[k];
+        let finished = |b: usize| lock(registry)[b].clone();
+        // 1. Partners not yet run grow to half their pair's limit (one that another worker
+        //    is running now is left alone: its pair stays loose).
+        for &(b, need) in pairs {
+            if finished(b).is_some() {
+                continue;
+            }
+            let mut slot = write(&grown[b]);
+            if matches!(*slot, Growth::None) {
+                *slot = Growth::Grown(Box::new(Grown::new(self)));
+            }
+            if let Growth::Grown(g) = &mut *slot {
+                g.grow(self, b, near, need / 2.0);
             }
         }
-        store
+        // 2. This run, from its growth if it has one.
+        let mut own = match std::mem::replace(&mut *write(&grown[k]), Growth::Taken) {
+            Growth::Grown(g) => *g,
+            _ => Grown::new(self),
+        };
+        let done: Vec<Option<Arc<TiledCost>>> = pairs.iter().map(|&(b, _)| finished(b)).collect();
+        let guards: Vec<Option<RwLockReadGuard<'_, Growth>>> = pairs
+            .iter()
+            .zip(&done)
+            .map(|(&(b, _), run)| run.is_none().then(|| read(&grown[b])))
+            .collect();
+        let partners = done
+            .into_iter()
+            .zip(&guards)
+            .map(|(run, guard)| match (run, guard) {
+                (Some(run), _) => Partner::Finished(run),
+                (None, Some(g)) => match &**g {
+                    Growth::Grown(g) => Partner::Grown(g.radius, &g.store),
+                    _ => Partner::Running,
+                },
+                (None, None) => Partner::Running,
+            });
+        let prune = ZonePrune::new(
+            near,
+            pairs,
+            partners,
+            &self.cells[k],
+            (self.opts.width, self.limit),
+            self.shape.cols,
+        );
+        own.advance(self, k, &prune, f64::INFINITY);
+        own.store
+    }
+}
+
+/// Where a per-patch run stands, for its pair partners run before it.
+enum Growth {
+    /// Not started.
+    None,
+    /// Grown to a radius (see [`Grown`]).
+    Grown(Box<Grown>),
+    /// Taken by its own worker (running or finished).
+    Taken,
+}
+
+/// A per-patch run grown to a radius, `radius`, for the pair partners run before it: every
+/// cell within that cost of the patch is settled with its exact cost (the growth admits every
+/// cell its own pairs may need, see [`ZonePrune::loose`]). Its own worker goes on from there.
+struct Grown {
+    store: TiledCost,
+    search: Resumable,
+    radius: f64,
+    seeded: bool,
+}
+
+impl Grown {
+    fn new(job: &PairJob<'_>) -> Grown {
+        Grown {
+            store: TiledCost::new(job.shape.rows, job.shape.cols),
+            search: Resumable::new(job.res, job.shape.cell_size_m),
+            radius: f64::NEG_INFINITY,
+            seeded: false,
+        }
+    }
+
+    /// Goes on with patch `k`'s run under `prune` until every cell of cost `<= until` is
+    /// settled (seeding it first).
+    fn advance(&mut self, job: &PairJob<'_>, k: usize, prune: &ZonePrune<'_>, until: f64) {
+        let seeds = if self.seeded {
+            &[][..]
+        } else {
+            &job.cells[k][..]
+        };
+        self.seeded = true;
+        self.search.advance(
+            job.shape,
+            job.res,
+            seeds.iter().map(|&c| (c, 1)),
+            (prune.limit, until),
+            prune,
+            job.opts.cost.corner_cutting,
+            &mut self.store,
+        );
+    }
+
+    /// Grows patch `k`'s run to `radius` (admitting what any of its pairs may need).
+    fn grow(&mut self, job: &PairJob<'_>, k: usize, near: &[f32], radius: f64) {
+        if radius > self.radius {
+            let prune = ZonePrune::loose(near, job.run_limit[k], job.shape.cols);
+            self.advance(job, k, &prune, radius);
+            self.radius = radius;
+        }
     }
 }
 
@@ -575,6 +675,8 @@ impl PairJob<'_> {
         // and a worker whose pair partner is done bounds its run by the partner's exact costs
         // for that pair (see `ZonePrune`).
         let registry: Mutex<Vec<Option<Arc<TiledCost>>>> = Mutex::new(vec![None; ids.len()]);
+        let grown: Vec<RwLock<Growth>> =
+            (0..ids.len()).map(|_| RwLock::new(Growth::None)).collect();
         let mut done = vec![false; ids.len()];
         let mut corridors: Vec<(usize, usize, Corridor)> = Vec::new();
         let mut nlcc = TiledNlcc::new(rows, cols);
@@ -593,10 +695,10 @@ impl PairJob<'_> {
         std::thread::scope(|scope| -> Result<(), CorridorError> {
             for _ in 0..workers {
                 let tx = tx.clone();
-                let (next, registry) = (&next, &registry);
+                let (next, registry, grown) = (&next, &registry, &grown[..]);
                 scope.spawn(move || {
                     while let Some(k) = next.take() {
-                        let store = Arc::new(self.run_patch(k, registry));
+                        let store = Arc::new(self.run_patch(k, registry, grown));
                         lock(registry)[k] = Some(Arc::clone(&store));
                         next.finish(k);
                         if tx.send((k, store)).is_err() {
@@ -745,64 +847,108 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Reads a run's [`Growth`] (see [`lock`]).
+fn read<T>(m: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    m.read().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Changes a run's [`Growth`] (see [`lock`]).
+fn write<T>(m: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    m.write().unwrap_or_else(|e| e.into_inner())
+}
+
 /// How one per-patch run is bounded. For a pair (a, b), a's run needs exact costs on the
 /// pair's zone, `CWD_a + CWD_b <= LCD + width`, and on the least-cost paths into it (which
 /// lie in the zone too: for `p` before `c` on such a path, `CWD_a(p) + CWD_b(p) <=
-/// CWD_a(c) + CWD_b(c)`).
-/// - **Tight**, when b's run is done (and still held, as its pair with a is open): `CWD_b`
-///   is known, and the run enters a cell at cost `d` only if `d + CWD_b(c) <= LCD + width`
-///   (LCD from b's run; b's costs are exact on that zone, which is all this test relies on:
-///   elsewhere they are `+∞` or above their least value, and such cells are in no zone).
-/// - **Loose** otherwise: `d + M(c) <=` the pair's bound + width, with `M` the multi-source
-///   cost (at most `CWD_b`, for every b).
+/// CWD_a(c) + CWD_b(c)`). The run enters a cell at cost `d` only if `d + h(c) <= L`, `h` a
+/// lower bound of `CWD_b` and `L` the pair's limit:
+/// - **Tight**, when b's run is done (and still held, as its pair with a is open): `h =
+///   CWD_b` and `L = LCD + width` (LCD from b's run; b's costs are exact on that zone, which
+///   is all this test relies on: elsewhere they are `+∞` or above their least value, and
+///   such cells are in no zone).
+/// - **Halfway**, when b's run is not done: it is first grown to `H = L/2` (every cell
+///   within `H` of b settled, see [`Grown`]), and `h = max(M, min(CWD_b, H))` with `L` the
+///   pair's bound + width. The run then covers the cells within `L/2` of a and the zone.
+/// - **Loose**, when another worker is running b right now: `h = M`, the multi-source cost
+///   (at most `CWD_b`, for every b). That bound is weak near every other patch, where `M` is
+///   near 0: a loose run enters every cell there within its limit.
 ///
 /// A cell is entered when some pair admits it. Every cell the pairs need keeps its exact
-/// cost whichever pairs were tight, so results do not depend on the order runs finish in;
-/// on the 3,000² synthetic landscape (375 corridors) the cells expanded fall from 156.6 M
-/// (every pair loose) to 100.3 M with one thread, where every pair's later run is tight, and
-/// to 107.4 M with two (partners still running are loose; see [`Scheduler`]).
+/// cost whichever pairs were tight, so results do not depend on the order runs finish in.
+/// Cells expanded on the 3,000² landscape of `ecocorridor synth --seed 7` (140 patches, 228
+/// corridors), one thread: 193.5 M with the earlier partners tight and the later ones loose,
+/// 120.7 M with the later ones halfway (121.1 M with two threads); had every pair been tight
+/// (known only after the runs), 10.6 M.
 struct ZonePrune<'a> {
     /// The multi-source cost `M`.
     multi: &'a [f32],
+    /// Columns of the grid.
+    cols: usize,
     loose: f64,
     tight: Vec<(f64, Arc<TiledCost>)>,
+    /// `(L, H, partner's run grown to H)` per halfway pair.
+    halfway: Vec<(f64, f64, &'a TiledCost)>,
     /// The largest cost any pair admits (the run's cut-off).
     limit: f64,
 }
 
+/// A pair partner's run as a per-patch run starts.
+enum Partner<'a> {
+    /// Finished: its exact costs on the pair's zone (the pair is tight).
+    Finished(Arc<TiledCost>),
+    /// Grown to a radius (the pair is halfway).
+    Grown(f64, &'a TiledCost),
+    /// Being run by another worker (the pair is loose).
+    Running,
+}
+
 impl<'a> ZonePrune<'a> {
-    /// `pairs`: the run's pair partners with their loose limits; `done`: finished runs by
-    /// slot; `own`: the run's patch cells; `width` and `max_cwd`.
+    /// Every pair loose up to `limit`.
+    fn loose(near: &'a [f32], limit: f64, cols: usize) -> ZonePrune<'a> {
+        ZonePrune {
+            multi: near,
+            cols,
+            loose: limit,
+            tight: Vec::new(),
+            halfway: Vec::new(),
+            limit,
+        }
+    }
+
+    /// `pairs`: the run's pair partners with their loose limits, and where each partner's
+    /// run stands; `own`: the run's patch cells; `width` and `max_cwd`.
     fn new(
         near: &'a [f32],
         pairs: &[(usize, f64)],
-        done: &[Option<Arc<TiledCost>>],
+        partners: impl IntoIterator<Item = Partner<'a>>,
         own: &[usize],
         (width, max_cwd): (f64, f64),
+        cols: usize,
     ) -> ZonePrune<'a> {
-        let mut loose = f64::NEG_INFINITY;
-        let mut tight = Vec::new();
-        for &(b, need) in pairs {
-            let Some(run) = done[b].as_ref() else {
-                loose = loose.max(need);
-                continue;
-            };
-            let lcd = own
-                .iter()
-                .map(|&c| run.cost(c))
-                .fold(f64::INFINITY, f64::min);
-            // Unreached or beyond max_cwd: the pair gets no corridor and needs no zone.
-            if lcd.is_finite() && lcd <= max_cwd * (1.0 + 1e-6) {
-                tight.push(((lcd + width) * (1.0 + 1e-6), Arc::clone(run)));
+        let mut prune = ZonePrune::loose(near, f64::NEG_INFINITY, cols);
+        for (&(_, need), partner) in pairs.iter().zip(partners) {
+            match partner {
+                Partner::Running => prune.loose = prune.loose.max(need),
+                Partner::Grown(radius, run) => prune.halfway.push((need, radius, run)),
+                Partner::Finished(run) => {
+                    let lcd = own
+                        .iter()
+                        .map(|&c| run.cost(c))
+                        .fold(f64::INFINITY, f64::min);
+                    // Unreached or beyond max_cwd: the pair gets no corridor and needs no zone.
+                    if lcd.is_finite() && lcd <= max_cwd * (1.0 + 1e-6) {
+                        prune.tight.push(((lcd + width) * (1.0 + 1e-6), run));
+                    }
+                }
             }
         }
-        let limit = tight.iter().map(|t| t.0).fold(loose, f64::max);
-        ZonePrune {
-            multi: near,
-            loose,
-            tight,
-            limit,
-        }
+        prune.limit = prune
+            .tight
+            .iter()
+            .map(|t| t.0)
+            .chain(prune.halfway.iter().map(|h| h.0))
+            .fold(prune.loose, f64::max);
+        prune
     }
 }
 
@@ -818,12 +964,29 @@ impl ZonePrune<'_> {
 
 impl Prune for ZonePrune<'_> {
     #[inline]
+    fn prefetch(&self, c: usize, _row: usize, _col: usize) {
+        // Only `M`, read for every cell: hints for the partners' runs too (read for the few
+        // cells beyond the halfway radius) took the 3,000² landscape from 29.1 to 37.6 s.
+        let cols = self.cols;
+        for m in [c.wrapping_sub(cols), c, c.wrapping_add(cols)] {
+            crate::costdist::prefetch(self.multi, m);
+        }
+    }
+    #[inline(always)]
     fn admits(&self, c: usize, row: usize, col: usize, d: f64) -> bool {
-        d + self.near(c) <= self.loose
+        let m = self.near(c);
+        // The cost to b is at least max(M, min(CWD_b, H)) for a halfway pair (CWD_b is exact
+        // up to H): first the tests that read no other run.
+        d + m <= self.loose
+            || self.halfway.iter().any(|&(lim, h, _)| d + m.max(h) <= lim)
             || self
                 .tight
                 .iter()
                 .any(|(lim, run)| d + run.cost_at(c, row, col) <= *lim)
+            || self
+                .halfway
+                .iter()
+                .any(|&(lim, h, run)| d + m <= lim && d + run.cost_at(c, row, col).min(h) <= lim)
     }
 }
 
@@ -1573,9 +1736,10 @@ mod tests {
             let mut o = opts(width);
             o.cost.corner_cutting = corner_cutting;
             let full = build_with(&g, &res(r.clone()), &s, &o, false).unwrap();
-            // One worker: every pair's later run is bounded by its partner's costs (tight);
-            // two: a mix, as runs finish.
-            for threads in [1, 2] {
+            // One worker: every pair's later run is bounded by its partner's costs (tight)
+            // and its earlier one by the partner's run grown halfway; more: a mix, as runs
+            // finish (partners running at the same time stay loose).
+            for threads in [1, 2, 3] {
                 let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
                 let pruned = pool.install(|| build(&g, &res(r.clone()), &s, &o)).unwrap();
                 prop_assert_eq!(&pruned, &full, "{} threads", threads);

@@ -402,6 +402,9 @@ trait Queue {
     fn is_stale(&self, tag: u64, current: f64) -> bool;
     /// The cell `pop` would return next, if cheaply known (for prefetching its memory).
     fn peek(&self) -> Option<usize>;
+    /// Whether every entry costs more than `until`: then every cell of cost `<= until` is
+    /// settled (for runs that stop there and go on later, see [`Resumable`]).
+    fn beyond(&mut self, until: f64) -> bool;
 }
 
 /// Binary heap of 8-byte keys (see [`key`]).
@@ -421,6 +424,12 @@ impl Queue for HeapQueue {
     }
     fn peek(&self) -> Option<usize> {
         self.0.peek().map(|Reverse(k)| (k & 0xFFFF_FFFF) as usize)
+    }
+    fn beyond(&mut self, until: f64) -> bool {
+        // Rounding to f32 is monotone: a cost <= until has a key <= until's.
+        self.0
+            .peek()
+            .is_none_or(|Reverse(k)| k >> 32 > (until as f32).to_bits() as u64)
     }
 }
 
@@ -504,6 +513,19 @@ impl Queue for BucketQueue {
             .or_else(|| self.ring[(self.current & self.mask) as usize].last())
             .map(|&c| c as usize)
     }
+    fn beyond(&mut self, until: f64) -> bool {
+        if !self.redo.is_empty() {
+            return false;
+        }
+        if self.len == 0 {
+            return true;
+        }
+        while self.ring[(self.current & self.mask) as usize].is_empty() {
+            self.current += 1;
+        }
+        // The bucket of a cost is monotone in it: a cost <= until is in a bucket <= until's.
+        self.current > self.bucket(until)
+    }
 }
 
 /// Most buckets a [`BucketQueue`] may use before the heap is the better choice.
@@ -520,6 +542,10 @@ const MAX_BUCKETS: f64 = 65_536.0;
 pub(crate) trait Prune {
     /// Whether cell `c`, at `(row, col)`, may be entered at cost `d`.
     fn admits(&self, c: usize, row: usize, col: usize, d: f64) -> bool;
+    /// Asks the CPU for the memory `admits` will read for the neighbours of the cell at
+    /// `(row, col)` (a hint: no effect on results).
+    #[inline]
+    fn prefetch(&self, _c: usize, _row: usize, _col: usize) {}
 }
 
 /// Admits every cell (plain Dijkstra up to the limit).
@@ -564,21 +590,65 @@ pub(crate) fn dijkstra<S: CostStore, P: Prune>(
     corner_cutting: bool,
     store: &mut S,
 ) {
-    let r = res.values();
-    if let Some((delta, n)) = bucket_queue_size(res, shape.cell_size_m) {
-        let mut q = BucketQueue::new(delta, n);
-        run(shape, r, seeds, limit, prune, corner_cutting, store, &mut q);
-    } else {
-        run(
-            shape,
-            r,
-            seeds,
-            limit,
-            prune,
-            corner_cutting,
-            store,
-            &mut HeapQueue(BinaryHeap::new()),
-        );
+    Resumable::new(res, shape.cell_size_m).advance(
+        shape,
+        res,
+        seeds,
+        (limit, f64::INFINITY),
+        prune,
+        corner_cutting,
+        store,
+    );
+}
+
+/// A [`dijkstra`] run that can stop once every cell up to a cost is settled and go on later
+/// from where it stopped, with the same store and another [`Prune`] (the corridor stage's
+/// per-patch runs, grown first to a radius their pair partners need and finished later).
+///
+/// Going on with another prune keeps the guarantee of [`dijkstra`] for the cells whose
+/// least-cost path each phase's prune admitted at the time it was asked: cells settled in an
+/// earlier phase keep their exact costs, and cells waiting in the queue are expanded later.
+pub(crate) struct Resumable {
+    queue: RunQueue,
+}
+
+/// The queue a [`Resumable`] keeps between its phases.
+enum RunQueue {
+    Bucket(BucketQueue),
+    Heap(HeapQueue),
+}
+
+impl Resumable {
+    /// An empty run on this surface (Dial's buckets when the resistances allow, see
+    /// [`dijkstra`]).
+    pub fn new(res: &Resistance, cell_size_m: f64) -> Resumable {
+        let queue = match bucket_queue_size(res, cell_size_m) {
+            Some((delta, n)) => RunQueue::Bucket(BucketQueue::new(delta, n)),
+            None => RunQueue::Heap(HeapQueue(BinaryHeap::new())),
+        };
+        Resumable { queue }
+    }
+
+    /// Seeds the run with `seeds` (give them once, on the first call) and expands cells in
+    /// cost order until every cell of cost `<= until` is settled (`+∞`: until the queue is
+    /// empty), leaving cells beyond `limit` unreached; see [`dijkstra`] for `prune`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn advance<S: CostStore, P: Prune>(
+        &mut self,
+        shape: Shape,
+        res: &Resistance,
+        seeds: impl IntoIterator<Item = (usize, u32)>,
+        (limit, until): (f64, f64),
+        prune: &P,
+        corner_cutting: bool,
+        store: &mut S,
+    ) {
+        let r = res.values();
+        let bounds = (limit, until);
+        match &mut self.queue {
+            RunQueue::Bucket(q) => run(shape, r, seeds, bounds, prune, corner_cutting, store, q),
+            RunQueue::Heap(q) => run(shape, r, seeds, bounds, prune, corner_cutting, store, q),
+        }
     }
 }
 
@@ -599,7 +669,7 @@ fn run<S: CostStore, Q: Queue, P: Prune>(
     shape: Shape,
     r: &[f32],
     seeds: impl IntoIterator<Item = (usize, u32)>,
-    limit: f64,
+    (limit, until): (f64, f64),
     prune: &P,
     corner_cutting: bool,
     store: &mut S,
@@ -628,12 +698,19 @@ fn run<S: CostStore, Q: Queue, P: Prune>(
     // Neighbour offsets in the flat array, matching NEIGHBOURS.
     let offsets: [isize; 8] = NEIGHBOURS.map(|(dr, dc, _)| dr * icols + dc);
     let by_cols = FastDiv::new(cols.max(1));
-    while let Some((tag, c)) = queue.pop() {
+    loop {
+        if until < f64::INFINITY && queue.beyond(until) {
+            break;
+        }
+        let Some((tag, c)) = queue.pop() else {
+            break;
+        };
         // The cells a pop touches are scattered along the front: ask for the next one's
         // rows now, so they arrive while this one is expanded.
         if let Some(next) = queue.peek() {
             let (nr, nc) = by_cols.div_rem(next);
             store.prefetch(next, nr, nc);
+            prune.prefetch(next, nr, nc);
             if S::WIDE_PREFETCH {
                 prefetch_window(r, next, cols);
             } else {
@@ -972,11 +1049,54 @@ mod tests {
             let mut b = FullStore { cost: &mut cb, alloc: &mut ab[..], cols };
             // The range 0.5..2000 needs ~5,700 buckets: `dijkstra` takes the bucket queue.
             dijkstra(shape, &Resistance::from_values(r.clone()).unwrap(), seeds.clone(), f64::INFINITY, &NoPrune, corner_cutting, &mut a);
-            run(shape, &r, seeds, f64::INFINITY, &NoPrune, corner_cutting, &mut b, &mut HeapQueue(BinaryHeap::new()));
+            run(shape, &r, seeds, (f64::INFINITY, f64::INFINITY), &NoPrune, corner_cutting, &mut b, &mut HeapQueue(BinaryHeap::new()));
             for i in 0..n {
                 prop_assert!(a.cost[i] == b.cost[i] || (a.cost[i] - b.cost[i]).abs() <= 1e-12 * a.cost[i], "cell {}: {} vs {}", i, a.cost[i], b.cost[i]);
             }
             prop_assert_eq!(&a.alloc[..], &b.alloc[..]);
+        }
+
+        /// A run stopped at increasing costs and taken up again each time ends with the
+        /// costs and allocation of one run, bit for bit (bucket queue and heap), and at each
+        /// stop every cell whose final cost is within the stop's already has it.
+        #[test]
+        fn runs_stopped_and_taken_up_again_equal_one_run(
+            cells in proptest::collection::vec(prop_oneof![8 => 0.5f32..2000.0, 1 => Just(f32::INFINITY)], 1..=150),
+            cols in 1usize..13,
+            seeds in proptest::collection::vec((0usize..150, 1u32..4), 1..4),
+            stops in proptest::collection::vec(0.0f64..200_000.0, 0..5),
+            heap: bool,
+        ) {
+            let rows = cells.len().div_ceil(cols);
+            let mut r = cells.clone();
+            r.resize(rows * cols, 1.0);
+            let seeds: Vec<(usize, u32)> = seeds.into_iter().map(|(c, id)| (c % (rows * cols), id)).collect();
+            let res = Resistance::from_values(r.clone()).unwrap();
+            let shape = Shape { rows, cols, cell_size_m: 30.0 };
+            let n = rows * cols;
+            let (mut ca, mut aa) = (vec![f64::INFINITY; n], vec![0u32; n]);
+            let mut one = FullStore { cost: &mut ca, alloc: &mut aa[..], cols };
+            dijkstra(shape, &res, seeds.clone(), f64::INFINITY, &NoPrune, true, &mut one);
+            let (mut cb, mut ab) = (vec![f64::INFINITY; n], vec![0u32; n]);
+            let mut parts = FullStore { cost: &mut cb, alloc: &mut ab[..], cols };
+            let mut search = Resumable::new(&res, 30.0);
+            if heap {
+                search.queue = RunQueue::Heap(HeapQueue(BinaryHeap::new()));
+            }
+            let mut stops = stops;
+            stops.sort_by(f64::total_cmp);
+            let mut seeds = Some(seeds);
+            for until in stops.into_iter().chain([f64::INFINITY]) {
+                let s = seeds.take().unwrap_or_default();
+                search.advance(shape, &res, s, (f64::INFINITY, until), &NoPrune, true, &mut parts);
+                for i in 0..n {
+                    if one.cost[i] <= until {
+                        prop_assert_eq!(parts.cost[i].to_bits(), one.cost[i].to_bits(), "cell {} at the stop {}", i, until);
+                        prop_assert_eq!(parts.alloc[i], one.alloc[i]);
+                    }
+                }
+            }
+            prop_assert_eq!(&parts.alloc[..], &one.alloc[..]);
         }
 
         #[test]
