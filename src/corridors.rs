@@ -528,13 +528,18 @@ impl PairJob<'_> {
         };
         let pairs = &self.pair_limits[k];
         let finished = |b: usize| lock(registry)[b].clone();
-        // 1. Partners not yet run grow to half their pair's limit (one that another worker
-        //    is running now is left alone: its pair stays loose).
+        // 1. Partners not yet run grow to half their pair's limit. One that another worker
+        //    is running now is left alone (its pair stays loose), and so is one whose growth
+        //    another worker is reading (bounding its own run by it): that growth bounds this
+        //    run too at whatever radius it has, and waiting would hold this worker for the
+        //    whole of the other run.
         for &(b, need) in pairs {
             if finished(b).is_some() {
                 continue;
             }
-            let mut slot = write(&grown[b]);
+            let Some(mut slot) = try_write(&grown[b]) else {
+                continue;
+            };
             if matches!(*slot, Growth::None) {
                 *slot = Growth::Grown(Box::new(Grown::new(self)));
             }
@@ -855,6 +860,15 @@ fn read<T>(m: &RwLock<T>) -> RwLockReadGuard<'_, T> {
 /// Changes a run's [`Growth`] (see [`lock`]).
 fn write<T>(m: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
     m.write().unwrap_or_else(|e| e.into_inner())
+}
+
+/// [`write`] unless the lock is held (`None`).
+fn try_write<T>(m: &RwLock<T>) -> Option<RwLockWriteGuard<'_, T>> {
+    match m.try_write() {
+        Ok(g) => Some(g),
+        Err(std::sync::TryLockError::Poisoned(e)) => Some(e.into_inner()),
+        Err(std::sync::TryLockError::WouldBlock) => None,
+    }
 }
 
 /// How one per-patch run is bounded. For a pair (a, b), a's run needs exact costs on the
