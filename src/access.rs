@@ -600,59 +600,21 @@ pub fn measure_on(
 }
 
 /// [`measure_on`] with footbridges built: the cells `walkable` (in the study area) are walked
-/// at street speed whatever their class.
+/// at street speed whatever their class. `landcover` is borrowed, or handed over (a plan
+/// applied to a copy) and then released once the parks and the impedance are read from it:
+/// 1 byte per cell less while walking.
 ///
 /// # Errors
 /// As [`measure_on`].
-pub fn measure_with(
+pub fn measure_with<'l>(
     land: &Landscape,
-    landcover: &[ClassIdx],
+    landcover: impl Into<std::borrow::Cow<'l, [ClassIdx]>>,
     population: &SparseF32,
     extra_parks: Option<&[bool]>,
     walkable: &[u32],
     opts: &AccessOptions,
 ) -> Result<Access, AccessError> {
-    measure_cow(
-        land,
-        landcover.into(),
-        population,
-        extra_parks,
-        walkable,
-        opts,
-    )
-}
-
-/// [`measure_with`] on a land cover of its own (a plan applied to a copy), released once
-/// the parks and the impedance are read from it: 1 byte per cell less while walking.
-///
-/// # Errors
-/// As [`measure_on`].
-pub fn measure_restored(
-    land: &Landscape,
-    landcover: Vec<ClassIdx>,
-    population: &SparseF32,
-    extra_parks: Option<&[bool]>,
-    walkable: &[u32],
-    opts: &AccessOptions,
-) -> Result<Access, AccessError> {
-    measure_cow(
-        land,
-        landcover.into(),
-        population,
-        extra_parks,
-        walkable,
-        opts,
-    )
-}
-
-fn measure_cow(
-    land: &Landscape,
-    landcover: std::borrow::Cow<'_, [ClassIdx]>,
-    population: &SparseF32,
-    extra_parks: Option<&[bool]>,
-    walkable: &[u32],
-    opts: &AccessOptions,
-) -> Result<Access, AccessError> {
+    let landcover = landcover.into();
     check(opts)?;
     for got in [population.len(), landcover.len()] {
         if got != land.grid.len() {

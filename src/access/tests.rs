@@ -356,7 +356,7 @@ fn a_footbridge_over_a_river_brings_the_far_bank_within_the_walk() {
         }
         let after = measure_on(&l, &built, &pop, None, &o).unwrap();
         // The same on a land cover handed over (released before the walking run).
-        let owned = measure_restored(&l, built.clone(), &pop, None, &[], &o).unwrap();
+        let owned = measure_with(&l, built.clone(), &pop, None, &[], &o).unwrap();
         assert_eq!(format!("{owned:?}"), format!("{after:?}"));
         let gained = after.total().covered - now.total().covered;
         assert!((gained - r.persons(0)).abs() < 1e-3, "{gained}");

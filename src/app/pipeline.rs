@@ -675,7 +675,7 @@ pub fn measure_plan_access(
     }
     let population = crate::access::residents(&p.land);
     let parks = p.land.access.as_ref().and_then(|a| a.park_cells.as_deref());
-    crate::access::measure_restored(&p.land, landcover, &population, parks, &walkable, &opts)
+    crate::access::measure_with(&p.land, landcover, &population, parks, &walkable, &opts)
         .map(|a| Some(a.into_rows()))
         .with_context(about)
 }
