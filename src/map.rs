@@ -401,7 +401,7 @@ pub struct MapLayers<'a> {
     /// Least-cost paths with their importance (e.g. dPC).
     pub paths: Vec<(&'a [usize], f64)>,
     /// Site id per cell and whether each site (id - 1) was selected.
-    pub sites: Option<(&'a [u32], &'a [bool])>,
+    pub sites: Option<(&'a crate::raster::Sparse<u32>, &'a [bool])>,
     /// Paths of the selected connectors.
     pub connectors: Vec<&'a [usize]>,
     /// Zone membership bits per cell and the bits to outline as the redline.
@@ -536,7 +536,7 @@ fn draw_cells(cv: &mut Canvas, f: &Frame, m: &MapLayers) {
                 }
             }
             if let Some((ids, sel)) = m.sites {
-                let s = ids[i];
+                let s = ids.find(i).unwrap_or(0);
                 if s != 0 && sel.get(s as usize - 1).copied().unwrap_or(false) {
                     cv.blend(x, y, [216, 27, 96], 0.9);
                 }

@@ -431,7 +431,7 @@ mod tests {
             sites: vec![],
             connectors: vec![],
             existing: vec![],
-            site_ids: vec![0; 4],
+            site_ids: crate::raster::Sparse::from_entries(4, vec![]),
             exclusive: vec![],
             site_start: vec![0, 0],
             site_cells: vec![],

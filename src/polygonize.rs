@@ -14,6 +14,7 @@ use std::collections::HashMap;
 use geo::{Coord, LineString, MultiPolygon, Polygon};
 
 use crate::grid::Grid;
+use crate::raster::Sparse;
 
 /// Polygons covering the cells where `mask(index)` is true.
 ///
@@ -185,14 +186,15 @@ fn ring_contains(ring: &[(u32, u32)], p: (f64, f64)) -> bool {
     inside
 }
 
-/// Polygons of every region of an id raster (`ids[cell]` in `1..=n`, 0 = none): entry `k`
-/// covers the cells with id `k + 1`. Each region is polygonized within its bounding box, so
-/// the cost is one pass over the raster plus the regions' boxes.
-pub fn regions(grid: &Grid, ids: &[u32], n: usize) -> Vec<MultiPolygon<f64>> {
+/// Polygons of every region of an id layer held on its cells (`ids` in `1..=n` on the cells
+/// of a region): entry `k` covers the cells with id `k + 1`. Each region is polygonized
+/// within its bounding box from a mask of that box, so the cost is one pass over the held
+/// cells plus the regions' boxes, and nothing the size of the grid is made.
+pub fn regions(grid: &Grid, ids: &Sparse<u32>, n: usize) -> Vec<MultiPolygon<f64>> {
     let cols = grid.cols();
     // (min row, max row, min col, max col) per id.
     let mut bbox = vec![(usize::MAX, 0usize, usize::MAX, 0usize); n];
-    for (i, &id) in ids.iter().enumerate() {
+    for (i, id) in ids.entries() {
         if id == 0 || id as usize > n {
             continue;
         }
@@ -220,9 +222,14 @@ pub fn regions(grid: &Grid, ids: &[u32], n: usize) -> Vec<MultiPolygon<f64>> {
             )
             .expect("a sub-grid of a valid grid is valid");
             let w = c1 - c0 + 1;
-            polygonize(&sub, |j| {
-                ids[(r0 + j / w) * cols + c0 + j % w] == k as u32 + 1
-            })
+            let mut mask = vec![false; sub.len()];
+            for r in r0..=r1 {
+                let row = r * cols;
+                for (i, id) in ids.entries_in(row + c0..row + c1 + 1) {
+                    mask[(r - r0) * w + i - row - c0] = id == k as u32 + 1;
+                }
+            }
+            polygonize(&sub, |j| mask[j])
         })
         .collect()
 }
@@ -303,7 +310,8 @@ mod tests {
             let g = grid(rows as u64, cols as u64);
             let mut ids = ids.clone();
             ids.resize(g.len(), 0);
-            let polys = regions(&g, &ids, 3);
+            let held = Sparse::from_dense_where(&ids, |v| v != 0);
+            let polys = regions(&g, &held, 3);
             prop_assert_eq!(polys.len(), 3);
             for (k, mp) in polys.iter().enumerate() {
                 let mut out = vec![false; g.len()];

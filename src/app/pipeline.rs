@@ -242,7 +242,8 @@ pub fn require_budget(scenario: &Scenario, budget_yuan: Option<f64>) -> Result<(
 /// cells (12 bytes each per corridor: 8 per grid cell on the city cluster, whose zones cover
 /// 8.1% of the grid and overlap about eight deep; released once the plans are measured,
 /// before the plan's access, by the last scenario of a group sharing the stages) and, from
-/// the candidates on, the site ids (4).
+/// the candidates on, the site ids on the sites' cells (1: 8 bytes per site cell, counted for
+/// up to an eighth of the cells; 4.6% of the city cluster's are a site's).
 ///
 /// Stages' own: the park access stage (before the resistance) the impedance (4) and the
 /// engine's `f64` times (8; they become the `f32` grid in their own memory, no allocation
@@ -250,13 +251,15 @@ pub fn require_budget(scenario: &Scenario, budget_yuan: Option<f64>) -> Result<(
 /// which becomes the `f32` cost in its own memory, and the allocation) and then the cost
 /// (4), the zones as they
 /// grow (8, as kept), the tiled corridor raster (1) and the per-patch runs alive (8 per
-/// thread, 1.6 GB with two on the city cluster); measuring the plan, the refinement rounds
+/// thread, 1.6 GB with two on the city cluster); the candidates their parcel labels (8) and
+/// the site id grid (4); measuring the plan, the refinement rounds
 /// and the connectivity values change the resistance in place (the first thread's surface)
 /// and give it back, so a copy of it per thread beyond the first (4) and per thread the runs
 /// alive (3); measuring the plan's access a copy of the land cover (1, released once the
-/// impedance is made), the impedance (4) and the engine's times (8); the walking times written (the same run, 12, then the grid,
-/// 4, while the files are written strip by strip: no layer is copied whole to be written,
-/// and the vector layers are streamed feature by feature).
+/// impedance is made), the impedance (4) and the engine's times (8); the walking times
+/// written (the same run, 12, then the grid, 4, while the files are written strip by strip:
+/// no layer is copied whole to be written, and the vector layers are streamed feature by
+/// feature).
 ///
 /// Measured on the city cluster with 2 threads, at the peak (`/usr/bin/time`): 8.72 GB on
 /// 2026-12-02, 7.76 GB on 2026-12-03 (pinch points on the zone cells, the plan's access grids
@@ -271,7 +274,8 @@ pub fn require_budget(scenario: &Scenario, budget_yuan: Option<f64>) -> Result<(
 /// access) and 4.16 GB (4,156,064 KiB) in two runs of nearly the same build on 2026-12-04
 /// (the multi-source allocation dropped before the per-patch runs, the walking times not
 /// held, layers written strip by strip, GeoJSON streamed, runs of costs only without an
-/// allocation), against 4.6 GB estimated. The walking run's queue (about 3 bytes per cell on
+/// allocation), against 4.6 GB estimated; 4.15 GB (4,050,564 KiB, in the candidates stage)
+/// with the site ids held on the sites' cells, against 4.7 GB estimated. The walking run's queue (about 3 bytes per cell on
 /// the city cluster's parks, freed with the run) is not counted.
 pub fn bytes_per_cell(scenario: &Scenario, threads: usize) -> u64 {
     let f = &scenario.file;
@@ -297,10 +301,12 @@ pub fn bytes_per_cell(scenario: &Scenario, threads: usize) -> u64 {
     let sources = 8u64.max(access_stage);
     let corridors = (8 + 4u64).max(4 + 8 + 1 + 8 * threads);
     // Kept from the corridors on: the multi-source cost, the corridor raster, the zones'
-    // cells and the site ids; the zones are released before the plan's access.
+    // cells and the site ids on their cells; the zones are released before the plan's access.
     let zones = 8;
-    let kept = 4 + 1 + zones + 4;
-    let candidates = 8;
+    let kept = 4 + 1 + zones + 1;
+    // The candidates' parcel labels (8) and the site id grid made from them (4), which
+    // becomes the site ids on their cells at the end of the stage.
+    let candidates = 12;
     let measure = 4 * threads.saturating_sub(1) + 3 * threads;
     let plan_access = if f.access.is_some() { 4 + 8 } else { 0 };
     through

@@ -717,7 +717,7 @@ fn write_pictures(
             .zip(&p.network.links)
             .map(|(c, l)| (c.path.as_slice(), l.d_pc))
             .collect(),
-        sites: plan.map(|pl| (p.cands.site_ids.as_slice(), pl.sites.as_slice())),
+        sites: plan.map(|pl| (&p.cands.site_ids, pl.sites.as_slice())),
         connectors: p
             .net
             .corridors

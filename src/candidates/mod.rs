@@ -48,7 +48,7 @@
 //! 4 bytes per cell (site id) plus 4 per candidate cell; the zone cells of the corridors are
 //! held by the corridor network (12 bytes per zone cell and corridor).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use rayon::prelude::*;
 
@@ -57,6 +57,7 @@ use crate::classes::{ClassIdx, ClassResistance, OUTSIDE};
 use crate::corridors::CorridorNetwork;
 use crate::label::label_keyed;
 use crate::landscape::Landscape;
+use crate::raster::Sparse;
 use crate::resistance::CellModel;
 use crate::sources::Sources;
 
@@ -221,8 +222,10 @@ pub struct Candidates {
     pub connectors: Vec<ConnectorCandidate>,
     /// Corridors (ids) that work already: no gap site, no crossing.
     pub existing: Vec<u32>,
-    /// Site id per cell (0 = none; where given parcels overlap, the first).
-    pub site_ids: Vec<u32>,
+    /// Site id on the cells of a site (where given parcels overlap, the first), held on those
+    /// cells only: 8 bytes per site cell instead of 4 per grid cell (on the city cluster 4.6%
+    /// of the cells are a site's: 37 MB instead of 400 MB through the rest of the run).
+    pub site_ids: Sparse<u32>,
     /// Pairs of sites (indices) that share cells and so exclude each other (given parcels).
     pub exclusive: Vec<(usize, usize)>,
     /// Offsets into `site_cells` by 1-based site id: site `s` covers
@@ -244,13 +247,14 @@ impl Candidates {
     /// any other site (they are barriers to walkers, never restorable parcels' cells here)
     /// and get their id in `site_ids` where no site holds the cell.
     pub fn append_footbridges(&mut self, bridges: &[(Vec<u32>, f64, u16, f64, f64)]) {
+        let mut added: BTreeMap<u32, u32> = BTreeMap::new();
         for (j, (cells, cost, district, x, y)) in bridges.iter().enumerate() {
             let id = self.sites.len() as u32 + 1;
             let mut sorted = cells.clone();
             sorted.sort_unstable();
             for &c in &sorted {
-                if self.site_ids[c as usize] == 0 {
-                    self.site_ids[c as usize] = id;
+                if self.site_ids.find(c as usize).is_none() {
+                    added.entry(c).or_insert(id);
                 }
             }
             self.site_cells.extend_from_slice(&sorted);
@@ -263,6 +267,16 @@ impl Candidates {
                 y: *y,
                 ..SiteCandidate::empty(id, format!("FB{}", j + 1), cells.len() as u32)
             });
+        }
+        if !added.is_empty() {
+            let mut entries: Vec<(u32, u32)> = self
+                .site_ids
+                .entries()
+                .map(|(c, v)| (c as u32, v))
+                .chain(added)
+                .collect();
+            entries.sort_unstable_by_key(|e| e.0);
+            self.site_ids = Sparse::from_entries(self.site_ids.len(), entries);
         }
     }
 
@@ -668,7 +682,7 @@ pub fn build(inputs: &Inputs, opts: &CandidateOptions) -> Result<Candidates, Can
         sites,
         connectors,
         existing,
-        site_ids,
+        site_ids: Sparse::from_dense_where(&site_ids, |id| id != 0),
         exclusive: exclusive.into_iter().collect(),
         site_start: start,
         site_cells,
@@ -982,6 +996,36 @@ mod tests {
     }
 
     #[test]
+    fn footbridges_take_the_cells_no_site_holds() {
+        let (land, src) = scene(&["AdddzddB", "AddddddB", "AddddddB"], 100.0);
+        let opts = CandidateOptions {
+            within: Within::Anywhere,
+            ..Default::default()
+        };
+        let (_, _, mut c) = run(&land, &src, &opts);
+        let before: Vec<u32> = (0..24).map(|i| c.site_ids.find(i).unwrap_or(0)).collect();
+        let n = c.sites.len() as u32;
+        // Cells 0 and 8 hold no site (a source column); 9 is site 1's.
+        assert_eq!((before[0], before[8], before[9]), (0, 0, 1));
+        c.append_footbridges(&[
+            (vec![8, 0, 9], 1e5, 1, 0.0, 0.0),
+            (vec![16], 1e5, 1, 0.0, 0.0),
+        ]);
+        let after: Vec<u32> = (0..24).map(|i| c.site_ids.find(i).unwrap_or(0)).collect();
+        let mut want = before.clone();
+        want[0] = n + 1;
+        want[8] = n + 1;
+        want[16] = n + 2;
+        assert_eq!(after, want);
+        assert_eq!(c.cells_of(n as usize), &[0, 8, 9]);
+        assert_eq!(c.cells_of(n as usize + 1), &[16]);
+        assert_eq!(
+            c.site_ids.held(),
+            before.iter().filter(|&&s| s != 0).count() + 3
+        );
+    }
+
+    #[test]
     fn parcels_follow_the_tiling_and_zone_borders() {
         // 100 m cells (1 ha), tiles of 3 x 3 cells: columns 1-2 | 3-5 | 6, and the zone cell
         // (0, 4) is a parcel of its own.
@@ -994,10 +1038,10 @@ mod tests {
         let areas: Vec<f64> = c.sites.iter().map(|s| s.area_ha).collect();
         assert_eq!(areas, vec![6.0, 8.0, 1.0, 3.0]);
         assert_eq!(c.sites[2].zone_bits, 1);
-        assert_eq!(c.site_ids[4], 3);
-        assert_eq!(c.site_ids[1], 1);
-        assert_eq!(c.site_ids[3], 2);
-        assert_eq!(c.site_ids[6], 4);
+        assert_eq!(c.site_ids.find(4).unwrap_or(0), 3);
+        assert_eq!(c.site_ids.find(1).unwrap_or(0), 1);
+        assert_eq!(c.site_ids.find(3).unwrap_or(0), 2);
+        assert_eq!(c.site_ids.find(6).unwrap_or(0), 4);
         let s = &c.sites[1];
         assert!((s.cost_yuan - 8.0 * 30_000.0).abs() < 1e-6);
         // (163 - 65.7) t C/ha x 8 ha x 44/12.
@@ -1102,7 +1146,8 @@ mod tests {
         };
         let c = build(&inputs, &CandidateOptions::default()).unwrap();
         assert_eq!(c.exclusive, vec![(0, 1)]);
-        assert_eq!(c.site_ids, vec![0, 1, 1, 2, 2, 0]);
+        let dense: Vec<u32> = (0..6).map(|i| c.site_ids.find(i).unwrap_or(0)).collect();
+        assert_eq!(dense, vec![0, 1, 1, 2, 2, 0]);
         let drops: Vec<f64> = c.sites.iter().map(|s| s.lcd_drop).collect();
         assert!(
             (drops[0] - 1980.0).abs() < 1e-3 && (drops[1] - 2970.0).abs() < 1e-3,
@@ -1195,7 +1240,7 @@ mod tests {
                     let mut v = res.values().to_vec();
                     let target = land.classes.index_of(s.to_code).unwrap();
                     for (i, r) in v.iter_mut().enumerate() {
-                        if c.site_ids[i] == s.id {
+                        if c.site_ids.find(i).unwrap_or(0) == s.id {
                             *r = model.value(i, target);
                         }
                     }
@@ -1209,7 +1254,7 @@ mod tests {
                     prop_assert!(drop <= true_drop + 1e-3 * corridor.lcd.max(1.0) * 1e-3 + 1e-2, "site {} drop {} > true {}", s.id, drop, true_drop);
                     // One contiguous run of the path inside the site: the old path restored is a
                     // candidate, so the drop is at least what that path saves.
-                    let inside: Vec<usize> = corridor.path.iter().enumerate().filter(|(_, &cell)| c.site_ids[cell] == s.id).map(|(k, _)| k).collect();
+                    let inside: Vec<usize> = corridor.path.iter().enumerate().filter(|(_, &cell)| c.site_ids.find(cell).unwrap_or(0) == s.id).map(|(k, _)| k).collect();
                     if !inside.is_empty() && inside.last().unwrap() - inside[0] + 1 == inside.len() {
                         let old: f64 = corridor.path.windows(2).map(|w| step_cost(10.0, w[0] % cols != w[1] % cols && w[0] / cols != w[1] / cols, res.values()[w[0]], res.values()[w[1]])).sum();
                         let new: f64 = corridor.path.windows(2).map(|w| step_cost(10.0, w[0] % cols != w[1] % cols && w[0] / cols != w[1] / cols, restored.values()[w[0]], restored.values()[w[1]])).sum();

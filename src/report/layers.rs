@@ -222,8 +222,13 @@ pub fn write_sites_layer(
     write_polygons(&path, grid.crs(), features)
         .with_context(|| format!("cannot write `{}`", path.display()))?;
     let path = dir.join("sites.tif");
-    write_geotiff(&path, grid, &cands.site_ids, Some(0.0))
-        .with_context(|| format!("cannot write `{}`", path.display()))
+    write_geotiff_with(&path, grid, Some(0.0), |start, strip: &mut [u32]| {
+        strip.fill(0);
+        for (c, id) in cands.site_ids.entries_in(start..start + strip.len()) {
+            strip[c - start] = id;
+        }
+    })
+    .with_context(|| format!("cannot write `{}`", path.display()))
 }
 
 /// `connectors.geojson`: the least-cost path of every candidate connector, with `selected`
