@@ -205,6 +205,8 @@ pub fn regions(grid: &Grid, ids: &Sparse<u32>, n: usize) -> Vec<MultiPolygon<f64
         b.2 = b.2.min(c);
         b.3 = b.3.max(c);
     }
+    // One mask buffer for every region's box.
+    let mut mask: Vec<bool> = Vec::new();
     bbox.iter()
         .enumerate()
         .map(|(k, &(r0, r1, c0, c1))| {
@@ -222,7 +224,8 @@ pub fn regions(grid: &Grid, ids: &Sparse<u32>, n: usize) -> Vec<MultiPolygon<f64
             )
             .expect("a sub-grid of a valid grid is valid");
             let w = c1 - c0 + 1;
-            let mut mask = vec![false; sub.len()];
+            mask.clear();
+            mask.resize(sub.len(), false);
             for r in r0..=r1 {
                 let row = r * cols;
                 for (i, id) in ids.entries_in(row + c0..row + c1 + 1) {

@@ -174,6 +174,22 @@ impl<T: Copy> Sparse<T> {
             .map(|(&c, &v)| (c as usize, v))
     }
 
+    /// Cells `start..start + out.len()` into `out`: the values held there, `fill` elsewhere (a
+    /// strip of the dense layer, for writers that go strip by strip).
+    pub fn fill_range(&self, start: usize, out: &mut [T], fill: T) {
+        out.fill(fill);
+        for (c, v) in self.entries_in(start..start + out.len()) {
+            out[c - start] = v;
+        }
+    }
+
+    /// Every cell's value, `fill` where none is held.
+    pub fn to_dense_or(&self, fill: T) -> Vec<T> {
+        let mut out = vec![fill; self.len];
+        self.fill_range(0, &mut out, fill);
+        out
+    }
+
     /// [`Sparse::entries`] of the cells in `cells` (found by a binary search).
     pub fn entries_in(
         &self,
@@ -212,17 +228,27 @@ impl Sparse<f32> {
 
     /// Every cell's value, NaN where none is held.
     pub fn to_dense(&self) -> Vec<f32> {
-        let mut out = vec![f32::NAN; self.len];
-        for (&c, &v) in self.cells.iter().zip(&self.values) {
-            out[c as usize] = v;
-        }
-        out
+        self.to_dense_or(f32::NAN)
     }
 }
 
 #[cfg(test)]
 mod sparse_tests {
     use super::SparseF32;
+
+    #[test]
+    fn a_filled_range_is_that_slice_of_the_dense_layer() {
+        let dense: Vec<u32> = (0..40).map(|i| if i % 5 == 2 { i } else { 0 }).collect();
+        let s = super::Sparse::from_dense_where(&dense, |v| v != 0);
+        assert_eq!(s.to_dense_or(0), dense);
+        for a in 0..=40 {
+            for b in a..=40 {
+                let mut out = vec![99u32; b - a];
+                s.fill_range(a, &mut out, 0);
+                assert_eq!(out, &dense[a..b], "{a}..{b}");
+            }
+        }
+    }
 
     #[test]
     fn entries_in_a_range_are_those_of_every_entry_in_it() {

@@ -275,7 +275,7 @@ pub fn require_budget(scenario: &Scenario, budget_yuan: Option<f64>) -> Result<(
 /// (the multi-source allocation dropped before the per-patch runs, the walking times not
 /// held, layers written strip by strip, GeoJSON streamed, runs of costs only without an
 /// allocation), against 4.6 GB estimated; 4.15 GB (4,050,564 KiB, in the candidates stage)
-/// with the site ids held on the sites' cells, against 4.7 GB estimated. The walking run's queue (about 3 bytes per cell on
+/// with the site ids held on the sites' cells, against 4.6 GB estimated. The walking run's queue (about 3 bytes per cell on
 /// the city cluster's parks, freed with the run) is not counted.
 pub fn bytes_per_cell(scenario: &Scenario, threads: usize) -> u64 {
     let f = &scenario.file;

@@ -223,10 +223,7 @@ pub fn write_sites_layer(
         .with_context(|| format!("cannot write `{}`", path.display()))?;
     let path = dir.join("sites.tif");
     write_geotiff_with(&path, grid, Some(0.0), |start, strip: &mut [u32]| {
-        strip.fill(0);
-        for (c, id) in cands.site_ids.entries_in(start..start + strip.len()) {
-            strip[c - start] = id;
-        }
+        cands.site_ids.fill_range(start, strip, 0)
     })
     .with_context(|| format!("cannot write `{}`", path.display()))
 }
