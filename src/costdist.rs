@@ -749,11 +749,13 @@ fn run<S: CostStore, Q: Queue, P: Prune>(
             if nd > limit {
                 continue;
             }
-            if !prune.admits(nb, nr, nc, nd) {
+            // The cheap test first: most neighbours of a popped cell are already settled at
+            // a lower cost, and the pruning test may read other runs' costs.
+            let old = store.cost_at(nb, nr, nc);
+            if !(nd < old || (nd == old && id < store.alloc(nb))) {
                 continue;
             }
-            let old = store.cost_at(nb, nr, nc);
-            if nd < old || (nd == old && id < store.alloc(nb)) {
+            if prune.admits(nb, nr, nc, nd) {
                 store.set_at(nb, nr, nc, nd, id);
                 queue.push(nd, nb);
             }
