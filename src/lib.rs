@@ -19,7 +19,7 @@
 //!    [`circuit`], [`synth`];
 //! 1. **engines**: [`costdist`], [`label`], [`edt`], [`polygonize`], [`linsolve`];
 //! 0. **model types**: [`grid`], [`classes`], [`landscape`], [`raster`], [`surface`] (and,
-//!    for the unit tests only, `testutil`); [`pages`], the allocator the binary uses.
+//!    for the unit tests only, `testutil`); [`pages`], giving freed memory back to the system.
 //!
 //! The binary's `cli` sits on top: it parses arguments, calls [`app`] and prints.
 #![warn(missing_docs)]

@@ -5,10 +5,6 @@ use std::process::ExitCode;
 
 mod cli;
 
-/// Large allocations on huge pages (see [`ecocorridor::pages`]).
-#[global_allocator]
-static ALLOC: ecocorridor::pages::HugePages = ecocorridor::pages::HugePages;
-
 fn main() -> ExitCode {
     return_large_blocks_to_the_system();
     match cli::run() {
