@@ -1121,13 +1121,69 @@ pub fn remeasure_with(
     pairs: &[PairBound],
     opts: &CorridorOptions,
 ) -> Result<Vec<Option<Corridor>>, CorridorError> {
+    let (rows, cols, cs) = (grid.rows(), grid.cols(), grid.cell_size_m());
+    let limit = opts.cost.max_cwd.unwrap_or(f64::INFINITY);
+    pair_runs(grid, res, patch, pairs, opts, |store, (a, b)| {
+        pair_corridor(
+            store,
+            res.values(),
+            (rows, cols, cs),
+            &patch.cells[b],
+            &patch.boundary,
+            sources,
+            &patch.ids,
+            (a, b),
+            limit,
+            opts,
+        )
+    })
+}
+
+/// Only the least-cost distance of each pair, by the runs of [`remeasure_with`] (the same
+/// value, bit for bit): no path is traced and no ratio computed, so a crossing of a third
+/// patch is not looked for and `opts.drop_crossing` is not applied. `None` for a pair whose
+/// patches are not joined within `max_cwd`.
+///
+/// # Errors
+/// As [`remeasure`].
+pub fn remeasure_lcds_with(
+    grid: &Grid,
+    res: &Resistance,
+    patch: &PatchCells,
+    pairs: &[PairBound],
+    opts: &CorridorOptions,
+) -> Result<Vec<Option<f64>>, CorridorError> {
+    let limit = opts.cost.max_cwd.unwrap_or(f64::INFINITY);
+    pair_runs(grid, res, patch, pairs, opts, |store, (_, b)| {
+        Ok(least_cost_to(store, &patch.cells[b])
+            .map(|(lcd, _)| lcd)
+            .filter(|&lcd| lcd <= limit))
+    })
+}
+
+/// The least cost of a run at the cells of a patch and the cell where it is reached (the
+/// smallest index among equal costs); None when the run did not reach the patch.
+fn least_cost_to(run: &TiledCost, cells_b: &[usize]) -> Option<(f64, usize)> {
+    cells_b
+        .iter()
+        .map(|&c| (run.cost(c), c))
+        .filter(|(v, _)| v.is_finite())
+        .min_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)))
+}
+
+/// The runs of [`remeasure_with`], each pair read off its run by `read` (given the run and
+/// the pair's patch slots `(a, b)`, `a` the end the run came from).
+fn pair_runs<T: Send>(
+    grid: &Grid,
+    res: &Resistance,
+    patch: &PatchCells,
+    pairs: &[PairBound],
+    opts: &CorridorOptions,
+    read: impl Fn(&TiledCost, (usize, usize)) -> Result<Option<T>, CorridorError> + Sync,
+) -> Result<Vec<Option<T>>, CorridorError> {
     use rayon::prelude::*;
     let (rows, cols, cs) = (grid.rows(), grid.cols(), grid.cell_size_m());
-    let PatchCells {
-        ids,
-        cells,
-        boundary,
-    } = patch;
+    let PatchCells { ids, cells, .. } = patch;
     let slot = |id: u32| {
         ids.binary_search(&id)
             .map_err(|_| CorridorError::Option(format!("patch {id} is not among the sources")))
@@ -1145,7 +1201,7 @@ pub fn remeasure_with(
         cell_size_m: cs,
     };
     let groups: Vec<(usize, Vec<(usize, usize)>)> = by_from.into_iter().collect();
-    let measured: Vec<Vec<(usize, Option<Corridor>)>> = groups
+    let measured: Vec<Vec<(usize, Option<T>)>> = groups
         .par_iter()
         .map(|(a, group)| {
             // Each pair's cut-off: its bound, within max_cwd, with a margin for rounding.
@@ -1198,25 +1254,11 @@ pub fn remeasure_with(
             drop(halves);
             group
                 .iter()
-                .map(|&(k, b)| {
-                    pair_corridor(
-                        &store,
-                        res.values(),
-                        (rows, cols, cs),
-                        &cells[b],
-                        boundary,
-                        sources,
-                        ids,
-                        (*a, b),
-                        limit,
-                        opts,
-                    )
-                    .map(|c| (k, c))
-                })
+                .map(|&(k, b)| read(&store, (*a, b)).map(|c| (k, c)))
                 .collect::<Result<Vec<_>, CorridorError>>()
         })
         .collect::<Result<_, _>>()?;
-    let mut out: Vec<Option<Corridor>> = vec![None; pairs.len()];
+    let mut out: Vec<Option<T>> = (0..pairs.len()).map(|_| None).collect();
     for (k, c) in measured.into_iter().flatten() {
         out[k] = c;
     }
@@ -1297,12 +1339,7 @@ fn pair_corridor(
     limit: f64,
     opts: &CorridorOptions,
 ) -> Result<Option<Corridor>, CorridorError> {
-    let Some((lcd, end)) = cells_b
-        .iter()
-        .map(|&c| (run.cost(c), c))
-        .filter(|(v, _)| v.is_finite())
-        .min_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)))
-    else {
+    let Some((lcd, end)) = least_cost_to(run, cells_b) else {
         return Ok(None);
     };
     if lcd > limit {

@@ -332,8 +332,8 @@ fn path_cost(grid: &Grid, r: &[f32], path: &[usize]) -> f64 {
 /// Each connector's corridor measured with only that connector built: its gap sites
 /// (`gap_sites[k]`, indices into the sites: those the plan would restore) at their target
 /// classes and its crossing cells at `crossing_resistance`. One bounded run per connector
-/// asked for (`wanted[k]`; bounded by its old path's cost with the changes), the connectors
-/// split evenly over the threads, each thread patching and restoring its own surface: the
+/// asked for (`wanted[k]`; bounded by its old path's cost with the changes), each thread
+/// taking the next connector and patching and restoring its own surface: the
 /// first thread `res` itself (given back as it came), each other one a copy (4 bytes per cell
 /// per thread beyond the first). `None` where the pair is no longer joined (only when
 /// resistance rises) and for the connectors not asked for.
@@ -363,18 +363,22 @@ pub fn connector_lcds(
         ..*copts
     };
     let asked: Vec<usize> = (0..n).filter(|&k| wanted[k]).collect();
-    let threads = rayon::current_num_threads().max(1);
-    let per = asked.len().div_ceil(threads).max(1);
-    let parts: Vec<&[usize]> = asked.chunks(per).collect();
+    let threads = rayon::current_num_threads().clamp(1, asked.len().max(1));
     // The copies are made before the first thread patches `res`.
-    let mut copies: Vec<Resistance> = (1..parts.len()).map(|_| res.clone()).collect();
-    let surfaces = std::iter::once(res).chain(copies.iter_mut());
-    let jobs: Vec<(&[usize], &mut Resistance)> = parts.into_iter().zip(surfaces).collect();
-    let chunks: Vec<Vec<Option<f64>>> = jobs
+    let mut copies: Vec<Resistance> = (1..threads).map(|_| res.clone()).collect();
+    let surfaces: Vec<&mut Resistance> = std::iter::once(res).chain(copies.iter_mut()).collect();
+    // Each thread takes the next connector asked for (their runs differ a lot in size);
+    // every value depends on its connector alone, so the order of work does not matter.
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let done: Vec<Vec<(usize, Option<f64>)>> = surfaces
         .into_par_iter()
-        .map(|(ks, work)| -> Result<Vec<Option<f64>>, MeasureError> {
-            let mut out = Vec::with_capacity(ks.len());
-            for &k in ks {
+        .map(|work| -> Result<Vec<(usize, Option<f64>)>, MeasureError> {
+            let mut out = Vec::new();
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(&k) = asked.get(i) else {
+                    return Ok(out);
+                };
                 let conn = &cands.connectors[k];
                 let ch = changes_of(
                     restoration,
@@ -394,15 +398,14 @@ pub fn connector_lcds(
                     to: c.to,
                     bound: if bound.is_nan() { f64::INFINITY } else { bound },
                 };
-                let m = corridors::remeasure_with(grid, &built, sources, &patch, &[pair], &copts);
+                let m = corridors::remeasure_lcds_with(grid, &built, &patch, &[pair], &copts);
                 drop(built);
-                out.push(m?.pop().flatten().map(|c| c.lcd));
+                out.push((k, m?.pop().flatten()));
             }
-            Ok(out)
         })
         .collect::<Result<_, _>>()?;
     let mut out = vec![None; n];
-    for (k, lcd) in asked.into_iter().zip(chunks.into_iter().flatten()) {
+    for (k, lcd) in done.into_iter().flatten() {
         out[k] = lcd;
     }
     Ok(out)

@@ -365,8 +365,19 @@ pub fn analyse(
 /// exactly `d'(s, t) = min(d(s, t), d(s, a) + k x + d(b, t), d(s, b) + k x + d(a, t))` (a
 /// shortest path uses the link at most once, and its two other parts avoid it), with `d` the
 /// distances in `k · LCD` of the graph as it is. So one all-pairs computation serves every
-/// link: O(n · m log n) once, then O(n²) per query, pairs that cannot improve skipped
-/// before any `exp`.
+/// link: O(n · m log n) once, then per query O(n) to find the sources and targets the
+/// shorter link can serve and O(|S₁|·|T₁| + |S₂|·|T₂|) for their pairs (below), pairs that
+/// cannot improve skipped before any `exp`.
+///
+/// Which pairs can improve: going `a → b` over the link helps `(s, t)` only if it helps
+/// both ends, `d(s, a) + kx < d(s, b)` (s in S₁) and `kx + d(b, t) < d(a, t)` (t in T₁), by
+/// the triangle inequality of `d` through `b` and through `a`; `b → a` likewise (S₂, T₂).
+/// The sets are taken with a margin of `1e-9 · (1 + largest finite distance)`, far above
+/// the rounding of the sums (relative `n · 2⁻⁵³`), so no improving pair is missed; each
+/// source's targets are visited in ascending order and a source without one adds nothing:
+/// the same terms in the same order as the loop over every pair, so the same result bit for
+/// bit (tested against that loop). On the city cluster (1,768 patches, 3,379 links) the
+/// loop over every pair was 18% of the connectivity values' time (perf).
 #[derive(Debug, Clone)]
 pub struct LinkGains {
     n: usize,
@@ -376,6 +387,8 @@ pub struct LinkGains {
     attr: Vec<f64>,
     links: Vec<(usize, usize, f64)>,
     al2: f64,
+    /// Margin of the S and T tests (see the type's docs).
+    margin: f64,
 }
 
 impl LinkGains {
@@ -392,13 +405,20 @@ impl LinkGains {
             .into_par_iter()
             .map(|s| sssp(&adj, s, None, None).0)
             .collect();
+        let dist = rows.concat();
+        let largest = dist
+            .iter()
+            .copied()
+            .filter(|d| d.is_finite())
+            .fold(0.0f64, f64::max);
         Ok(LinkGains {
             n,
             k,
-            dist: rows.concat(),
+            dist,
             attr: g.attr.clone(),
             links: g.links.clone(),
             al2: landscape_area_ha * landscape_area_ha,
+            margin: 1e-9 * (1.0 + largest),
         })
     }
 
@@ -407,6 +427,59 @@ impl LinkGains {
     pub fn gain(&self, l: usize, lcd: f64) -> f64 {
         let (a, b, old) = self.links[l];
         // (Also 0 for a NaN length.)
+        if lcd.partial_cmp(&old) != Some(std::cmp::Ordering::Less) {
+            return 0.0;
+        }
+        let w = self.k * lcd.max(0.0);
+        let n = self.n;
+        let d = |s: usize, t: usize| self.dist[s * n + t];
+        let m = self.margin;
+        // Whether x is below y + m (also where y is +∞ and x finite: the link joins them).
+        let helps = |x: f64, y: f64| x.partial_cmp(&(y + m)).is_none_or(|o| o.is_lt());
+        // T₁ (a → b serves t), T₂ (b → a), and their union, ascending.
+        let (mut t1, mut t2, mut both) = (Vec::new(), Vec::new(), Vec::new());
+        for t in 0..n {
+            let (at, bt) = (d(a, t), d(b, t));
+            let (one, two) = (helps(w + bt, at), helps(w + at, bt));
+            if one {
+                t1.push(t);
+            }
+            if two {
+                t2.push(t);
+            }
+            if one || two {
+                both.push(t);
+            }
+        }
+        let mut sum = 0.0;
+        for s in 0..n {
+            let (sa, sb) = (d(s, a) + w, d(s, b) + w);
+            if !(sa.is_finite() || sb.is_finite()) {
+                continue;
+            }
+            let targets = match (helps(sa, d(s, b)), helps(sb, d(s, a))) {
+                (true, true) => &both,
+                (true, false) => &t1,
+                (false, true) => &t2,
+                (false, false) => continue,
+            };
+            let mut row = 0.0;
+            for &t in targets {
+                let now = d(s, t);
+                let via = (sa + d(b, t)).min(sb + d(a, t));
+                if via < now {
+                    row += self.attr[t] * ((-via).exp() - (-now).exp());
+                }
+            }
+            sum += self.attr[s] * row;
+        }
+        sum / self.al2
+    }
+
+    /// [`gain`](Self::gain) over every pair, as defined (the reference of its tests).
+    #[cfg(test)]
+    fn gain_every_pair(&self, l: usize, lcd: f64) -> f64 {
+        let (a, b, old) = self.links[l];
         if lcd.partial_cmp(&old) != Some(std::cmp::Ordering::Less) {
             return 0.0;
         }
@@ -1057,8 +1130,45 @@ mod tests {
                     let got = gains.gain(l, x);
                     prop_assert!((got - want).abs() <= 1e-12 + 1e-9 * want.abs(), "link {} to {}: {} vs {}", l, x, got, want);
                     prop_assert!(got >= 0.0);
+                    // The pairs it skips add nothing: the loop over every pair, bit for bit.
+                    prop_assert_eq!(got.to_bits(), gains.gain_every_pair(l, x).to_bits());
                 }
             }
+        }
+    }
+
+    proptest! {
+        /// On larger networks (where most pairs are skipped) the gain is still the loop over
+        /// every pair, bit for bit, and some link does gain (the test is not vacuous).
+        #[test]
+        fn skipping_pairs_keeps_every_bit(
+            attr in proptest::collection::vec(0.5f64..50.0, 20..60),
+            chain in proptest::collection::vec(100.0f64..3000.0, 60),
+            chords in proptest::collection::vec((0usize..60, 0usize..60, 100.0f64..3000.0), 0..80),
+        ) {
+            let n = attr.len();
+            // A chain (one component) plus random chords.
+            let mut links: Vec<(usize, usize, f64)> = (1..n).map(|v| (v - 1, v, chain[v])).collect();
+            for (a, b, d) in chords {
+                let (a, b) = (a % n, b % n);
+                if a != b {
+                    links.push((a.min(b), a.max(b), d));
+                }
+            }
+            links.sort_by_key(|x| (x.0, x.1));
+            links.dedup_by_key(|x| (x.0, x.1));
+            let g = Graph { attr, links };
+            let gains = LinkGains::new(&g, 10_000.0, D50).unwrap();
+            let mut gained = false;
+            for l in 0..g.links.len() {
+                for f in [0.0, 0.3, 0.9, 0.999] {
+                    let x = g.links[l].2 * f;
+                    let got = gains.gain(l, x);
+                    prop_assert_eq!(got.to_bits(), gains.gain_every_pair(l, x).to_bits(), "link {} to {}", l, x);
+                    gained |= got > 0.0;
+                }
+            }
+            prop_assert!(gained);
         }
     }
 

@@ -194,6 +194,7 @@ pub(super) fn run<L: Labels>(
             queue: BucketQueue::new(delta, buckets + 2 * ROUND_BUCKETS as usize),
         });
     }
+    let mut seeded: Vec<u32> = Vec::new();
     for (cell, id) in seeds {
         if !r[cell].is_finite() {
             continue;
@@ -203,11 +204,30 @@ pub(super) fn run<L: Labels>(
         if s.cost[i] > 0.0 {
             s.cost[i] = 0.0;
             s.alloc.set(i, id);
-            s.queue.push(0.0, cell);
+            seeded.push(cell as u32);
         } else if s.alloc.get(i) > id {
             s.alloc.set(i, id);
         }
     }
+    // Only seeds with a passable neighbour that is not a seed are queued (as in the
+    // single-thread core: expanding the others changes nothing).
+    for &cell in &seeded {
+        let cell = cell as usize;
+        let (row, col) = (cell / cols, cell % cols);
+        let rim = NEIGHBOURS.iter().any(|&(dr, dc, _)| {
+            let (nr, nc) = (row.wrapping_add(dr as usize), col.wrapping_add(dc as usize));
+            if nr >= rows || nc >= cols {
+                return false;
+            }
+            let nb = nr * cols + nc;
+            let s = &parts[owner_of_row[nr] as usize];
+            r[nb].is_finite() && s.cost[nb - s.first] != 0.0
+        });
+        if rim {
+            parts[owner_of_row[row] as usize].queue.push(0.0, cell);
+        }
+    }
+    drop(seeded);
     let inbox: Vec<Mutex<Vec<Msg>>> = (0..strips).map(|_| Mutex::new(Vec::new())).collect();
     let next: Vec<AtomicU64> = (0..threads).map(|_| AtomicU64::new(u64::MAX)).collect();
     let barrier = SpinBarrier::new(threads);
@@ -376,7 +396,7 @@ mod tests {
         #![proptest_config(ProptestConfig::with_cases(96))]
 
         /// Strips give the serial run's costs and allocation bit for bit (and its costs
-        /// without the allocation kept): many sources with
+        /// without the allocation kept): many block-shaped sources with
         /// shared ids and ties, barriers, resistances over three orders (moves that round at
         /// bucket edges), a cut-off, corner cutting on and off, 2 to 8 strips on 1 to 3 threads.
         #[test]
@@ -401,8 +421,16 @@ mod tests {
                 })
                 .collect();
             let res = Resistance::from_values(r).unwrap();
+            // Each source a block of up to 6 x 6 cells (a patch: its inner cells are not
+            // queued), blocks overlapping and crossing strip edges.
             let seeds: Vec<(usize, u32)> = (0..sources)
-                .map(|_| ((rnd() as usize) % n, 1 + (rnd() % 4) as u32))
+                .flat_map(|_| {
+                    let (c, id) = ((rnd() as usize) % n, 1 + (rnd() % 4) as u32);
+                    let (h, w) = (1 + (rnd() % 6) as usize, 1 + (rnd() % 6) as usize);
+                    let (r0, c0) = (c / cols, c % cols);
+                    let rows_in = r0..(r0 + h).min(rows);
+                    rows_in.flat_map(move |i| (c0..(c0 + w).min(cols)).map(move |j| (i * cols + j, id)))
+                })
                 .collect();
             let opts = CostOptions { max_cwd: cut, corner_cutting };
             let one = accumulate_cost_in(rows, cols, 30.0, &res, seeds.iter().copied(), &opts, (1, 1));
