@@ -700,18 +700,8 @@ fn run<S: CostStore, Q: Queue, P: Prune>(
         }
     }
     for &cell in &seeded {
-        let cell = cell as usize;
-        let (row, col) = (cell / cols, cell % cols);
-        let rim = NEIGHBOURS.iter().any(|&(dr, dc, _)| {
-            let (nr, nc) = (row.wrapping_add(dr as usize), col.wrapping_add(dc as usize));
-            if nr >= rows || nc >= cols {
-                return false;
-            }
-            let nb = nr * cols + nc;
-            r[nb].is_finite() && store.cost(nb) != 0.0
-        });
-        if rim {
-            queue.push(0.0, cell);
+        if on_rim(r, (rows, cols), cell as usize, |nb| store.cost(nb)) {
+            queue.push(0.0, cell as usize);
         }
     }
     drop(seeded);
@@ -783,6 +773,27 @@ fn run<S: CostStore, Q: Queue, P: Prune>(
             }
         }
     }
+}
+
+/// Whether a seed has a passable neighbour that is not a seed (cost not 0): only such seeds
+/// are queued, since expanding one whose passable neighbours are all seeds changes nothing
+/// (every move costs more than 0).
+#[inline]
+pub(crate) fn on_rim(
+    r: &[f32],
+    (rows, cols): (usize, usize),
+    cell: usize,
+    cost: impl Fn(usize) -> f64,
+) -> bool {
+    let (row, col) = (cell / cols, cell % cols);
+    NEIGHBOURS.iter().any(|&(dr, dc, _)| {
+        let (nr, nc) = (row.wrapping_add(dr as usize), col.wrapping_add(dc as usize));
+        if nr >= rows || nc >= cols {
+            return false;
+        }
+        let nb = nr * cols + nc;
+        r[nb].is_finite() && cost(nb) != 0.0
+    })
 }
 
 /// A prefetch hint for `v[i]` (out-of-range indices are fine: a hint never faults).

@@ -31,7 +31,7 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use super::{prefetch_window, BucketQueue, FastDiv, Labels, Queue, Shape, NEIGHBOURS};
+use super::{on_rim, prefetch_window, BucketQueue, FastDiv, Labels, Queue, Shape, NEIGHBOURS};
 
 /// Buckets each strip takes per round (one bucket is the cheapest move): fewer rounds
 /// against more late messages at the borders. Measured on the 4,000² single-source
@@ -213,18 +213,14 @@ pub(super) fn run<L: Labels>(
     // single-thread core: expanding the others changes nothing).
     for &cell in &seeded {
         let cell = cell as usize;
-        let (row, col) = (cell / cols, cell % cols);
-        let rim = NEIGHBOURS.iter().any(|&(dr, dc, _)| {
-            let (nr, nc) = (row.wrapping_add(dr as usize), col.wrapping_add(dc as usize));
-            if nr >= rows || nc >= cols {
-                return false;
-            }
-            let nb = nr * cols + nc;
-            let s = &parts[owner_of_row[nr] as usize];
-            r[nb].is_finite() && s.cost[nb - s.first] != 0.0
-        });
-        if rim {
-            parts[owner_of_row[row] as usize].queue.push(0.0, cell);
+        let cost = |nb: usize| {
+            let s = &parts[owner_of_row[nb / cols] as usize];
+            s.cost[nb - s.first]
+        };
+        if on_rim(r, (rows, cols), cell, cost) {
+            parts[owner_of_row[cell / cols] as usize]
+                .queue
+                .push(0.0, cell);
         }
     }
     drop(seeded);
