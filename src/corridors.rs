@@ -1339,6 +1339,101 @@ fn pair_corridor(
     limit: f64,
     opts: &CorridorOptions,
 ) -> Result<Option<Corridor>, CorridorError> {
+    let Some(p) = pair_path(
+        run,
+        r,
+        (rows, cols, cs),
+        cells_b,
+        sources,
+        ids,
+        (a, b),
+        limit,
+        opts,
+    )?
+    else {
+        return Ok(None);
+    };
+    let path_length_m: f64 = p
+        .path
+        .windows(2)
+        .map(|w| {
+            if w[0] % cols != w[1] % cols && w[0] / cols != w[1] / cols {
+                cs * std::f64::consts::SQRT_2
+            } else {
+                cs
+            }
+        })
+        .sum();
+    let euclid_m = edge_to_edge(&boundary[a], &boundary[b], cols) * cs;
+    Ok(Some(Corridor {
+        id: 0,
+        from: ids[a],
+        to: ids[b],
+        lcd: p.lcd,
+        path: p.path,
+        path_length_m,
+        euclid_m,
+        crosses_patch: p.crosses_patch,
+        zone: Vec::new(),
+    }))
+}
+
+/// The least-cost distance and path of a pair measured again, without the ratios of a
+/// [`Corridor`] (what measuring a plan needs: the edge-to-edge distance between two large
+/// patches was most of the time spent reading a pair off its run).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PairPath {
+    /// Least-cost distance (resistance × m).
+    pub lcd: f64,
+    /// Cells of the least-cost path from a cell of `from` to a cell of `to`.
+    pub path: Vec<usize>,
+    /// Whether the path crosses a third patch.
+    pub crosses_patch: bool,
+}
+
+/// [`remeasure`] without the ratios: each pair's LCD and least-cost path, the same values
+/// bit for bit.
+///
+/// # Errors
+/// As [`remeasure`].
+pub fn remeasure_paths(
+    grid: &Grid,
+    res: &Resistance,
+    sources: &Sources,
+    pairs: &[PairBound],
+    opts: &CorridorOptions,
+) -> Result<Vec<Option<PairPath>>, CorridorError> {
+    let patch = PatchCells::new(grid, sources);
+    let (rows, cols, cs) = (grid.rows(), grid.cols(), grid.cell_size_m());
+    let limit = opts.cost.max_cwd.unwrap_or(f64::INFINITY);
+    pair_runs(grid, res, &patch, pairs, opts, |store, (a, b)| {
+        pair_path(
+            store,
+            res.values(),
+            (rows, cols, cs),
+            &patch.cells[b],
+            sources,
+            &patch.ids,
+            (a, b),
+            limit,
+            opts,
+        )
+    })
+}
+
+/// LCD and path of the pair (a, b) from a's run (see [`pair_corridor`]).
+#[allow(clippy::too_many_arguments)]
+fn pair_path(
+    run: &TiledCost,
+    r: &[f32],
+    (rows, cols, cs): (usize, usize, f64),
+    cells_b: &[usize],
+    sources: &Sources,
+    ids: &[u32],
+    (a, b): (usize, usize),
+    limit: f64,
+    opts: &CorridorOptions,
+) -> Result<Option<PairPath>, CorridorError> {
     let Some((lcd, end)) = least_cost_to(run, cells_b) else {
         return Ok(None);
     };
@@ -1353,16 +1448,6 @@ fn pair_corridor(
             col: end % cols,
         },
     )?;
-    let path_length_m: f64 = path
-        .windows(2)
-        .map(|w| {
-            if w[0] % cols != w[1] % cols && w[0] / cols != w[1] / cols {
-                cs * std::f64::consts::SQRT_2
-            } else {
-                cs
-            }
-        })
-        .sum();
     let crosses_patch = path.iter().any(|&c| {
         let id = sources.ids[c];
         id != 0 && id != ids[a] && id != ids[b]
@@ -1370,17 +1455,10 @@ fn pair_corridor(
     if crosses_patch && opts.drop_crossing {
         return Ok(None);
     }
-    let euclid_m = edge_to_edge(&boundary[a], &boundary[b], cols) * cs;
-    Ok(Some(Corridor {
-        id: 0,
-        from: ids[a],
-        to: ids[b],
+    Ok(Some(PairPath {
         lcd,
         path,
-        path_length_m,
-        euclid_m,
         crosses_patch,
-        zone: Vec::new(),
     }))
 }
 
@@ -1843,6 +1921,17 @@ mod tests {
                 prop_assert_eq!(got.path_length_m, want.path_length_m);
                 prop_assert_eq!(got.euclid_m, want.euclid_m);
                 prop_assert_eq!(got.crosses_patch, want.crosses_patch);
+            }
+            // Without the ratios: the same LCDs and paths; and the LCDs alone.
+            let paths = remeasure_paths(&g, &res(r.clone()), &s, &pairs, &o).unwrap();
+            let cells = PatchCells::new(&g, &s);
+            let lcds = remeasure_lcds_with(&g, &res(r.clone()), &cells, &pairs, &o).unwrap();
+            for ((want, got), lcd) in again.iter().zip(&paths).zip(&lcds) {
+                let (want, got) = (want.as_ref().unwrap(), got.as_ref().expect("the same pairs"));
+                prop_assert_eq!(got.lcd.to_bits(), want.lcd.to_bits());
+                prop_assert_eq!(&got.path, &want.path);
+                prop_assert_eq!(got.crosses_patch, want.crosses_patch);
+                prop_assert_eq!(lcd.map(f64::to_bits), Some(want.lcd.to_bits()));
             }
         }
 

@@ -38,7 +38,8 @@
 //!    other cells have `NLCC > width` and count while `T` exceeds the width. Changes between
 //!    passable and impassable (which can also open or close diagonal moves past corners)
 //!    make every corridor run again.
-//! 4. **Runs.** The corridors found in 3 are measured again with [`corridors::remeasure`],
+//! 4. **Runs.** The corridors found in 3 are measured again with
+//!    [`corridors::remeasure_paths`],
 //!    each bounded by the cost of its old path on the new surface (and met halfway from the
 //!    far patch where that saves work, see [`corridors::remeasure`]). The result equals a full
 //!    re-run of every corridor ([`MeasureOptions::full`], tested) and what
@@ -666,7 +667,7 @@ pub fn measure_on(
             ..opts.corridors
         };
         let plan_sources = if grew { grown.expect("grew") } else { sources };
-        let measured = corridors::remeasure(grid, &restored, plan_sources, &pairs, &copts)?;
+        let measured = corridors::remeasure_paths(grid, &restored, plan_sources, &pairs, &copts)?;
         let again = links.iter_mut().filter(|l| l.rerun);
         for (l, m) in again.zip(measured) {
             l.lcd = m.as_ref().map(|c| c.lcd);
