@@ -106,7 +106,7 @@ fn bench(c: &mut Criterion) {
                     &vec![true; gaps.len()],
                     60.0,
                     &src,
-                    &net,
+                    (&net, None),
                     &copts,
                 )
                 .unwrap();

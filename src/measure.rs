@@ -330,6 +330,17 @@ fn path_cost(grid: &Grid, r: &[f32], path: &[usize]) -> f64 {
         .sum()
 }
 
+/// An upper bound of a corridor's LCD on a surface: the least cost on it of the corridor's
+/// path now and, when given, the path an earlier measurement traced for it (another plan on
+/// the same patches). Each is a path between the two patches, so each cost bounds the LCD;
+/// the tighter the bound, the fewer cells the corridor's run enters, and the run's result
+/// does not depend on it. `+∞` when neither path is passable.
+fn corridor_bound(grid: &Grid, r: &[f32], now: &[usize], earlier: Option<&[usize]>) -> f64 {
+    let finite_or_inf = |x: f64| if x.is_nan() { f64::INFINITY } else { x };
+    let a = finite_or_inf(path_cost(grid, r, now));
+    earlier.map_or(a, |p| a.min(finite_or_inf(path_cost(grid, r, p))))
+}
+
 /// Each connector's corridor measured with only that connector built: its gap sites
 /// (`gap_sites[k]`, indices into the sites: those the plan would restore) at their target
 /// classes and its crossing cells at `crossing_resistance`. One bounded run per connector
@@ -339,8 +350,16 @@ fn path_cost(grid: &Grid, r: &[f32], path: &[usize]) -> f64 {
 /// per thread beyond the first). `None` where the pair is no longer joined (only when
 /// resistance rises) and for the connectors not asked for.
 ///
+/// `earlier`: a measurement of a plan on the same network and patches whose surface `res`
+/// is (a refinement round values the candidates on top of the last plan): the paths it
+/// traced, re-costed with each connector built, also bound the runs (the same values, fewer
+/// cells entered).
+///
 /// # Errors
 /// [`MeasureError`] for a change that is no resistance or a failed run.
+///
+/// # Panics
+/// When `earlier` does not have one link per corridor.
 #[allow(clippy::too_many_arguments)]
 pub fn connector_lcds(
     grid: &Grid,
@@ -351,11 +370,14 @@ pub fn connector_lcds(
     wanted: &[bool],
     crossing_resistance: f32,
     sources: &Sources,
-    net: &CorridorNetwork,
+    (net, earlier): (&CorridorNetwork, Option<&Measured>),
     copts: &CorridorOptions,
 ) -> Result<Vec<Option<f64>>, MeasureError> {
     use rayon::prelude::*;
     let n = cands.connectors.len();
+    if let Some(e) = earlier {
+        assert_eq!(e.links.len(), net.corridors.len(), "one link per corridor");
+    }
     assert_eq!(gap_sites.len(), n, "gap sites per connector");
     assert_eq!(wanted.len(), n, "one flag per connector");
     let patch = corridors::PatchCells::new(grid, sources);
@@ -392,12 +414,13 @@ pub fn connector_lcds(
                 let built = work
                     .patched(&ch.cells, &ch.plan)
                     .map_err(|(i, v)| bad_value(&ch, i, v))?;
-                let c = &net.corridors[conn.id as usize - 1];
-                let bound = path_cost(grid, built.values(), &c.path);
+                let l = conn.id as usize - 1;
+                let c = &net.corridors[l];
+                let traced = earlier.and_then(|e| e.links[l].path.as_deref());
                 let pair = PairBound {
                     from: c.from,
                     to: c.to,
-                    bound: if bound.is_nan() { f64::INFINITY } else { bound },
+                    bound: corridor_bound(grid, built.values(), &c.path, traced),
                 };
                 let m = corridors::remeasure_lcds_with(grid, &built, &patch, &[pair], &copts);
                 drop(built);
@@ -587,21 +610,29 @@ pub fn measure(
     graph: &Graph,
     opts: &MeasureOptions,
 ) -> Result<Measured, MeasureError> {
-    measure_on(grid, res, ch, (sources, None), net, graph, opts)
+    measure_on(grid, res, ch, (sources, None), (net, None), graph, opts)
 }
 
 /// [`measure`] with the plan's own patches when they grow (`grown`, from
 /// [`grown_sources`]): every corridor is measured again between the grown patches (their new
 /// cells are sources, cost 0) and the indices use their new areas.
 ///
+/// `earlier`: a measurement of another plan on the same network (the last round's, when a
+/// plan is refined): the paths it traced, re-costed on this plan's surface, also bound the
+/// runs (see [`corridor_bound`]: the same results, fewer cells entered). Not used when
+/// `grown` is given, as its paths may start from cells another plan grew.
+///
 /// # Errors
 /// As [`measure`].
+///
+/// # Panics
+/// When `graph` or `earlier` does not have one link per corridor.
 pub fn measure_on(
     grid: &Grid,
     res: &mut Resistance,
     ch: &Changes,
     (sources, grown): (&Sources, Option<&Sources>),
-    net: &CorridorNetwork,
+    (net, earlier): (&CorridorNetwork, Option<&Measured>),
     graph: &Graph,
     opts: &MeasureOptions,
 ) -> Result<Measured, MeasureError> {
@@ -610,6 +641,10 @@ pub fn measure_on(
         net.corridors.len(),
         "one link per corridor"
     );
+    if let Some(e) = earlier {
+        assert_eq!(e.links.len(), net.corridors.len(), "one link per corridor");
+    }
+    let earlier = earlier.filter(|_| grown.is_none());
     let grew = grown.is_some_and(|g| g.ids != sources.ids);
     let rerun = if opts.full || grew {
         vec![true; net.corridors.len()]
@@ -642,20 +677,23 @@ pub fn measure_on(
         let pairs: Vec<PairBound> = net
             .corridors
             .iter()
+            .enumerate()
             .zip(&rerun)
             .filter(|(_, &again)| again)
-            .map(|(c, _)| {
-                // The old path on the new surface is a path: its cost bounds the new LCD
-                // (unless passability changed, which may also forbid its diagonal moves).
+            .map(|((l, c), _)| {
+                // The old path on the new surface is a path: its cost bounds the new LCD, and
+                // so does the earlier plan's path (unless passability changed, which may also
+                // forbid their diagonal moves).
+                let traced = earlier.and_then(|e| e.links[l].path.as_deref());
                 let bound = if passability_changed {
                     f64::INFINITY
                 } else {
-                    path_cost(grid, r, &c.path)
+                    corridor_bound(grid, r, &c.path, traced)
                 };
                 PairBound {
                     from: c.from,
                     to: c.to,
-                    bound: if bound.is_nan() { f64::INFINITY } else { bound },
+                    bound,
                 }
             })
             .collect();
@@ -865,16 +903,21 @@ mod tests {
         }
 
         fn measure(&self, ch: &Changes, full: bool) -> Measured {
+            self.measure_after(ch, full, None)
+        }
+
+        /// [`Case::measure`] with an earlier measurement bounding the runs.
+        fn measure_after(&self, ch: &Changes, full: bool, earlier: Option<&Measured>) -> Measured {
             let graph = patch_graph(&self.src, &self.net);
             let d50 = self.net.corridors.first().map_or(1.0, |c| c.lcd);
             let area = self.land.grid.len() as f64 * self.land.grid.cell_area_ha();
             let mut res = self.res.clone();
-            let m = measure(
+            let m = measure_on(
                 &self.land.grid,
                 &mut res,
                 ch,
-                &self.src,
-                &self.net,
+                (&self.src, None),
+                (&self.net, earlier),
                 &graph,
                 &MeasureOptions {
                     corridors: self.copts,
@@ -947,7 +990,7 @@ mod tests {
             &mut c.res.clone(),
             &ch,
             (&c.src, Some(&g)),
-            &c.net,
+            (&c.net, None),
             &graph,
             &MeasureOptions {
                 corridors: c.copts,
@@ -1084,13 +1127,13 @@ mod tests {
             let gaps: Vec<Vec<usize>> = c.cands.connectors.iter().map(|k| k.gap_sites.clone()).collect();
             let all = vec![true; gaps.len()];
             let mut res = c.res.clone();
-            let lcds = connector_lcds(&c.land.grid, &mut res, &rest, &c.cands, &gaps, &all, 60.0, &c.src, &c.net, &c.copts).unwrap();
+            let lcds = connector_lcds(&c.land.grid, &mut res, &rest, &c.cands, &gaps, &all, 60.0, &c.src, (&c.net, None), &c.copts).unwrap();
             // The first thread's surface (the one given) comes back as it came.
             prop_assert_eq!(bits(&res), bits(&c.res));
             prop_assert_eq!(res.range(), c.res.range());
             // Every other connector asked for: the same LCDs for those, None for the others.
             let every_other: Vec<bool> = (0..gaps.len()).map(|k| k % 2 == 1).collect();
-            let part = connector_lcds(&c.land.grid, &mut res, &rest, &c.cands, &gaps, &every_other, 60.0, &c.src, &c.net, &c.copts).unwrap();
+            let part = connector_lcds(&c.land.grid, &mut res, &rest, &c.cands, &gaps, &every_other, 60.0, &c.src, (&c.net, None), &c.copts).unwrap();
             for k in 0..gaps.len() {
                 prop_assert_eq!(part[k], if every_other[k] { lcds[k] } else { None });
             }
@@ -1118,6 +1161,52 @@ mod tests {
                 let want = network::indices(&only, area, d50).unwrap().pc - now.pc;
                 prop_assert!((values.connector[k] - want).abs() <= 1e-12 + 1e-9 * want.abs(), "{} vs {}", values.connector[k], want);
             }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(32))]
+
+        /// Another plan's paths only bound the runs: a plan measured with an earlier
+        /// measurement of a different plan gives the same LCDs, paths and indices, bit for
+        /// bit, as measured alone; so do the connectors' LCDs valued on top of a plan.
+        #[test]
+        fn an_earlier_plan_bounds_the_runs_and_changes_no_result(
+            seed in any::<u64>(),
+            width in prop::sample::select(vec![0.0, 5_000.0, 1e9]),
+            corner_cutting in any::<bool>(),
+            pick_a in any::<u64>(),
+            pick_b in any::<u64>(),
+        ) {
+            let c = case(&random_pic(seed, 16, 18), width, corner_cutting);
+            prop_assume!(!c.net.corridors.is_empty());
+            let choose = |pick: u64, n: usize, shift: usize| -> Vec<bool> {
+                (0..n).map(|k| (pick >> ((k + shift) % 61)) & 3 == 0).collect()
+            };
+            let (ns, nc) = (c.cands.sites.len(), c.cands.connectors.len());
+            let (sites_a, conns_a) = (choose(pick_a, ns, 0), choose(pick_a, nc, 17));
+            // Plan b adds to plan a, as a refinement round mostly does: a's new paths are
+            // then often cheaper on b's surface than the paths of now.
+            let or = |x: Vec<bool>, y: Vec<bool>| -> Vec<bool> { x.iter().zip(&y).map(|(p, q)| *p || *q).collect() };
+            let sites_b = or(sites_a.clone(), choose(pick_b, ns, 0));
+            let conns_b = or(conns_a.clone(), choose(pick_b, nc, 17));
+            let a = c.measure(&c.changes(&sites_a, &conns_a, 60.0), false);
+            let ch_b = c.changes(&sites_b, &conns_b, 60.0);
+            let alone = c.measure(&ch_b, false);
+            let after = c.measure_after(&ch_b, false, Some(&a));
+            prop_assert_eq!(&after.links, &alone.links);
+            prop_assert_eq!(after.indices, alone.indices);
+
+            // Connectors valued on top of plan a, bounded by its paths or not.
+            let ro = res_opts();
+            let model = CellModel::new(&c.land, &ro);
+            let rest = Restoration::new(&c.land, &model, &c.src);
+            let gaps: Vec<Vec<usize>> = c.cands.connectors.iter().map(|k| k.gap_sites.clone()).collect();
+            let unbuilt: Vec<bool> = conns_a.iter().map(|&x| !x).collect();
+            let mut restored = apply(&c.res, &c.changes(&sites_a, &conns_a, 60.0)).unwrap();
+            let plain = connector_lcds(&c.land.grid, &mut restored, &rest, &c.cands, &gaps, &unbuilt, 60.0, &c.src, (&c.net, None), &c.copts).unwrap();
+            let bounded = connector_lcds(&c.land.grid, &mut restored, &rest, &c.cands, &gaps, &unbuilt, 60.0, &c.src, (&c.net, Some(&a)), &c.copts).unwrap();
+            prop_assert_eq!(plain, bounded);
         }
     }
 

@@ -429,7 +429,7 @@ pub fn build(scenario: &Scenario, ctx: &Context) -> Result<Pipeline> {
                 &vec![true; gaps.len()],
                 opts.crossing_resistance as f32,
                 &src,
-                &net,
+                (&net, None),
                 &settings::corridor_options(scenario),
             )
             .with_context(about)?;
@@ -826,12 +826,14 @@ fn exact_network(p: &Pipeline, ctx: &Context) -> Option<optimize::ExactPc> {
 
 /// The plan (`sites` per candidate site, `connectors` per candidate connector) applied to the
 /// landscape and its network measured (see `crate::measure`): the same patches, pairs,
-/// d50 and landscape area as "now".
+/// d50 and landscape area as "now". `earlier`, another plan's measurement (the last
+/// refinement round's, the kept plan's for sweep plans), only bounds the runs: the same
+/// result with or without it (see [`measure::measure_on`]).
 pub fn measure_plan(
     p: &mut Pipeline,
     scenario: &Scenario,
-    sites: &[bool],
-    connectors: &[bool],
+    (sites, connectors): (&[bool], &[bool]),
+    earlier: Option<&measure::Measured>,
 ) -> Result<measure::Measured> {
     let about = || format!("scenario `{}`: measuring the plan", scenario.path.display());
     p.zones_held()?;
@@ -867,7 +869,7 @@ pub fn measure_plan(
         &mut p.res,
         &changes,
         (&p.src, grown.as_ref()),
-        &p.net,
+        (&p.net, earlier),
         &p.graph,
         &opts,
     )
@@ -1106,7 +1108,7 @@ pub fn plan_and_measure(
         Err(e) => return Err(e.into()),
     };
     let measured = ctx.stage("measure plan", || {
-        measure_plan(p, scenario, &plan.sites, &plan.connectors)
+        measure_plan(p, scenario, (&plan.sites, &plan.connectors), None)
     })?;
     // Weights and normalisers of the first round for every round's measured objective.
     let (g_norm, b_norm) = optimize::normalisers(problem);
@@ -1144,7 +1146,12 @@ pub fn plan_and_measure(
             let revalued = revalue(p, scenario, &last_problem, &last_plan, &last_measured)?;
             match optimize::solve(&revalued, solve) {
                 Ok(plan) => {
-                    let m = measure_plan(p, scenario, &plan.sites, &plan.connectors)?;
+                    let m = measure_plan(
+                        p,
+                        scenario,
+                        (&plan.sites, &plan.connectors),
+                        Some(&last_measured),
+                    )?;
                     Ok(Some((revalued, plan, m)))
                 }
                 // A revalued problem has the same constraints: a failure here ends refining.
@@ -1239,6 +1246,9 @@ fn revalue(
         .collect();
     // The connectors the plan built keep their values (below): only the others are measured.
     let unbuilt: Vec<bool> = plan.connectors.iter().map(|&c| !c).collect();
+    // The plan's own paths bound the runs too, unless its patches grew (its paths may then
+    // start from cells that are no source here).
+    let earlier = (!scenario.file.network.grow_patches).then_some(measured);
     let lcds = measure::connector_lcds(
         &p.land.grid,
         &mut restored,
@@ -1248,7 +1258,7 @@ fn revalue(
         &unbuilt,
         crossing,
         &p.src,
-        &p.net,
+        (&p.net, earlier),
         &settings::corridor_options(scenario),
     )
     .with_context(about)?;

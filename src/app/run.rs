@@ -398,8 +398,13 @@ fn decide_and_measure(
                 results
                     .iter()
                     .map(|r| match r {
-                        Ok(pl) => pipeline::measure_plan(p, scenario, &pl.sites, &pl.connectors)
-                            .map(|m| Some(m.indices.eca_ha)),
+                        Ok(pl) => pipeline::measure_plan(
+                            p,
+                            scenario,
+                            (&pl.sites, &pl.connectors),
+                            measured.as_ref(),
+                        )
+                        .map(|m| Some(m.indices.eca_ha)),
                         Err(_) => Ok(None),
                     })
                     .collect::<Result<Vec<_>>>()
