@@ -85,6 +85,15 @@ impl Changes {
     pub fn is_empty(&self) -> bool {
         self.cells.is_empty()
     }
+
+    /// Whether some cell turns from passable to impassable or back (which can also open or
+    /// close diagonal moves past corners).
+    pub fn flips_passability(&self) -> bool {
+        self.now
+            .iter()
+            .zip(&self.plan)
+            .any(|(a, b)| a.is_finite() != b.is_finite())
+    }
 }
 
 /// The resistance changes of a plan: selected sites (`sites[k]` for `cands.sites[k]`)
@@ -330,12 +339,22 @@ fn path_cost(grid: &Grid, r: &[f32], path: &[usize]) -> f64 {
         .sum()
 }
 
-/// An upper bound of a corridor's LCD on a surface: the least cost on it of the corridor's
-/// path now and, when given, the path an earlier measurement traced for it (another plan on
-/// the same patches). Each is a path between the two patches, so each cost bounds the LCD;
-/// the tighter the bound, the fewer cells the corridor's run enters, and the run's result
-/// does not depend on it. `+∞` when neither path is passable.
-fn corridor_bound(grid: &Grid, r: &[f32], now: &[usize], earlier: Option<&[usize]>) -> f64 {
+/// An upper bound of a corridor's LCD on a surface `r` made by changes `ch`: the least cost
+/// on it of the corridor's path now and, when given, the path an earlier measurement traced
+/// for it (another plan on the same patches). Each is a path between the two patches, so
+/// each cost bounds the LCD; the tighter the bound, the fewer cells the corridor's run
+/// enters, and the run's result does not depend on it. `+∞` when neither path is passable,
+/// and when the changes flip a cell's passability: a cell made a barrier beside a path can
+/// forbid its diagonal move past that corner, which its cost would not show.
+fn corridor_bound(
+    grid: &Grid,
+    (r, ch): (&[f32], &Changes),
+    now: &[usize],
+    earlier: Option<&[usize]>,
+) -> f64 {
+    if ch.flips_passability() {
+        return f64::INFINITY;
+    }
     let finite_or_inf = |x: f64| if x.is_nan() { f64::INFINITY } else { x };
     let a = finite_or_inf(path_cost(grid, r, now));
     earlier.map_or(a, |p| a.min(finite_or_inf(path_cost(grid, r, p))))
@@ -420,7 +439,7 @@ pub fn connector_lcds(
                 let pair = PairBound {
                     from: c.from,
                     to: c.to,
-                    bound: corridor_bound(grid, built.values(), &c.path, traced),
+                    bound: corridor_bound(grid, (built.values(), &ch), &c.path, traced),
                 };
                 let m = corridors::remeasure_lcds_with(grid, &built, &patch, &[pair], &copts);
                 drop(built);
@@ -669,11 +688,6 @@ pub fn measure_on(
             .patched_exact(&ch.cells, &ch.plan)
             .map_err(|(k, x)| bad_value(ch, k, x))?;
         let r = restored.values();
-        let passability_changed = ch
-            .now
-            .iter()
-            .zip(&ch.plan)
-            .any(|(a, b)| a.is_finite() != b.is_finite());
         let pairs: Vec<PairBound> = net
             .corridors
             .iter()
@@ -682,18 +696,12 @@ pub fn measure_on(
             .filter(|(_, &again)| again)
             .map(|((l, c), _)| {
                 // The old path on the new surface is a path: its cost bounds the new LCD, and
-                // so does the earlier plan's path (unless passability changed, which may also
-                // forbid their diagonal moves).
+                // so does the earlier plan's path.
                 let traced = earlier.and_then(|e| e.links[l].path.as_deref());
-                let bound = if passability_changed {
-                    f64::INFINITY
-                } else {
-                    corridor_bound(grid, r, &c.path, traced)
-                };
                 PairBound {
                     from: c.from,
                     to: c.to,
-                    bound,
+                    bound: corridor_bound(grid, (r, ch), &c.path, traced),
                 }
             })
             .collect();
@@ -904,6 +912,50 @@ mod tests {
 
         fn measure(&self, ch: &Changes, full: bool) -> Measured {
             self.measure_after(ch, full, None)
+        }
+
+        /// [`connector_lcds`] of the connectors `wanted` on `res` (the surface as it is, or
+        /// a plan applied to it), bounded by `earlier` when given.
+        fn connector_lcds(
+            &self,
+            res: &mut Resistance,
+            wanted: &[bool],
+            crossing: f32,
+            earlier: Option<&Measured>,
+        ) -> Vec<Option<f64>> {
+            let ro = res_opts();
+            let model = CellModel::new(&self.land, &ro);
+            let rest = Restoration::new(&self.land, &model, &self.src);
+            let gaps: Vec<Vec<usize>> = self
+                .cands
+                .connectors
+                .iter()
+                .map(|k| k.gap_sites.clone())
+                .collect();
+            connector_lcds(
+                &self.land.grid,
+                res,
+                &rest,
+                &self.cands,
+                &gaps,
+                wanted,
+                crossing,
+                &self.src,
+                (&self.net, earlier),
+                &self.copts,
+            )
+            .unwrap()
+        }
+
+        /// The plan of connector `k` alone: its gap sites and itself.
+        fn connector_alone(&self, k: usize) -> (Vec<bool>, Vec<bool>) {
+            let mut sites = vec![false; self.cands.sites.len()];
+            for &g in &self.cands.connectors[k].gap_sites {
+                sites[g] = true;
+            }
+            let mut conns = vec![false; self.cands.connectors.len()];
+            conns[k] = true;
+            (sites, conns)
         }
 
         /// [`Case::measure`] with an earlier measurement bounding the runs.
@@ -1121,20 +1173,16 @@ mod tests {
         fn connector_lcds_equal_measuring_each_connector_alone(seed in any::<u64>(), corner_cutting in any::<bool>()) {
             let c = case(&random_pic(seed, 14, 16), 5_000.0, corner_cutting);
             prop_assume!(!c.cands.connectors.is_empty());
-            let ro = res_opts();
-            let model = CellModel::new(&c.land, &ro);
-            let rest = Restoration::new(&c.land, &model, &c.src);
-            let gaps: Vec<Vec<usize>> = c.cands.connectors.iter().map(|k| k.gap_sites.clone()).collect();
-            let all = vec![true; gaps.len()];
+            let n = c.cands.connectors.len();
             let mut res = c.res.clone();
-            let lcds = connector_lcds(&c.land.grid, &mut res, &rest, &c.cands, &gaps, &all, 60.0, &c.src, (&c.net, None), &c.copts).unwrap();
+            let lcds = c.connector_lcds(&mut res, &vec![true; n], 60.0, None);
             // The first thread's surface (the one given) comes back as it came.
             prop_assert_eq!(bits(&res), bits(&c.res));
             prop_assert_eq!(res.range(), c.res.range());
             // Every other connector asked for: the same LCDs for those, None for the others.
-            let every_other: Vec<bool> = (0..gaps.len()).map(|k| k % 2 == 1).collect();
-            let part = connector_lcds(&c.land.grid, &mut res, &rest, &c.cands, &gaps, &every_other, 60.0, &c.src, (&c.net, None), &c.copts).unwrap();
-            for k in 0..gaps.len() {
+            let every_other: Vec<bool> = (0..n).map(|k| k % 2 == 1).collect();
+            let part = c.connector_lcds(&mut res, &every_other, 60.0, None);
+            for k in 0..n {
                 prop_assert_eq!(part[k], if every_other[k] { lcds[k] } else { None });
             }
             let graph = patch_graph(&c.src, &c.net);
@@ -1145,12 +1193,7 @@ mod tests {
             let values = pc_values(&gains, &c.net, &base, &c.cands, lcds.clone());
             let now = network::indices(&graph, area, d50).unwrap();
             for (k, conn) in c.cands.connectors.iter().enumerate() {
-                let mut sites = vec![false; c.cands.sites.len()];
-                for &g in &conn.gap_sites {
-                    sites[g] = true;
-                }
-                let mut conns = vec![false; c.cands.connectors.len()];
-                conns[k] = true;
+                let (sites, conns) = c.connector_alone(k);
                 let ch = c.changes(&sites, &conns, 60.0);
                 let m = c.measure(&ch, false);
                 let l = conn.id as usize - 1;
@@ -1160,6 +1203,26 @@ mod tests {
                 only.links[l].2 = m.links[l].lcd.unwrap();
                 let want = network::indices(&only, area, d50).unwrap().pc - now.pc;
                 prop_assert!((values.connector[k] - want).abs() <= 1e-12 + 1e-9 * want.abs(), "{} vs {}", values.connector[k], want);
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        /// Changes that turn passable cells impassable (here crossings made barriers, so
+        /// some links are cut): each connector's LCD still equals the full measurement of
+        /// its plan alone (the runs are then unbounded, see `corridor_bound`).
+        #[test]
+        fn connector_lcds_hold_when_a_change_blocks_cells(seed in any::<u64>()) {
+            let c = case(&random_pic(seed, 14, 16), 5_000.0, false);
+            prop_assume!(!c.cands.connectors.is_empty());
+            let all = vec![true; c.cands.connectors.len()];
+            let lcds = c.connector_lcds(&mut c.res.clone(), &all, f32::INFINITY, None);
+            for (k, conn) in c.cands.connectors.iter().enumerate() {
+                let (sites, conns) = c.connector_alone(k);
+                let m = c.measure(&c.changes(&sites, &conns, f32::INFINITY), true);
+                prop_assert_eq!(lcds[k], m.links[conn.id as usize - 1].lcd, "connector {}", conn.id);
             }
         }
     }
@@ -1198,14 +1261,10 @@ mod tests {
             prop_assert_eq!(after.indices, alone.indices);
 
             // Connectors valued on top of plan a, bounded by its paths or not.
-            let ro = res_opts();
-            let model = CellModel::new(&c.land, &ro);
-            let rest = Restoration::new(&c.land, &model, &c.src);
-            let gaps: Vec<Vec<usize>> = c.cands.connectors.iter().map(|k| k.gap_sites.clone()).collect();
             let unbuilt: Vec<bool> = conns_a.iter().map(|&x| !x).collect();
             let mut restored = apply(&c.res, &c.changes(&sites_a, &conns_a, 60.0)).unwrap();
-            let plain = connector_lcds(&c.land.grid, &mut restored, &rest, &c.cands, &gaps, &unbuilt, 60.0, &c.src, (&c.net, None), &c.copts).unwrap();
-            let bounded = connector_lcds(&c.land.grid, &mut restored, &rest, &c.cands, &gaps, &unbuilt, 60.0, &c.src, (&c.net, Some(&a)), &c.copts).unwrap();
+            let plain = c.connector_lcds(&mut restored, &unbuilt, 60.0, None);
+            let bounded = c.connector_lcds(&mut restored, &unbuilt, 60.0, Some(&a));
             prop_assert_eq!(plain, bounded);
         }
     }
